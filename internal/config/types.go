@@ -1,0 +1,162 @@
+// Package config holds stackhand.yaml's schema, its defaults and its validation, and the
+// reader for cfn-hup's configuration (cfnhup.go) that turns cfn-hup hooks into watch rules.
+package config
+
+import (
+	"time"
+)
+
+// Modes of operation.
+const (
+	ModeAWS   = "aws"
+	ModeLocal = "local"
+)
+
+// Config is a validated stackhand.yaml, with defaults applied.
+type Config struct {
+	// Path is the file the config was read from ("" when built in code).
+	Path string `yaml:"-"`
+
+	Mode     string            `yaml:"mode"`     // aws (default) or local
+	Stack    string            `yaml:"stack"`    // stack name or ARN; discovered from tags in aws mode when empty
+	Resource string            `yaml:"resource"` // logical id whose Metadata is watched
+	Region   string            `yaml:"region"`
+	Interval Duration          `yaml:"interval"` // how often sources poll; default 60s
+	Watch    []WatchRule       `yaml:"watch"`
+	HooksDir string            `yaml:"hooks_dir"`
+	StateDir string            `yaml:"state_dir"`
+	LogDir   string            `yaml:"log_dir"`
+	Timeouts Timeouts          `yaml:"timeouts"`
+	HookEnv  map[string]string `yaml:"hook_env"`
+	// ShutdownGrace bounds how long an event that is running when a shutdown arrives may go on.
+	ShutdownGrace Duration `yaml:"shutdown_grace"`
+	// KillGrace is the time between SIGTERM and SIGKILL when a hook's process tree is ended.
+	KillGrace Duration `yaml:"kill_grace"`
+	Local     Local    `yaml:"local"`
+
+	Heartbeat Heartbeat `yaml:"heartbeat"`
+	Health    Health    `yaml:"health"`
+	Metrics   Metrics   `yaml:"metrics"`
+	Logs      Logs      `yaml:"logs"`
+
+	// Umask is applied to the agent (and so to its hooks) when set; from cfn-hup's [main] umask.
+	Umask *uint32 `yaml:"-"`
+	// CredentialFile and Role come from cfn-hup's [main] and are used by the AWS sources.
+	CredentialFile string `yaml:"-"`
+	Role           string `yaml:"-"`
+	// Verbose comes from cfn-hup's [main]; it lowers the log level to debug.
+	Verbose bool `yaml:"-"`
+}
+
+// WatchRule is one watched value and what to run when it changes.
+// Exactly one of Metadata, Path and Tag is set.
+type WatchRule struct {
+	Name string `yaml:"name"` // unique; defaults to the path or tag
+	// Metadata is a dotted path inside the Metadata of Config.Resource, e.g. "release" or
+	// "AWS::CloudFormation::Init.config".
+	Metadata string `yaml:"metadata"`
+	// Path is a full cfn-hup path: Resources.<LogicalId>[.Metadata[.<sub.path>]|.PhysicalResourceId].
+	Path string `yaml:"path"`
+	// Tag is an instance tag key.
+	Tag string `yaml:"tag"`
+	// On lists the changes that fire: add, update, remove. Default: all three.
+	On []string `yaml:"on"`
+	// Event is the lifecycle event to run; default deploy for add/update and undeploy for remove.
+	Event string `yaml:"event"`
+	// Command, when set, is run by /bin/sh -c (cmd /C on Windows) instead of hooks.d/<event>/.
+	Command string `yaml:"command"`
+	// RunAs is the user the command runs as (Linux); default the agent's user.
+	RunAs string `yaml:"runas"`
+	// Timeout of the command; default the event's timeout.
+	Timeout Duration `yaml:"timeout"`
+
+	// CfnHup marks a rule read from a cfn-hup hooks file; its command gets CFN_OLD_*/CFN_NEW_*.
+	CfnHup bool `yaml:"-"`
+	// Origin is "file:line" of the rule, for messages.
+	Origin string `yaml:"-"`
+}
+
+// Timeouts bounds each hook of an event.
+type Timeouts struct {
+	Default   Duration `yaml:"default"` // 30m
+	Setup     Duration `yaml:"setup"`
+	Configure Duration `yaml:"configure"`
+	Deploy    Duration `yaml:"deploy"`
+	Undeploy  Duration `yaml:"undeploy"`
+	Shutdown  Duration `yaml:"shutdown"` // 2m, OpsWorks's default shutdown timeout
+	Health    Duration `yaml:"health"`
+}
+
+// Local configures mode: local.
+type Local struct {
+	Dir string `yaml:"dir"` // holds instance.json, metadata.json, tags.json, peers.json, lifecycle
+}
+
+// Heartbeat configures the CloudWatch heartbeat and its alarm.
+type Heartbeat struct {
+	Enabled   *bool    `yaml:"enabled"`   // default true in aws mode
+	Interval  Duration `yaml:"interval"`  // 60s
+	Namespace string   `yaml:"namespace"` // Stackhand
+	Alarm     Alarm    `yaml:"alarm"`
+}
+
+// Alarm configures the per-instance heartbeat alarm.
+type Alarm struct {
+	Action  string `yaml:"action"`  // reboot | recover | none | an SNS topic ARN; default none
+	Periods int    `yaml:"periods"` // 5
+}
+
+// Health configures health checks.
+type Health struct {
+	Interval Duration      `yaml:"interval"` // 30s
+	Timeout  Duration      `yaml:"timeout"`  // 10s
+	Failures int           `yaml:"failures"` // 3
+	Checks   []HealthCheck `yaml:"checks"`
+}
+
+// HealthCheck is one HTTP or TCP check; exactly one of HTTP and TCP is set.
+type HealthCheck struct {
+	Name string `yaml:"name"`
+	HTTP string `yaml:"http"` // URL; 2xx/3xx is healthy
+	TCP  string `yaml:"tcp"`  // host:port
+}
+
+// Metrics configures memory/disk/CPU metrics.
+type Metrics struct {
+	Enabled           *bool    `yaml:"enabled"`   // default false
+	Interval          Duration `yaml:"interval"`  // 60s
+	Namespace         string   `yaml:"namespace"` // CWAgent
+	HighResolution    bool     `yaml:"high_resolution"`
+	IgnoreFileSystems []string `yaml:"ignore_file_system_types"`
+}
+
+// Logs configures log shipping; names follow the CloudWatch agent's collect_list.
+type Logs struct {
+	ForceFlushInterval Duration  `yaml:"force_flush_interval"` // 5s
+	Files              []LogFile `yaml:"files"`
+}
+
+// LogFile is one collect_list entry.
+type LogFile struct {
+	FilePath              string      `yaml:"file_path"`
+	LogGroupName          string      `yaml:"log_group_name"`
+	LogStreamName         string      `yaml:"log_stream_name"` // default {instance_id}
+	RetentionInDays       int         `yaml:"retention_in_days"`
+	MultiLineStartPattern string      `yaml:"multi_line_start_pattern"`
+	TimestampFormat       string      `yaml:"timestamp_format"` // Go layout; empty = arrival time
+	Encoding              string      `yaml:"encoding"`         // utf-8
+	Filters               []LogFilter `yaml:"filters"`
+	FromBeginning         *bool       `yaml:"from_beginning"` // default true
+}
+
+// LogFilter is an include or exclude regular expression.
+type LogFilter struct {
+	Type       string `yaml:"type"` // include | exclude
+	Expression string `yaml:"expression"`
+}
+
+// Duration is a time.Duration written as "90s", "5m" or "1h" in YAML.
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }

@@ -1,0 +1,111 @@
+// Package event defines the five lifecycle events and the payload every hook receives.
+// It is the vocabulary shared by the sources, the engine and the hook runner, and
+// imports nothing else of stackhand's.
+package event
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Kind is one of the five lifecycle events.
+type Kind string
+
+// The lifecycle events, in the order a new instance sees them.
+const (
+	Setup     Kind = "setup"
+	Configure Kind = "configure"
+	Deploy    Kind = "deploy"
+	Undeploy  Kind = "undeploy"
+	Shutdown  Kind = "shutdown"
+)
+
+// Kinds lists every lifecycle event in its documented order.
+var Kinds = []Kind{Setup, Configure, Deploy, Undeploy, Shutdown}
+
+// KindNames returns the event names joined for an error message.
+func KindNames() string {
+	names := make([]string, len(Kinds))
+	for i, k := range Kinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ", ")
+}
+
+// ParseKind returns the Kind named by s, or an error that lists the valid names.
+func ParseKind(s string) (Kind, error) {
+	for _, k := range Kinds {
+		if string(k) == s {
+			return k, nil
+		}
+	}
+	return "", fmt.Errorf("unknown event %q: the events are %s", s, KindNames())
+}
+
+// ChangeKind says how a watched value changed, in cfn-hup's terms.
+type ChangeKind string
+
+// The three kinds of change a watch rule reacts to (cfn-hup's post.add, post.update, post.remove).
+const (
+	Add    ChangeKind = "add"
+	Update ChangeKind = "update"
+	Remove ChangeKind = "remove"
+)
+
+// Instance is one EC2 instance as hooks see it: this one, or a peer.
+type Instance struct {
+	InstanceID       string    `json:"instance_id"`
+	Region           string    `json:"region,omitempty"`
+	AvailabilityZone string    `json:"az,omitempty"`
+	PrivateIP        string    `json:"private_ip,omitempty"`
+	PublicIP         string    `json:"public_ip,omitempty"`
+	InstanceType     string    `json:"instance_type,omitempty"`
+	LaunchTime       time.Time `json:"launch_time,omitzero"`
+	Hostname         string    `json:"hostname,omitempty"`
+	Stack            string    `json:"stack,omitempty"`
+	LogicalID        string    `json:"logical_id,omitempty"`
+	AutoScalingGroup string    `json:"autoscaling_group,omitempty"`
+}
+
+// Watched is one watched value (a metadata path or a tag) as a hook sees it.
+// Old is what the last successful event saw, New what is there now; a value that is
+// absent is left out.
+type Watched struct {
+	Rule   string          `json:"rule"`
+	Source string          `json:"source"` // "metadata" or "tag"
+	Path   string          `json:"path"`
+	Change ChangeKind      `json:"change,omitempty"` // empty when this value did not change
+	Old    json.RawMessage `json:"old,omitempty"`
+	New    json.RawMessage `json:"new,omitempty"`
+}
+
+// Trigger says what caused an event.
+type Trigger struct {
+	// Type is one of: first-start, setup, watch, peers, lifecycle, request, retry.
+	Type string `json:"type"`
+	// Detail is free text, e.g. the lifecycle state or the requester.
+	Detail string `json:"detail,omitempty"`
+	// Rules names the watch rules whose change caused the event.
+	Rules []string `json:"rules,omitempty"`
+	// Requests lists the ids of `stackhand trigger` requests this event answers.
+	Requests []string `json:"requests,omitempty"`
+}
+
+// Payload is the JSON document each hook gets on stdin and in STACKHAND_EVENT_FILE.
+type Payload struct {
+	Event    Kind              `json:"event"`
+	ID       string            `json:"id"`
+	Reason   string            `json:"reason"`
+	Retry    bool              `json:"retry,omitempty"`
+	Time     time.Time         `json:"time"`
+	Instance Instance          `json:"instance"`
+	Stack    string            `json:"stack,omitempty"`
+	Region   string            `json:"region,omitempty"`
+	Peers    []Instance        `json:"peers"`
+	Metadata []Watched         `json:"metadata"`
+	Tags     map[string]string `json:"tags"`
+	Trigger  Trigger           `json:"trigger"`
+	Deadline time.Time         `json:"deadline,omitzero"`
+}

@@ -3,7 +3,11 @@
 package config
 
 import (
+	"fmt"
+	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Modes of operation.
@@ -46,6 +50,12 @@ type Config struct {
 	Role           string `yaml:"-"`
 	// Verbose comes from cfn-hup's [main]; it lowers the log level to debug.
 	Verbose bool `yaml:"-"`
+	// CloudFormationURL overrides the CloudFormation endpoint; from cfn-hup's [main] url.
+	CloudFormationURL string `yaml:"-"`
+
+	// set maps every key written in the file ("interval", "heartbeat.alarm.action",
+	// "watch[0].on") to its line; nil for a Config built in code.
+	set map[string]int
 }
 
 // WatchRule is one watched value and what to run when it changes.
@@ -160,3 +170,39 @@ type Duration time.Duration
 
 // D returns d as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// String returns d as time.Duration writes it ("1m30s").
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// UnmarshalYAML reads a duration written as Go's time.ParseDuration reads it ("90s", "5m").
+// A bare number is refused, since its unit would be a guess, and so is a negative duration.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, msg := parseDuration(n)
+	if msg != "" {
+		// A *yaml.TypeError lets the decoder go on and report the other problems too.
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %s", n.Line, msg)}}
+	}
+	*d = v
+	return nil
+}
+
+// MarshalYAML writes d as "1m30s", which UnmarshalYAML reads back.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// parseDuration reads a duration node; msg says what is wrong and how to write it instead.
+func parseDuration(n *yaml.Node) (d Duration, msg string) {
+	if n.Kind != yaml.ScalarNode {
+		return 0, "expected a duration such as \"90s\" or \"5m\", not " + kindName(n)
+	}
+	if n.Tag == "!!int" || n.Tag == "!!float" {
+		return 0, fmt.Sprintf("%s is a bare number; write the unit too, e.g. \"%ss\" or \"%sm\"", n.Value, n.Value, n.Value)
+	}
+	v, err := time.ParseDuration(strings.TrimSpace(n.Value))
+	if err != nil {
+		return 0, fmt.Sprintf("%q is not a duration; write e.g. \"90s\", \"5m\" or \"1h30m\"", n.Value)
+	}
+	if v < 0 {
+		return 0, fmt.Sprintf("%q is negative; a duration here must be 0 or more", n.Value)
+	}
+	return Duration(v), ""
+}

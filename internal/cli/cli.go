@@ -1,0 +1,120 @@
+// Package cli holds stackhand's subcommands, one file each, and what they share: flags,
+// config loading, logging and exit codes.
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Exit codes, documented in README.
+const (
+	ExitOK       = 0 // success
+	ExitFailed   = 1 // the command ran and what it did or checked failed
+	ExitUsage    = 2 // bad command line: unknown command, flag or event
+	ExitNoAgent  = 3 // trigger: no agent answered (not running, or the request was dropped)
+	ExitInternal = 4 // stackhand itself could not work (e.g. cannot read its state)
+)
+
+// Version is set at build time with -ldflags "-X github.com/stackhand/stackhand/internal/cli.Version=...".
+var Version = "dev"
+
+// Env is what a command may touch of the outside world, so tests can run commands in-process.
+type Env struct {
+	Stdout io.Writer
+	Stderr io.Writer
+	Args   []string
+}
+
+type command struct {
+	name  string
+	short string
+	run   func(env Env, args []string) int
+}
+
+func commands() []command {
+	return []command{
+		{"run", "run the agent in the foreground (what the service runs)", cmdRun},
+		{"validate", "check the config and hooks.d; print every problem", cmdValidate},
+		{"status", "show identity, last events, the queue and source health", cmdStatus},
+		{"trigger", "ask the running agent to run an event and wait for its result", cmdTrigger},
+		{"service", "install, uninstall, start, stop or show the system service", cmdService},
+		{"version", "print the version", cmdVersion},
+	}
+}
+
+// Main runs the command named in args[1:] and returns the process exit code.
+func Main(env Env) int {
+	args := env.Args[1:]
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(env.Stdout)
+		if len(args) == 0 {
+			return ExitUsage
+		}
+		return ExitOK
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(env, args[1:])
+		}
+	}
+	fmt.Fprintf(env.Stderr, "stackhand: unknown command %q\n\n", args[0])
+	usage(env.Stderr)
+	return ExitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "stackhand — runs lifecycle hooks (setup, configure, deploy, undeploy, shutdown) on this instance")
+	fmt.Fprintln(w, "\nUsage: stackhand COMMAND [flags]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.short)
+	}
+	fmt.Fprintln(w, "\nRun 'stackhand COMMAND --help' for a command's flags. Exit codes: 0 ok, 1 failed, 2 usage, 3 no agent answered, 4 internal error.")
+}
+
+// flags makes a FlagSet for a command with the --config flag every command takes.
+func flags(env Env, name, synopsis string) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	cfg := fs.String("config", defaultConfigPath(), "path of stackhand.yaml")
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "Usage: stackhand %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs, cfg
+}
+
+// parse parses args; it returns an exit code to stop with, or -1 to go on.
+func parse(fs *flag.FlagSet, args []string) int {
+	// Allow flags after positional arguments ("trigger deploy --reason x").
+	var pos []string
+	rest := args
+	for {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return ExitOK
+			}
+			return ExitUsage
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	fs.Parse(append([]string{"--"}, pos...))
+	return -1
+}
+
+func fail(env Env, code int, format string, a ...any) int {
+	msg := fmt.Sprintf(format, a...)
+	fmt.Fprintln(env.Stderr, "stackhand: "+strings.TrimRight(msg, "\n"))
+	return code
+}
+
+// DefaultEnv is the process's own standard streams and arguments.
+func DefaultEnv() Env { return Env{Stdout: os.Stdout, Stderr: os.Stderr, Args: os.Args} }

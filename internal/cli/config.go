@@ -1,0 +1,80 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/stackhand/stackhand/internal/config"
+)
+
+// cfnHupDefaultDir is where cfn-hup keeps its configuration.
+func cfnHupDefaultDir() string {
+	if os.PathSeparator == '\\' {
+		drive := os.Getenv("SystemDrive")
+		if drive == "" {
+			drive = "C:"
+		}
+		return drive + `\cfn`
+	}
+	return "/etc/cfn"
+}
+
+func defaultConfigPath() string { return config.DefaultConfigPath }
+
+// loaded is a config together with what loading it had to say.
+type loaded struct {
+	cfg      *config.Config
+	warnings []string
+	cfnHup   string // the cfn-hup directory read, if any
+}
+
+// loadConfig reads stackhand.yaml and, when asked or found at its usual place in aws mode,
+// cfn-hup's configuration, whose hooks become watch rules. With no stackhand.yaml at the
+// default path but a cfn-hup directory, the defaults are used: stackhand is then a
+// drop-in replacement for cfn-hup.
+func loadConfig(path, cfnHupDir string) (*loaded, error) {
+	out := &loaded{}
+	cfg, err := config.Load(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		auto := cfnHupDir
+		if auto == "" {
+			auto = cfnHupDefaultDir()
+		}
+		if path == defaultConfigPath() && fileExists(filepath.Join(auto, "cfn-hup.conf")) {
+			cfg = config.Default()
+			out.warnings = append(out.warnings, fmt.Sprintf("%s does not exist: using the defaults and cfn-hup's configuration in %s", path, auto))
+			cfnHupDir = auto
+			err = nil
+		} else {
+			return nil, fmt.Errorf("config file %s does not exist; write one (see /usr/share/doc/stackhand/examples) or pass --config", path)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if cfnHupDir == "" && cfg.Mode == config.ModeAWS && fileExists(filepath.Join(cfnHupDefaultDir(), "cfn-hup.conf")) {
+		cfnHupDir = cfnHupDefaultDir()
+		out.warnings = append(out.warnings, fmt.Sprintf("found cfn-hup's configuration in %s: its hooks run as watch rules (stop cfn-hup so that each change runs once)", cfnHupDir))
+	}
+	if cfnHupDir != "" {
+		h, err := config.LoadCfnHup(cfnHupDir)
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range h.Warnings {
+			out.warnings = append(out.warnings, w.String())
+		}
+		cfg.ApplyCfnHup(h)
+		out.cfnHup = cfnHupDir
+	}
+	out.cfg = cfg
+	return out, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

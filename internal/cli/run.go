@@ -1,0 +1,208 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/stackhand/stackhand/internal/cfnpath"
+	"github.com/stackhand/stackhand/internal/clock"
+	"github.com/stackhand/stackhand/internal/config"
+	"github.com/stackhand/stackhand/internal/engine"
+	"github.com/stackhand/stackhand/internal/event"
+	"github.com/stackhand/stackhand/internal/hooks"
+	"github.com/stackhand/stackhand/internal/report"
+	"github.com/stackhand/stackhand/internal/service"
+	"github.com/stackhand/stackhand/internal/source"
+	"github.com/stackhand/stackhand/internal/state"
+)
+
+func cmdRun(env Env, args []string) int {
+	fs, cfgPath := flags(env, "run", "run [--config PATH] [--cfn-hup-dir DIR] [--log-level LEVEL]")
+	cfnHup := fs.String("cfn-hup-dir", "", "read cfn-hup's cfn-hup.conf and hooks.d/*.conf from DIR (default: "+cfnHupDefaultDir()+" when it exists, in aws mode)")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	if code := parse(fs, args); code >= 0 {
+		return code
+	}
+	ld, err := loadConfig(*cfgPath, *cfnHup)
+	if err != nil {
+		return fail(env, ExitFailed, "%v", err)
+	}
+	cfg := ld.cfg
+	lvl := *level
+	if cfg.Verbose && lvl == "info" {
+		lvl = "debug"
+	}
+	log, closeLog, err := newLogger(lvl, cfg.LogDir)
+	if err != nil {
+		return fail(env, ExitUsage, "%v", err)
+	}
+	defer closeLog()
+	for _, w := range ld.warnings {
+		log.Warn(w)
+	}
+	if err := runAgent(context.Background(), cfg, log); err != nil {
+		log.Error("the agent stopped on an error", zap.Error(err))
+		return ExitFailed
+	}
+	return ExitOK
+}
+
+// runAgent wires the sources, the engine and the hook runner, and runs them until the
+// service is stopped or a terminating shutdown is done.
+func runAgent(parent context.Context, cfg *config.Config, log *zap.Logger) error {
+	if cfg.Mode != config.ModeLocal {
+		return fmt.Errorf("mode %q: this build runs in mode: local only; the AWS sources (mode: aws) are not built yet — set mode: local and local.dir in %s", cfg.Mode, cfg.Path)
+	}
+	if cfg.Umask != nil {
+		setUmask(*cfg.Umask)
+	}
+	log.Info("stackhand starting", zap.String("version", Version), zap.String("mode", cfg.Mode),
+		zap.String("config", cfg.Path), zap.String("hooks_dir", cfg.HooksDir), zap.String("state_dir", cfg.StateDir))
+	warnHooksDir(cfg, log)
+
+	lock, err := state.Acquire(cfg.StateDir)
+	var locked *state.ErrLocked
+	switch {
+	case errors.As(err, &locked):
+		return err
+	case err != nil:
+		log.Error("cannot lock the state directory; going on without the lock — make it writable", zap.Error(err))
+	}
+	defer lock.Close()
+
+	clk := clock.Real{}
+	st, store, warn, err := state.Open(cfg.StateDir, clk.Now())
+	if err != nil {
+		log.Error("cannot read the state directory; going on with an empty state in memory", zap.Error(err))
+		st, store = state.New(), state.NewStore(cfg.StateDir)
+	}
+	if warn != nil {
+		log.Error("STATE FILE CORRUPT", zap.Error(warn))
+	}
+	runner := &hooks.Runner{
+		PayloadDir: filepath.Join(cfg.StateDir, "payloads"),
+		LogDir:     filepath.Join(cfg.LogDir, "hooks"),
+		KillGrace:  cfg.KillGrace.D(),
+		Logger:     log.Named("hooks"),
+	}
+	spool := &source.Spool{StateDir: cfg.StateDir, Clock: clk, Interval: cfg.Interval.D(),
+		OnInvalid: func(file string, err error) { log.Warn("request refused", zap.String("file", file), zap.Error(err)) }}
+	var notifier engine.Notifier
+	if cfg.Mode == config.ModeLocal {
+		notifier = &report.LocalNotifier{Path: filepath.Join(cfg.Local.Dir, "events.jsonl"), Logger: log}
+	}
+	eng, err := engine.New(engine.Options{Config: cfg, Store: store, State: st, Runner: runner, Spool: spool,
+		Notifier: notifier, Clock: clk, Logger: log.Named("engine")})
+	if err != nil {
+		return err
+	}
+	sources, err := localSources(cfg, clk)
+	if err != nil {
+		return err
+	}
+	sources = append(sources, spool)
+
+	return service.Run(parent, log, func(ctx context.Context) error {
+		srcCtx, stopSources := context.WithCancel(context.Background())
+		engCtx, stopEngine := context.WithCancel(context.Background())
+		defer stopEngine()
+		var wg sync.WaitGroup
+		for _, s := range sources {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := s.Run(srcCtx, func(u source.Update) { eng.Update(srcCtx, u) }); err != nil {
+					log.Error("source stopped", zap.String("source", s.Name()), zap.Error(err))
+					eng.Update(srcCtx, source.Update{Source: s.Name(), Err: err})
+				}
+			}()
+		}
+		engDone := make(chan error, 1)
+		go func() { engDone <- eng.Run(engCtx) }()
+		var runErr error
+		select {
+		case runErr = <-engDone:
+		case <-ctx.Done():
+			if errors.Is(context.Cause(ctx), service.ErrSystemShutdown) {
+				eng.Shutdown("the operating system is shutting down", time.Time{})
+			} else {
+				log.Info("stopping", zap.Error(context.Cause(ctx)))
+				stopEngine()
+			}
+			runErr = <-engDone
+		}
+		stopSources()
+		wg.Wait()
+		return runErr
+	})
+}
+
+// localSources builds mode: local's file-backed sources.
+func localSources(cfg *config.Config, clk clock.Clock) ([]source.Source, error) {
+	l := source.Local{Dir: cfg.Local.Dir, Clock: clk, Interval: cfg.Interval.D()}
+	rules, err := metadataRules(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return []source.Source{
+		source.LocalIdentity{Local: l, Override: event.Instance{Stack: cfg.Stack, Region: cfg.Region, LogicalID: cfg.Resource}},
+		source.LocalMetadata{Local: l, Rules: rules},
+		source.LocalTags{Local: l},
+		source.LocalPeers{Local: l},
+		source.LocalLifecycle{Local: l},
+	}, nil
+}
+
+// metadataRules turns the metadata watch rules into parsed paths.
+func metadataRules(cfg *config.Config) ([]source.MetadataRule, error) {
+	var out []source.MetadataRule
+	for _, r := range cfg.Watch {
+		switch {
+		case r.Path != "":
+			p, err := cfnpath.Parse(r.Path)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", r.Origin, err)
+			}
+			out = append(out, source.MetadataRule{Name: r.Name, Path: p})
+		case r.Metadata != "":
+			sub, err := cfnpath.ParseSub(r.Metadata)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", r.Origin, err)
+			}
+			out = append(out, source.MetadataRule{Name: r.Name, Path: cfnpath.Path{Raw: r.Metadata, LogicalID: cfg.Resource, Field: cfnpath.Metadata, Sub: sub}})
+		}
+	}
+	return out, nil
+}
+
+// warnHooksDir says once at start what is odd about hooks.d: missing, or holding a
+// directory that is not an event (a typo like "deploi" would never run).
+func warnHooksDir(cfg *config.Config, log *zap.Logger) {
+	for _, p := range hooksDirProblems(cfg.HooksDir) {
+		log.Warn(p)
+	}
+}
+
+func hooksDirProblems(dir string) []string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return []string{fmt.Sprintf("%s: hooks directory cannot be read (%v); events run no hooks until it exists", dir, errors.Unwrap(err))}
+	}
+	var out []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if _, err := event.ParseKind(e.Name()); err != nil && e.Name() != "health" {
+			out = append(out, fmt.Sprintf("%s: %v (and health); its hooks never run — rename the directory", filepath.Join(dir, e.Name()), err))
+		}
+	}
+	return out
+}

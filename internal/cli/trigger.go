@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	iofs "io/fs"
+	"os"
+	"os/user"
+	"time"
+
+	"github.com/stackhand/stackhand/internal/event"
+	"github.com/stackhand/stackhand/internal/source"
+	"github.com/stackhand/stackhand/internal/state"
+)
+
+// triggerPoll is how often trigger looks for its answer.
+const triggerPoll = 100 * time.Millisecond
+
+func cmdTrigger(env Env, args []string) int {
+	fs, cfgPath := flags(env, "trigger", "trigger EVENT [--reason TEXT] [--no-wait] [--timeout D] [--config PATH]")
+	reason := fs.String("reason", "", "why, for the payload, the logs and status")
+	noWait := fs.Bool("no-wait", false, "return once the request is handed over, without waiting for the result")
+	timeout := fs.Duration("timeout", 0, "give up waiting after this long (0: wait until the event ends)")
+	if code := parse(fs, args); code >= 0 {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return fail(env, ExitUsage, "trigger takes one event: %s", event.KindNames())
+	}
+	kind, err := event.ParseKind(fs.Arg(0))
+	if err != nil {
+		return fail(env, ExitUsage, "%v", err)
+	}
+	ld, err := loadConfig(*cfgPath, "")
+	if err != nil {
+		return fail(env, ExitFailed, "%v", err)
+	}
+	dir := ld.cfg.StateDir
+	who := ""
+	if u, err := user.Current(); err == nil {
+		who = u.Username
+	}
+	now := time.Now().UTC()
+	req := source.Request{ID: source.NewRequestID(now), Event: kind, Reason: *reason, User: who, Time: now}
+	if err := source.Submit(dir, req); err != nil {
+		return fail(env, ExitFailed, "%v", err)
+	}
+	pid, running := state.Holder(dir)
+	if !running {
+		fmt.Fprintf(env.Stderr, "stackhand: no agent is running with state directory %s; request %s is queued and runs when the agent starts\n", dir, req.ID)
+		if *noWait {
+			return ExitOK
+		}
+		return ExitNoAgent
+	}
+	if *noWait {
+		fmt.Fprintf(env.Stdout, "request %s handed to the agent (pid %d)\n", req.ID, pid)
+		return ExitOK
+	}
+	fmt.Fprintf(env.Stderr, "waiting for %s (request %s, agent pid %d)...\n", kind, req.ID, pid)
+	var deadline time.Time
+	if *timeout > 0 {
+		deadline = time.Now().Add(*timeout)
+	}
+	for {
+		res, err := source.ReadResult(dir, req.ID)
+		if err == nil {
+			os.Remove(resultPath(dir, req.ID))
+			return printOutcome(env, res.Outcome)
+		}
+		if !errors.Is(err, iofs.ErrNotExist) {
+			return fail(env, ExitInternal, "read the result of %s: %v", req.ID, err)
+		}
+		if _, running := state.Holder(dir); !running {
+			if source.Pending(dir, req.ID) {
+				return fail(env, ExitNoAgent, "the agent stopped before taking request %s; it stays queued and runs when the agent starts", req.ID)
+			}
+			return fail(env, ExitNoAgent, "the agent stopped while request %s was queued or running; see stackhand status after it restarts", req.ID)
+		}
+		if !deadline.IsZero() && time.Now().After(deadline) {
+			return fail(env, ExitNoAgent, "no result for request %s within %s; it is still queued or running (see stackhand status)", req.ID, *timeout)
+		}
+		time.Sleep(triggerPoll)
+	}
+}
+
+func resultPath(dir, id string) string {
+	return dir + string(os.PathSeparator) + source.ResultsDir + string(os.PathSeparator) + id + ".json"
+}
+
+// printOutcome prints an event's outcome and returns the exit code that says it.
+func printOutcome(env Env, o state.Outcome) int {
+	switch o.Result {
+	case state.Succeeded:
+		fmt.Fprintf(env.Stdout, "%s %s succeeded in %s\n", o.Kind, o.ID, time.Duration(o.Duration).Round(time.Millisecond))
+		return ExitOK
+	case state.Dropped, state.Superseded:
+		fmt.Fprintf(env.Stderr, "%s %s was not run (%s): %s\n", o.Kind, o.ID, o.Result, o.Error)
+		return ExitNoAgent
+	}
+	fmt.Fprintf(env.Stderr, "%s %s %s: %s\n", o.Kind, o.ID, o.Result, o.Error)
+	if o.Tail != "" {
+		fmt.Fprintln(env.Stderr, "output tail:")
+		printIndented(env.Stderr, o.Tail, "  | ")
+	}
+	return ExitFailed
+}

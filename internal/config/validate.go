@@ -1,0 +1,323 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stackhand/stackhand/internal/cfnpath"
+	"github.com/stackhand/stackhand/internal/event"
+)
+
+// cfnHupPrefix starts the names of the rules read from cfn-hup's hooks; stackhand.yaml may
+// not use it, so that those names never clash.
+const cfnHupPrefix = "cfn-hup:"
+
+// retentionDays are the values CloudWatch Logs accepts for a log group's retention
+// (PutRetentionPolicy); 0 leaves the group's retention alone.
+var retentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+var (
+	envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	snsARNRE  = regexp.MustCompile(`^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`)
+)
+
+// validate checks the decoded config and fills the defaults of watch rules and health checks.
+func (l *loader) validate(c *Config) {
+	switch c.Mode {
+	case ModeAWS:
+	case ModeLocal:
+		if c.Local.Dir == "" {
+			l.validf(l.line("mode"), "mode is local but local.dir is not set: add local: {dir: <directory holding instance.json, metadata.json, tags.json, peers.json>}")
+		}
+	default:
+		l.validf(l.line("mode"), "mode %q is not known: use aws (the default) or local", c.Mode)
+	}
+	if c.Interval.D() < time.Second {
+		l.validf(l.line("interval"), "interval %s is too short: sources poll at most once a second; write e.g. \"60s\"", c.Interval)
+	}
+	l.validateWatch(c)
+	l.validateHookEnv(c)
+
+	for _, t := range []struct {
+		key string
+		d   Duration
+	}{
+		{"default", c.Timeouts.Default}, {"setup", c.Timeouts.Setup}, {"configure", c.Timeouts.Configure},
+		{"deploy", c.Timeouts.Deploy}, {"undeploy", c.Timeouts.Undeploy}, {"shutdown", c.Timeouts.Shutdown},
+		{"health", c.Timeouts.Health},
+	} {
+		if c.IsSet("timeouts."+t.key) && t.d <= 0 {
+			l.validf(l.line("timeouts."+t.key), "timeouts.%s must be more than 0s; leave it out to use timeouts.default", t.key)
+		}
+	}
+
+	l.validateHeartbeat(c)
+	l.validateHealth(c)
+	l.validateMetrics(c)
+	l.validateLogs(c)
+}
+
+func (l *loader) validateWatch(c *Config) {
+	names := map[string]int{} // name → index of the rule that has it
+	for i := range c.Watch {
+		r := &c.Watch[i]
+		p := fmt.Sprintf("watch[%d]", i)
+		line := l.line(p)
+		r.Origin = origin(l.file, line)
+
+		var what []string
+		if r.Metadata != "" {
+			what = append(what, "metadata")
+		}
+		if r.Path != "" {
+			what = append(what, "path")
+		}
+		if r.Tag != "" {
+			what = append(what, "tag")
+		}
+		switch len(what) {
+		case 0:
+			l.validf(line, "%s watches nothing: set one of metadata (a key in the resource's Metadata), path (Resources.<LogicalId>...) or tag (an instance tag key)", p)
+		case 1:
+		default:
+			l.validf(line, "%s sets %s; a rule watches one thing: keep one and move the others to rules of their own", p, strings.Join(what, " and "))
+		}
+		defName := ""
+		switch {
+		case r.Metadata != "":
+			defName = r.Metadata
+			if _, err := cfnpath.ParseSub(r.Metadata); err != nil {
+				l.validf(l.line(p+".metadata"), "%s.metadata: %v", p, err)
+			}
+			if c.Mode == ModeAWS && c.Resource == "" {
+				l.validf(l.line(p+".metadata"), "%s.metadata needs the top-level resource (the logical id whose Metadata is read); set resource, or write path: Resources.<LogicalId>.Metadata.%s", p, r.Metadata)
+			}
+		case r.Path != "":
+			defName = r.Path
+			if _, err := cfnpath.Parse(r.Path); err != nil {
+				l.validf(l.line(p+".path"), "%s.path: %v", p, err)
+			}
+		case r.Tag != "":
+			defName = "tag:" + r.Tag
+			if len(r.Tag) > 128 {
+				l.validf(l.line(p+".tag"), "%s.tag is %d characters long; EC2 tag keys have at most 128", p, len(r.Tag))
+			}
+		}
+
+		if !c.IsSet(p + ".on") {
+			r.On = slices.Clone(allChanges)
+		} else if len(r.On) == 0 {
+			l.validf(l.line(p+".on"), "%s.on is empty, so the rule would never fire; list some of add, update, remove, or leave on out for all three", p)
+		}
+		seen := map[string]bool{}
+		for j, on := range r.On {
+			ln := l.line(fmt.Sprintf("%s.on[%d]", p, j))
+			switch {
+			case !slices.Contains(allChanges, on):
+				l.validf(ln, "%s.on: %q is not a change; use add, update or remove (cfn-hup's post.add, post.update, post.remove)", p, on)
+			case seen[on]:
+				l.validf(ln, "%s.on lists %q twice", p, on)
+			}
+			seen[on] = true
+		}
+		if r.Event != "" {
+			switch event.Kind(r.Event) {
+			case event.Configure, event.Deploy, event.Undeploy:
+			default:
+				l.validf(l.line(p+".event"), "%s.event %q cannot be run by a watch rule; use configure, deploy or undeploy (or leave it out: deploy on add and update, undeploy on remove)", p, r.Event)
+			}
+		}
+		if r.RunAs != "" && r.Command == "" {
+			l.validf(l.line(p+".runas"), "%s.runas is set without command; runas is the user the command runs as (hooks in hooks.d run as the agent's user)", p)
+		}
+		if c.IsSet(p + ".timeout") {
+			switch {
+			case r.Command == "":
+				l.validf(l.line(p+".timeout"), "%s.timeout is set without command; it bounds the command (hooks in hooks.d use timeouts.<event>)", p)
+			case r.Timeout <= 0:
+				l.validf(l.line(p+".timeout"), "%s.timeout must be more than 0s; leave it out to use the event's timeout", p)
+			}
+		}
+
+		if r.Name == "" {
+			r.Name = defName
+		} else if strings.HasPrefix(r.Name, cfnHupPrefix) {
+			l.validf(l.line(p+".name"), "%s.name %q: names starting with %q are kept for the hooks read from cfn-hup's hooks.d; choose another name", p, r.Name, cfnHupPrefix)
+		}
+		if r.Name == "" {
+			continue
+		}
+		if j, dup := names[r.Name]; dup {
+			l.validf(line, "%s is named %q like watch[%d] (line %d); give each rule its own name: set name", p, r.Name, j, l.line(fmt.Sprintf("watch[%d]", j)))
+		} else {
+			names[r.Name] = i
+		}
+	}
+}
+
+func (l *loader) validateHookEnv(c *Config) {
+	keys := make([]string, 0, len(c.HookEnv))
+	for k := range c.HookEnv {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		ln := l.line("hook_env." + k)
+		switch {
+		case !envNameRE.MatchString(k):
+			l.validf(ln, "hook_env: %q is not a valid environment variable name; use letters, digits and _, not starting with a digit", k)
+		case strings.HasPrefix(strings.ToUpper(k), "STACKHAND_"):
+			l.validf(ln, "hook_env: %q starts with STACKHAND_, which is kept for the variables the agent sets; rename it", k)
+		}
+	}
+}
+
+func (l *loader) validateHeartbeat(c *Config) {
+	h := c.Heartbeat
+	if iv := h.Interval.D(); iv != 10*time.Second && iv != 30*time.Second && (iv < time.Minute || iv%time.Minute != 0) {
+		l.validf(l.line("heartbeat.interval"), "heartbeat.interval %s cannot be a CloudWatch alarm period; use 10s, 30s or a whole number of minutes (60s, 120s, ...)", h.Interval)
+	}
+	l.checkNamespace("heartbeat.namespace", h.Namespace)
+	switch a := h.Alarm.Action; {
+	case a == "reboot" || a == "recover" || a == "none":
+	case strings.HasPrefix(a, "arn:"):
+		if !snsARNRE.MatchString(a) {
+			l.validf(l.line("heartbeat.alarm.action"), "heartbeat.alarm.action %q is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)", a)
+		}
+	default:
+		l.validf(l.line("heartbeat.alarm.action"), "heartbeat.alarm.action %q is not known; use reboot, recover, none or an SNS topic ARN (arn:aws:sns:...)", a)
+	}
+	if p := h.Alarm.Periods; p < 1 || p > 100 {
+		l.validf(l.line("heartbeat.alarm.periods"), "heartbeat.alarm.periods is %d; it is how many missed heartbeats set off the alarm, from 1 to 100", p)
+	}
+}
+
+func (l *loader) checkNamespace(key, ns string) {
+	switch {
+	case ns == "":
+		l.validf(l.line(key), "%s is empty; name a CloudWatch namespace, or leave it out for the default", key)
+	case strings.HasPrefix(ns, "AWS/"):
+		l.validf(l.line(key), "%s %q: namespaces starting with AWS/ are kept for AWS services; choose another", key, ns)
+	}
+}
+
+func (l *loader) validateHealth(c *Config) {
+	h := &c.Health
+	if h.Interval.D() < time.Second {
+		l.validf(l.line("health.interval"), "health.interval must be at least 1s")
+	}
+	if h.Timeout <= 0 {
+		l.validf(l.line("health.timeout"), "health.timeout must be more than 0s")
+	}
+	if h.Failures < 1 {
+		l.validf(l.line("health.failures"), "health.failures is %d; it is how many failures in a row mark the instance unhealthy, at least 1", h.Failures)
+	}
+	names := map[string]int{}
+	for i := range h.Checks {
+		chk := &h.Checks[i]
+		p := fmt.Sprintf("health.checks[%d]", i)
+		line := l.line(p)
+		switch {
+		case chk.HTTP != "" && chk.TCP != "":
+			l.validf(line, "%s sets both http and tcp; a check is one or the other: split it in two", p)
+		case chk.HTTP != "":
+			u, err := url.Parse(chk.HTTP)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				l.validf(l.line(p+".http"), "%s.http %q is not an http:// or https:// URL with a host, e.g. http://127.0.0.1:8080/health", p, chk.HTTP)
+			}
+		case chk.TCP != "":
+			host, port, err := net.SplitHostPort(chk.TCP)
+			n, perr := strconv.Atoi(port)
+			if err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+				l.validf(l.line(p+".tcp"), "%s.tcp %q is not host:port, e.g. 127.0.0.1:5432", p, chk.TCP)
+			}
+		default:
+			l.validf(line, "%s checks nothing: set http (a URL) or tcp (host:port)", p)
+		}
+		if chk.Name == "" {
+			chk.Name = chk.HTTP + chk.TCP
+		}
+		if chk.Name == "" {
+			continue
+		}
+		if j, dup := names[chk.Name]; dup {
+			l.validf(line, "%s is named %q like health.checks[%d] (line %d); give each check its own name", p, chk.Name, j, l.line(fmt.Sprintf("health.checks[%d]", j)))
+		} else {
+			names[chk.Name] = i
+		}
+	}
+}
+
+func (l *loader) validateMetrics(c *Config) {
+	if c.Metrics.Interval.D() < time.Second {
+		l.validf(l.line("metrics.interval"), "metrics.interval must be at least 1s")
+	}
+	l.checkNamespace("metrics.namespace", c.Metrics.Namespace)
+}
+
+func (l *loader) validateLogs(c *Config) {
+	if c.Logs.ForceFlushInterval.D() < time.Second {
+		l.validf(l.line("logs.force_flush_interval"), "logs.force_flush_interval must be at least 1s")
+	}
+	for i := range c.Logs.Files {
+		f := &c.Logs.Files[i]
+		p := fmt.Sprintf("logs.files[%d]", i)
+		line := l.line(p)
+		if f.FilePath == "" {
+			l.validf(line, "%s has no file_path: name the file (or a glob such as /var/log/app/*.log) to ship", p)
+		} else if _, err := filepath.Match(f.FilePath, ""); err != nil {
+			l.validf(l.line(p+".file_path"), "%s.file_path %q is not a valid glob pattern: %v", p, f.FilePath, err)
+		}
+		if f.LogGroupName == "" {
+			l.validf(line, "%s has no log_group_name: name the CloudWatch Logs group to send it to", p)
+		}
+		if f.RetentionInDays != 0 && !slices.Contains(retentionDays, f.RetentionInDays) {
+			l.validf(l.line(p+".retention_in_days"), "%s.retention_in_days %d is not one CloudWatch Logs accepts; use one of %s, or 0 to leave it unset",
+				p, f.RetentionInDays, joinInts(retentionDays))
+		}
+		if f.MultiLineStartPattern != "" && f.MultiLineStartPattern != "{timestamp_format}" {
+			if _, err := regexp.Compile(f.MultiLineStartPattern); err != nil {
+				l.validf(l.line(p+".multi_line_start_pattern"), "%s.multi_line_start_pattern does not compile as a Go regular expression: %v", p, err)
+			}
+		}
+		if f.MultiLineStartPattern == "{timestamp_format}" && f.TimestampFormat == "" {
+			l.validf(l.line(p+".multi_line_start_pattern"), "%s.multi_line_start_pattern is {timestamp_format} but timestamp_format is not set", p)
+		}
+		if strings.Contains(f.TimestampFormat, "%") {
+			l.validf(l.line(p+".timestamp_format"), "%s.timestamp_format %q looks like strftime; write a Go time layout, e.g. \"2006-01-02 15:04:05\" for %%Y-%%m-%%d %%H:%%M:%%S", p, f.TimestampFormat)
+		}
+		switch strings.ToLower(f.Encoding) {
+		case "utf-8", "utf8":
+			f.Encoding = "utf-8"
+		default:
+			l.validf(l.line(p+".encoding"), "%s.encoding %q is not supported: only utf-8 is, for now", p, f.Encoding)
+		}
+		for j, flt := range f.Filters {
+			fp := fmt.Sprintf("%s.filters[%d]", p, j)
+			if flt.Type != "include" && flt.Type != "exclude" {
+				l.validf(l.line(fp+".type"), "%s.type %q is not known; use include or exclude", fp, flt.Type)
+			}
+			if flt.Expression == "" {
+				l.validf(l.line(fp), "%s has no expression: write the regular expression lines are matched against", fp)
+			} else if _, err := regexp.Compile(flt.Expression); err != nil {
+				l.validf(l.line(fp+".expression"), "%s.expression does not compile as a Go regular expression: %v", fp, err)
+			}
+		}
+	}
+}
+
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
+}

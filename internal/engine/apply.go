@@ -1,0 +1,208 @@
+package engine
+
+import (
+	"encoding/json"
+
+	"go.uber.org/zap"
+
+	"github.com/stackhand/stackhand/internal/event"
+	"github.com/stackhand/stackhand/internal/source"
+	"github.com/stackhand/stackhand/internal/state"
+)
+
+// apply takes in one source update.
+func (e *Engine) apply(u source.Update) {
+	e.health(u)
+	if u.Identity != nil {
+		e.setIdentity(*u.Identity)
+	}
+	for name, o := range u.Metadata {
+		e.observed[name] = o
+	}
+	if u.Tags != nil {
+		e.tags = u.Tags
+		for _, r := range e.cfg.Watch {
+			if r.Tag == "" {
+				continue
+			}
+			v, ok := u.Tags[r.Tag]
+			if !ok {
+				e.observed[r.Name] = source.Observed{}
+				continue
+			}
+			b, _ := json.Marshal(v)
+			e.observed[r.Name] = source.Observed{Present: true, Value: b}
+		}
+	}
+	if u.PeersRead {
+		e.peers = u.Peers
+		e.peersRead = true
+	}
+	if u.Lifecycle != nil {
+		e.lifecycle(*u.Lifecycle)
+	}
+	if u.Request != nil {
+		e.request(*u.Request)
+	}
+}
+
+// health records a source's last success or error; an error is logged when it first
+// appears or changes, not at every poll.
+func (e *Engine) health(u source.Update) {
+	h := e.st.Sources[u.Source]
+	if h == nil {
+		h = &state.Health{}
+		e.st.Sources[u.Source] = h
+	}
+	now := e.clk.Now().UTC()
+	errs := ""
+	if u.Err != nil {
+		errs = u.Err.Error()
+	}
+	for _, o := range u.Metadata {
+		if o.Err != nil && errs == "" {
+			errs = o.Err.Error()
+		}
+	}
+	if errs == "" {
+		h.LastOK = now
+		if e.sourceErr[u.Source] != "" {
+			e.log.Info("source recovered", zap.String("source", u.Source))
+			h.LastError = ""
+			e.sourceErr[u.Source] = ""
+			e.save()
+			return
+		}
+		e.healthDirty = true
+		return
+	}
+	h.ErrorAt = now
+	h.LastError = errs
+	if e.sourceErr[u.Source] != errs {
+		e.sourceErr[u.Source] = errs
+		e.log.Error("source problem; nothing it watches changes until it is fixed", zap.String("source", u.Source), zap.String("error", errs))
+		e.save()
+	}
+}
+
+// setIdentity takes this instance's identity. State written on another instance (a state
+// directory baked into an AMI) is not this instance's: it starts over, with setup.
+func (e *Engine) setIdentity(in event.Instance) {
+	if prev := e.st.Setup.InstanceID; prev != "" && prev != in.InstanceID {
+		e.log.Warn("the state directory belongs to another instance; starting over as a new instance (setup runs)",
+			zap.String("state_instance", prev), zap.String("instance", in.InstanceID))
+		fresh := state.New()
+		fresh.Seq = e.st.Seq
+		fresh.History = e.st.History
+		fresh.Last = e.st.Last
+		fresh.Queue = e.st.Queue
+		*e.st = *fresh
+	}
+	cp := in
+	e.identity = &cp
+	e.st.Identity = in
+	e.save()
+}
+
+func (e *Engine) lifecycle(l source.Lifecycle) {
+	now := e.clk.Now().UTC()
+	detail := l.Detail
+	state := l.State
+	if l.Spot {
+		state = "spot-interruption"
+	}
+	if e.st.Lifecycle.State != state {
+		e.st.Lifecycle.State = state
+		e.st.Lifecycle.Detail = detail
+		e.st.Lifecycle.SeenAt = now
+		e.log.Info("lifecycle", zap.String("state", state), zap.String("detail", detail))
+		e.save()
+	}
+	if !l.Terminating() || e.terminating {
+		return
+	}
+	id := ""
+	if e.identity != nil {
+		id = e.identity.InstanceID
+	}
+	if e.st.Lifecycle.ShutdownDone && e.st.Lifecycle.ShutdownFor == id {
+		return // this termination's shutdown already ran; the instance is about to go
+	}
+	reason := "the instance is terminating (target lifecycle state Terminated)"
+	if l.Spot {
+		reason = "spot interruption notice"
+		if !l.Deadline.IsZero() {
+			reason += ": the instance stops at " + l.Deadline.UTC().Format("2006-01-02T15:04:05Z")
+		}
+	}
+	e.beginShutdown(reason, l.Deadline, id)
+}
+
+// request queues an operator's `stackhand trigger`. A request already known (queued, running
+// or answered, e.g. before a crash) is not queued twice.
+func (e *Engine) request(r source.Request) {
+	if e.knownRequest(r.ID) {
+		if e.spool != nil {
+			e.spool.Remove(r.ID)
+		}
+		return
+	}
+	if e.terminating {
+		e.answer([]string{r.ID}, state.Outcome{Kind: r.Event, Result: state.Dropped,
+			Error: "the agent is shutting down: " + e.shutdownWhy, End: e.clk.Now().UTC()})
+		if e.spool != nil {
+			e.spool.Remove(r.ID)
+		}
+		return
+	}
+	reason := r.Reason
+	if reason == "" {
+		reason = "requested"
+		if r.User != "" {
+			reason += " by " + r.User
+		}
+	}
+	e.log.Info("request", zap.String("request", r.ID), zap.String("event", string(r.Event)), zap.String("reason", reason))
+	e.enqueue(pendingSpec{kind: r.Event, reason: reason, explicit: true,
+		trigger: event.Trigger{Type: "request", Detail: r.User, Requests: []string{r.ID}}}, false)
+	e.save()
+	if e.spool != nil {
+		e.spool.Remove(r.ID)
+	}
+}
+
+func (e *Engine) knownRequest(id string) bool {
+	has := func(t event.Trigger) bool {
+		for _, r := range t.Requests {
+			if r == id {
+				return true
+			}
+		}
+		return false
+	}
+	if e.st.Running != nil && has(e.st.Running.Trigger) {
+		return true
+	}
+	for _, p := range e.st.Queue {
+		if has(p.Trigger) {
+			return true
+		}
+	}
+	for _, o := range e.st.History {
+		if has(o.Trigger) {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Engine) answer(ids []string, o state.Outcome) {
+	if e.spool == nil {
+		return
+	}
+	for _, id := range ids {
+		if err := e.spool.Answer(id, o); err != nil {
+			e.log.Error("cannot write the answer to a request", zap.String("request", id), zap.Error(err))
+		}
+	}
+}

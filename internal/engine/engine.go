@@ -1,0 +1,290 @@
+// Package engine turns what the sources see into lifecycle events and runs them, one at a
+// time, through the hook runner. It owns the state: what was applied, what waits, what ran.
+//
+// The model is "desired against applied": the sources report what is there now
+// (observed), the state remembers what the last successful event saw (applied), and every
+// difference that a watch rule fires on becomes a pending event. An event that fails
+// leaves applied alone, so the difference stays and the event is retried — after a backoff
+// that doubles from the poll interval up to an hour, or at once when the value changes
+// again. Nothing is lost by a crash: the running event is in the state file and is run
+// again, with STACKHAND_RETRY=1, at the next start.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/stackhand/stackhand/internal/clock"
+	"github.com/stackhand/stackhand/internal/config"
+	"github.com/stackhand/stackhand/internal/event"
+	"github.com/stackhand/stackhand/internal/hooks"
+	"github.com/stackhand/stackhand/internal/source"
+	"github.com/stackhand/stackhand/internal/state"
+)
+
+// Runner runs one event's hooks.
+type Runner interface {
+	Run(ctx context.Context, s hooks.Spec) hooks.Result
+}
+
+// Spool is where `stackhand trigger` requests come from and their answers go.
+type Spool interface {
+	Remove(id string)
+	Answer(id string, o state.Outcome) error
+}
+
+// Notifier is told about every finished event (local sink, EventBridge later).
+type Notifier interface {
+	EventDone(o state.Outcome, instance event.Instance)
+}
+
+// Options are what New needs. Config, Store, State, Runner and Logger are required.
+type Options struct {
+	Config   *config.Config
+	Store    *state.Store
+	State    *state.State
+	Runner   Runner
+	Spool    Spool
+	Notifier Notifier
+	Clock    clock.Clock
+	Logger   *zap.Logger
+}
+
+// maxBackoff caps the wait between retries of a failing event.
+const maxBackoff = time.Hour
+
+// healthFlush is how often source health that changed only in its timestamps is written.
+const healthFlush = time.Minute
+
+// Engine is the event loop. Create it with New, feed it with Update, run it with Run.
+type Engine struct {
+	cfg    *config.Config
+	store  *state.Store
+	st     *state.State
+	runner Runner
+	spool  Spool
+	notify Notifier
+	clk    clock.Clock
+	log    *zap.Logger
+
+	updates  chan source.Update
+	done     chan finished
+	wake     chan struct{}
+	shutdown chan shutdownRequest
+
+	identity  *event.Instance
+	observed  map[string]source.Observed // by rule name
+	tags      map[string]string
+	peers     []event.Instance
+	peersRead bool
+
+	running *run
+	backoff map[string]backoff
+	timers  map[time.Time]clock.Timer
+
+	terminating   bool
+	shutdownWhy   string
+	shutdownUntil time.Time
+	shutdownFor   string // instance id, when the shutdown is a termination
+	exit          bool
+
+	saveErr     string
+	sourceErr   map[string]string
+	healthDirty bool
+}
+
+type shutdownRequest struct {
+	reason   string
+	deadline time.Time
+}
+
+type backoff struct {
+	attempts    int
+	notBefore   time.Time
+	fingerprint string
+}
+
+// New makes an Engine from the state it is given. An event found running in the state was
+// interrupted by a crash or a kill: it is queued again, first, with Retry set.
+func New(o Options) (*Engine, error) {
+	if o.Config == nil || o.Store == nil || o.State == nil || o.Runner == nil || o.Logger == nil {
+		return nil, errors.New("engine: Config, Store, State, Runner and Logger are required")
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	e := &Engine{
+		cfg: o.Config, store: o.Store, st: o.State, runner: o.Runner, spool: o.Spool,
+		notify: o.Notifier, clk: o.Clock, log: o.Logger,
+		updates:   make(chan source.Update, 64),
+		done:      make(chan finished, 1),
+		wake:      make(chan struct{}, 1),
+		shutdown:  make(chan shutdownRequest, 1),
+		observed:  map[string]source.Observed{},
+		backoff:   map[string]backoff{},
+		timers:    map[time.Time]clock.Timer{},
+		sourceErr: map[string]string{},
+	}
+	if r := e.st.Running; r != nil {
+		now := e.clk.Now().UTC()
+		e.log.Warn("the agent stopped while an event was running; running it again with STACKHAND_RETRY=1",
+			zap.String("event", string(r.Kind)), zap.String("event_id", r.ID))
+		e.st.Record(state.Outcome{ID: r.ID, Kind: r.Kind, Rule: r.Rule, Reason: joinReasons(r.Reasons),
+			Trigger: r.Trigger, Retry: r.Retry, Result: state.Interrupted, Start: r.Started, End: now,
+			Error: "the agent stopped while this event ran"})
+		retry := *r
+		retry.ID = e.nextID(r.Kind)
+		retry.Retry = true
+		retry.Explicit = true
+		retry.Started = time.Time{}
+		retry.Queued = now
+		retry.Reasons = append([]string{"re-run of " + r.ID + ", interrupted when the agent stopped"}, r.Reasons...)
+		e.st.Running = nil
+		e.st.Queue = append([]state.Pending{retry}, e.st.Queue...)
+	}
+	e.st.PID = osGetpid()
+	e.save()
+	return e, nil
+}
+
+// Update hands the engine what a source saw. It blocks until the engine takes it or ctx ends.
+func (e *Engine) Update(ctx context.Context, u source.Update) {
+	select {
+	case e.updates <- u:
+	case <-ctx.Done():
+	}
+}
+
+// Shutdown asks for the shutdown event because the operating system is going down: pending
+// events are dropped, the running one gets the shutdown grace, the shutdown hooks run
+// (bounded by deadline when set), and Run returns.
+func (e *Engine) Shutdown(reason string, deadline time.Time) {
+	select {
+	case e.shutdown <- shutdownRequest{reason: reason, deadline: deadline}:
+	default:
+	}
+}
+
+// Run is the event loop. It returns nil after a shutdown event that ends the agent (the
+// instance is terminating, or Shutdown was called), or after ctx ends and the running
+// event, if any, finished or was stopped at the end of the shutdown grace.
+func (e *Engine) Run(ctx context.Context) error {
+	flush := e.clk.AfterFunc(healthFlush, e.kickFlush)
+	defer func() { flush.Stop() }()
+	e.log.Info("engine started", zap.Int("queued", len(e.st.Queue)))
+	e.step()
+	for !e.exit {
+		select {
+		case <-ctx.Done():
+			return e.stop()
+		case u := <-e.updates:
+			e.apply(u)
+		case f := <-e.done:
+			e.finish(f)
+		case r := <-e.shutdown:
+			e.beginShutdown(r.reason, r.deadline, "")
+		case <-e.wake:
+			if e.healthDirty {
+				e.healthDirty = false
+				e.save()
+			}
+			flush.Stop()
+			flush = e.clk.AfterFunc(healthFlush, e.kickFlush)
+		}
+		e.step()
+	}
+	e.log.Info("shutdown complete; the agent stops")
+	return nil
+}
+
+func (e *Engine) kick() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (e *Engine) kickFlush() { e.kick() }
+
+// step reconciles observed against applied, then starts the next event if none runs.
+func (e *Engine) step() {
+	e.checkGrace()
+	e.reconcile()
+	e.startNext()
+}
+
+// stop ends the loop on a service stop that is not an OS shutdown: the running event may
+// finish within the shutdown grace, else it is ended; either way it is remembered, and a
+// killed one runs again at the next start.
+func (e *Engine) stop() error {
+	if e.running == nil {
+		e.save()
+		return nil
+	}
+	e.log.Info("stopping: waiting for the running event to finish",
+		zap.String("event_id", e.running.p.ID), zap.Duration("grace", e.cfg.ShutdownGrace.D()))
+	grace := make(chan struct{})
+	t := e.clk.AfterFunc(e.cfg.ShutdownGrace.D(), func() { close(grace) })
+	defer t.Stop()
+	for {
+		select {
+		case f := <-e.done:
+			if f.r.cancelled {
+				// Ended by the stop: keep it as Running in the state, so it runs again.
+				e.log.Warn("stopped the running event at the end of the grace; it runs again at the next start",
+					zap.String("event_id", f.r.p.ID))
+				e.running = nil
+				e.save()
+				return nil
+			}
+			e.finish(f)
+			e.save()
+			return nil
+		case <-grace:
+			e.running.cancelled = true
+			e.running.cancel()
+		case <-e.updates:
+		}
+	}
+}
+
+func (e *Engine) save() {
+	e.st.UpdatedAt = e.clk.Now().UTC()
+	err := e.store.Save(e.st)
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	if msg != e.saveErr {
+		if err != nil {
+			e.log.Error("cannot write the state file; going on with what is in memory and trying again at every change",
+				zap.Error(err))
+		} else {
+			e.log.Info("the state file is writable again", zap.String("dir", e.store.Dir()))
+		}
+		e.saveErr = msg
+	}
+}
+
+func (e *Engine) nextID(k event.Kind) string {
+	e.st.Seq++
+	return fmt.Sprintf("%s-%06d", k, e.st.Seq)
+}
+
+func joinReasons(rs []string) string {
+	switch len(rs) {
+	case 0:
+		return ""
+	case 1:
+		return rs[0]
+	}
+	s := rs[0]
+	for _, r := range rs[1:] {
+		s += "; " + r
+	}
+	return s
+}

@@ -1,0 +1,363 @@
+package engine
+
+import (
+	"bytes"
+	"sort"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/stackhand/stackhand/internal/cfnpath"
+	"github.com/stackhand/stackhand/internal/config"
+	"github.com/stackhand/stackhand/internal/event"
+	"github.com/stackhand/stackhand/internal/source"
+	"github.com/stackhand/stackhand/internal/state"
+)
+
+// pendingSpec is what enqueue needs to know to queue or merge an event.
+type pendingSpec struct {
+	kind     event.Kind
+	rule     string // a command rule's name, "" for hooks.d
+	reason   string
+	trigger  event.Trigger
+	explicit bool
+}
+
+// dedupeKey names the queue slot an event merges into: one per event kind for hooks.d
+// events, one per command rule.
+func dedupeKey(k event.Kind, rule string) string { return string(k) + "/" + rule }
+
+// ruleKey is where a rule's applied value is kept: its name and what it watches, so that a
+// rule whose path is edited starts from an empty history, as cfn-hup's "hook|path" key does.
+func ruleKey(r config.WatchRule) string {
+	switch {
+	case r.Tag != "":
+		return r.Name + "|tag:" + r.Tag
+	case r.Path != "":
+		return r.Name + "|" + r.Path
+	}
+	return r.Name + "|metadata:" + r.Metadata
+}
+
+// classify says how the observed value differs from the applied one, or "" if it does not.
+func classify(r config.WatchRule, applied []byte, had bool, o source.Observed) event.ChangeKind {
+	present := o.Present
+	if r.CfnHup && present && cfnpath.CfnHupEmpty(o.Value) {
+		present = false // cfn-hup treats every falsy value as empty
+	}
+	switch {
+	case !had && present:
+		return event.Add
+	case had && !present:
+		return event.Remove
+	case had && present && !bytes.Equal(applied, o.Value):
+		return event.Update
+	}
+	return ""
+}
+
+// change is one rule's difference between applied and observed, as an event would apply it.
+type change struct {
+	rule  config.WatchRule
+	kind  event.ChangeKind
+	key   string
+	value []byte // nil: absent after the event
+}
+
+// changes returns the rules that differ and fire, and applies at once those that differ
+// but do not fire (cfn-hup stores the new value and runs nothing).
+func (e *Engine) changes() []change {
+	var out []change
+	for _, r := range e.cfg.Watch {
+		o, seen := e.observed[r.Name]
+		if !seen || o.Err != nil {
+			continue
+		}
+		key := ruleKey(r)
+		old, had := e.st.Applied[key]
+		c := classify(r, old, had, o)
+		if c == "" {
+			continue
+		}
+		var val []byte
+		if c != event.Remove {
+			val = o.Value
+		}
+		if !r.Fires(c) {
+			if val == nil {
+				delete(e.st.Applied, key)
+			} else {
+				e.st.Applied[key] = val
+			}
+			e.log.Debug("watched value changed; the rule does not fire on this change", zap.String("rule", r.Name), zap.String("change", string(c)))
+			e.save()
+			continue
+		}
+		out = append(out, change{rule: r, kind: c, key: key, value: val})
+	}
+	return out
+}
+
+// online reports whether this instance's setup has finished, so that it takes part in
+// watch-driven and peer-driven events (OpsWorks: an instance is online after setup).
+func (e *Engine) online() bool {
+	return e.identity != nil && e.st.Setup.Done && e.st.Setup.InstanceID == e.identity.InstanceID
+}
+
+// reconcile makes sure that every difference between observed and applied has an event
+// waiting, running or backing off.
+func (e *Engine) reconcile() {
+	if e.identity == nil || e.terminating {
+		return
+	}
+	now := e.clk.Now()
+	if !e.online() {
+		if !e.has(event.Setup) && e.allowed(dedupeKey(event.Setup, ""), "setup", now) {
+			e.enqueue(pendingSpec{kind: event.Setup, reason: "first start on instance " + e.identity.InstanceID,
+				explicit: true, trigger: event.Trigger{Type: "first-start"}}, true)
+			e.save()
+		}
+		return
+	}
+	type want struct {
+		rules   []string
+		reasons []string
+		fp      []string
+	}
+	wants := map[string]*want{}
+	var order []string
+	for _, c := range e.changes() {
+		if e.running != nil && e.running.covers(c) {
+			continue
+		}
+		k := c.rule.EventFor(c.kind)
+		rule := ""
+		if c.rule.Command != "" {
+			rule = c.rule.Name
+		}
+		dk := dedupeKey(k, rule)
+		w := wants[dk]
+		if w == nil {
+			w = &want{}
+			wants[dk] = w
+			order = append(order, dk)
+		}
+		w.rules = append(w.rules, c.rule.Name)
+		w.reasons = append(w.reasons, describe(c))
+		w.fp = append(w.fp, c.key+"="+string(c.value))
+	}
+	if e.peersRead && e.peersChanged() && !(e.running != nil && e.running.coversPeers(e.peers)) {
+		dk := dedupeKey(event.Configure, "")
+		w := wants[dk]
+		if w == nil {
+			w = &want{}
+			wants[dk] = w
+			order = append(order, dk)
+		}
+		w.reasons = append(w.reasons, "the set of online peers changed ("+peerDiff(e.st.Peers, e.peers)+")")
+		w.fp = append(w.fp, "peers="+peerFingerprint(e.peers))
+	}
+	queued := false
+	for _, dk := range order {
+		w := wants[dk]
+		kind, rule, _ := strings.Cut(dk, "/")
+		if !e.allowed(dk, strings.Join(w.fp, "\n"), now) {
+			continue
+		}
+		typ := "watch"
+		if len(w.rules) == 0 {
+			typ = "peers"
+		}
+		if e.enqueue(pendingSpec{kind: event.Kind(kind), rule: rule, reason: strings.Join(w.reasons, "; "),
+			trigger: event.Trigger{Type: typ, Rules: w.rules}}, false) {
+			queued = true
+		}
+	}
+	if queued {
+		e.save()
+	}
+}
+
+func describe(c change) string {
+	what := "metadata " + c.rule.Name
+	if c.rule.Tag != "" {
+		what = "tag " + c.rule.Tag
+	}
+	switch c.kind {
+	case event.Add:
+		return what + " was added"
+	case event.Remove:
+		return what + " was removed"
+	}
+	return what + " changed"
+}
+
+// has reports whether an event of kind k is queued or running.
+func (e *Engine) has(k event.Kind) bool {
+	if e.running != nil && e.running.p.Kind == k {
+		return true
+	}
+	for _, p := range e.st.Queue {
+		if p.Kind == k {
+			return true
+		}
+	}
+	return false
+}
+
+// allowed reports whether the slot dk may be queued for the wanted values fp: not while a
+// failed attempt at the same values is backing off. It arms a timer for the end of the wait.
+func (e *Engine) allowed(dk, fp string, now time.Time) bool {
+	b, ok := e.backoff[dk]
+	if !ok || b.fingerprint != fp {
+		return true
+	}
+	if !now.Before(b.notBefore) {
+		return true
+	}
+	e.wakeAt(b.notBefore)
+	return false
+}
+
+// wakeAt arms one timer per distinct instant to run the loop again then.
+func (e *Engine) wakeAt(t time.Time) {
+	if _, ok := e.timers[t]; ok {
+		return
+	}
+	d := t.Sub(e.clk.Now())
+	e.timers[t] = e.clk.AfterFunc(d, e.kick)
+	for at, tm := range e.timers {
+		if at.Before(e.clk.Now().Add(-time.Second)) {
+			tm.Stop()
+			delete(e.timers, at)
+		}
+	}
+}
+
+// failed starts or lengthens the backoff of slot dk after a failed attempt at fp.
+func (e *Engine) failed(dk, fp string) time.Time {
+	b := e.backoff[dk]
+	if b.fingerprint != fp {
+		b = backoff{fingerprint: fp}
+	}
+	b.attempts++
+	wait := e.cfg.Interval.D()
+	if wait <= 0 {
+		wait = time.Minute
+	}
+	for i := 1; i < b.attempts && wait < maxBackoff; i++ {
+		wait *= 2
+	}
+	wait = min(wait, maxBackoff)
+	b.notBefore = e.clk.Now().Add(wait)
+	e.backoff[dk] = b
+	e.wakeAt(b.notBefore)
+	return b.notBefore
+}
+
+// enqueue queues an event, or merges it into the one already waiting in the same slot.
+// It reports whether the queue changed.
+func (e *Engine) enqueue(s pendingSpec, front bool) bool {
+	dk := dedupeKey(s.kind, s.rule)
+	for i := range e.st.Queue {
+		p := &e.st.Queue[i]
+		if dedupeKey(p.Kind, p.Rule) != dk {
+			continue
+		}
+		changed := false
+		if s.reason != "" && !contains(p.Reasons, s.reason) {
+			p.Reasons = append(p.Reasons, s.reason)
+			changed = true
+		}
+		for _, r := range s.trigger.Rules {
+			if !contains(p.Trigger.Rules, r) {
+				p.Trigger.Rules = append(p.Trigger.Rules, r)
+				changed = true
+			}
+		}
+		for _, r := range s.trigger.Requests {
+			if !contains(p.Trigger.Requests, r) {
+				p.Trigger.Requests = append(p.Trigger.Requests, r)
+				changed = true
+			}
+		}
+		if s.explicit && !p.Explicit {
+			p.Explicit = true
+			changed = true
+		}
+		if changed {
+			e.log.Info("merged into the waiting event", zap.String("event", string(p.Kind)), zap.String("event_id", p.ID), zap.String("reason", s.reason))
+		}
+		return changed
+	}
+	p := state.Pending{
+		ID: e.nextID(s.kind), Kind: s.kind, Rule: s.rule, Reasons: []string{s.reason},
+		Trigger: s.trigger, Explicit: s.explicit, Queued: e.clk.Now().UTC(),
+	}
+	if front {
+		e.st.Queue = append([]state.Pending{p}, e.st.Queue...)
+	} else {
+		e.st.Queue = append(e.st.Queue, p)
+	}
+	e.log.Info("queued", zap.String("event", string(p.Kind)), zap.String("event_id", p.ID), zap.String("reason", s.reason))
+	return true
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// peersChanged reports whether the observed peer set differs from the applied one.
+func (e *Engine) peersChanged() bool {
+	if !e.st.PeersApplied {
+		return len(e.peers) > 0
+	}
+	return peerFingerprint(e.st.Peers) != peerFingerprint(e.peers)
+}
+
+// peerFingerprint identifies a peer set by what hooks use of it.
+func peerFingerprint(ps []event.Instance) string {
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = p.InstanceID + "@" + p.PrivateIP + "/" + p.PublicIP
+	}
+	sort.Strings(ids)
+	return strings.Join(ids, ",")
+}
+
+func peerDiff(old, cur []event.Instance) string {
+	was := map[string]bool{}
+	for _, p := range old {
+		was[p.InstanceID] = true
+	}
+	is := map[string]bool{}
+	var joined, left []string
+	for _, p := range cur {
+		is[p.InstanceID] = true
+		if !was[p.InstanceID] {
+			joined = append(joined, p.InstanceID)
+		}
+	}
+	for _, p := range old {
+		if !is[p.InstanceID] {
+			left = append(left, p.InstanceID)
+		}
+	}
+	var parts []string
+	if len(joined) > 0 {
+		parts = append(parts, "joined: "+strings.Join(joined, " "))
+	}
+	if len(left) > 0 {
+		parts = append(parts, "left: "+strings.Join(left, " "))
+	}
+	if len(parts) == 0 {
+		return "addresses changed"
+	}
+	return strings.Join(parts, "; ")
+}

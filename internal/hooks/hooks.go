@@ -1,0 +1,457 @@
+// Package hooks runs the hooks of one lifecycle event, as DESIGN.md's "Hook contract"
+// promises fleet owners: the executables of hooks.d/<event>/ in lexical order (or one
+// cfn-hup action command), each with the STACKHAND_* environment and the JSON payload on
+// stdin, refused when unsafe, stopped at the first failure, its whole process tree ended
+// at its timeout, and its output kept in a per-run log file and sent to the agent's log.
+//
+// The runner knows nothing about where an event came from; the engine builds a Spec.
+package hooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/stackhand/stackhand/internal/event"
+)
+
+const (
+	// DefaultKeep is how many payload files and run log directories a Runner keeps
+	// when Keep is zero.
+	DefaultKeep = 200
+	// DefaultKillGrace is the time between SIGTERM and SIGKILL when KillGrace is zero.
+	DefaultKillGrace = 10 * time.Second
+
+	// CommandName is the HookResult.Name (and log file name) of a Spec.Command run.
+	CommandName = "command"
+
+	// pollInterval paces the checks for a dying process tree.
+	pollInterval = 20 * time.Millisecond
+	// reapWait bounds the wait for a SIGKILLed hook to be reaped: a process stuck in
+	// uninterruptible sleep must not hang the agent.
+	reapWait = 5 * time.Second
+)
+
+// Spec is one run of one event's hooks.
+type Spec struct {
+	Event      event.Kind
+	EventID    string // names the payload file and the run's log directory: letters, digits, '.', '_', '-'
+	Reason     string
+	InstanceID string
+	Stack      string
+	Region     string // AWS_REGION; left as the agent has it when empty
+	Retry      bool   // sets STACKHAND_RETRY=1
+
+	// Dir is hooks.d/<event>; ignored when Command is set.
+	Dir string
+	// Command, when set, is run as the one hook (a cfn-hup action): /bin/sh -c on Unix,
+	// cmd.exe /C on Windows.
+	Command string
+	// RunAs is the user Command runs as (Unix): a name or a numeric uid. "" or the agent's
+	// own user changes nothing; anyone else needs the agent to be root.
+	RunAs string
+
+	// Env holds extra KEY=VALUE entries (hook_env, CFN_OLD_*/CFN_NEW_*); they come after,
+	// and so override, the STACKHAND_* ones.
+	Env []string
+	// Payload is the JSON payload; "{}" when empty.
+	Payload []byte
+	// Timeout bounds each hook; zero or less means no bound but ctx.
+	Timeout time.Duration
+}
+
+// Runner runs hooks. Its zero value is not usable: PayloadDir and LogDir are required.
+// A Runner may be shared; Runs of the same EventID must not overlap.
+type Runner struct {
+	// PayloadDir holds the payload files, <EventID>.json, mode 0600; created 0700.
+	PayloadDir string
+	// LogDir holds one directory per run, <EventID>/ (0750), with one <hook>.log (0640)
+	// per hook run. A rerun with the same EventID appends.
+	LogDir string
+	// KillGrace is the time between SIGTERM and SIGKILL when a hook's process tree is
+	// ended; DefaultKillGrace when zero.
+	KillGrace time.Duration
+	// Logger gets the runner's messages and each hook's output lines; none when nil.
+	Logger *zap.Logger
+	// Keep is how many payload files and run log directories are kept, the oldest
+	// pruned after each Run; DefaultKeep when zero, no pruning when negative.
+	Keep int
+
+	// euid stands in for os.Geteuid in tests.
+	euid func() int
+}
+
+// Result is what a Run did. It never loses a hook's exit code, timeout or duration.
+type Result struct {
+	// OK is true when every hook exited 0 (or there was none to run).
+	OK bool
+	// Hooks holds the hooks that were started or refused, in run order. Hooks after a
+	// failure are not started and not here; they are in NotRun.
+	Hooks []HookResult
+	// Failed names the hook that failed or was refused; "" if OK, or if the run failed
+	// before any hook (see Err).
+	Failed string
+	// NotRun names the hooks skipped because an earlier one failed.
+	NotRun []string
+	// Tail is the last ~4 KiB of the output of the failed hook, or of the last hook if OK.
+	Tail string
+	// Warnings says what an operator should know though it did not fail the event: hooks
+	// directory missing, a file skipped because it cannot run.
+	Warnings []string
+	// PayloadFile is the absolute path of the payload file.
+	PayloadFile string
+	// Err says why the run failed before any hook could start (payload not written, hooks
+	// directory unreadable); "" otherwise.
+	Err string
+}
+
+// HookResult is one hook's run.
+type HookResult struct {
+	Name string
+	Path string // "" for a Command
+	// ExitCode is the hook's exit status; -1 when it was not started, was refused or was
+	// ended by a signal (see Signal).
+	ExitCode int
+	// Signal names the signal that ended the hook ("killed", "terminated"), if one did.
+	Signal   string
+	Start    time.Time
+	Duration time.Duration
+	// TimedOut is true when the hook ran past Spec.Timeout and its tree was ended.
+	TimedOut bool
+	// Canceled is true when the run's context ended while the hook ran (its tree was
+	// ended) or before it could start.
+	Canceled bool
+	// Refused says why the hook was not run (unsafe ownership or mode).
+	Refused string
+	// Err says what else went wrong: the hook could not be started, or was not reaped.
+	Err string
+	// LogFile is the hook's output, stdout and stderr interleaved.
+	LogFile string
+}
+
+// OK reports whether the hook ran and exited 0.
+func (h HookResult) OK() bool {
+	return h.ExitCode == 0 && h.Refused == "" && h.Err == "" && !h.TimedOut && !h.Canceled
+}
+
+// job is one hook to run, file or command.
+type job struct {
+	name    string
+	path    string // "" for a command
+	argv    []string
+	rawLine string // Windows raw command line, see windowsCmdLine
+}
+
+// Run runs s's hooks one after the other and reports what they did. It stops at the first
+// hook that fails, is refused or is canceled; it returns when that hook's process tree is
+// ended, never waiting on what a hook left running in the background. After the run it
+// prunes old payload files and run logs.
+func (r *Runner) Run(ctx context.Context, s Spec) Result {
+	log := r.logger().With(zap.String("event", string(s.Event)), zap.String("event_id", s.EventID))
+	var res Result
+	fail := func(format string, args ...any) Result {
+		res.Err = fmt.Sprintf(format, args...)
+		log.Error("hooks not run", zap.String("error", res.Err))
+		return res
+	}
+	if err := checkEventID(s.EventID); err != nil {
+		return fail("%v", err)
+	}
+	if r.PayloadDir == "" || r.LogDir == "" {
+		return fail("hooks runner: PayloadDir and LogDir must be set")
+	}
+	if s.Command == "" && s.Dir == "" {
+		return fail("event %s: neither a hooks directory nor a command to run", s.Event)
+	}
+	payloadFile, err := r.writePayload(s.EventID, s.Payload)
+	if err != nil {
+		return fail("%v", err)
+	}
+	res.PayloadFile = payloadFile
+	defer r.prune(s.EventID, log)
+
+	var jobs []job
+	if s.Command != "" {
+		argv := shellCommand(runtime.GOOS, s.Command)
+		jobs = []job{{name: CommandName, argv: argv, rawLine: windowsCmdLine(argv)}}
+	} else {
+		hooks, skipped, err := List(s.Dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			res.OK = true
+			res.Warnings = append(res.Warnings, fmt.Sprintf("hooks directory %s does not exist: no %s hooks ran", s.Dir, s.Event))
+			log.Warn("hooks directory missing", zap.String("dir", s.Dir))
+			return res
+		}
+		if err != nil {
+			return fail("%v", err)
+		}
+		for _, sk := range skipped {
+			if sk.Warn {
+				w := fmt.Sprintf("%s skipped: %s", filepath.Join(filepath.Base(s.Dir), sk.Name), sk.Reason)
+				res.Warnings = append(res.Warnings, w)
+				log.Warn("hook skipped", zap.String("hook", sk.Name), zap.String("reason", sk.Reason))
+			}
+		}
+		for _, h := range hooks {
+			argv, err := commandLine(runtime.GOOS, h.Path)
+			if err != nil { // List skips these; keep the guard local
+				continue
+			}
+			jobs = append(jobs, job{name: h.Name, path: h.Path, argv: argv, rawLine: windowsCmdLine(argv)})
+		}
+	}
+	if len(jobs) == 0 {
+		res.OK = true
+		return res
+	}
+
+	runDir := filepath.Join(r.LogDir, s.EventID)
+	if err := os.MkdirAll(runDir, 0o750); err != nil {
+		return fail("create run log directory: %v", err)
+	}
+	// Resolve the identity once: a wrong runas fails the command, not the whole agent.
+	identity, idErr := lookupRunAs(s.RunAs, r.geteuid())
+	var identityEnv []string
+	if identity != nil {
+		identityEnv = []string{"HOME=" + identity.home, "USER=" + identity.name, "LOGNAME=" + identity.name}
+	}
+	env := hookEnv(runtime.GOOS, os.Environ(), s, payloadFile, identityEnv)
+
+	for i, j := range jobs {
+		var hr HookResult
+		switch {
+		case ctx.Err() != nil:
+			hr = HookResult{Name: j.name, Path: j.path, ExitCode: -1, Canceled: true, Start: time.Now(),
+				Err: fmt.Sprintf("not started: %v", context.Cause(ctx))}
+		case j.path != "":
+			if err := check(j.path, filepath.Join(filepath.Base(s.Dir), j.name), r.geteuid()); err != nil {
+				hr = HookResult{Name: j.name, Path: j.path, ExitCode: -1, Start: time.Now(), Refused: err.Error()}
+				break
+			}
+			hr, res.Tail = r.runOne(ctx, s, j, nil, env, payloadFile, runDir, log)
+		case idErr != nil:
+			hr = HookResult{Name: j.name, ExitCode: -1, Start: time.Now(), Err: idErr.Error()}
+			res.Tail = idErr.Error()
+		default:
+			hr, res.Tail = r.runOne(ctx, s, j, identity, env, payloadFile, runDir, log)
+		}
+		res.Hooks = append(res.Hooks, hr)
+		if !hr.OK() {
+			if hr.Refused != "" {
+				res.Tail = ""
+			}
+			res.Failed = hr.Name
+			for _, rest := range jobs[i+1:] {
+				res.NotRun = append(res.NotRun, rest.name)
+			}
+			log.Error("hook failed; later hooks of this event skipped",
+				zap.String("hook", hr.Name), zap.Int("exit_code", hr.ExitCode), zap.String("signal", hr.Signal),
+				zap.Bool("timed_out", hr.TimedOut), zap.Bool("canceled", hr.Canceled),
+				zap.String("refused", hr.Refused), zap.String("error", hr.Err),
+				zap.Duration("duration", hr.Duration), zap.Strings("not_run", res.NotRun),
+				zap.String("log_file", hr.LogFile), zap.String("tail", res.Tail))
+			return res
+		}
+	}
+	res.OK = true
+	return res
+}
+
+// runOne runs one hook to its end and returns its result and output tail.
+func (r *Runner) runOne(ctx context.Context, s Spec, j job, id *identity, env []string, payloadFile, runDir string, log *zap.Logger) (HookResult, string) {
+	hr := HookResult{Name: j.name, Path: j.path, ExitCode: -1, Start: time.Now()}
+	hr.LogFile = filepath.Join(runDir, j.name+".log")
+	out, err := os.OpenFile(hr.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		hr.Err = fmt.Sprintf("open hook log: %v", err)
+		return hr, hr.Err
+	}
+	defer out.Close()
+	fi, err := out.Stat()
+	if err != nil {
+		hr.Err = fmt.Sprintf("stat hook log: %v", err)
+		return hr, hr.Err
+	}
+	from := fi.Size() // a rerun appends; this run's output starts here
+	in, err := os.Open(payloadFile)
+	if err != nil {
+		hr.Err = fmt.Sprintf("open payload: %v", err)
+		return hr, hr.Err
+	}
+	defer in.Close()
+
+	// Files, not pipes, for all three: the child gets the descriptors themselves, so no
+	// copying goroutine can block on a big payload or on a background child that keeps
+	// stdout open after the hook exits.
+	cmd := exec.Command(j.argv[0], j.argv[1:]...)
+	cmd.Env = env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = in, out, out
+	if j.path != "" {
+		cmd.Dir = filepath.Dir(j.path)
+	} else if runtime.GOOS != "windows" {
+		cmd.Dir = "/"
+	}
+	prepareProc(cmd, j.rawLine)
+	if id != nil {
+		id.apply(cmd)
+	}
+
+	log.Info("hook started", zap.String("hook", j.name), zap.String("log_file", hr.LogFile))
+	hr.Start = time.Now()
+	if err := cmd.Start(); err != nil {
+		hr.Duration = time.Since(hr.Start)
+		hr.Err = startError(j, err)
+		note(out, hr.LogFile, "stackhand: "+hr.Err)
+		return hr, r.finish(log, j.name, hr, from)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+
+	var timeout <-chan time.Time
+	if s.Timeout > 0 {
+		t := time.NewTimer(s.Timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	var waitErr error
+	reaped := true
+	select {
+	case waitErr = <-waited:
+	case <-timeout:
+		hr.TimedOut = true
+	case <-ctx.Done():
+		hr.Canceled = true
+	}
+	if hr.TimedOut || hr.Canceled {
+		why := fmt.Sprintf("timed out after %s", s.Timeout)
+		if hr.Canceled {
+			why = fmt.Sprintf("canceled (%v)", context.Cause(ctx))
+		}
+		log.Warn("hook "+why+"; ending its process tree", zap.String("hook", j.name), zap.Int("pid", cmd.Process.Pid))
+		waitErr, reaped = endTree(cmd.Process.Pid, r.killGrace(), waited)
+		note(out, hr.LogFile, fmt.Sprintf("stackhand: hook %s; its process tree was ended", why))
+	}
+	hr.Duration = time.Since(hr.Start)
+	if !reaped {
+		hr.Err = fmt.Sprintf("hook (pid %d) did not exit %s after SIGKILL; it may be stuck in the kernel", cmd.Process.Pid, reapWait)
+	} else if cmd.ProcessState != nil {
+		hr.ExitCode = cmd.ProcessState.ExitCode()
+		hr.Signal = signalOf(cmd.ProcessState)
+	}
+	var exitErr *exec.ExitError
+	if waitErr != nil && !errors.As(waitErr, &exitErr) && hr.Err == "" {
+		hr.Err = fmt.Sprintf("wait: %v", waitErr)
+	}
+	return hr, r.finish(log, j.name, hr, from)
+}
+
+// finish logs a finished hook and its output, and returns its output tail.
+func (r *Runner) finish(log *zap.Logger, name string, hr HookResult, from int64) string {
+	if err := logOutput(log, name, hr.LogFile, from); err != nil {
+		log.Warn("cannot read hook output", zap.String("hook", name), zap.Error(err))
+	}
+	tail, err := readTail(hr.LogFile, from)
+	if err != nil {
+		log.Warn("cannot read hook output", zap.String("hook", name), zap.Error(err))
+	}
+	log.Info("hook finished", zap.String("hook", name), zap.Int("exit_code", hr.ExitCode),
+		zap.String("signal", hr.Signal), zap.Duration("duration", hr.Duration),
+		zap.Bool("timed_out", hr.TimedOut), zap.Bool("canceled", hr.Canceled))
+	return tail
+}
+
+// startError says why a hook could not start, with a hint for the usual causes.
+func startError(j job, err error) string {
+	switch {
+	case errors.Is(err, syscall.ENOEXEC):
+		return fmt.Sprintf("start %s: %v; does it begin with a #! line?", j.argv[0], err)
+	case errors.Is(err, fs.ErrNotExist) && j.path != "":
+		return fmt.Sprintf("start %s: %v; if the file is there, check the interpreter in its #! line", j.argv[0], err)
+	}
+	return fmt.Sprintf("start %s: %v", j.argv[0], err)
+}
+
+// note appends a line of the runner's own to a hook's log, on a line of its own.
+func note(out *os.File, path, line string) {
+	if !endsWithNewline(path) {
+		line = "\n" + line
+	}
+	_, _ = out.WriteString(line + "\n")
+}
+
+// writePayload writes the payload file atomically, mode 0600, and returns its absolute path.
+func (r *Runner) writePayload(eventID string, payload []byte) (string, error) {
+	dir, err := filepath.Abs(r.PayloadDir)
+	if err != nil {
+		return "", fmt.Errorf("payload directory %s: %w", r.PayloadDir, err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("create payload directory: %w", err)
+	}
+	if len(payload) == 0 {
+		payload = []byte("{}")
+	}
+	tmp, err := os.CreateTemp(dir, ".payload-*.tmp") // mode 0600
+	if err != nil {
+		return "", fmt.Errorf("write payload: %w", err)
+	}
+	_, err = tmp.Write(payload)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	path := filepath.Join(dir, eventID+".json")
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp.Name())
+		return "", fmt.Errorf("write payload %s: %w", path, err)
+	}
+	return path, nil
+}
+
+// checkEventID makes sure an event id is safe as a file name.
+func checkEventID(id string) error {
+	if id == "" {
+		return errors.New("event id is empty")
+	}
+	if id[0] == '.' {
+		return fmt.Errorf("event id %q: must not start with '.'", id)
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("event id %q: only letters, digits, '-', '_' and '.' may be used", id)
+		}
+	}
+	return nil
+}
+
+func (r *Runner) logger() *zap.Logger {
+	if r.Logger == nil {
+		return zap.NewNop()
+	}
+	return r.Logger
+}
+
+func (r *Runner) killGrace() time.Duration {
+	if r.KillGrace <= 0 {
+		return DefaultKillGrace
+	}
+	return r.KillGrace
+}
+
+func (r *Runner) geteuid() int {
+	if r.euid != nil {
+		return r.euid()
+	}
+	return os.Geteuid()
+}

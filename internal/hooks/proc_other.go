@@ -1,0 +1,44 @@
+//go:build unix && !linux
+
+package hooks
+
+import (
+	"syscall"
+	"time"
+)
+
+// endTree ends the process group of the hook whose pid is pid: SIGTERM, then SIGKILL to
+// what is left after grace. Without /proc, descendants that left the group are out of
+// reach. It returns the hook's wait error, and whether the hook was reaped.
+func endTree(pid int, grace time.Duration, waited <-chan error) (error, bool) {
+	_ = syscall.Kill(-pid, syscall.SIGTERM)
+	_ = syscall.Kill(-pid, syscall.SIGCONT)
+	deadline := time.NewTimer(grace)
+	defer deadline.Stop()
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	var waitErr error
+	exited := false
+wait:
+	for {
+		select {
+		case waitErr = <-waited:
+			exited, waited = true, nil
+		case <-tick.C:
+			if exited && syscall.Kill(-pid, 0) != nil {
+				return waitErr, true
+			}
+		case <-deadline.C:
+			break wait
+		}
+	}
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	if !exited {
+		select {
+		case waitErr = <-waited:
+			exited = true
+		case <-time.After(reapWait):
+		}
+	}
+	return waitErr, exited
+}

@@ -1,0 +1,99 @@
+package hooks
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// prune keeps the newest Keep payload files and run log directories, the current run's
+// always among them, and deletes the older ones. It deletes only what the runner
+// writes: *.json files in PayloadDir, and directories of *.log files in LogDir.
+func (r *Runner) prune(current string, log *zap.Logger) {
+	keep := r.Keep
+	if keep == 0 {
+		keep = DefaultKeep
+	}
+	if keep < 0 {
+		return
+	}
+	isPayload := func(e os.DirEntry) bool {
+		return e.Type().IsRegular() && strings.HasSuffix(e.Name(), ".json") && !strings.HasPrefix(e.Name(), ".")
+	}
+	isRunLog := func(e os.DirEntry) bool {
+		return e.IsDir() && onlyLogs(filepath.Join(r.LogDir, e.Name()))
+	}
+	for _, p := range []struct {
+		dir     string
+		current string
+		is      func(os.DirEntry) bool
+	}{
+		{r.PayloadDir, current + ".json", isPayload},
+		{r.LogDir, current, isRunLog},
+	} {
+		for _, name := range pruneList(p.dir, p.current, keep, p.is) {
+			path := filepath.Join(p.dir, name)
+			if err := os.RemoveAll(path); err != nil {
+				log.Warn("cannot prune old hook file", zap.String("path", path), zap.Error(err))
+			}
+		}
+	}
+}
+
+// pruneList returns the names in dir that is selects, beyond the newest keep (by
+// modification time, then name); current is never returned and counts as the newest.
+func pruneList(dir, current string, keep int, is func(os.DirEntry) bool) []string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	type aged struct {
+		name string
+		mod  time.Time
+	}
+	var old []aged
+	for _, e := range entries {
+		if e.Name() == current || !is(e) {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			continue
+		}
+		old = append(old, aged{e.Name(), fi.ModTime()})
+	}
+	keep-- // the current run
+	if len(old) <= keep {
+		return nil
+	}
+	sort.Slice(old, func(i, j int) bool {
+		if !old[i].mod.Equal(old[j].mod) {
+			return old[i].mod.After(old[j].mod)
+		}
+		return old[i].name > old[j].name
+	})
+	var names []string
+	for _, a := range old[max(keep, 0):] {
+		names = append(names, a.name)
+	}
+	return names
+}
+
+// onlyLogs reports whether dir holds nothing but regular *.log files, as a run log
+// directory does.
+func onlyLogs(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".log") {
+			return false
+		}
+	}
+	return true
+}

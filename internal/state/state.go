@@ -1,0 +1,334 @@
+// Package state keeps what the agent must remember across restarts in one JSON file,
+// written atomically, and the lock that keeps two agents off one state directory.
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/stackhand/stackhand/internal/event"
+)
+
+// FileName is the state file's name inside the state directory.
+const FileName = "state.json"
+
+// Version is the state file format written by this build.
+const Version = 1
+
+// HistoryLen is how many finished events the state keeps.
+const HistoryLen = 50
+
+// State is everything the agent remembers. The engine owns it; status reads it.
+type State struct {
+	Version   int       `json:"version"`
+	UpdatedAt time.Time `json:"updated_at"`
+	// PID of the agent that wrote the file last.
+	PID int `json:"pid"`
+	// Identity is this instance as last discovered.
+	Identity event.Instance `json:"identity"`
+	// Seq numbers events; it only grows.
+	Seq uint64 `json:"seq"`
+
+	Setup Setup `json:"setup"`
+	// Applied maps a watch key (rule name|path) to the value the last successful event saw.
+	// An absent value has no entry.
+	Applied map[string]json.RawMessage `json:"applied"`
+	// Peers is the peer set the last successful configure saw (sorted by instance id).
+	Peers []event.Instance `json:"peers"`
+	// PeersApplied is false until a configure has succeeded once.
+	PeersApplied bool `json:"peers_applied"`
+
+	// Running is the event in progress; found set at start, it was interrupted.
+	Running *Pending `json:"running,omitempty"`
+	// Queue holds the events waiting to run, in order.
+	Queue []Pending `json:"queue"`
+	// Last holds the most recent outcome of each event kind.
+	Last map[event.Kind]*Outcome `json:"last"`
+	// History holds the most recent outcomes, newest last.
+	History []Outcome `json:"history"`
+
+	Lifecycle Lifecycle `json:"lifecycle"`
+	// Sources reports each source's health.
+	Sources map[string]*Health `json:"sources"`
+	// Reporters reports each reporter's health (heartbeat, metrics, logs).
+	Reporters map[string]*Health `json:"reporters"`
+	// Problems lists what the agent could not do and is still retrying (e.g. state not writable).
+	Problems []string `json:"problems,omitempty"`
+}
+
+// Setup records whether this instance's setup finished.
+type Setup struct {
+	InstanceID string    `json:"instance_id"`
+	Done       bool      `json:"done"`
+	At         time.Time `json:"at,omitzero"`
+	EventID    string    `json:"event_id,omitempty"`
+}
+
+// Pending is an event waiting in the queue or running.
+type Pending struct {
+	ID      string        `json:"id"`
+	Kind    event.Kind    `json:"event"`
+	Rule    string        `json:"rule,omitempty"` // a command rule's name; "" = hooks.d
+	Reasons []string      `json:"reasons"`
+	Trigger event.Trigger `json:"trigger"`
+	// Explicit events run even when the change that queued them has gone away
+	// (requests, the deploy and configure that follow setup, retries).
+	Explicit bool      `json:"explicit,omitempty"`
+	Retry    bool      `json:"retry,omitempty"`
+	Queued   time.Time `json:"queued"`
+	Started  time.Time `json:"started,omitzero"`
+}
+
+// Outcome is a finished (or dropped) event.
+type Outcome struct {
+	ID       string        `json:"id"`
+	Kind     event.Kind    `json:"event"`
+	Rule     string        `json:"rule,omitempty"`
+	Reason   string        `json:"reason"`
+	Trigger  event.Trigger `json:"trigger"`
+	Retry    bool          `json:"retry,omitempty"`
+	Result   string        `json:"result"` // succeeded, failed, dropped, superseded, interrupted
+	Start    time.Time     `json:"start,omitzero"`
+	End      time.Time     `json:"end"`
+	Duration Duration      `json:"duration"`
+	Failed   string        `json:"failed_hook,omitempty"`
+	Error    string        `json:"error,omitempty"`
+	Tail     string        `json:"output_tail,omitempty"`
+	Hooks    []HookOutcome `json:"hooks,omitempty"`
+	Warnings []string      `json:"warnings,omitempty"`
+}
+
+// Results an Outcome can have.
+const (
+	Succeeded   = "succeeded"
+	Failed      = "failed"
+	Dropped     = "dropped"
+	Superseded  = "superseded"
+	Interrupted = "interrupted"
+)
+
+// HookOutcome is one hook's part of an Outcome.
+type HookOutcome struct {
+	Name     string   `json:"name"`
+	ExitCode int      `json:"exit_code"`
+	Duration Duration `json:"duration"`
+	TimedOut bool     `json:"timed_out,omitempty"`
+	Refused  string   `json:"refused,omitempty"`
+	Error    string   `json:"error,omitempty"`
+	LogFile  string   `json:"log_file,omitempty"`
+}
+
+// Lifecycle records what the lifecycle source last saw.
+type Lifecycle struct {
+	State        string    `json:"state,omitempty"`
+	Detail       string    `json:"detail,omitempty"`
+	SeenAt       time.Time `json:"seen_at,omitzero"`
+	ShutdownDone bool      `json:"shutdown_done,omitempty"`
+	// ShutdownFor is the instance id whose termination the shutdown event ran for.
+	ShutdownFor string `json:"shutdown_for,omitempty"`
+}
+
+// Health is a source's or reporter's last success and last error.
+type Health struct {
+	LastOK    time.Time `json:"last_ok,omitzero"`
+	LastError string    `json:"last_error,omitempty"`
+	ErrorAt   time.Time `json:"error_at,omitzero"`
+	Detail    string    `json:"detail,omitempty"`
+}
+
+// Duration marshals as a Go duration string ("1.5s").
+type Duration time.Duration
+
+// MarshalJSON writes d as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads a string written by MarshalJSON.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	*d = Duration(v)
+	return err
+}
+
+// New returns an empty State.
+func New() *State {
+	return &State{
+		Version:   Version,
+		Applied:   map[string]json.RawMessage{},
+		Last:      map[event.Kind]*Outcome{},
+		Sources:   map[string]*Health{},
+		Reporters: map[string]*Health{},
+		Queue:     []Pending{},
+		Peers:     []event.Instance{},
+	}
+}
+
+// Record adds o to Last and History.
+func (s *State) Record(o Outcome) {
+	oc := o
+	s.Last[o.Kind] = &oc
+	s.History = append(s.History, o)
+	if len(s.History) > HistoryLen {
+		s.History = append([]Outcome(nil), s.History[len(s.History)-HistoryLen:]...)
+	}
+}
+
+// Find returns the outcome of event id from History, if it is still there.
+func (s *State) Find(id string) (Outcome, bool) {
+	for i := len(s.History) - 1; i >= 0; i-- {
+		if s.History[i].ID == id {
+			return s.History[i], true
+		}
+	}
+	return Outcome{}, false
+}
+
+func (s *State) fill() {
+	if s.Applied == nil {
+		s.Applied = map[string]json.RawMessage{}
+	}
+	if s.Last == nil {
+		s.Last = map[event.Kind]*Outcome{}
+	}
+	if s.Sources == nil {
+		s.Sources = map[string]*Health{}
+	}
+	if s.Reporters == nil {
+		s.Reporters = map[string]*Health{}
+	}
+	if s.Queue == nil {
+		s.Queue = []Pending{}
+	}
+	if s.Peers == nil {
+		s.Peers = []event.Instance{}
+	}
+}
+
+// Read reads the state file in dir without any side effect (for `stackhand status`).
+// A missing file gives an empty State and no error.
+func Read(dir string) (*State, error) {
+	b, err := os.ReadFile(filepath.Join(dir, FileName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return New(), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return decode(b, filepath.Join(dir, FileName))
+}
+
+func decode(b []byte, path string) (*State, error) {
+	s := New()
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(s); err != nil {
+		return nil, fmt.Errorf("%s is corrupt: %w", path, err)
+	}
+	if s.Version > Version {
+		return nil, fmt.Errorf("%s was written by a newer stackhand (format %d, this build reads %d)", path, s.Version, Version)
+	}
+	s.fill()
+	return s, nil
+}
+
+// Store reads and writes the state file of one directory.
+type Store struct {
+	dir  string
+	last []byte
+}
+
+// Open reads the state in dir, creating dir (0700) if needed. A corrupt file is renamed to
+// state.json.corrupt-<time> and a fresh State returned together with a non-nil warning that
+// the caller must log loudly; it is never a reason not to start.
+func Open(dir string, now time.Time) (st *State, s *Store, warning error, err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, nil, fmt.Errorf("create state directory %s: %w", dir, err)
+	}
+	s = &Store{dir: dir}
+	path := filepath.Join(dir, FileName)
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return New(), s, nil, nil
+	case err != nil:
+		return nil, nil, nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	st, derr := decode(b, path)
+	if derr == nil {
+		s.last = b
+		return st, s, nil, nil
+	}
+	aside := fmt.Sprintf("%s.corrupt-%s", path, now.UTC().Format("20060102T150405Z"))
+	if rerr := os.Rename(path, aside); rerr != nil {
+		return New(), s, fmt.Errorf("%v; could not set it aside (%v): starting from an empty state", derr, rerr), nil
+	}
+	return New(), s, fmt.Errorf("%v; set aside as %s and starting from an empty state (setup will run again)", derr, aside), nil
+}
+
+// NewStore returns a Store for dir without reading anything (for an agent that could not
+// read its state and goes on from an empty one).
+func NewStore(dir string) *Store { return &Store{dir: dir} }
+
+// Dir returns the state directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Save writes st atomically: a temporary file in the same directory, fsync, rename, fsync
+// of the directory. It skips the write when nothing changed since the last Save.
+func (s *Store) Save(st *State) error {
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	b = append(b, '\n')
+	if bytes.Equal(b, s.last) {
+		return nil
+	}
+	if err := WriteFileAtomic(filepath.Join(s.dir, FileName), b, 0o600); err != nil {
+		return err
+	}
+	s.last = b
+	return nil
+}
+
+// WriteFileAtomic writes data to path so that a reader sees either the old or the new
+// content, never a mix, even across a crash.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	fail := func(err error) error {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Chmod(perm); err != nil {
+		return fail(err)
+	}
+	if _, err := f.Write(data); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	syncDir(dir)
+	return nil
+}

@@ -98,16 +98,20 @@ func runAgent(parent context.Context, cfg *config.Config, log *zap.Logger) error
 	if cfg.Mode == config.ModeLocal {
 		notifier = &report.LocalNotifier{Path: filepath.Join(cfg.Local.Dir, "events.jsonl"), Logger: log}
 	}
-	eng, err := engine.New(engine.Options{Config: cfg, Store: store, State: st, Runner: runner, Spool: spool,
-		Notifier: notifier, Clock: clk, Logger: log.Named("engine")})
-	if err != nil {
-		return err
-	}
 	sources, err := localSources(cfg, clk)
 	if err != nil {
 		return err
 	}
+	var await []string
+	for _, s := range sources {
+		await = append(await, s.Name())
+	}
 	sources = append(sources, spool)
+	eng, err := engine.New(engine.Options{Config: cfg, Store: store, State: st, Runner: runner, Spool: spool,
+		Notifier: notifier, Clock: clk, Logger: log.Named("engine"), Await: await})
+	if err != nil {
+		return err
+	}
 
 	return service.Run(parent, log, func(ctx context.Context) error {
 		srcCtx, stopSources := context.WithCancel(context.Background())

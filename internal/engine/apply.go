@@ -12,6 +12,7 @@ import (
 
 // apply takes in one source update.
 func (e *Engine) apply(u source.Update) {
+	delete(e.awaiting, u.Source)
 	e.health(u)
 	if u.Identity != nil {
 		e.setIdentity(*u.Identity)
@@ -126,7 +127,11 @@ func (e *Engine) lifecycle(l source.Lifecycle) {
 		id = e.identity.InstanceID
 	}
 	if e.st.Lifecycle.ShutdownDone && e.st.Lifecycle.ShutdownFor == id {
-		return // this termination's shutdown already ran; the instance is about to go
+		if !e.terminatedNoted {
+			e.terminatedNoted = true
+			e.log.Warn("the instance is terminating and its shutdown hooks already ran; waiting for it to end")
+		}
+		return
 	}
 	reason := "the instance is terminating (target lifecycle state Terminated)"
 	if l.Spot {

@@ -52,6 +52,10 @@ type Options struct {
 	Notifier Notifier
 	Clock    clock.Clock
 	Logger   *zap.Logger
+	// Await names the sources whose first report (a reading or an error) the engine waits
+	// for before it runs any event, so that the first event after a start sees the world
+	// as it is and not half of it.
+	Await []string
 }
 
 // maxBackoff caps the wait between retries of a failing event.
@@ -76,6 +80,7 @@ type Engine struct {
 	wake     chan struct{}
 	shutdown chan shutdownRequest
 
+	awaiting  map[string]bool
 	identity  *event.Instance
 	observed  map[string]source.Observed // by rule name
 	tags      map[string]string
@@ -91,6 +96,8 @@ type Engine struct {
 	shutdownUntil time.Time
 	shutdownFor   string // instance id, when the shutdown is a termination
 	exit          bool
+	// terminatedNoted is set once the agent said that this termination's shutdown already ran.
+	terminatedNoted bool
 
 	saveErr     string
 	sourceErr   map[string]string
@@ -128,6 +135,10 @@ func New(o Options) (*Engine, error) {
 		backoff:   map[string]backoff{},
 		timers:    map[time.Time]clock.Timer{},
 		sourceErr: map[string]string{},
+		awaiting:  map[string]bool{},
+	}
+	for _, name := range o.Await {
+		e.awaiting[name] = true
 	}
 	if r := e.st.Running; r != nil {
 		now := e.clk.Now().UTC()

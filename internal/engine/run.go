@@ -54,7 +54,7 @@ func (r *run) coversPeers(peers []event.Instance) bool {
 
 // startNext starts the first queued event that still has something to do.
 func (e *Engine) startNext() {
-	if e.running != nil || e.exit || e.identity == nil {
+	if e.running != nil || e.exit || e.identity == nil || len(e.awaiting) > 0 {
 		return
 	}
 	if e.terminating {
@@ -351,6 +351,9 @@ func failure(res hooks.Result) string {
 			return "hook " + h.Name + ": " + h.Err
 		}
 		return "hook " + h.Name + " exited with status " + strconv.Itoa(h.ExitCode)
+	}
+	if res.Err != "" {
+		return res.Err
 	}
 	if res.Failed != "" {
 		return "hook " + res.Failed + " failed"

@@ -47,7 +47,7 @@ const waitLimit = 30 * time.Second
 
 // world is one instance's worth of files: config, local-mode sources, hooks, state.
 type world struct {
-	t     *testing.T
+	t     testing.TB
 	dir   string
 	local string
 	hooks string
@@ -70,7 +70,7 @@ local:
 `
 
 // newWorld makes a world whose config is baseConfig followed by extra.
-func newWorld(t *testing.T, extra string) *world {
+func newWorld(t testing.TB, extra string) *world {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.Chmod(dir, 0o755); err != nil {
@@ -236,7 +236,7 @@ func (w *world) statusJSON() map[string]any {
 
 // agent is a running `stackhand run`.
 type agent struct {
-	t    *testing.T
+	t    testing.TB
 	cmd  *exec.Cmd
 	out  *syncBuffer
 	done chan struct{}
@@ -335,7 +335,7 @@ func alive(pid int) bool {
 	return s[i+2] != 'Z' && s[i+2] != 'X'
 }
 
-func readPID(t *testing.T, path string) int {
+func readPID(t testing.TB, path string) int {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -34,8 +34,6 @@ const (
 	// CommandName is the HookResult.Name (and log file name) of a Spec.Command run.
 	CommandName = "command"
 
-	// pollInterval paces the checks for a dying process tree.
-	pollInterval = 20 * time.Millisecond
 	// reapWait bounds the wait for a SIGKILLed hook to be reaped: a process stuck in
 	// uninterruptible sleep must not hang the agent.
 	reapWait = 5 * time.Second

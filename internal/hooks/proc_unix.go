@@ -6,7 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+	"time"
 )
+
+// pollInterval paces the checks for a dying process tree.
+const pollInterval = 20 * time.Millisecond
 
 // prepareProc makes the hook the leader of a process group of its own, so that its
 // whole tree can be signalled. The raw command line is a Windows matter.

@@ -409,3 +409,26 @@ func TestValidateReportsBadConfigWithLine(t *testing.T) {
 		t.Errorf("validate: exit %d, want 1 and %q\n%s", code, line, out)
 	}
 }
+
+func TestUnwritableStateDirIsLoudButHooksStillRun(t *testing.T) {
+	w := newWorld(t, "")
+	// state_dir below a regular file can never be created, whoever the agent runs as.
+	blocker := filepath.Join(w.dir, "not-a-dir")
+	os.WriteFile(blocker, nil, 0o644)
+	cfg, _ := os.ReadFile(w.cfg)
+	w.writeFile(w.cfg, strings.Replace(string(cfg), "state_dir: state", "state_dir: not-a-dir/state", 1))
+	w.recordHooks(event.Setup, event.Deploy, event.Configure)
+	a := w.start()
+	if got, want := w.waitEvents(a, 3), []string{"setup", "deploy", "configure"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("events %v, want %v", got, want)
+	}
+	out := a.output()
+	for _, want := range []string{"cannot lock the state directory", "cannot write the state file"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("agent output lacks %q:\n%s", want, out)
+		}
+	}
+	if code := a.stop(); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+}

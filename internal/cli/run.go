@@ -86,8 +86,16 @@ func runAgent(parent context.Context, cfg *config.Config, log *zap.Logger) error
 	if warn != nil {
 		log.Error("STATE FILE CORRUPT", zap.Error(warn))
 	}
+	payloadDir := filepath.Join(cfg.StateDir, "payloads")
+	if err := os.MkdirAll(payloadDir, 0o700); err != nil {
+		if tmp, terr := os.MkdirTemp("", "stackhand-payloads-"); terr == nil {
+			log.Error("cannot write payloads into the state directory; using a private temporary directory until it is fixed",
+				zap.Error(err), zap.String("payload_dir", tmp))
+			payloadDir = tmp
+		}
+	}
 	runner := &hooks.Runner{
-		PayloadDir: filepath.Join(cfg.StateDir, "payloads"),
+		PayloadDir: payloadDir,
 		LogDir:     filepath.Join(cfg.LogDir, "hooks"),
 		KillGrace:  cfg.KillGrace.D(),
 		Logger:     log.Named("hooks"),

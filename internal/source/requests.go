@@ -168,6 +168,29 @@ func (s *Spool) scan(dir string, emit func(Update)) {
 			delete(s.emitted, id)
 		}
 	}
+	s.pruneResults()
+}
+
+// resultsKept is how long an answer waits for a `stackhand trigger` that went away.
+const resultsKept = 24 * time.Hour
+
+// pruneResults removes answers nobody collected within resultsKept.
+func (s *Spool) pruneResults() {
+	dir := filepath.Join(s.StateDir, ResultsDir)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	now := time.Now()
+	if s.Clock != nil {
+		now = s.Clock.Now()
+	}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err == nil && info.Mode().IsRegular() && now.Sub(info.ModTime()) > resultsKept {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 func (s *Spool) read(path, id string) (Request, error) {

@@ -104,23 +104,19 @@ func TestSetupFailureHoldsEventsAndRetries(t *testing.T) {
 	if o.Result != state.Failed || o.Failed != "10-packages" || o.Tail != "E: unable to locate package" {
 		t.Errorf("setup outcome = %+v", o)
 	}
-	st := h.state("setup not done", func(*state.State) bool { return true })
+	st := h.read()
 	if st.Setup.Done {
 		t.Errorf("Setup = %+v after a failed setup", st.Setup)
 	}
 
 	// Nothing but setup may run before setup succeeded: the retry after the interval is
-	// the next event. An operator's request waits too.
-	h.request("early", event.Deploy)
+	// the next event.
 	h.clk.Advance(h.cfg.Interval.D())
 	retry := h.next(event.Setup)
 	ok(retry)
 	d := h.next(event.Deploy)
 	if w := watched(t, d.payload(t), "release"); w.Change != event.Add || string(w.New) != `"v1"` {
 		t.Errorf("deploy after setup: %+v", w)
-	}
-	if tr := d.payload(t).Trigger; !slices.Contains(tr.Requests, "early") {
-		t.Errorf("the early deploy request was not merged into the deploy after setup: %+v", tr)
 	}
 	ok(d)
 	ok(h.next(event.Configure))
@@ -156,7 +152,7 @@ func TestWatchRules(t *testing.T) {
 	ok(u)
 	h.outcome(u.spec.EventID)
 	h.sync()
-	if st := h.state("", func(*state.State) bool { return true }); st.Applied[releaseKey] != nil {
+	if st := h.read(); st.Applied[releaseKey] != nil {
 		t.Errorf("Applied after the undeploy = %s", st.Applied)
 	}
 
@@ -164,7 +160,7 @@ func TestWatchRules(t *testing.T) {
 	// stored without an event.
 	h.update(meta("flag", `"on"`))
 	h.sync()
-	if st := h.state("", func(*state.State) bool { return true }); string(st.Applied["flag|metadata:flag"]) != `"on"` {
+	if st := h.read(); string(st.Applied["flag|metadata:flag"]) != `"on"` {
 		t.Errorf("Applied after an add that does not fire = %s", st.Applied)
 	}
 	h.update(meta("flag", `"off"`))
@@ -176,7 +172,7 @@ func TestWatchRules(t *testing.T) {
 	ok(d)
 	h.update(metaGone("flag"))
 	h.sync()
-	if st := h.state("", func(*state.State) bool { return true }); st.Applied["flag|metadata:flag"] != nil {
+	if st := h.read(); st.Applied["flag|metadata:flag"] != nil {
 		t.Errorf("Applied after a remove that does not fire = %s", st.Applied)
 	}
 }
@@ -215,6 +211,7 @@ func TestChangeWhileRunningRunsOnceMoreWithNewest(t *testing.T) {
 	h.update(meta("release", `"v4"`))
 	h.update(meta("release", `"v2"`)) // the running value: covered by the running deploy
 	h.update(meta("release", `"v5"`))
+	h.settle()
 	ok(d)
 	d2 := h.next(event.Deploy)
 	w := watched(t, d2.payload(t), "release")
@@ -223,7 +220,7 @@ func TestChangeWhileRunningRunsOnceMoreWithNewest(t *testing.T) {
 	}
 	ok(d2)
 	h.sync()
-	st := h.state("", func(*state.State) bool { return true })
+	st := h.read()
 	if string(st.Applied[releaseKey]) != `"v5"` {
 		t.Errorf("Applied = %s", st.Applied)
 	}
@@ -236,6 +233,7 @@ func TestChangeUndoneBeforeStartIsSuperseded(t *testing.T) {
 	hold := h.next(event.Configure)
 	h.update(meta("release", `"v2"`))
 	h.update(meta("release", `"v1"`))
+	h.settle()
 	ok(hold)
 	h.sync() // no deploy ran
 	st := h.state("a superseded deploy", func(st *state.State) bool {
@@ -262,6 +260,7 @@ func TestConfigureCoalescing(t *testing.T) {
 	}
 	h.update(peers(peer(1), peer(2), peer(3)))
 	h.update(peers(peer(1), peer(3)))
+	h.settle()
 	ok(c1)
 	c2 := h.next(event.Configure)
 	if got := peerIDs(c2.payload(t).Peers); !slices.Equal(got, []string{"i-0peer1", "i-0peer3"}) {
@@ -269,9 +268,19 @@ func TestConfigureCoalescing(t *testing.T) {
 	}
 	ok(c2)
 	h.sync()
-	st := h.state("", func(*state.State) bool { return true })
+	st := h.read()
 	if got := peerIDs(st.Peers); !slices.Equal(got, []string{"i-0peer1", "i-0peer3"}) {
 		t.Errorf("applied peers = %v", got)
+	}
+	// the two changes were merged into one waiting configure, not queued twice
+	var configures []string
+	for _, o := range st.History {
+		if o.Kind == event.Configure {
+			configures = append(configures, o.ID+" "+o.Result)
+		}
+	}
+	if len(configures) != 3 {
+		t.Errorf("configure outcomes = %v; want the one after setup and two more", configures)
 	}
 }
 
@@ -289,7 +298,7 @@ func TestFailureBackoff(t *testing.T) {
 		o.Error != "hook 20-app exited with status 3" || len(o.Hooks) != 1 || o.Hooks[0].ExitCode != 3 {
 		t.Errorf("failed outcome = %+v", o)
 	}
-	st := h.state("", func(*state.State) bool { return true })
+	st := h.read()
 	if string(st.Applied[releaseKey]) != `"v1"` {
 		t.Errorf("Applied after a failure = %s, want v1", st.Applied)
 	}
@@ -318,7 +327,7 @@ func TestFailureBackoff(t *testing.T) {
 	}
 	ok(d)
 	h.sync()
-	st = h.state("", func(*state.State) bool { return true })
+	st = h.read()
 	if string(st.Applied[releaseKey]) != `"v3"` {
 		t.Errorf("Applied = %s", st.Applied)
 	}
@@ -359,6 +368,7 @@ func TestRequests(t *testing.T) {
 	}
 	h.request("req-1", event.Deploy) // delivered again after it ran
 	h.sync()
+	h.answers(2)
 	removed, answers := h.spool.snapshot()
 	if n := strings.Count(strings.Join(removed, " "), "req-1"); n != 3 {
 		t.Errorf("Remove(req-1) called %d times, want 3 (once per delivery): %v", n, removed)
@@ -510,8 +520,8 @@ func TestCrashRecovery(t *testing.T) {
 				t.Fatal(err)
 			}
 			h := startWith(t, testConfig(t), dir, clk, st, store)
-			h.update(identity(self))
-			h.update(meta("release", `"v1"`))
+			h.update(source.Update{Source: "local", Identity: &self,
+				Metadata: map[string]source.Observed{"release": present(`"v1"`)}})
 			c := h.next(tc.running)
 			if !c.spec.Retry {
 				t.Errorf("spec Retry = %v", c.spec.Retry)
@@ -609,10 +619,6 @@ func TestStopWaitsForEventWithinGrace(t *testing.T) {
 	if err := h.wait(); err != nil {
 		t.Fatal(err)
 	}
-	if d.ctx.Err() == nil {
-		// the engine cancels a finished event's context to release it; not required
-		t.Log("context of the finished event left open")
-	}
 	st, _ := state.Read(h.dir)
 	if st.Running != nil || string(st.Applied[releaseKey]) != `"v2"` {
 		t.Errorf("Running = %+v, Applied = %s", st.Running, st.Applied)
@@ -675,6 +681,7 @@ func TestCommandRuleHasItsOwnSlot(t *testing.T) {
 	hold := h.next(event.Configure)
 	h.update(source.Update{Source: "metadata", Metadata: map[string]source.Observed{
 		"release": present(`"v2"`), "app": present(`"c1"`)}})
+	h.settle()
 	ok(hold)
 	got := map[string]bool{}
 	for range 2 {
@@ -714,6 +721,7 @@ func TestStateOfAnotherInstance(t *testing.T) {
 	h.update(meta("release", `"v1"`))
 	h.update(peers(peer(1)))
 	s := h.next(event.Setup)
+	h.settle()
 	if s.spec.InstanceID != self.InstanceID || s.spec.EventID != "setup-000041" {
 		t.Errorf("setup spec instance %s id %s", s.spec.InstanceID, s.spec.EventID)
 	}
@@ -727,7 +735,7 @@ func TestStateOfAnotherInstance(t *testing.T) {
 	ok(c)
 	h.outcome(c.spec.EventID)
 	h.sync()
-	st2 := h.state("", func(*state.State) bool { return true })
+	st2 := h.read()
 	if st2.Setup.InstanceID != self.InstanceID || !st2.Setup.Done || st2.Identity.InstanceID != self.InstanceID {
 		t.Errorf("Setup = %+v Identity = %+v", st2.Setup, st2.Identity)
 	}
@@ -761,4 +769,60 @@ func TestSourceErrors(t *testing.T) {
 	if st.Sources["metadata"].LastOK.IsZero() {
 		t.Errorf("metadata health = %+v", st.Sources["metadata"])
 	}
+}
+
+// A deploy requested while setup runs waits in the queue; when setup succeeds it is merged
+// into the deploy that follows setup, which still runs before the configure.
+func TestRequestDuringSetupKeepsSetupOrder(t *testing.T) {
+	h := start(t, testConfig(t), "", nil)
+	h.update(source.Update{Source: "local", Identity: &self,
+		Metadata: map[string]source.Observed{"release": present(`"v1"`)}, PeersRead: true})
+	s := h.next(event.Setup)
+	h.request("early", event.Deploy)
+	h.settle()
+	ok(s)
+	d := h.next(event.Deploy)
+	p := d.payload(t)
+	if !slices.Contains(p.Trigger.Requests, "early") {
+		t.Errorf("deploy trigger = %+v; want the early request merged in", p.Trigger)
+	}
+	if w := watched(t, p, "release"); w.Change != event.Add {
+		t.Errorf("deploy entry = %+v", w)
+	}
+	ok(d)
+	ok(h.next(event.Configure))
+	if a := h.answers(1); a[0].id != "early" || a[0].o.ID != d.spec.EventID {
+		t.Errorf("answer = %+v", a[0])
+	}
+	h.sync()
+}
+
+// The engine holds every event until each awaited source has reported once, so that an
+// event re-run after a crash sees the metadata and is not followed by a second deploy.
+func TestAwaitSourcesBeforeRunning(t *testing.T) {
+	dir := t.TempDir()
+	clk := newClock()
+	st, store, _, err := state.Open(dir, clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Seq = 3
+	st.Setup = state.Setup{InstanceID: self.InstanceID, Done: true}
+	st.Applied[releaseKey] = []byte(`"v1"`)
+	st.PeersApplied = true
+	st.Running = &state.Pending{ID: "deploy-000003", Kind: event.Deploy, Reasons: []string{"metadata release changed"},
+		Trigger: event.Trigger{Type: "watch", Rules: []string{"release"}}, Started: epoch}
+	h := startWithAwait(t, testConfig(t), dir, clk, st, store, []string{"identity", "metadata"})
+	h.update(identity(self))
+	h.settle()
+	if st := h.read(); st.Running != nil || len(st.Queue) != 1 {
+		t.Fatalf("an event started before the metadata source reported: Running %+v Queue %+v", st.Running, st.Queue)
+	}
+	h.update(meta("release", `"v2"`))
+	d := h.next(event.Deploy)
+	if w := watched(t, d.payload(t), "release"); !d.spec.Retry || w.Change != event.Update || string(w.New) != `"v2"` {
+		t.Errorf("re-run Retry %v entry %+v", d.spec.Retry, w)
+	}
+	ok(d)
+	h.sync()
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -161,6 +162,7 @@ type harness struct {
 	stopped chan struct{}
 	runErr  error
 	barrier int
+	probes  int
 }
 
 // start opens the state in dir (a new temp dir when ""), makes an engine and runs it.
@@ -182,10 +184,17 @@ func start(t *testing.T, cfg *config.Config, dir string, clk *clock.Fake) *harne
 
 func startWith(t *testing.T, cfg *config.Config, dir string, clk *clock.Fake, st *state.State, store *state.Store) *harness {
 	t.Helper()
+	return startWithAwait(t, cfg, dir, clk, st, store, nil)
+}
+
+// startWithAwait is startWith for an engine that waits for the first report of the sources
+// named in await.
+func startWithAwait(t *testing.T, cfg *config.Config, dir string, clk *clock.Fake, st *state.State, store *state.Store, await []string) *harness {
+	t.Helper()
 	h := &harness{t: t, cfg: cfg, dir: dir, clk: clk, runner: newFakeRunner(), spool: &fakeSpool{},
 		notes: &fakeNotifier{}, stopped: make(chan struct{})}
 	e, err := engine.New(engine.Options{Config: cfg, Store: store, State: st, Runner: h.runner,
-		Spool: h.spool, Notifier: h.notes, Clock: clk, Logger: zaptest.NewLogger(t)})
+		Spool: h.spool, Notifier: h.notes, Clock: clk, Logger: zaptest.NewLogger(t), Await: await})
 	if err != nil {
 		t.Fatalf("engine.New: %v", err)
 	}
@@ -284,6 +293,18 @@ func (h *harness) sync() {
 	ok(c)
 }
 
+// settle waits until the engine has taken in every update sent before it. Update only hands
+// an update over; the engine's loop chooses at random between updates and finished events,
+// so a test that wants the updates seen while an event runs settles before it replies.
+// The probe is a source error, which the engine writes to the state file at once.
+func (h *harness) settle() {
+	h.t.Helper()
+	h.probes++
+	name := fmt.Sprintf("probe-%d", h.probes)
+	h.update(source.Update{Source: name, Err: errors.New(name)})
+	h.state(name, func(st *state.State) bool { return st.Sources[name] != nil })
+}
+
 // state waits until the state file satisfies cond and returns it.
 func (h *harness) state(what string, cond func(*state.State) bool) *state.State {
 	h.t.Helper()
@@ -298,6 +319,17 @@ func (h *harness) state(what string, cond func(*state.State) bool) *state.State 
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// read returns the state file as it is now; callers have synchronised with the engine
+// (sync, settle, outcome) so that what they look for was written before.
+func (h *harness) read() *state.State {
+	h.t.Helper()
+	st, err := state.Read(h.dir)
+	if err != nil {
+		h.t.Fatalf("read the state: %v", err)
+	}
+	return st
 }
 
 // outcome waits until the state file records the outcome of event id.
@@ -368,7 +400,9 @@ func metaGone(rule string) source.Update {
 	return source.Update{Source: "metadata", Metadata: map[string]source.Observed{rule: {}}}
 }
 
-func present(v string) source.Observed { return source.Observed{Present: true, Value: json.RawMessage(v)} }
+func present(v string) source.Observed {
+	return source.Observed{Present: true, Value: json.RawMessage(v)}
+}
 
 func peers(ps ...event.Instance) source.Update {
 	return source.Update{Source: "peers", Peers: ps, PeersRead: true}
@@ -401,7 +435,9 @@ func (h *harness) boot(ps ...event.Instance) {
 	h.update(identity(self))
 	h.update(meta("release", `"v1"`))
 	h.update(peers(ps...))
-	ok(h.next(event.Setup))
+	s := h.next(event.Setup)
+	h.settle()
+	ok(s)
 	ok(h.next(event.Deploy))
 	c := h.next(event.Configure)
 	ok(c)

@@ -256,8 +256,8 @@ func (e *Engine) failed(dk, fp string) time.Time {
 	return b.notBefore
 }
 
-// enqueue queues an event, or merges it into the one already waiting in the same slot.
-// It reports whether the queue changed.
+// enqueue queues an event, or merges it into the one already waiting in the same slot; with
+// front, the event is (or is moved) first in the queue. It reports whether the queue changed.
 func (e *Engine) enqueue(s pendingSpec, front bool) bool {
 	dk := dedupeKey(s.kind, s.rule)
 	for i := range e.st.Queue {
@@ -288,6 +288,14 @@ func (e *Engine) enqueue(s pendingSpec, front bool) bool {
 		}
 		if changed {
 			e.log.Info("merged into the waiting event", zap.String("event", string(p.Kind)), zap.String("event_id", p.ID), zap.String("reason", s.reason))
+		}
+		if front && i > 0 {
+			// An event queued at the front keeps its place there when it merges into one
+			// that waited further back (a deploy requested while setup ran still follows setup).
+			merged := *p
+			copy(e.st.Queue[1:i+1], e.st.Queue[:i])
+			e.st.Queue[0] = merged
+			changed = true
 		}
 		return changed
 	}

@@ -826,3 +826,24 @@ func TestAwaitSourcesBeforeRunning(t *testing.T) {
 	ok(d)
 	h.sync()
 }
+
+// A shutdown that arrives before the sources have all reported (the instance is going
+// away during boot) still runs the shutdown hooks.
+func TestShutdownBeforeSourcesReported(t *testing.T) {
+	cfg := testConfig(t)
+	dir, clk := t.TempDir(), newClock()
+	st, store, _, err := state.Open(dir, clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := startWithAwait(t, cfg, dir, clk, st, store, []string{"identity", "metadata", "peers"})
+	h.e.Shutdown("the operating system is shutting down", time.Time{})
+	s := h.next(event.Shutdown)
+	if p := s.payload(t); p.Instance.InstanceID != "" || p.Trigger.Type != "system" {
+		t.Errorf("payload %+v", p)
+	}
+	ok(s)
+	if err := h.wait(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -54,11 +54,16 @@ func (r *run) coversPeers(peers []event.Instance) bool {
 
 // startNext starts the first queued event that still has something to do.
 func (e *Engine) startNext() {
-	if e.running != nil || e.exit || e.identity == nil || len(e.awaiting) > 0 {
+	if e.running != nil || e.exit {
 		return
 	}
+	// A shutdown does not wait for the sources: the instance may be going away before
+	// they have all reported.
 	if e.terminating {
 		e.startShutdown()
+		return
+	}
+	if e.identity == nil || len(e.awaiting) > 0 {
 		return
 	}
 	for len(e.st.Queue) > 0 {
@@ -155,7 +160,7 @@ func (e *Engine) launch(r *run, deadline time.Time) {
 	}
 	spec := hooks.Spec{
 		Event: r.p.Kind, EventID: r.p.ID, Reason: payload.Reason,
-		InstanceID: e.identity.InstanceID, Stack: payload.Stack, Region: payload.Region,
+		InstanceID: payload.Instance.InstanceID, Stack: payload.Stack, Region: payload.Region,
 		Retry:   r.p.Retry,
 		Dir:     filepath.Join(e.cfg.HooksDir, string(r.p.Kind)),
 		Env:     e.hookEnv(r),
@@ -217,7 +222,10 @@ func cfnEnvValue(v []byte) string {
 
 // payload builds what the hooks of r receive.
 func (e *Engine) payload(r *run, deadline time.Time) event.Payload {
-	in := *e.identity
+	var in event.Instance
+	if e.identity != nil {
+		in = *e.identity
+	}
 	p := event.Payload{
 		Event: r.p.Kind, ID: r.p.ID, Reason: joinReasons(r.p.Reasons), Retry: r.p.Retry,
 		Time: e.clk.Now().UTC(), Instance: in, Stack: in.Stack, Region: in.Region,
@@ -319,7 +327,7 @@ func (e *Engine) finish(f finished) {
 	e.st.Record(o)
 	e.answer(r.p.Trigger.Requests, o)
 	if e.notify != nil {
-		e.notify.EventDone(o, *e.identity)
+		e.notify.EventDone(o, e.st.Identity)
 	}
 	switch {
 	case r.shutdown:

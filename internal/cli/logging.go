@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -18,7 +19,7 @@ const (
 
 // newLogger logs to stderr — human-readable on a terminal, JSON otherwise (journald,
 // the Windows service) — and, when logDir is set, as JSON to logDir/agent.log as well.
-func newLogger(level string, logDir string) (*zap.Logger, func(), error) {
+func newLogger(level string, logDir string, stderr io.Writer) (*zap.Logger, func(), error) {
 	var lvl zapcore.Level
 	if err := lvl.UnmarshalText([]byte(level)); err != nil {
 		return nil, nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
@@ -28,14 +29,14 @@ func newLogger(level string, logDir string) (*zap.Logger, func(), error) {
 	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
 	encCfg.EncodeDuration = zapcore.StringDurationEncoder
 	var stderrEnc zapcore.Encoder
-	if isTerminal(os.Stderr) {
+	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
 		c := encCfg
 		c.EncodeLevel = zapcore.CapitalColorLevelEncoder
 		stderrEnc = zapcore.NewConsoleEncoder(c)
 	} else {
 		stderrEnc = zapcore.NewJSONEncoder(encCfg)
 	}
-	cores := []zapcore.Core{zapcore.NewCore(stderrEnc, zapcore.Lock(os.Stderr), lvl)}
+	cores := []zapcore.Core{zapcore.NewCore(stderrEnc, zapcore.Lock(zapcore.AddSync(stderr)), lvl)}
 	closeFn := func() {}
 	var fileErr error
 	if logDir != "" {

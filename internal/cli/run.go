@@ -39,7 +39,7 @@ func cmdRun(env Env, args []string) int {
 	if cfg.Verbose && lvl == "info" {
 		lvl = "debug"
 	}
-	log, closeLog, err := newLogger(lvl, cfg.LogDir)
+	log, closeLog, err := newLogger(lvl, cfg.LogDir, env.Stderr)
 	if err != nil {
 		return fail(env, ExitUsage, "%v", err)
 	}

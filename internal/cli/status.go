@@ -15,17 +15,17 @@ import (
 
 // Status is what `stackhand status --json` prints.
 type Status struct {
-	Agent     AgentStatus                  `json:"agent"`
-	StateDir  string                       `json:"state_dir"`
-	Identity  event.Instance               `json:"identity"`
-	Setup     state.Setup                  `json:"setup"`
-	Lifecycle state.Lifecycle              `json:"lifecycle"`
+	Agent     AgentStatus                   `json:"agent"`
+	StateDir  string                        `json:"state_dir"`
+	Identity  event.Instance                `json:"identity"`
+	Setup     state.Setup                   `json:"setup"`
+	Lifecycle state.Lifecycle               `json:"lifecycle"`
 	Last      map[event.Kind]*state.Outcome `json:"last"`
-	Running   *state.Pending               `json:"running,omitempty"`
-	Queue     []state.Pending              `json:"queue"`
-	Sources   map[string]*state.Health     `json:"sources"`
-	Reporters map[string]*state.Health     `json:"reporters"`
-	UpdatedAt time.Time                    `json:"state_updated_at"`
+	Running   *state.Pending                `json:"running,omitempty"`
+	Queue     []state.Pending               `json:"queue"`
+	Sources   map[string]*state.Health      `json:"sources"`
+	Reporters map[string]*state.Health      `json:"reporters"`
+	UpdatedAt time.Time                     `json:"state_updated_at"`
 }
 
 // AgentStatus says whether an agent holds the state directory.
@@ -74,10 +74,13 @@ func renderStatus(w io.Writer, s Status, now time.Time) {
 		}
 		return t.UTC().Format("2006-01-02 15:04:05Z") + " (" + age(now.Sub(t)) + " ago)"
 	}
-	if s.Agent.Running {
+	switch {
+	case s.Agent.Running:
 		fmt.Fprintf(w, "agent      running (pid %d), state in %s\n", s.Agent.PID, s.StateDir)
-	} else {
-		fmt.Fprintf(w, "agent      NOT RUNNING (state in %s, last written %s)\n", s.StateDir, ts(s.UpdatedAt))
+	case s.UpdatedAt.IsZero():
+		fmt.Fprintf(w, "agent      NOT RUNNING (state in %s, never written); start it: stackhand service start\n", s.StateDir)
+	default:
+		fmt.Fprintf(w, "agent      NOT RUNNING (state in %s, last written %s); start it: stackhand service start\n", s.StateDir, ts(s.UpdatedAt))
 	}
 	in := s.Identity
 	if in.InstanceID == "" {
@@ -169,27 +172,33 @@ func healthBlock(w io.Writer, title string, hs map[string]*state.Health, ts func
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	fmt.Fprintln(w, strings.ToUpper(title))
+	fmt.Fprintln(w, "\n"+strings.ToUpper(title))
 	for _, n := range names {
 		h := hs[n]
 		if h.LastError != "" {
-			fmt.Fprintf(w, "  %-10s ERROR since %s: %s (last ok %s)\n", n, ts(h.ErrorAt), h.LastError, ts(h.LastOK))
+			lastOK := "never"
+			if !h.LastOK.IsZero() {
+				lastOK = ts(h.LastOK)
+			}
+			fmt.Fprintf(w, "  %-10s ERROR since %s, last ok %s:\n", n, ts(h.ErrorAt), lastOK)
+			fmt.Fprintf(w, "             %s\n", h.LastError)
 			continue
 		}
 		fmt.Fprintf(w, "  %-10s ok, last read %s\n", n, ts(h.LastOK))
 	}
 }
 
+// age writes d in its largest unit that keeps it readable at a glance: 40s, 15m, 26h, 3d.
 func age(d time.Duration) string {
 	switch {
 	case d < 0:
 		return "0s"
 	case d < time.Minute:
-		return d.Round(time.Second).String()
+		return fmt.Sprintf("%ds", int(d.Round(time.Second)/time.Second))
 	case d < time.Hour:
-		return d.Round(time.Minute).String()
+		return fmt.Sprintf("%dm", int(d.Round(time.Minute)/time.Minute))
 	case d < 48*time.Hour:
-		return d.Round(time.Hour).String()
+		return fmt.Sprintf("%dh", int(d.Round(time.Hour)/time.Hour))
 	}
 	return fmt.Sprintf("%dd", int(d.Hours()/24))
 }
@@ -201,11 +210,13 @@ func dash(s string) string {
 	return s
 }
 
+// clip shortens s to n characters (runes, so that a character is never cut in two).
 func clip(s string, n int) string {
-	if len(s) <= n {
+	r := []rune(s)
+	if len(r) <= n {
 		return s
 	}
-	return s[:n-1] + "…"
+	return string(r[:n-1]) + "…"
 }
 
 func printIndented(w io.Writer, text, prefix string) {

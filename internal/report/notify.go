@@ -16,10 +16,10 @@ import (
 
 // Notification is one published event result.
 type Notification struct {
-	Kind     string            `json:"kind"` // "event"
-	Time     time.Time         `json:"time"`
-	Instance event.Instance    `json:"instance"`
-	Event    state.Outcome     `json:"event"`
+	Kind     string         `json:"kind"` // "event"
+	Time     time.Time      `json:"time"`
+	Instance event.Instance `json:"instance"`
+	Event    state.Outcome  `json:"event"`
 }
 
 // LocalNotifier appends one JSON line per finished event to a file (local mode's sink).

@@ -60,11 +60,16 @@ func fillString(p *string, def string) {
 }
 
 // Run reports the identity at start and whenever instance.json changes. An unreadable file
-// is reported with the defaults, so the agent can still start.
+// is reported as an error without an identity: the defaults would be another instance id,
+// and the engine would start over as a new instance (setup runs again) because of a typo.
 func (s LocalIdentity) Run(ctx context.Context, emit func(Update)) error {
 	watchDir(ctx, s.clock(), s.Dir, isName(InstanceFile), s.interval(), func() {
 		in, err := s.Read()
-		emit(Update{Source: s.Name(), Identity: &in, Err: err})
+		if err != nil {
+			emit(Update{Source: s.Name(), Err: err})
+			return
+		}
+		emit(Update{Source: s.Name(), Identity: &in})
 	})
 	return nil
 }

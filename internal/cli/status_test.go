@@ -1,0 +1,173 @@
+package cli
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stackhand/stackhand/internal/event"
+	"github.com/stackhand/stackhand/internal/state"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/ with the current output")
+
+// golden compares got with testdata/<name>, or rewrites that file with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (run go test -update and review the diff):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// statusNow is the moment the golden status outputs are rendered at.
+var statusNow = time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC)
+
+func fullStatus() Status {
+	ago := func(d time.Duration) time.Time { return statusNow.Add(-d) }
+	return Status{
+		Agent:    AgentStatus{Running: true, PID: 4242},
+		StateDir: "/var/lib/stackhand",
+		Identity: event.Instance{
+			InstanceID: "i-0123456789abcdef0", Region: "eu-west-1", AvailabilityZone: "eu-west-1b",
+			PrivateIP: "10.0.1.17", InstanceType: "t3.small", Hostname: "ip-10-0-1-17",
+			Stack: "shop-prod", LogicalID: "WebServerGroup", AutoScalingGroup: "shop-prod-WebServerGroup-1ABC",
+		},
+		Setup:     state.Setup{InstanceID: "i-0123456789abcdef0", Done: true, At: ago(26 * time.Hour), EventID: "setup-000001"},
+		Lifecycle: state.Lifecycle{State: "InService", Detail: "target lifecycle state InService", SeenAt: ago(26 * time.Hour)},
+		Last: map[event.Kind]*state.Outcome{
+			event.Setup: {
+				ID: "setup-000001", Kind: event.Setup, Reason: "first start on this instance",
+				Trigger: event.Trigger{Type: "first-start"}, Result: state.Succeeded,
+				Start: ago(26*time.Hour + 42*time.Second), End: ago(26 * time.Hour), Duration: state.Duration(41870 * time.Millisecond),
+			},
+			event.Deploy: {
+				ID: "deploy-000009", Kind: event.Deploy, Reason: `release changed: "v41" -> "v42"`,
+				Trigger: event.Trigger{Type: "watch", Rules: []string{"release"}}, Result: state.Failed,
+				Start: ago(3*time.Minute + 12*time.Second), End: ago(3 * time.Minute), Duration: state.Duration(12345 * time.Millisecond),
+				Failed: "20-migrate", Error: "hook 20-migrate exited with status 1",
+				Tail: "running migration 0042_add_index\nERROR: relation \"orders\" does not exist\nmigration failed\n",
+				Hooks: []state.HookOutcome{
+					{Name: "10-fetch", ExitCode: 0, Duration: state.Duration(2 * time.Second), LogFile: "/var/log/stackhand/hooks/deploy-000009.10-fetch.log"},
+					{Name: "20-migrate", ExitCode: 1, Duration: state.Duration(10345 * time.Millisecond), LogFile: "/var/log/stackhand/hooks/deploy-000009.20-migrate.log"},
+				},
+			},
+		},
+		Queue: []state.Pending{{
+			ID: "configure-000010", Kind: event.Configure, Reasons: []string{"peers changed: +i-0fedcba9876543210", "requested by alice: rotate certs"},
+			Trigger: event.Trigger{Type: "peers"}, Queued: ago(2 * time.Minute),
+		}},
+		Sources: map[string]*state.Health{
+			"tags": {LastOK: ago(40 * time.Second)},
+			"metadata": {LastOK: ago(17 * time.Minute), LastError: "/etc/stackhand/local/metadata.json:3: not valid JSON: invalid character '}' looking for beginning of object key string; fix the file, nothing changes until then",
+				ErrorAt: ago(15 * time.Minute)},
+		},
+		UpdatedAt: ago(40 * time.Second),
+	}
+}
+
+// setupFailedStatus is an agent that stopped after its setup failed, while a retry ran.
+func setupFailedStatus() Status {
+	ago := func(d time.Duration) time.Time { return statusNow.Add(-d) }
+	return Status{
+		StateDir: "/var/lib/stackhand",
+		Identity: event.Instance{InstanceID: "i-0123456789abcdef0", AvailabilityZone: "eu-west-1a", PrivateIP: "10.0.0.5"},
+		Lifecycle: state.Lifecycle{State: "spot-interruption", Detail: "spot interruption notice", SeenAt: ago(90 * time.Second),
+			ShutdownDone: true},
+		Last: map[event.Kind]*state.Outcome{
+			event.Setup: {
+				ID: "setup-000002", Kind: event.Setup, Reason: "retry of setup-000001 — the package mirror was unreachable (attempt 2 of ∞)",
+				Result: state.Failed, End: ago(5 * 24 * time.Hour), Duration: state.Duration(30 * time.Minute),
+				Failed: "10-packages", Error: "hook 10-packages timed out after 30m0s",
+				Hooks: []state.HookOutcome{{Name: "10-packages", ExitCode: -1, TimedOut: true}},
+			},
+			event.Shutdown: {ID: "shutdown-000004", Kind: event.Shutdown, Reason: "spot interruption", Result: state.Succeeded,
+				End: ago(80 * time.Second), Duration: state.Duration(800 * time.Millisecond)},
+		},
+		Running: &state.Pending{ID: "setup-000003", Kind: event.Setup, Reasons: []string{"retry of setup-000002"},
+			Queued: ago(2 * time.Minute), Started: ago(119 * time.Second)},
+		Queue: []state.Pending{},
+		Sources: map[string]*state.Health{
+			"identity": {LastError: "/etc/stackhand/local/instance.json:1: not valid JSON: unexpected end of JSON input; fix the file, nothing changes until then", ErrorAt: ago(6 * 24 * time.Hour)},
+		},
+		Reporters: map[string]*state.Health{"events": {LastOK: ago(80 * time.Second)}},
+		UpdatedAt: ago(75 * time.Second),
+	}
+}
+
+func TestRenderStatusGolden(t *testing.T) {
+	tests := []struct {
+		golden string
+		status Status
+	}{
+		{"status/full.golden", fullStatus()},
+		{"status/empty.golden", Status{StateDir: "/var/lib/stackhand", Last: map[event.Kind]*state.Outcome{}, Queue: []state.Pending{}}},
+		{"status/setup-failed.golden", setupFailedStatus()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			var out bytes.Buffer
+			renderStatus(&out, tt.status, statusNow)
+			golden(t, tt.golden, out.Bytes())
+		})
+	}
+}
+
+func TestAge(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{-time.Second, "0s"},
+		{0, "0s"},
+		{1400 * time.Millisecond, "1s"},
+		{59 * time.Second, "59s"},
+		{time.Minute, "1m"},
+		{15*time.Minute + 31*time.Second, "16m"},
+		{59*time.Minute + 29*time.Second, "59m"},
+		{time.Hour, "1h"},
+		{26*time.Hour + 10*time.Minute, "26h"},
+		{48 * time.Hour, "2d"},
+		{10*24*time.Hour + 23*time.Hour, "10d"},
+	}
+	for _, tt := range tests {
+		if got := age(tt.d); got != tt.want {
+			t.Errorf("age(%s) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}
+
+func TestClip(t *testing.T) {
+	tests := []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly10!", 10, "exactly10!"},
+		{"eleven char", 10, "eleven ch…"},
+		{"v41 → v42 → v43", 7, "v41 → …"},
+		{"∞∞∞∞", 3, "∞∞…"},
+	}
+	for _, tt := range tests {
+		if got := clip(tt.s, tt.n); got != tt.want {
+			t.Errorf("clip(%q, %d) = %q, want %q", tt.s, tt.n, got, tt.want)
+		}
+	}
+}

@@ -36,7 +36,7 @@ run: build
 	DEMO_DIR=$(abspath $(RUN_DIR))/demo $(BIN) run --config $(RUN_DIR)/stackhand.yaml
 
 # Everything CI runs.
-test: vet lint unit fuzz-short
+test: vet lint fuzz-short unit
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: run gofmt -w on the files above"; exit 1; }

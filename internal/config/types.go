@@ -35,8 +35,9 @@ type Config struct {
 	// ShutdownGrace bounds how long an event that is running when a shutdown arrives may go on.
 	ShutdownGrace Duration `yaml:"shutdown_grace"`
 	// KillGrace is the time between SIGTERM and SIGKILL when a hook's process tree is ended.
-	KillGrace Duration `yaml:"kill_grace"`
-	Local     Local    `yaml:"local"`
+	KillGrace Duration  `yaml:"kill_grace"`
+	Local     Local     `yaml:"local"`
+	Lifecycle Lifecycle `yaml:"lifecycle"`
 
 	Heartbeat Heartbeat `yaml:"heartbeat"`
 	Health    Health    `yaml:"health"`
@@ -95,6 +96,22 @@ type Timeouts struct {
 	Undeploy  Duration `yaml:"undeploy"`
 	Shutdown  Duration `yaml:"shutdown"` // 2m, OpsWorks's default shutdown timeout
 	Health    Duration `yaml:"health"`
+}
+
+// Lifecycle configures how the agent follows its instance's end (aws mode).
+type Lifecycle struct {
+	// HookName is the Auto Scaling lifecycle hook (EC2_INSTANCE_TERMINATING) the agent keeps
+	// alive while the shutdown hooks run and then completes; found with
+	// DescribeLifecycleHooks when empty.
+	HookName string `yaml:"hook_name"`
+	// AbandonOnFailure completes the lifecycle action with ABANDON when a shutdown hook
+	// fails; the default is CONTINUE.
+	AbandonOnFailure bool `yaml:"abandon_on_failure"`
+	// RebalanceEvent is the event run on an EC2 rebalance recommendation (configure,
+	// deploy or undeploy); empty runs nothing.
+	RebalanceEvent string `yaml:"rebalance_event"`
+	// PollInterval is how often IMDS is asked for the lifecycle state and spot notices; 5s.
+	PollInterval Duration `yaml:"poll_interval"`
 }
 
 // Local configures mode: local.

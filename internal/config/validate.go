@@ -45,6 +45,14 @@ func (l *loader) validate(c *Config) {
 	}
 	l.validateWatch(c)
 	l.validateHookEnv(c)
+	switch c.Lifecycle.RebalanceEvent {
+	case "", string(event.Configure), string(event.Deploy), string(event.Undeploy):
+	default:
+		l.validf(l.line("lifecycle.rebalance_event"), "lifecycle.rebalance_event %q: use configure, deploy or undeploy, or leave it out to run nothing", c.Lifecycle.RebalanceEvent)
+	}
+	if c.Lifecycle.PollInterval.D() < time.Second {
+		l.validf(l.line("lifecycle.poll_interval"), "lifecycle.poll_interval %s is too short: write e.g. \"5s\"", c.Lifecycle.PollInterval)
+	}
 
 	for _, t := range []struct {
 		key string

@@ -119,6 +119,17 @@ func (e *Engine) lifecycle(l source.Lifecycle) {
 		e.log.Info("lifecycle", zap.String("state", state), zap.String("detail", detail))
 		e.save()
 	}
+	if !l.Rebalance.IsZero() && !l.Rebalance.Equal(e.st.Lifecycle.RebalanceAt) && !e.terminating {
+		e.st.Lifecycle.RebalanceAt = l.Rebalance
+		if k := event.Kind(e.cfg.Lifecycle.RebalanceEvent); k != "" {
+			e.enqueue(pendingSpec{kind: k, explicit: true,
+				reason:  "EC2 rebalance recommendation at " + l.Rebalance.UTC().Format("2006-01-02T15:04:05Z") + ": this instance is at elevated risk of interruption",
+				trigger: event.Trigger{Type: "lifecycle", Detail: "rebalance-recommendation"}}, false)
+		} else {
+			e.log.Info("EC2 rebalance recommendation; lifecycle.rebalance_event is not set, so nothing runs", zap.Time("notice", l.Rebalance))
+		}
+		e.save()
+	}
 	if !l.Terminating() || e.terminating {
 		return
 	}

@@ -42,6 +42,16 @@ type Notifier interface {
 	EventDone(o state.Outcome, instance event.Instance)
 }
 
+// ShutdownObserver is told when the shutdown hooks start and end; the AWS lifecycle
+// action uses it to keep a terminating instance waiting for them. Both calls run outside
+// the event loop; ShutdownFinished returns before the agent exits.
+type ShutdownObserver interface {
+	// ShutdownStarted gets the lifecycle state that caused the shutdown (Terminated,
+	// spot-interruption) or "system" for an operating system shutdown.
+	ShutdownStarted(lifecycleState string)
+	ShutdownFinished(ok bool)
+}
+
 // Options are what New needs. Config, Store, State, Runner and Logger are required.
 type Options struct {
 	Config   *config.Config
@@ -50,6 +60,7 @@ type Options struct {
 	Runner   Runner
 	Spool    Spool
 	Notifier Notifier
+	Shutdown ShutdownObserver
 	Clock    clock.Clock
 	Logger   *zap.Logger
 	// Await names the sources whose first report (a reading or an error) the engine waits
@@ -72,6 +83,7 @@ type Engine struct {
 	runner Runner
 	spool  Spool
 	notify Notifier
+	obs    ShutdownObserver
 	clk    clock.Clock
 	log    *zap.Logger
 
@@ -126,7 +138,7 @@ func New(o Options) (*Engine, error) {
 	}
 	e := &Engine{
 		cfg: o.Config, store: o.Store, st: o.State, runner: o.Runner, spool: o.Spool,
-		notify: o.Notifier, clk: o.Clock, log: o.Logger,
+		notify: o.Notifier, obs: o.Shutdown, clk: o.Clock, log: o.Logger,
 		updates:   make(chan source.Update, 64),
 		done:      make(chan finished, 1),
 		wake:      make(chan struct{}, 1),

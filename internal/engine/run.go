@@ -176,9 +176,22 @@ func (e *Engine) launch(r *run, deadline time.Time) {
 	}
 	e.log.Info("event started", zap.String("event", string(r.p.Kind)), zap.String("event_id", r.p.ID),
 		zap.String("reason", payload.Reason), zap.Bool("retry", r.p.Retry))
-	runner := e.runner
+	runner, obs := e.runner, e.obs
+	if !r.shutdown {
+		obs = nil
+	}
+	cause := "system"
+	if e.shutdownFor != "" {
+		cause = e.st.Lifecycle.State
+	}
 	go func() {
+		if obs != nil {
+			obs.ShutdownStarted(cause)
+		}
 		res := runner.Run(ctx, spec)
+		if obs != nil {
+			obs.ShutdownFinished(res.OK)
+		}
 		e.done <- finished{r: r, res: res}
 	}()
 }

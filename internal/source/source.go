@@ -63,6 +63,8 @@ type Lifecycle struct {
 	Deadline time.Time
 	// Detail is free text for status and the payload.
 	Detail string
+	// Rebalance is the notice time of an EC2 rebalance recommendation, if one was seen.
+	Rebalance time.Time
 }
 
 // Terminating reports whether this lifecycle means the instance is going away.

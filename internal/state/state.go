@@ -132,6 +132,8 @@ type Lifecycle struct {
 	ShutdownDone bool      `json:"shutdown_done,omitempty"`
 	// ShutdownFor is the instance id whose termination the shutdown event ran for.
 	ShutdownFor string `json:"shutdown_for,omitempty"`
+	// RebalanceAt is the notice time of the last rebalance recommendation acted on.
+	RebalanceAt time.Time `json:"rebalance_at,omitzero"`
 }
 
 // Health is a source's or reporter's last success and last error.

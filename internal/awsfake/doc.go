@@ -1,0 +1,32 @@
+// Package awsfake is an AWS stand-in for tests and benchmarks: an HTTP server on
+// 127.0.0.1 that speaks the wire protocols the current aws-sdk-go-v2 clients send,
+// so the real clients can be pointed at it through their standard endpoint
+// settings (aws.Config.BaseEndpoint, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>)
+// with any credentials.
+//
+// It implements only the calls stackhand makes:
+//
+//   - CloudFormation (query protocol): DescribeStackResource.
+//   - EC2 (EC2 query protocol): DescribeTags, DescribeInstances.
+//   - Auto Scaling (query protocol): DescribeAutoScalingGroups,
+//     DescribeLifecycleHooks, RecordLifecycleActionHeartbeat,
+//     CompleteLifecycleAction.
+//
+// A request is routed to its service by the credential scope of its SigV4
+// Authorization header (".../<region>/<service>/aws4_request"). CloudFormation
+// also accepts cfn-hup's "CFN_V1 <document>:<signature>" scheme; a request with
+// neither is answered with MissingAuthenticationToken, in the shape of the
+// service its Action belongs to. Every call is logged with its parameters and
+// the auth scheme seen, counted per service and action, and may be answered
+// with an injected fault (see Faults).
+//
+// Element names, list encodings and error shapes follow the SDK's generated
+// serializers and deserializers (service/{cloudformation,ec2,autoscaling}/
+// {serializers,deserializers}.go) and aws/protocol/{xml,ec2query}/error_utils.go
+// of the versions in go.mod; comments cite them where it matters.
+//
+// Adding a service means adding one file that declares its handlers in a
+// service value and registers it in services (see server.go). Services that
+// speak other protocols (JSON 1.1 for CloudWatch Logs, RPC v2 CBOR for
+// CloudWatch) plug in as another protocol implementation.
+package awsfake

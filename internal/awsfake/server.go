@@ -1,0 +1,413 @@
+package awsfake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// services is the registry of every service the stand-in speaks, by SigV4
+// signing name. Each service lives in its own file with its actions.
+var services = registry(cloudFormation, ec2Service, autoScaling)
+
+func registry(svcs ...*service) map[string]*service {
+	m := make(map[string]*service, len(svcs))
+	for _, s := range svcs {
+		m[s.name] = s
+	}
+	return m
+}
+
+// service is one AWS service: how its requests are read and answered, and the
+// handler of each action it supports.
+type service struct {
+	name      string // SigV4 signing name, e.g. "cloudformation"
+	namespace string // XML namespace of its replies
+	proto     protocol
+	throttle  apiError // the error a throttled call is answered with
+	internal  apiError // the error an injected server fault is answered with
+	actions   map[string]handler
+}
+
+// handler answers one action. It returns the result to encode (for the query
+// protocols, a struct holding the elements inside <ActionResult>), or an
+// *apiError.
+type handler func(s *Server, c *call) (any, error)
+
+// protocol reads requests and writes replies in one AWS wire protocol.
+type protocol interface {
+	// action returns the action and parameters of a request routed to the service.
+	action(r *http.Request) (string, url.Values, error)
+	writeResult(w http.ResponseWriter, svc *service, c *call, result any)
+	writeError(w http.ResponseWriter, svc *service, c *call, e *apiError)
+}
+
+// apiError is an error answered to the client in the service's error shape.
+type apiError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.message }
+
+func errorf(status int, code, format string, args ...any) *apiError {
+	return &apiError{status: status, code: code, message: fmt.Sprintf(format, args...)}
+}
+
+// Auth schemes recorded in Call.Auth.
+const (
+	AuthSigV4 = "SigV4"  // AWS Signature Version 4
+	AuthCFNV1 = "CFN_V1" // cfn-hup's instance identity document signature
+	AuthNone  = "none"   // no Authorization header
+)
+
+// Call is one request the stand-in received, as recorded in the call log.
+type Call struct {
+	Time    time.Time
+	Service string // SigV4 signing name: "cloudformation", "ec2", "autoscaling"
+	Action  string
+	// Auth is the scheme of the Authorization header: AuthSigV4, AuthCFNV1,
+	// AuthNone, or the scheme's first word when unrecognised.
+	Auth        string
+	Region      string // from the SigV4 credential scope
+	AccessKeyID string // from the SigV4 credential scope
+	// Attempt is the SDK's attempt number from the amz-sdk-request header
+	// ("attempt=2; max=3"), 0 when absent.
+	Attempt int
+	Params  url.Values
+	// Status is the HTTP status answered; 0 when the connection was dropped.
+	Status    int
+	ErrorCode string // the error code answered, "" on success
+	// Fault names the injected fault that answered the call, "" if none:
+	// "throttle", "rate-limit", "server-error" or "drop".
+	Fault string
+}
+
+// call is one request being answered.
+type call struct {
+	Call
+	svc   *service
+	reqID string
+}
+
+// Server is the AWS stand-in. Its methods are safe for concurrent use.
+type Server struct {
+	// URL is the base URL to give the SDK clients as their endpoint,
+	// "http://127.0.0.1:<port>".
+	URL string
+
+	ln     net.Listener
+	http   *http.Server
+	closed chan struct{}
+	once   sync.Once
+
+	mu     sync.Mutex
+	stacks map[string]*stack // by name
+	// instances by id; groups by name
+	instances map[string]*Instance
+	groups    map[string]*group
+	seq       uint64
+
+	calls      []Call
+	counts     map[string]int // "service:Action" → calls
+	heartbeats []LifecycleCall
+	completes  []LifecycleCall
+
+	faults faultState
+}
+
+// New starts a stand-in on a free port of 127.0.0.1. It panics if it cannot
+// listen, as httptest.NewServer does. Close it when done.
+func New() *Server {
+	s, err := Listen("127.0.0.1:0")
+	if err != nil {
+		panic(fmt.Sprintf("awsfake: %v", err))
+	}
+	return s
+}
+
+// Start starts a stand-in for one test and closes it when the test ends.
+func Start(tb testing.TB) *Server {
+	tb.Helper()
+	s, err := Listen("127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("start AWS stand-in: %v", err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Listen starts a stand-in on addr ("127.0.0.1:4566"). Close it when done.
+func Listen(addr string) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	s := &Server{
+		URL:       "http://" + ln.Addr().String(),
+		ln:        ln,
+		closed:    make(chan struct{}),
+		stacks:    make(map[string]*stack),
+		instances: make(map[string]*Instance),
+		groups:    make(map[string]*group),
+		counts:    make(map[string]int),
+	}
+	s.faults.reset(Faults{})
+	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.http.Serve(ln) }()
+	return s, nil
+}
+
+// Close stops the server and closes every connection. Calls waiting out an
+// injected latency end at once.
+func (s *Server) Close() {
+	s.once.Do(func() {
+		close(s.closed)
+		_ = s.http.Close()
+	})
+}
+
+// Calls returns how many calls were made to action of service since the last
+// ResetCalls, whatever their outcome (faults and errors included). An empty
+// service or action matches any.
+func (s *Server) Calls(service, action string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if service != "" && action != "" {
+		return s.counts[service+":"+action]
+	}
+	n := 0
+	for k, v := range s.counts {
+		svc, act, _ := strings.Cut(k, ":")
+		if (service == "" || service == svc) && (action == "" || action == act) {
+			n += v
+		}
+	}
+	return n
+}
+
+// CallLog returns a copy of every call recorded since the last ResetCalls, in
+// the order they were answered.
+func (s *Server) CallLog() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Call, len(s.calls))
+	copy(out, s.calls)
+	return out
+}
+
+// ResetCalls forgets the call log, the counters, and the recorded lifecycle
+// heartbeats and completions.
+func (s *Server) ResetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = nil
+	s.counts = make(map[string]int)
+	s.heartbeats = nil
+	s.completes = nil
+}
+
+// record logs a call; it is done before the reply is written so that a
+// client that has its answer always finds its call counted.
+func (s *Server) record(c *call) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, c.Call)
+	s.counts[c.Service+":"+c.Action]++
+}
+
+func (s *Server) nextID() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	return s.seq
+}
+
+// sigV4Scope matches the credential of a SigV4 Authorization header:
+// "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/ec2/aws4_request, ...".
+var sigV4Scope = regexp.MustCompile(`Credential=([^/,\s]*)/[0-9]{8}/([^/,\s]+)/([^/,\s]+)/aws4_request`)
+
+// ServeHTTP routes a request to its service and action, applies the faults,
+// records the call and answers it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<20)
+	c := &call{Call: Call{Time: time.Now(), Auth: AuthNone}}
+	c.reqID = requestID(s.nextID())
+	c.Attempt = sdkAttempt(r.Header.Get("Amz-Sdk-Request"))
+
+	auth := r.Header.Get("Authorization")
+	scheme, rest, _ := strings.Cut(auth, " ")
+	switch {
+	case auth == "":
+	case scheme == "AWS4-HMAC-SHA256":
+		c.Auth = AuthSigV4
+		if m := sigV4Scope.FindStringSubmatch(rest); m != nil {
+			c.AccessKeyID, c.Region, c.Service = m[1], m[2], m[3]
+		}
+	case scheme == AuthCFNV1:
+		// cfn-hup signs with its instance identity document; only
+		// CloudFormation accepts it.
+		c.Auth = AuthCFNV1
+		c.Service = cloudFormation.name
+	default:
+		c.Auth = scheme
+	}
+
+	if c.Service == "" {
+		// No SigV4 scope: find the service by the Action parameter.
+		if err := r.ParseForm(); err == nil {
+			c.Service = serviceOfAction(r.Form.Get("Action"))
+		}
+	}
+	svc := services[c.Service]
+	if svc == nil {
+		c.Params = r.Form
+		c.Status, c.ErrorCode = http.StatusBadRequest, "UnknownService"
+		s.record(c)
+		http.Error(w, fmt.Sprintf("awsfake: no service %q (credential scope or Action of this request); it speaks %s",
+			c.Service, strings.Join(serviceNames(), ", ")), http.StatusBadRequest)
+		return
+	}
+	c.svc = svc
+	action, params, err := svc.proto.action(r)
+	c.Action, c.Params = action, params
+	if err != nil {
+		s.answer(w, c, nil, errorf(http.StatusBadRequest, "MalformedQueryString", "%v", err))
+		return
+	}
+
+	var result any
+	switch {
+	case c.Auth == AuthNone:
+		err = errorf(http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token")
+	case c.Auth != AuthSigV4 && c.Auth != AuthCFNV1:
+		err = errorf(http.StatusForbidden, "IncompleteSignature", "Authorization header requires a known scheme, got %q", c.Auth)
+	case c.Auth == AuthCFNV1 && !validCFNV1(rest):
+		err = errorf(http.StatusForbidden, "IncompleteSignature", "CFN_V1 authorization must be <base64 document>:<base64 signature>")
+	case action == "":
+		err = errorf(http.StatusBadRequest, "MissingAction", "Could not find operation in the request")
+	case svc.actions[action] == nil:
+		// Query and EC2 query services answer an unknown action this way.
+		err = errorf(http.StatusBadRequest, "InvalidAction", "The action %s is not valid for this web service.", action)
+	default:
+		if drop := s.applyFaults(r.Context(), c); drop {
+			s.drop(w, c)
+			return
+		}
+		if c.Fault != "" {
+			err = s.faultError(c)
+			break
+		}
+		result, err = svc.actions[action](s, c)
+	}
+	s.answer(w, c, result, err)
+}
+
+// answer records the call and writes its result or error.
+func (s *Server) answer(w http.ResponseWriter, c *call, result any, err error) {
+	var ae *apiError
+	if err != nil && !errors.As(err, &ae) {
+		ae = errorf(http.StatusInternalServerError, c.svc.internal.code, "awsfake: %v", err)
+	}
+	if ae != nil {
+		c.Status, c.ErrorCode = ae.status, ae.code
+		s.record(c)
+		c.svc.proto.writeError(w, c.svc, c, ae)
+		return
+	}
+	c.Status = http.StatusOK
+	s.record(c)
+	c.svc.proto.writeResult(w, c.svc, c, result)
+}
+
+// drop records the call and closes its connection without a reply.
+func (s *Server) drop(w http.ResponseWriter, c *call) {
+	c.Status = 0
+	s.record(c)
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		// HTTP/2 cannot hijack; abort the stream instead.
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	_ = conn.Close()
+}
+
+func serviceOfAction(action string) string {
+	for name, svc := range services {
+		if svc.actions[action] != nil {
+			return name
+		}
+	}
+	return ""
+}
+
+func serviceNames() []string {
+	names := make([]string, 0, len(services))
+	for n := range services {
+		names = append(names, n)
+	}
+	return names
+}
+
+// validCFNV1 reports whether the credentials of a CFN_V1 header have the
+// shape cfn-hup sends: base64(document):base64(signature).
+func validCFNV1(cred string) bool {
+	doc, sig, ok := strings.Cut(strings.TrimSpace(cred), ":")
+	return ok && isBase64(doc) && isBase64(sig)
+}
+
+func isBase64(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '+' || r == '/' || r == '=') {
+			return false
+		}
+	}
+	return true
+}
+
+// sdkAttempt reads the attempt number of the SDK's amz-sdk-request header.
+func sdkAttempt(h string) int {
+	for part := range strings.SplitSeq(h, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+		if k == "attempt" {
+			n, _ := strconv.Atoi(v)
+			return n
+		}
+	}
+	return 0
+}
+
+func requestID(n uint64) string {
+	return fmt.Sprintf("a0f5e3c1-0000-4000-8000-%012x", n)
+}
+
+// sleep waits d, or less if ctx ends or the server closes.
+func (s *Server) sleep(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	case <-s.closed:
+	}
+}

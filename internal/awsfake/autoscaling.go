@@ -32,28 +32,31 @@ const (
 
 // Group is an Auto Scaling group.
 type Group struct {
-	Name string
+	Name string `json:"name"`
 	// MinSize, MaxSize and DesiredCapacity default to 0, the number of
 	// instances, and the number of instances.
-	MinSize, MaxSize, DesiredCapacity int
+	MinSize         int `json:"minSize,omitempty"`
+	MaxSize         int `json:"maxSize,omitempty"`
+	DesiredCapacity int `json:"desiredCapacity,omitempty"`
 	// AvailabilityZones defaults to the zones of its instances.
-	AvailabilityZones []string
-	Instances         []GroupInstance
-	Hooks             []LifecycleHook
-	Tags              map[string]string
-	CreatedTime       time.Time // default: when it was put
+	AvailabilityZones []string          `json:"availabilityZones,omitempty"`
+	Instances         []GroupInstance   `json:"instances,omitempty"`
+	Hooks             []LifecycleHook   `json:"hooks,omitempty"`
+	Tags              map[string]string `json:"tags,omitempty"`
+	CreatedTime       time.Time         `json:"createdTime,omitzero"` // default: when it was put
 }
 
 // GroupInstance is an instance as its Auto Scaling group lists it.
 type GroupInstance struct {
-	ID string
+	ID string `json:"id"`
 	// LifecycleState: Pending, Pending:Wait, InService, Terminating,
 	// Terminating:Wait... Default "InService".
-	LifecycleState string
-	HealthStatus   string // default "Healthy"
+	LifecycleState string `json:"lifecycleState,omitempty"`
+	HealthStatus   string `json:"healthStatus,omitempty"` // default "Healthy"
 	// AZ and Type default to those of the EC2 instance with the same id
 	// (PutInstance), else "us-east-1a" and "t3.micro".
-	AZ, Type string
+	AZ   string `json:"az,omitempty"`
+	Type string `json:"type,omitempty"`
 }
 
 // InService lists instance ids as InService, healthy group members, for
@@ -68,10 +71,10 @@ func InService(ids ...string) []GroupInstance {
 
 // LifecycleHook is a lifecycle hook of a group.
 type LifecycleHook struct {
-	Name             string
-	Transition       string // default TransitionTerminating
-	HeartbeatTimeout int    // seconds, default 3600
-	DefaultResult    string // CONTINUE or ABANDON, default ABANDON
+	Name             string `json:"name"`
+	Transition       string `json:"transition,omitempty"`       // default TransitionTerminating
+	HeartbeatTimeout int    `json:"heartbeatTimeout,omitempty"` // seconds, default 3600
+	DefaultResult    string `json:"defaultResult,omitempty"`    // CONTINUE or ABANDON, default ABANDON
 }
 
 // LifecycleCall is an accepted RecordLifecycleActionHeartbeat or

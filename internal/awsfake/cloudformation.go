@@ -21,16 +21,17 @@ var cloudFormation = &service{
 
 // Resource is a resource of a stack as DescribeStackResource returns it.
 type Resource struct {
-	LogicalID  string
-	PhysicalID string // default: "<stack>-<LogicalID>-<n>"
-	Type       string // default: "AWS::EC2::Instance"
-	Status     string // default: "CREATE_COMPLETE"
+	LogicalID  string `json:"logicalId"`
+	PhysicalID string `json:"physicalId,omitempty"` // default: "<stack>-<LogicalID>-<n>"
+	Type       string `json:"type,omitempty"`       // default: "AWS::EC2::Instance"
+	Status     string `json:"status,omitempty"`     // default: "CREATE_COMPLETE"
 	// Metadata is the resource's Metadata attribute as JSON text, answered
 	// verbatim (it is not checked to be JSON, so tests can serve bad
-	// metadata). Empty: the reply has no Metadata element.
-	Metadata string
+	// metadata). Empty: the reply has no Metadata element. In a state file
+	// it is either a JSON value or a string holding the text.
+	Metadata string `json:"metadata,omitempty"`
 	// LastUpdated defaults to the time the resource was put or changed.
-	LastUpdated time.Time
+	LastUpdated time.Time `json:"lastUpdated,omitzero"`
 }
 
 type stack struct {

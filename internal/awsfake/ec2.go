@@ -25,16 +25,16 @@ var ec2Service = &service{
 
 // Instance is an EC2 instance as DescribeInstances and DescribeTags see it.
 type Instance struct {
-	ID         string
-	Type       string // default "t3.micro"
-	AZ         string // default "us-east-1a"
-	PrivateIP  string // empty: no privateIpAddress element
-	PublicIP   string // empty: no ipAddress element
-	LaunchTime time.Time
+	ID         string    `json:"id"`
+	Type       string    `json:"type,omitempty"`      // default "t3.micro"
+	AZ         string    `json:"az,omitempty"`        // default "us-east-1a"
+	PrivateIP  string    `json:"privateIp,omitempty"` // empty: no privateIpAddress element
+	PublicIP   string    `json:"publicIp,omitempty"`  // empty: no ipAddress element
+	LaunchTime time.Time `json:"launchTime,omitzero"`
 	// State is the instance state name: pending, running, shutting-down,
 	// terminated, stopping or stopped. Default "running".
-	State string
-	Tags  map[string]string
+	State string            `json:"state,omitempty"`
+	Tags  map[string]string `json:"tags,omitempty"`
 }
 
 // instanceStateCodes are EC2's codes for the state names (the low byte of

@@ -240,6 +240,10 @@ var sigV4Scope = regexp.MustCompile(`Credential=([^/,\s]*)/[0-9]{8}/([^/,\s]+)/(
 // ServeHTTP routes a request to its service and action, applies the faults,
 // records the call and answers it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, controlPrefix) {
+		s.serveControl(w, r)
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<20)
 	c := &call{Call: Call{Time: time.Now(), Auth: AuthNone}}
 	c.reqID = requestID(s.nextID())

@@ -1,0 +1,316 @@
+package awsenv
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"go.uber.org/zap"
+
+	"github.com/stackhand/stackhand/internal/event"
+)
+
+// The instance tags CloudFormation and Auto Scaling put on an instance, read by Discover.
+const (
+	TagStackName = "aws:cloudformation:stack-name"
+	TagLogicalID = "aws:cloudformation:logical-id"
+	TagASGName   = "aws:autoscaling:groupName"
+)
+
+// IMDSAPI is the part of the instance metadata client Discover uses.
+type IMDSAPI interface {
+	GetMetadata(ctx context.Context, in *imds.GetMetadataInput, optFns ...func(*imds.Options)) (*imds.GetMetadataOutput, error)
+	GetDynamicData(ctx context.Context, in *imds.GetDynamicDataInput, optFns ...func(*imds.Options)) (*imds.GetDynamicDataOutput, error)
+}
+
+// TagsAPI is the part of the EC2 client Discover uses when IMDS does not expose tags.
+type TagsAPI interface {
+	DescribeTags(ctx context.Context, in *ec2.DescribeTagsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeTagsOutput, error)
+}
+
+// DiscoverOptions are the configured values that win over discovery, and the knobs of
+// the wait for IMDS.
+type DiscoverOptions struct {
+	Stack    string // wins over the aws:cloudformation:stack-name tag
+	Resource string // wins over the aws:cloudformation:logical-id tag
+	Region   string // wins over IMDS placement/region
+
+	// Logger defaults to the Env's logger.
+	Logger *zap.Logger
+	// Sleep waits between attempts while IMDS is unreachable; nil means a timer. It
+	// returns ctx's error when ctx ends first.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// FirstBackoff and MaxBackoff bound the wait between attempts: it doubles from
+	// FirstBackoff (default 1s) up to MaxBackoff (default 1m).
+	FirstBackoff, MaxBackoff time.Duration
+}
+
+// Discover returns this instance's identity: instance id, region, AZ, private and
+// public IPv4 (public absent is fine), type, launch time (the identity document's
+// pendingTime), hostname, and from its tags the stack name, logical id and Auto Scaling
+// group. Tags come from IMDS tags/instance when instance tags in metadata are enabled,
+// else from ec2:DescribeTags filtered on the instance id. Options' Stack, Resource and
+// Region win over what is discovered.
+//
+// While IMDS is unreachable Discover waits, with capped exponential backoff, logging
+// each retry; it returns ctx's error when ctx ends. md and tags default to env's IMDS
+// and EC2 clients. When only the tag lookup fails, Discover returns the identity found
+// so far together with the error, so that a caller may go on with configured values.
+func Discover(ctx context.Context, env *Env, md IMDSAPI, tags TagsAPI, opts DiscoverOptions) (event.Instance, error) {
+	if md == nil && env != nil {
+		md = env.IMDS()
+	}
+	if tags == nil && env != nil {
+		tags = env.EC2()
+	}
+	w := waiter{sleep: opts.Sleep, first: opts.FirstBackoff, max: opts.MaxBackoff, log: opts.Logger, endpoint: imdsEndpoint()}
+	if env != nil {
+		w.endpoint = env.IMDSEndpoint()
+		if w.log == nil {
+			w.log = env.Logger()
+		}
+	}
+
+	var inst event.Instance
+	err := w.retry(ctx, func(ctx context.Context) error {
+		id, err := getMetadata(ctx, md, "instance-id", noSDKRetries)
+		inst.InstanceID = id
+		return err
+	})
+	if err != nil {
+		return event.Instance{}, err
+	}
+	if inst.InstanceID == "" {
+		return event.Instance{}, fmt.Errorf("IMDS at %s answered an empty instance-id", w.endpoint)
+	}
+
+	fields := []struct {
+		path string
+		dst  *string
+	}{
+		{"placement/availability-zone", &inst.AvailabilityZone},
+		{"placement/region", &inst.Region},
+		{"local-ipv4", &inst.PrivateIP},
+		{"public-ipv4", &inst.PublicIP},
+		{"instance-type", &inst.InstanceType},
+		{"local-hostname", &inst.Hostname},
+	}
+	for _, f := range fields {
+		v, err := getMetadata(ctx, md, f.path)
+		if err != nil && !isNotFoundHTTP(err) {
+			return event.Instance{}, fmt.Errorf("read IMDS meta-data/%s at %s: %w", f.path, w.endpoint, err)
+		}
+		*f.dst = v
+	}
+
+	doc, err := identityDocument(ctx, md)
+	if err != nil {
+		return event.Instance{}, fmt.Errorf("read IMDS dynamic/instance-identity/document at %s: %w", w.endpoint, err)
+	}
+	if t, err := time.Parse(time.RFC3339, doc.PendingTime); err == nil {
+		inst.LaunchTime = t.UTC()
+	}
+	if inst.Region == "" {
+		inst.Region = doc.Region
+	}
+	if inst.Region == "" {
+		inst.Region = regionOfAZ(inst.AvailabilityZone)
+	}
+	if inst.InstanceType == "" {
+		inst.InstanceType = doc.InstanceType
+	}
+	if inst.PrivateIP == "" {
+		inst.PrivateIP = doc.PrivateIP
+	}
+	if opts.Region != "" {
+		inst.Region = opts.Region
+	}
+
+	tagValues, tagErr := instanceTags(ctx, md, tags, inst.InstanceID)
+	inst.Stack = tagValues[TagStackName]
+	inst.LogicalID = tagValues[TagLogicalID]
+	inst.AutoScalingGroup = tagValues[TagASGName]
+	if opts.Stack != "" {
+		inst.Stack = opts.Stack
+	}
+	if opts.Resource != "" {
+		inst.LogicalID = opts.Resource
+	}
+	if tagErr != nil {
+		return inst, tagErr
+	}
+	return inst, nil
+}
+
+// instanceTags returns the three tags Discover reads, from IMDS when it exposes tags and
+// from DescribeTags otherwise.
+func instanceTags(ctx context.Context, md IMDSAPI, tags TagsAPI, instanceID string) (map[string]string, error) {
+	want := []string{TagStackName, TagLogicalID, TagASGName}
+	out := map[string]string{}
+	// No trailing slash: "tags/instance" lists the keys, one per line.
+	list, err := getMetadata(ctx, md, "tags/instance")
+	switch {
+	case err == nil:
+		present := map[string]bool{}
+		for _, k := range strings.Split(list, "\n") {
+			present[strings.TrimSpace(k)] = true
+		}
+		for _, k := range want {
+			if !present[k] {
+				continue
+			}
+			v, err := getMetadata(ctx, md, "tags/instance/"+k)
+			if err != nil && !isNotFoundHTTP(err) {
+				return out, fmt.Errorf("read IMDS meta-data/tags/instance/%s: %w", k, err)
+			}
+			if err == nil {
+				out[k] = v
+			}
+		}
+		return out, nil
+	case !isNotFoundHTTP(err):
+		return out, fmt.Errorf("read IMDS meta-data/tags/instance: %w", err)
+	}
+	// Instance tags in metadata are off: ask EC2.
+	if tags == nil {
+		return out, errors.New("instance tags are not in IMDS and no EC2 client was given")
+	}
+	in := &ec2.DescribeTagsInput{Filters: []ec2types.Filter{
+		{Name: aws.String("resource-id"), Values: []string{instanceID}},
+		{Name: aws.String("key"), Values: want},
+	}}
+	for {
+		resp, err := tags.DescribeTags(ctx, in)
+		if err != nil {
+			return out, fmt.Errorf("%s", Explain(err, "ec2:DescribeTags"))
+		}
+		for _, t := range resp.Tags {
+			out[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+		if aws.ToString(resp.NextToken) == "" {
+			return out, nil
+		}
+		in.NextToken = resp.NextToken
+	}
+}
+
+// identity is the part of the instance identity document Discover reads.
+type identity struct {
+	InstanceID   string `json:"instanceId"`
+	Region       string `json:"region"`
+	InstanceType string `json:"instanceType"`
+	PrivateIP    string `json:"privateIp"`
+	PendingTime  string `json:"pendingTime"`
+}
+
+func identityDocument(ctx context.Context, md IMDSAPI) (identity, error) {
+	out, err := md.GetDynamicData(ctx, &imds.GetDynamicDataInput{Path: identityDocumentPath})
+	if err != nil {
+		return identity{}, err
+	}
+	defer out.Content.Close()
+	var doc identity
+	if err := json.NewDecoder(io.LimitReader(out.Content, 1<<20)).Decode(&doc); err != nil {
+		return identity{}, fmt.Errorf("not the JSON of an identity document: %w", err)
+	}
+	return doc, nil
+}
+
+func getMetadata(ctx context.Context, md IMDSAPI, path string, optFns ...func(*imds.Options)) (string, error) {
+	out, err := md.GetMetadata(ctx, &imds.GetMetadataInput{Path: path}, optFns...)
+	if err != nil {
+		return "", err
+	}
+	defer out.Content.Close()
+	b, err := io.ReadAll(io.LimitReader(out.Content, 1<<20))
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// regionOfAZ derives a region from an availability zone name: "us-east-1a" →
+// "us-east-1". Local and Wavelength zones ("us-west-2-lax-1a") keep their parent region
+// as the first three parts.
+func regionOfAZ(az string) string {
+	parts := strings.Split(az, "-")
+	if len(parts) < 3 {
+		return ""
+	}
+	r := strings.Join(parts[:3], "-")
+	return strings.TrimRight(r, "abcdefghijklmnopqrstuvwxyz")
+}
+
+// waiter retries a call to IMDS while IMDS is unreachable.
+type waiter struct {
+	sleep      func(ctx context.Context, d time.Duration) error
+	first, max time.Duration
+	log        *zap.Logger
+	endpoint   string
+}
+
+func (w waiter) retry(ctx context.Context, call func(ctx context.Context) error) error {
+	sleep := w.sleep
+	if sleep == nil {
+		sleep = sleepCtx
+	}
+	log := w.log
+	if log == nil {
+		log = zap.NewNop()
+	}
+	delay, limit := w.first, w.max
+	if delay <= 0 {
+		delay = time.Second
+	}
+	if limit <= 0 {
+		limit = time.Minute
+	}
+	for {
+		err := call(ctx)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("IMDS at %s: %w", w.endpoint, ctx.Err())
+		}
+		if !IsUnreachable(err) {
+			return explainIMDS(err, w.endpoint)
+		}
+		log.Warn(fmt.Sprintf("IMDS unreachable at %s, retrying in %s", w.endpoint, delay), zap.Error(err))
+		if serr := sleep(ctx, delay); serr != nil {
+			return fmt.Errorf("IMDS unreachable at %s: %w (gave up: %w)", w.endpoint, err, serr)
+		}
+		delay = min(delay*2, limit)
+	}
+}
+
+func (e *Env) retryIMDS(ctx context.Context, sleep func(context.Context, time.Duration) error, call func(ctx context.Context) error) error {
+	return waiter{sleep: sleep, log: e.log, endpoint: e.imdsEndpoint}.retry(ctx, call)
+}
+
+// explainIMDS turns an IMDS failure that waiting will not fix into a message.
+func explainIMDS(err error, endpoint string) error {
+	if strings.Contains(err.Error(), "failed to get API token") {
+		return fmt.Errorf("IMDS at %s did not give an IMDSv2 session token; stackhand uses IMDSv2 only, with no IMDSv1 fallback: enable IMDSv2 on the instance (metadata option http-tokens=optional or required): %w", endpoint, err)
+	}
+	return fmt.Errorf("IMDS at %s: %w", endpoint, err)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

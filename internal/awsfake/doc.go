@@ -20,6 +20,11 @@
 // the auth scheme seen, counted per service and action, and may be answered
 // with an injected fault (see Faults).
 //
+// Pagination is supported simply: DescribeInstances and DescribeTags honour
+// MaxResults (5..1000) and DescribeAutoScalingGroups MaxRecords (1..100,
+// default 50); NextToken is an opaque offset into the sorted result, so the
+// SDK's paginators work.
+//
 // Element names, list encodings and error shapes follow the SDK's generated
 // serializers and deserializers (service/{cloudformation,ec2,autoscaling}/
 // {serializers,deserializers}.go) and aws/protocol/{xml,ec2query}/error_utils.go

@@ -12,7 +12,9 @@ import (
 // another meets the same faults on every run.
 //
 // The order in which a call meets them: Latency, then DropRate, then
-// ThrottleAbove, then ThrottleRate, then ServerErrorRate.
+// ThrottleAbove, then ThrottleRate, then ServerErrorRate. Faults apply to
+// calls of a known action with an accepted Authorization header; every
+// faulted call is counted and logged with Call.Fault set.
 type Faults struct {
 	// Seed seeds the generator that decides which calls fail.
 	Seed uint64

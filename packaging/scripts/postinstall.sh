@@ -1,0 +1,49 @@
+#!/bin/sh
+# stackhand .deb postinst / .rpm %post.
+#   deb: "configure" [old-version]  (old-version empty on a first install)
+#   rpm: 1 on a first install, 2 or more on an upgrade
+# Enables the service on a first install and starts it where systemd runs; on an
+# upgrade restarts it if it was running. Where systemd does not run (an image being
+# built, a container, a chroot) it only enables the unit, which needs no running
+# systemd: the agent starts at the machine's next boot.
+set -e
+
+case "$1" in
+  configure) if [ -n "$2" ]; then action=upgrade; else action=install; fi ;;
+  1) action=install ;;
+  [0-9]*) action=upgrade ;;
+  *) exit 0 ;; # abort-upgrade, abort-remove, ...: nothing to undo
+esac
+
+# The state and log directories are created by the package with these modes; set them
+# again in case an older install or an administrator loosened them.
+chmod 0700 /var/lib/stackhand 2>/dev/null || true
+chmod 0750 /var/log/stackhand 2>/dev/null || true
+
+command -v systemctl >/dev/null 2>&1 || {
+  echo "stackhand: systemctl not found; start the agent with your init system: /usr/bin/stackhand run" >&2
+  exit 0
+}
+running=false
+[ -d /run/systemd/system ] && running=true # sd_booted(3): PID 1 is systemd
+
+if $running; then
+  systemctl daemon-reload || true
+fi
+
+if [ "$action" = install ]; then
+  # enable only writes symlinks; it works offline too.
+  systemctl enable stackhand.service >/dev/null 2>&1 ||
+    echo "stackhand: could not enable stackhand.service; run: systemctl enable stackhand" >&2
+  if $running; then
+    systemctl start stackhand.service ||
+      echo "stackhand: the service did not start; see: journalctl -u stackhand" >&2
+  else
+    echo "stackhand: systemd is not running here; stackhand.service is enabled and starts at next boot"
+  fi
+elif $running; then
+  # Restart only a running agent: one an administrator stopped stays stopped.
+  systemctl try-restart stackhand.service ||
+    echo "stackhand: the service did not restart; see: journalctl -u stackhand" >&2
+fi
+exit 0

@@ -3,18 +3,61 @@
 
 GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X github.com/stackhand/stackhand/internal/cli.Version=$(VERSION)
+# The packages' version: the tag without its v, commits since the tag after a +
+# (v1.2.0-3-gabc1234 -> 1.2.0+3.gabc1234, which dpkg and rpm sort after 1.2.0), or
+# 0.0.0+git<hash> before the first tag.
+PKG_VERSION ?= $(shell echo '$(VERSION)' | sed -e 's/^v//' -e '/^[0-9][0-9]*\.[0-9]/{s/-/+/;s/-/./g;b' -e '}' -e 's/-/./g;s/^/0.0.0+git/')
+# Every time stamp in the packages: the last commit's time, so a rebuild is identical.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+export SOURCE_DATE_EPOCH
+# Release builds are reproducible: no paths, no VCS stamp, no build id, no cgo.
+BUILDFLAGS := -trimpath -buildvcs=false
+LDFLAGS  := -s -w -buildid= -X github.com/stackhand/stackhand/internal/cli.Version=$(VERSION)
 BIN      := bin/stackhand
+DIST     ?= dist
+PLATFORMS := linux/amd64 linux/arm64 windows/amd64
+NFPM     := $(GO) tool -modfile=$(abspath tools/go.mod) nfpm
 RUN_DIR  := .run
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME ?= 5s
 
-.PHONY: all build run test vet lint unit fuzz-short fuzz bench clean
+.PHONY: all build build-all package package-test reproducible run test vet lint unit fuzz-short fuzz bench clean
 
 all: build
 
+# The agent for this machine, in bin/ (what `make run` and the tests use).
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./agent
+	CGO_ENABLED=0 $(GO) build $(BUILDFLAGS) -ldflags '$(LDFLAGS)' -o $(BIN) ./agent
+
+# The release binaries: $(DIST)/bin/<os>_<arch>/stackhand[.exe].
+build-all:
+	@set -e; for p in $(PLATFORMS); do os=$${p%/*}; arch=$${p#*/}; ext=; \
+		[ $$os = windows ] && ext=.exe; echo "build $$p"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build $(BUILDFLAGS) -ldflags '$(LDFLAGS)' \
+			-o $(DIST)/bin/$${os}_$${arch}/stackhand$$ext ./agent; done
+
+# .deb and .rpm for linux amd64 and arm64 (nfpm.yaml) and the .msi for windows amd64
+# (packaging/windows/), into $(DIST)/. The MSI needs wixl, msitools and faketime
+# (Debian: apt-get install msitools wixl faketime); SIGN_CERT and SIGN_KEY sign it.
+package: build-all
+	@rm -f $(DIST)/*.deb $(DIST)/*.rpm $(DIST)/*.msi $(DIST)/SHA256SUMS
+	@set -e; for arch in amd64 arm64; do for fmt in deb rpm; do \
+		ARCH=$$arch PKG_VERSION='$(PKG_VERSION)' BIN_DIR='$(DIST)/bin' \
+			$(NFPM) package --config nfpm.yaml --packager $$fmt --target $(DIST)/; done; done
+	packaging/windows/build-msi.sh $(DIST)/bin/windows_amd64/stackhand.exe '$(PKG_VERSION)' \
+		$(DIST)/stackhand_$(PKG_VERSION)_windows_amd64.msi
+	@cd $(DIST) && sha256sum *.deb *.rpm *.msi bin/*/stackhand* | tee SHA256SUMS
+
+# Builds the packages and tests them on this (Debian) machine: installs, upgrades,
+# removes and purges the .deb, inspects the .rpm and the .msi. Run as root: it first
+# installs the Debian tools it needs (rpm, msitools, wixl, faketime, ...), then runs
+# `make package`.
+package-test:
+	MAKE='$(MAKE)' VERSION='$(VERSION)' DIST='$(DIST)' packaging/test/package-test.sh
+
+# Two builds of the binaries and packages from two copies of the source, compared.
+reproducible:
+	packaging/test/reproducible.sh
 
 # The agent in local mode on the example config and hooks, in a scratch directory.
 run: build

@@ -56,8 +56,9 @@ package-test:
 	MAKE='$(MAKE)' VERSION='$(VERSION)' DIST='$(DIST)' packaging/test/package-test.sh
 
 # Two builds of the binaries and packages from two copies of the source, compared.
+# REPRO_COLD=1 builds the second time with an empty Go build cache.
 reproducible:
-	packaging/test/reproducible.sh
+	VERSION='$(VERSION)' PKG_VERSION='$(PKG_VERSION)' packaging/test/reproducible.sh
 
 # The agent in local mode on the example config and hooks, in a scratch directory.
 run: build

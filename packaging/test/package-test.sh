@@ -19,29 +19,11 @@ if [ "$(id -u)" != 0 ]; then
   echo "package-test: must run as root (it installs and purges the .deb): sudo make package-test" >&2
   exit 1
 fi
-# tool:Debian package
-tools="dpkg-deb:dpkg rpm:rpm msiinfo:msitools msibuild:msitools msiextract:msitools wixl:wixl
+# shellcheck source=packaging/test/tools.sh
+. packaging/test/tools.sh
+need_tools "dpkg-deb:dpkg rpm:rpm msiinfo:msitools msibuild:msitools msiextract:msitools wixl:wixl
   faketime:faketime file:file systemd-analyze:systemd osslsigncode:osslsigncode openssl:openssl
   unshare:util-linux"
-missing=()
-for t in $tools; do
-  command -v "${t%%:*}" >/dev/null 2>&1 || missing+=("${t#*:}")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-  cmd="apt-get install -y --no-install-recommends ${missing[*]}"
-  if command -v apt-get >/dev/null 2>&1; then
-    echo "package-test: installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || {
-      echo "package-test: could not install the tools it needs; run: apt-get update && $cmd" >&2
-      exit 1
-    }
-  else
-    echo "package-test: needs a Debian machine with: $cmd" >&2
-    exit 1
-  fi
-fi
 if dpkg-query -W -f '${Status}' stackhand 2>/dev/null | grep -q installed; then
   echo "package-test: stackhand is installed on this machine; this test installs and purges it. Remove it first: dpkg --purge stackhand" >&2
   exit 1

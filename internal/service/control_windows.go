@@ -21,16 +21,6 @@ func programData() string {
 	return `C:\ProgramData`
 }
 
-// recoveryActions restart the service after a crash: twice after 5 s, then after 30 s;
-// the failure count resets after a day without failures.
-var recoveryActions = []mgr.RecoveryAction{
-	{Type: mgr.ServiceRestart, Delay: 5 * time.Second},
-	{Type: mgr.ServiceRestart, Delay: 5 * time.Second},
-	{Type: mgr.ServiceRestart, Delay: 30 * time.Second},
-}
-
-const recoveryResetPeriod = 24 * 60 * 60 // seconds
-
 // noop is the service.Interface Control needs to build a service it only controls.
 type noop struct{}
 
@@ -107,8 +97,8 @@ func control(action string, o Options) error {
 	return nil
 }
 
-// setRecovery sets the service's recovery actions, and makes them apply also when the
-// agent exits with a non-zero status after reporting itself stopped.
+// setRecovery sets the service's recovery actions (wantRecovery), and makes them apply
+// also when the agent exits with a non-zero status after reporting itself stopped.
 func setRecovery() error {
 	m, err := mgr.Connect()
 	if err != nil {
@@ -120,8 +110,65 @@ func setRecovery() error {
 		return err
 	}
 	defer svc.Close()
-	if err := svc.SetRecoveryActions(recoveryActions, recoveryResetPeriod); err != nil {
+	if err := svc.SetRecoveryActions(toMgrActions(wantRecovery.Steps), uint32(wantRecovery.ResetPeriod/time.Second)); err != nil {
 		return err
 	}
 	return svc.SetRecoveryActionsOnNonCrashFailures(true)
+}
+
+// ensureRecovery gives the installed service stackhand's recovery actions unless it
+// has them or an administrator set others (see recoveryPlan). The agent calls it when
+// it starts under the Service Control Manager, so a service installed by the MSI,
+// which cannot carry failure actions, is restarted on failure too.
+func ensureRecovery() (changed bool, err error) {
+	m, err := mgr.Connect()
+	if err != nil {
+		return false, err
+	}
+	defer m.Disconnect()
+	svc, err := m.OpenService(Name)
+	if err != nil {
+		return false, err
+	}
+	defer svc.Close()
+	var have recoveryConfig
+	actions, err := svc.RecoveryActions()
+	if err != nil {
+		return false, fmt.Errorf("read recovery actions: %w", err)
+	}
+	for _, a := range actions {
+		have.Steps = append(have.Steps, recoveryStep{Restart: a.Type == mgr.ServiceRestart, Delay: a.Delay})
+	}
+	reset, err := svc.ResetPeriod()
+	if err != nil {
+		return false, fmt.Errorf("read recovery reset period: %w", err)
+	}
+	have.ResetPeriod = time.Duration(reset) * time.Second
+	if have.OnNonCrashFailures, err = svc.RecoveryActionsOnNonCrashFailures(); err != nil {
+		return false, fmt.Errorf("read recovery flag: %w", err)
+	}
+	setSteps, setFlag := recoveryPlan(have)
+	if setSteps {
+		if err := svc.SetRecoveryActions(toMgrActions(wantRecovery.Steps), uint32(wantRecovery.ResetPeriod/time.Second)); err != nil {
+			return false, fmt.Errorf("set recovery actions: %w", err)
+		}
+	}
+	if setFlag {
+		if err := svc.SetRecoveryActionsOnNonCrashFailures(true); err != nil {
+			return setSteps, fmt.Errorf("set recovery on non-crash failures: %w", err)
+		}
+	}
+	return setSteps || setFlag, nil
+}
+
+// toMgrActions turns recovery steps into the service manager's actions.
+func toMgrActions(steps []recoveryStep) []mgr.RecoveryAction {
+	out := make([]mgr.RecoveryAction, len(steps))
+	for i, s := range steps {
+		out[i] = mgr.RecoveryAction{Type: mgr.NoAction, Delay: s.Delay}
+		if s.Restart {
+			out[i].Type = mgr.ServiceRestart
+		}
+	}
+	return out
 }

@@ -28,8 +28,9 @@ const stopWait = 180 * time.Second
 // ErrSystemShutdown, and the service reports stopped once fn has returned, or once
 // the wait runs out (3 min for a stop, WaitToKillServiceTimeout for a shutdown, after
 // which Windows ends the process anyway). If fn returns while nobody asked the service
-// to stop, the process exits with status 1 so that the recovery actions set by
-// `stackhand service install` restart it.
+// to stop, the process exits with status 1 so that the recovery actions restart it
+// (set by `stackhand service install`, or by the agent itself at its first start as a
+// service when the MSI installed it).
 //
 // Run interactively (from a console), it behaves as on Linux: the first Ctrl-C, or a
 // console close, logoff or shutdown event, cancels fn's context with ErrStopped.
@@ -42,6 +43,15 @@ func Run(ctx context.Context, log *zap.Logger, fn func(ctx context.Context) erro
 		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 		defer signal.Stop(sigs)
 		return runSignals(ctx, log, fn, sigs, func() bool { return false })
+	}
+	// The MSI registers the service without failure actions (wixl cannot write
+	// them): the agent gives itself its recovery, once; a failure to do so is no
+	// reason not to run.
+	if changed, err := ensureRecovery(); err != nil {
+		log.Warn("could not check the service's recovery actions; set them with: stackhand service install",
+			zap.Error(err))
+	} else if changed {
+		log.Info("service recovery actions set: restart after 5 s, 5 s, 30 s")
 	}
 	p := &program{parent: ctx, log: log, fn: fn, done: make(chan struct{})}
 	s, err := service.New(p, &service.Config{Name: Name})

@@ -290,6 +290,16 @@ func (w *world) startCmd(cmd *exec.Cmd) *agent {
 			<-a.done
 		}
 	})
+	// Wait until the agent holds its state directory and its engine runs (or it exited),
+	// so that a command run next finds it.
+	w.until("the agent to start", a, func() bool {
+		select {
+		case <-a.done:
+			return true
+		default:
+		}
+		return strings.Contains(a.output(), "engine started")
+	})
 	return a
 }
 

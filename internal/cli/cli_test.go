@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"github.com/stackhand/stackhand/internal/state"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,7 +87,7 @@ func TestMainCommandLine(t *testing.T) {
 	}
 }
 
-func TestRunRefusesModeAWS(t *testing.T) {
+func TestRunStopsOnBadFlagsAndAHeldStateDir(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "stackhand.yaml")
 	if err := os.WriteFile(cfg, []byte("mode: aws\nresource: WebServer\nstate_dir: state\nlog_dir: log\nhooks_dir: hooks.d\n"), 0o644); err != nil {
@@ -95,13 +96,19 @@ func TestRunRefusesModeAWS(t *testing.T) {
 	r := run(t, "run", "--config", cfg, "--cfn-hup-dir", "", "--log-level", "bogus")
 	r.check(t, ExitUsage, nil, []string{`--log-level "bogus": want debug, info, warn or error`})
 
+	// Another agent holds the state directory: this one stops at once and says why.
+	lock, err := state.Acquire(filepath.Join(dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
 	r = run(t, "run", "--config", cfg)
-	r.check(t, ExitFailed, nil, []string{"the agent stopped on an error", "this build runs in mode: local only", "set mode: local"})
+	r.check(t, ExitFailed, nil, []string{"the agent stopped on an error", "already running"})
 	b, err := os.ReadFile(filepath.Join(dir, "log", "agent.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), "this build runs in mode: local only") {
+	if !strings.Contains(string(b), "already running") {
 		t.Errorf("agent.log does not say why the agent stopped:\n%s", b)
 	}
 }

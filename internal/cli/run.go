@@ -11,7 +11,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/stackhand/stackhand/internal/cfnpath"
 	"github.com/stackhand/stackhand/internal/clock"
 	"github.com/stackhand/stackhand/internal/config"
 	"github.com/stackhand/stackhand/internal/engine"
@@ -57,9 +56,6 @@ func cmdRun(env Env, args []string) int {
 // runAgent wires the sources, the engine and the hook runner, and runs them until the
 // service is stopped or a terminating shutdown is done.
 func runAgent(parent context.Context, cfg *config.Config, log *zap.Logger) error {
-	if cfg.Mode != config.ModeLocal {
-		return fmt.Errorf("mode %q: this build runs in mode: local only; the AWS sources (mode: aws) are not built yet — set mode: local and local.dir in %s", cfg.Mode, cfg.Path)
-	}
 	if cfg.Umask != nil {
 		setUmask(*cfg.Umask)
 	}
@@ -106,17 +102,26 @@ func runAgent(parent context.Context, cfg *config.Config, log *zap.Logger) error
 	if cfg.Mode == config.ModeLocal {
 		notifier = &report.LocalNotifier{Path: filepath.Join(cfg.Local.Dir, "events.jsonl"), Logger: log}
 	}
-	sources, err := localSources(cfg, clk)
-	if err != nil {
-		return err
-	}
+	var sources []source.Source
 	var await []string
-	for _, s := range sources {
-		await = append(await, s.Name())
+	var observer engine.ShutdownObserver
+	if cfg.Mode == config.ModeLocal {
+		sources, err = localSources(cfg, clk)
+		if err != nil {
+			return err
+		}
+		for _, s := range sources {
+			await = append(await, s.Name())
+		}
+	} else {
+		lazy := &lazyObserver{}
+		sources = []source.Source{&awsSources{cfg: cfg, log: log, clk: clk, observer: lazy}}
+		await = awsSourceNames
+		observer = lazy
 	}
 	sources = append(sources, spool)
 	eng, err := engine.New(engine.Options{Config: cfg, Store: store, State: st, Runner: runner, Spool: spool,
-		Notifier: notifier, Clock: clk, Logger: log.Named("engine"), Await: await})
+		Notifier: notifier, Shutdown: observer, Clock: clk, Logger: log.Named("engine"), Await: await})
 	if err != nil {
 		return err
 	}
@@ -159,7 +164,11 @@ func runAgent(parent context.Context, cfg *config.Config, log *zap.Logger) error
 // localSources builds mode: local's file-backed sources.
 func localSources(cfg *config.Config, clk clock.Clock) ([]source.Source, error) {
 	l := source.Local{Dir: cfg.Local.Dir, Clock: clk, Interval: cfg.Interval.D()}
-	rules, err := metadataRules(cfg)
+	resource := cfg.Resource
+	if resource == "" {
+		resource = "Local" // local mode serves one resource's Metadata, whatever its name
+	}
+	rules, err := metadataRules(cfg, resource)
 	if err != nil {
 		return nil, err
 	}
@@ -170,28 +179,6 @@ func localSources(cfg *config.Config, clk clock.Clock) ([]source.Source, error) 
 		source.LocalPeers{Local: l},
 		source.LocalLifecycle{Local: l},
 	}, nil
-}
-
-// metadataRules turns the metadata watch rules into parsed paths.
-func metadataRules(cfg *config.Config) ([]source.MetadataRule, error) {
-	var out []source.MetadataRule
-	for _, r := range cfg.Watch {
-		switch {
-		case r.Path != "":
-			p, err := cfnpath.Parse(r.Path)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", r.Origin, err)
-			}
-			out = append(out, source.MetadataRule{Name: r.Name, Path: p})
-		case r.Metadata != "":
-			sub, err := cfnpath.ParseSub(r.Metadata)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", r.Origin, err)
-			}
-			out = append(out, source.MetadataRule{Name: r.Name, Path: cfnpath.Path{Raw: r.Metadata, LogicalID: cfg.Resource, Field: cfnpath.Metadata, Sub: sub}})
-		}
-	}
-	return out, nil
 }
 
 // warnHooksDir says once at start what is odd about hooks.d: missing, or holding a

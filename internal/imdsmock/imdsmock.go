@@ -415,11 +415,16 @@ func build() (string, error) {
 	return bin, nil
 }
 
+// goTool finds the go command: on PATH, else where `go env GOROOT` would put it for the
+// toolchain that runs the tests (GOROOT is set by `go test` for its children).
 func goTool() string {
 	if p, err := exec.LookPath("go"); err == nil {
 		return p
 	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
+	if root := os.Getenv("GOROOT"); root != "" {
+		return filepath.Join(root, "bin", "go")
+	}
+	return "go"
 }
 
 // repoRoot finds the directory holding tools/imds.mod, from the working directory up.

@@ -277,8 +277,14 @@ fi`, marker, sleeper))
 	}
 }
 
-func TestCfnHupConfigurationUnchangedFiresItsActions(t *testing.T) {
+// needNamespace returns unshare(1), or skips the test where a private mount namespace
+// cannot be had (not root, no util-linux) — except in CI, where it fails.
+func needNamespace(t *testing.T) string {
+	t.Helper()
 	if os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("this test needs root for a private mount namespace")
+		}
 		t.Skip("needs root for a private mount namespace")
 	}
 	unshare, err := exec.LookPath("unshare")
@@ -288,24 +294,44 @@ func TestCfnHupConfigurationUnchangedFiresItsActions(t *testing.T) {
 		}
 		t.Skip("unshare not installed")
 	}
-	// The fixture's actions write to /var/log/release-hook.log and run
-	// /opt/aws/bin/cfn-init: the agent runs in a mount namespace where /var/log and /opt
-	// are this test's directories, so the files stay exactly as a fleet has them.
-	w := newWorld(t, "")
-	cfn := filepath.Join(w.dir, "cfn")
+	return unshare
+}
+
+// cfnHupFixture copies the real-world cfn-hup configuration, unchanged, into the world,
+// with a /var/log and an /opt (holding a fake /opt/aws/bin/cfn-init that records its
+// arguments) to bind over the real ones. The fixture's actions write to
+// /var/log/release-hook.log and run /opt/aws/bin/cfn-init.
+func (w *world) cfnHupFixture(t *testing.T) (cfn, varlog, calls string) {
+	t.Helper()
+	cfn = filepath.Join(w.dir, "cfn")
 	copyTree(t, "../internal/config/testdata/cfn-hup", cfn)
-	varlog, opt := filepath.Join(w.dir, "varlog"), filepath.Join(w.dir, "opt")
+	varlog = filepath.Join(w.dir, "varlog")
 	os.MkdirAll(varlog, 0o755)
-	os.MkdirAll(filepath.Join(opt, "aws", "bin"), 0o755)
-	calls := filepath.Join(w.dir, "cfn-init.calls")
-	os.WriteFile(filepath.Join(opt, "aws", "bin", "cfn-init"), []byte(fmt.Sprintf("#!/bin/sh\necho \"$@\" >> %q\n", calls)), 0o755)
+	os.MkdirAll(filepath.Join(w.dir, "opt", "aws", "bin"), 0o755)
+	calls = filepath.Join(w.dir, "cfn-init.calls")
+	os.WriteFile(filepath.Join(w.dir, "opt", "aws", "bin", "cfn-init"), []byte(fmt.Sprintf("#!/bin/sh\necho \"$@\" >> %q\n", calls)), 0o755)
+	return cfn, varlog, calls
+}
+
+// nsCommand runs the agent in a private mount namespace where /var/log and /opt are the
+// world's own (see cfnHupFixture).
+func (w *world) nsCommand(unshare, varlog string, extra ...string) *exec.Cmd {
+	script := fmt.Sprintf("mount --bind %q /var/log && mount --bind %q /opt && exec %q run --config %q",
+		varlog, filepath.Join(w.dir, "opt"), binPath, w.cfg)
+	for _, e := range extra {
+		script += fmt.Sprintf(" %q", e)
+	}
+	return exec.Command(unshare, "-m", "sh", "-c", script)
+}
+
+func TestCfnHupConfigurationUnchangedFiresItsActions(t *testing.T) {
+	unshare := needNamespace(t)
+	w := newWorld(t, "")
+	cfn, varlog, calls := w.cfnHupFixture(t)
 	init1 := `{"config": {"packages": {"yum": {"nginx": []}}}}`
 	w.writeLocal("metadata.json", `{"release": "v1", "AWS::CloudFormation::Init": `+init1+`}`)
 
-	script := fmt.Sprintf("mount --bind %q /var/log && mount --bind %q /opt && exec %q run --config %q --cfn-hup-dir %q",
-		varlog, opt, binPath, w.cfg, cfn)
-	cmd := exec.Command(unshare, "-m", "sh", "-c", script)
-	a := w.startCmd(cmd)
+	a := w.startCmd(w.nsCommand(unshare, varlog, "--cfn-hup-dir", cfn))
 	relLog := filepath.Join(varlog, "release-hook.log")
 	readLog := func() string { b, _ := os.ReadFile(relLog); return string(b) }
 	// cfn-hup with no history: post.add fires for release; the auto-reloader watches updates only.

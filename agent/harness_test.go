@@ -121,8 +121,9 @@ func (w *world) hook(ev, name, body string) {
 // recordLine is the shell that appends "<event> <id> retry=<0|1>" to the record file and
 // keeps a copy of the payload.
 func (w *world) recordLine() string {
-	return fmt.Sprintf(`echo "$STACKHAND_EVENT $STACKHAND_EVENT_ID retry=${STACKHAND_RETRY:-0}" >> %q
-cp "$STACKHAND_EVENT_FILE" %q/"$STACKHAND_EVENT_ID".json`, w.rec, filepath.Join(w.dir, "payloads"))
+	// The payload is copied before the line is written: a test that sees the line may read it.
+	return fmt.Sprintf(`cp "$STACKHAND_EVENT_FILE" %q/"$STACKHAND_EVENT_ID".json
+echo "$STACKHAND_EVENT $STACKHAND_EVENT_ID retry=${STACKHAND_RETRY:-0}" >> %q`, filepath.Join(w.dir, "payloads"), w.rec)
 }
 
 // recordHooks installs a recording hook for each event named.

@@ -58,12 +58,11 @@ func (s *awsSources) Run(ctx context.Context, emit func(source.Update)) error {
 		resource = identity.LogicalID
 	}
 	rules, err := metadataRules(s.cfg, resource)
-	if err != nil {
-		return err
-	}
 	interval := s.cfg.Interval.D()
 	var children []source.Source
-	if len(rules) > 0 {
+	if err != nil {
+		emit(source.Update{Source: "metadata", Err: err})
+	} else if len(rules) > 0 {
 		if identity.Stack == "" {
 			emit(source.Update{Source: "metadata", Err: fmt.Errorf("the stack is unknown: the instance has no aws:cloudformation:stack-name tag; set stack in %s", s.cfg.Path)})
 		} else {
@@ -153,7 +152,7 @@ func metadataRules(cfg *config.Config, resource string) ([]source.MetadataRule, 
 			out = append(out, source.MetadataRule{Name: r.Name, Path: p})
 		case r.Metadata != "":
 			if resource == "" {
-				return nil, fmt.Errorf("%s: watch rule %s reads metadata, but no resource is known: set resource in %s (the logical id whose Metadata holds it)", r.Origin, r.Name, cfg.Path)
+				return nil, fmt.Errorf("%s: watch rule %s reads metadata, but no resource is known: the instance has no aws:cloudformation:logical-id tag; set resource in %s (the logical id whose Metadata holds it)", r.Origin, r.Name, cfg.Path)
 			}
 			sub, err := cfnpath.ParseSub(r.Metadata)
 			if err != nil {

@@ -218,7 +218,6 @@ func TestParseErrors(t *testing.T) {
 		{"interval too short", "interval: 500ms\n", []problem{{1, "interval 500ms is too short"}}},
 		{"watch nothing", "watch:\n  - on: [add]\n", []problem{{2, "watch[0] watches nothing"}}},
 		{"watch two things", "watch:\n  - tag: a\n    path: Resources.X\n", []problem{{2, "watch[0] sets path and tag; a rule watches one thing"}}},
-		{"metadata needs resource", "watch:\n  - metadata: release\n", []problem{{2, "watch[0].metadata needs the top-level resource"}}},
 		{"bad metadata path", "resource: R\nwatch:\n  - metadata: a..b\n", []problem{{3, "watch[0].metadata: metadata path \"a..b\" has an empty key"}}},
 		{"bad path", "watch:\n  - tag: x\n  - path: Parameters.Foo\n", []problem{{3, "watch[1].path: path \"Parameters.Foo\" does not start with Resources."}}},
 		{"bad on", "watch:\n  - tag: x\n    on: [add, delete, add]\n", []problem{{3, `watch[0].on: "delete" is not a change; use add, update or remove`}, {3, `watch[0].on lists "add" twice`}}},

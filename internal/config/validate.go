@@ -105,9 +105,8 @@ func (l *loader) validateWatch(c *Config) {
 			if _, err := cfnpath.ParseSub(r.Metadata); err != nil {
 				l.validf(l.line(p+".metadata"), "%s.metadata: %v", p, err)
 			}
-			if c.Mode == ModeAWS && c.Resource == "" {
-				l.validf(l.line(p+".metadata"), "%s.metadata needs the top-level resource (the logical id whose Metadata is read); set resource, or write path: Resources.<LogicalId>.Metadata.%s", p, r.Metadata)
-			}
+			// In aws mode an empty resource is the instance's aws:cloudformation:logical-id
+			// tag, found at start.
 		case r.Path != "":
 			defName = r.Path
 			if _, err := cfnpath.Parse(r.Path); err != nil {

@@ -78,26 +78,31 @@ func (s *AWSPeers) Read(ctx context.Context) ([]event.Instance, error) {
 			missing = append(missing, id)
 		}
 	}
+	fresh := map[string]event.Instance{}
 	if len(missing) > 0 {
 		found, err := s.describe(ctx, &ec2.DescribeInstancesInput{InstanceIds: missing})
 		if err != nil {
 			return nil, err
 		}
-		if s.known == nil {
-			s.known = map[string]event.Instance{}
-		}
 		for _, in := range found {
-			s.known[in.InstanceID] = in
+			fresh[in.InstanceID] = in
 		}
 	}
 	peers := make([]event.Instance, 0, len(ids))
 	keep := map[string]event.Instance{}
 	for _, id := range ids {
-		in, ok := s.known[id]
+		in, ok := fresh[id]
+		if !ok {
+			in, ok = s.known[id]
+		}
 		if !ok {
 			in = event.Instance{InstanceID: id, Region: s.Region, AutoScalingGroup: s.Group}
 		}
-		keep[id] = in
+		// A peer without an address yet is described again on the next pass, so that its
+		// address shows once EC2 has it instead of staying empty for as long as it runs.
+		if in.PrivateIP != "" {
+			keep[id] = in
+		}
 		peers = append(peers, in)
 	}
 	s.known = keep

@@ -49,3 +49,12 @@ func explainText(err error, action string) error {
 	}
 	return fmt.Errorf("%s: %w", action, err)
 }
+
+// apiCode returns the AWS error code of err, or "".
+func apiCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}

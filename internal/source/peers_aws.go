@@ -81,7 +81,13 @@ func (s *AWSPeers) Read(ctx context.Context) ([]event.Instance, error) {
 	fresh := map[string]event.Instance{}
 	if len(missing) > 0 {
 		found, err := s.describe(ctx, &ec2.DescribeInstancesInput{InstanceIds: missing})
-		if err != nil {
+		switch {
+		case err != nil && apiCode(err) == "InvalidInstanceID.NotFound":
+			// EC2 is eventually consistent: an instance the group already lists may be
+			// unknown to DescribeInstances for a moment. List it by id now; its details
+			// are asked for again on the next pass.
+			found = nil
+		case err != nil:
 			return nil, err
 		}
 		for _, in := range found {

@@ -183,9 +183,6 @@ func TestAWSPeersErrors(t *testing.T) {
 			srv.SetGroupInstances("web", awsfake.InService("i-0a")...)
 			srv.SetFaults(awsfake.Faults{ThrottleRate: 1, Only: map[string]bool{"DescribeAutoScalingGroups": true}})
 		}, errHas: []string{"autoscaling:DescribeAutoScalingGroups", "Throttling"}},
-		{name: "instance unknown to EC2", setup: func(srv *awsfake.Server) {
-			srv.SetGroupInstances("web", awsfake.InService("i-0gone")...)
-		}, errHas: []string{"ec2:DescribeInstances", "InvalidInstanceID.NotFound"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -199,6 +196,25 @@ func TestAWSPeersErrors(t *testing.T) {
 				t.Errorf("peers %v with an error, want none", got)
 			}
 		})
+	}
+}
+
+// An instance the group lists but EC2 does not know yet (EC2 is eventually consistent)
+// is a peer by id now, and described once EC2 knows it.
+func TestAWSPeersInstanceNotYetKnownToEC2(t *testing.T) {
+	srv := awsfake.Start(t)
+	srv.SetGroupInstances("web", awsfake.InService("i-0new")...)
+	c := newAWSTestClients(srv.URL)
+	s := &AWSPeers{ASG: c.asg, EC2: c.ec2, Group: "web", Region: "us-east-1"}
+	ctx := awsTestCtx(t)
+	got, err := s.Read(ctx)
+	if err != nil || len(got) != 1 || got[0].InstanceID != "i-0new" || got[0].PrivateIP != "" {
+		t.Fatalf("peers %+v err %v, want i-0new without details", got, err)
+	}
+	putPeer(srv, "i-0new", "10.0.0.7", "us-east-1a")
+	got, err = s.Read(ctx)
+	if err != nil || len(got) != 1 || got[0].PrivateIP != "10.0.0.7" {
+		t.Fatalf("after EC2 knows it: %+v err %v", got, err)
 	}
 }
 

@@ -30,7 +30,9 @@ const stopWait = 180 * time.Second
 // which Windows ends the process anyway). If fn returns while nobody asked the service
 // to stop, the process exits with status 1 so that the recovery actions restart it
 // (set by `stackhand service install`, or by the agent itself at its first start as a
-// service when the MSI installed it).
+// service when the MSI installed it). Under the Service Control Manager it first
+// restricts hooks.d, state and logs under %ProgramData%\stackhand to SYSTEM and
+// Administrators (Users may read hooks.d and logs), as lockDownDirs says.
 //
 // Run interactively (from a console), it behaves as on Linux: the first Ctrl-C, or a
 // console close, logoff or shutdown event, cancels fn's context with ErrStopped.
@@ -53,7 +55,16 @@ func Run(ctx context.Context, log *zap.Logger, fn func(ctx context.Context) erro
 	} else if changed {
 		log.Info("service recovery actions set: restart after 5 s, 5 s, 30 s")
 	}
-	p := &program{parent: ctx, log: log, fn: fn, done: make(chan struct{})}
+	// %ProgramData% lets any user create files, and hooks run as LocalSystem: the
+	// agent's directories there are restricted before fn can run a hook. This runs
+	// once the service has reported itself started, not before it has even reached
+	// the Service Control Manager: the first restriction rewrites the ACL of every
+	// file below, and the manager gives a starting service only 30 s to connect.
+	body := func(ctx context.Context) error {
+		lockDownDirs(log)
+		return fn(ctx)
+	}
+	p := &program{parent: ctx, log: log, fn: body, done: make(chan struct{})}
 	s, err := service.New(p, &service.Config{Name: Name})
 	if err != nil {
 		return fmt.Errorf("run as a Windows service: %w", err)

@@ -35,10 +35,14 @@ type agentDir struct {
 // elsewhere are the operator's to protect; Check refuses hooks they left open.
 func agentDirs(programData string) []agentDir {
 	base := strings.TrimRight(programData, `\`) + `\stackhand\`
+	// The folder itself holds stackhand.yaml: readable, as /etc/stackhand is on Linux.
+	// Logs hold hook output, which may hold secrets: private, as /var/log/stackhand (0750
+	// root) is on Linux.
 	return []agentDir{
+		{strings.TrimSuffix(base, `\`), sddlReadable},
 		{base + "hooks.d", sddlReadable},
 		{base + "state", sddlPrivate},
-		{base + "logs", sddlReadable},
+		{base + "logs", sddlPrivate},
 	}
 }
 

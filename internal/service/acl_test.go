@@ -58,7 +58,7 @@ func TestAgentDirs(t *testing.T) {
 		for _, d := range agentDirs(pd) {
 			got = append(got, d.Path)
 		}
-		want := []string{`C:\ProgramData\stackhand\hooks.d`, `C:\ProgramData\stackhand\state`, `C:\ProgramData\stackhand\logs`}
+		want := []string{`C:\ProgramData\stackhand`, `C:\ProgramData\stackhand\hooks.d`, `C:\ProgramData\stackhand\state`, `C:\ProgramData\stackhand\logs`}
 		if !slices.Equal(got, want) {
 			t.Errorf("agentDirs(%q) = %q, want %q", pd, got, want)
 		}
@@ -66,9 +66,10 @@ func TestAgentDirs(t *testing.T) {
 	full := []ace{{Flags: oici, Mask: fullControl, SID: sidSystem}, {Flags: oici, Mask: fullControl, SID: sidAdmins}}
 	users := ace{Flags: oici, Mask: readExecute, SID: sidUsers}
 	want := map[string][]ace{
-		"hooks.d": append(slices.Clone(full), users),
-		"state":   full,
-		"logs":    append(slices.Clone(full), users),
+		"stackhand": append(slices.Clone(full), users),
+		"hooks.d":   append(slices.Clone(full), users),
+		"state":     full,
+		"logs":      full,
 	}
 	for _, d := range agentDirs(`D:\Data`) {
 		name := d.Path[strings.LastIndex(d.Path, `\`)+1:]

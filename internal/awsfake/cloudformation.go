@@ -3,6 +3,7 @@ package awsfake
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -16,7 +17,11 @@ var cloudFormation = &service{
 	internal:  apiError{status: http.StatusInternalServerError, code: "InternalFailure", message: "An internal error occurred."},
 	actions: map[string]handler{
 		"DescribeStackResource": (*Server).describeStackResource,
+		"DescribeStacks":        (*Server).describeStacks,
 	},
+	// cfn-hup's instance identity scheme is for the calls the cfn helper scripts make
+	// (DescribeStackResource); other actions signed with it are refused.
+	cfnV1Actions: map[string]bool{"DescribeStackResource": true},
 }
 
 // Resource is a resource of a stack as DescribeStackResource returns it.
@@ -37,7 +42,26 @@ type Resource struct {
 type stack struct {
 	name      string
 	id        string
+	status    string    // StackStatus; CREATE_COMPLETE unless SetStackStatus changed it
+	created   time.Time // CreationTime, to the millisecond
+	updated   time.Time // LastUpdatedTime; zero: never updated
 	resources map[string]*Resource
+}
+
+// touchLocked stamps the stack as updated now: a change of its resources stands for a
+// stack update. Each update gets a LastUpdatedTime later than the one before at the
+// millisecond resolution the wire carries, however quickly tests make them, so that a
+// reader comparing LastUpdatedTime always sees a new update.
+func (st *stack) touchLocked() {
+	t := time.Now().UTC().Truncate(time.Millisecond)
+	prev := st.created
+	if st.updated.After(prev) {
+		prev = st.updated
+	}
+	if !t.After(prev) {
+		t = prev.Add(time.Millisecond)
+	}
+	st.updated = t
 }
 
 // PutStack creates the stack name, or gives an existing one a new id,
@@ -59,6 +83,8 @@ func (s *Server) stackLocked(name string) *stack {
 		st = &stack{
 			name:      name,
 			id:        fmt.Sprintf("arn:aws:cloudformation:us-east-1:123456789012:stack/%s/5c0a1d20-0000-4000-8000-%012x", name, s.seq),
+			status:    "CREATE_COMPLETE",
+			created:   time.Now().UTC().Truncate(time.Millisecond),
 			resources: make(map[string]*Resource),
 		}
 		s.stacks[name] = st
@@ -74,8 +100,18 @@ func (s *Server) DeleteStack(name string) {
 	delete(s.stacks, name)
 }
 
+// SetStackStatus sets the StackStatus of the stack name ("UPDATE_IN_PROGRESS",
+// "UPDATE_COMPLETE"...), creating the stack if needed. It does not change
+// LastUpdatedTime.
+func (s *Server) SetStackStatus(name, status string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stackLocked(name).status = status
+}
+
 // PutResource adds or replaces a resource of stackName, creating the stack
-// if needed. Empty fields get the defaults documented on Resource.
+// if needed, and stamps the stack as updated (LastUpdatedTime). Empty fields
+// get the defaults documented on Resource.
 func (s *Server) PutResource(stackName string, r Resource) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -98,18 +134,19 @@ func (s *Server) putResourceLocked(stackName string, r Resource) *Resource {
 		r.LastUpdated = time.Now()
 	}
 	st.resources[r.LogicalID] = &r
+	st.touchLocked()
 	return &r
 }
 
-// SetMetadata sets the Metadata JSON text of a resource and stamps it as
-// updated now, creating the stack and the resource if needed.
+// SetMetadata sets the Metadata JSON text of a resource and stamps it and
+// its stack as updated now, creating the stack and the resource if needed.
 func (s *Server) SetMetadata(stackName, logicalID, metadataJSON string) {
 	s.updateResource(stackName, logicalID, func(r *Resource) { r.Metadata = metadataJSON })
 }
 
 // SetResourceStatus sets the ResourceStatus of a resource
-// ("UPDATE_IN_PROGRESS", "UPDATE_COMPLETE"...), creating the stack and the
-// resource if needed.
+// ("UPDATE_IN_PROGRESS", "UPDATE_COMPLETE"...) and stamps it and its stack
+// as updated now, creating the stack and the resource if needed.
 func (s *Server) SetResourceStatus(stackName, logicalID, status string) {
 	s.updateResource(stackName, logicalID, func(r *Resource) { r.Status = status })
 }
@@ -117,12 +154,14 @@ func (s *Server) SetResourceStatus(stackName, logicalID, status string) {
 func (s *Server) updateResource(stackName, logicalID string, change func(*Resource)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.stackLocked(stackName).resources[logicalID]
+	st := s.stackLocked(stackName)
+	r := st.resources[logicalID]
 	if r == nil {
 		r = s.putResourceLocked(stackName, Resource{LogicalID: logicalID})
 	}
 	change(r)
 	r.LastUpdated = time.Now()
+	st.touchLocked()
 }
 
 // StackResource returns a copy of a resource as the stand-in holds it.
@@ -226,4 +265,60 @@ func (s *Server) describeStackResource(c *call) (any, error) {
 		DriftStatus:          "NOT_CHECKED",
 		lastUpdatedRaw:       r.LastUpdated,
 	}}, nil
+}
+
+// stackElement is a member of Stacks (awsAwsquery_deserializeDocumentStack in
+// service/cloudformation/deserializers.go): the fields stackhand reads and the
+// ones AWS always sends.
+type stackElement struct {
+	StackID         string `xml:"StackId"`
+	StackName       string
+	CreationTime    string
+	LastUpdatedTime string `xml:",omitempty"` // absent until the stack's first update
+	StackStatus     string
+	DisableRollback bool
+	DriftStatus     string `xml:"DriftInformation>StackDriftStatus"`
+	// Empty lists are sent as empty elements, as AWS does.
+	NotificationARNs members[string]
+	Tags             members[string]
+}
+
+type describeStacksResult struct {
+	Stacks members[stackElement]
+}
+
+// describeStacks answers DescribeStacks(StackName): the stack named (by name
+// or id), or every stack, ordered by name, when StackName is absent.
+func (s *Server) describeStacks(c *call) (any, error) {
+	name := c.Params.Get("StackName")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var stacks []*stack
+	if name != "" {
+		st := s.findStackLocked(name)
+		if st == nil {
+			return nil, errorf(http.StatusBadRequest, "ValidationError", "Stack with id %s does not exist", name)
+		}
+		stacks = append(stacks, st)
+	} else {
+		for _, st := range s.stacks {
+			stacks = append(stacks, st)
+		}
+		slices.SortFunc(stacks, func(a, b *stack) int { return strings.Compare(a.name, b.name) })
+	}
+	var res describeStacksResult
+	for _, st := range stacks {
+		e := stackElement{
+			StackID:      st.id,
+			StackName:    st.name,
+			CreationTime: isoTime(st.created),
+			StackStatus:  st.status,
+			DriftStatus:  "NOT_CHECKED",
+		}
+		if !st.updated.IsZero() {
+			e.LastUpdatedTime = isoTime(st.updated)
+		}
+		res.Stacks.Items = append(res.Stacks.Items, e)
+	}
+	return res, nil
 }

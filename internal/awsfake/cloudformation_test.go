@@ -254,3 +254,107 @@ func do(t *testing.T, req *http.Request) (int, []byte) {
 	}
 	return resp.StatusCode, body
 }
+
+func TestDescribeStacks(t *testing.T) {
+	srv := Start(t)
+	srv.PutStack("fresh", "arn:aws:cloudformation:us-east-1:123456789012:stack/fresh/2222")
+	srv.SetMetadata("app", "Config", `{"v":1}`)
+	c := newClients(srv, 1)
+	describe := func(name string) types.Stack {
+		t.Helper()
+		out, err := c.cfn.DescribeStacks(ctx(t), &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Stacks) != 1 {
+			t.Fatalf("DescribeStacks %s: %d stacks", name, len(out.Stacks))
+		}
+		return out.Stacks[0]
+	}
+
+	// A stack never updated has no LastUpdatedTime, as in CloudFormation.
+	fresh := describe("fresh")
+	if aws.ToString(fresh.StackName) != "fresh" || aws.ToString(fresh.StackId) != "arn:aws:cloudformation:us-east-1:123456789012:stack/fresh/2222" ||
+		fresh.StackStatus != types.StackStatusCreateComplete || fresh.CreationTime == nil || fresh.LastUpdatedTime != nil {
+		t.Errorf("fresh stack: name %q id %q status %q created %v updated %v", aws.ToString(fresh.StackName),
+			aws.ToString(fresh.StackId), fresh.StackStatus, fresh.CreationTime, fresh.LastUpdatedTime)
+	}
+	if fresh.DriftInformation == nil || fresh.DriftInformation.StackDriftStatus != types.StackDriftStatusNotChecked {
+		t.Errorf("DriftInformation = %+v", fresh.DriftInformation)
+	}
+	if d := describe(aws.ToString(fresh.StackId)); aws.ToString(d.StackName) != "fresh" {
+		t.Errorf("by stack id: %q", aws.ToString(d.StackName))
+	}
+
+	// Each change of a resource stands for a stack update: LastUpdatedTime moves on,
+	// every time, however quickly the changes come.
+	last := describe("app")
+	if last.LastUpdatedTime == nil || last.LastUpdatedTime.Before(*last.CreationTime) {
+		t.Fatalf("app: created %v updated %v", last.CreationTime, last.LastUpdatedTime)
+	}
+	changes := map[string]func(){
+		"SetMetadata":       func() { srv.SetMetadata("app", "Config", `{"v":2}`) },
+		"SetResourceStatus": func() { srv.SetResourceStatus("app", "Config", "UPDATE_COMPLETE") },
+		"PutResource":       func() { srv.PutResource("app", Resource{LogicalID: "Other"}) },
+	}
+	for _, name := range []string{"SetMetadata", "SetResourceStatus", "PutResource", "SetMetadata"} {
+		changes[name]()
+		now := describe("app")
+		if now.LastUpdatedTime == nil || !now.LastUpdatedTime.After(*last.LastUpdatedTime) {
+			t.Errorf("after %s: LastUpdatedTime %v, want after %v", name, now.LastUpdatedTime, last.LastUpdatedTime)
+		}
+		last = now
+	}
+
+	// SetStackStatus changes the status only.
+	srv.SetStackStatus("app", "UPDATE_IN_PROGRESS")
+	if now := describe("app"); now.StackStatus != types.StackStatusUpdateInProgress || !now.LastUpdatedTime.Equal(*last.LastUpdatedTime) {
+		t.Errorf("after SetStackStatus: status %q updated %v (was %v)", now.StackStatus, now.LastUpdatedTime, last.LastUpdatedTime)
+	}
+
+	// No StackName: every stack, by name.
+	all, err := c.cfn.DescribeStacks(ctx(t), &cloudformation.DescribeStacksInput{})
+	if err != nil || len(all.Stacks) != 2 || aws.ToString(all.Stacks[0].StackName) != "app" || aws.ToString(all.Stacks[1].StackName) != "fresh" {
+		t.Errorf("all stacks: %+v, %v", all, err)
+	}
+
+	// Unknown or deleted stacks.
+	srv.DeleteStack("fresh")
+	for _, name := range []string{"nope", "fresh"} {
+		_, err := c.cfn.DescribeStacks(ctx(t), &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
+		if code, msg := apiCode(t, err); code != "ValidationError" || msg != "Stack with id "+name+" does not exist" {
+			t.Errorf("%s: %s %q", name, code, msg)
+		}
+	}
+	if n := srv.Calls("cloudformation", "DescribeStacks"); n != 11 {
+		t.Errorf("%d DescribeStacks calls, want 11", n)
+	}
+}
+
+// CFN_V1 is accepted for DescribeStackResource only.
+func TestCFNV1RefusedForDescribeStacks(t *testing.T) {
+	srv := Start(t)
+	srv.SetMetadata("app", "Config", `{}`)
+	form := url.Values{"Action": {"DescribeStacks"}, "Version": {"2010-05-15"}, "StackName": {"app"}}
+	req, _ := http.NewRequestWithContext(ctx(t), http.MethodPost, srv.URL+"/", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", cfnV1Header())
+	status, body := do(t, req)
+	if status != http.StatusForbidden || !strings.Contains(string(body), "<Code>AccessDenied</Code>") {
+		t.Errorf("status %d: %s", status, body)
+	}
+	if log := srv.CallLog(); len(log) != 1 || log[0].Action != "DescribeStacks" || log[0].Auth != AuthCFNV1 || log[0].ErrorCode != "AccessDenied" {
+		t.Errorf("call log %+v", log)
+	}
+}
+
+func TestLoadStateStackStatus(t *testing.T) {
+	srv := Start(t)
+	if err := srv.LoadState(strings.NewReader(`{"stacks": [{"name": "app", "status": "UPDATE_ROLLBACK_COMPLETE"}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	out, err := newClients(srv, 1).cfn.DescribeStacks(ctx(t), &cloudformation.DescribeStacksInput{StackName: aws.String("app")})
+	if err != nil || len(out.Stacks) != 1 || out.Stacks[0].StackStatus != types.StackStatusUpdateRollbackComplete {
+		t.Errorf("DescribeStacks: %+v, %v", out, err)
+	}
+}

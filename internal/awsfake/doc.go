@@ -6,7 +6,7 @@
 //
 // It implements only the calls stackhand makes:
 //
-//   - CloudFormation (query protocol): DescribeStackResource.
+//   - CloudFormation (query protocol): DescribeStackResource, DescribeStacks.
 //   - EC2 (EC2 query protocol): DescribeTags, DescribeInstances.
 //   - Auto Scaling (query protocol): DescribeAutoScalingGroups,
 //     DescribeLifecycleHooks, RecordLifecycleActionHeartbeat,
@@ -14,7 +14,8 @@
 //
 // A request is routed to its service by the credential scope of its SigV4
 // Authorization header (".../<region>/<service>/aws4_request"). CloudFormation
-// also accepts cfn-hup's "CFN_V1 <document>:<signature>" scheme; a request with
+// also accepts cfn-hup's "CFN_V1 <document>:<signature>" scheme for
+// DescribeStackResource (other actions answer it with AccessDenied); a request with
 // neither is answered with MissingAuthenticationToken, in the shape of the
 // service its Action belongs to. Every call is logged with its parameters and
 // the auth scheme seen, counted per service and action, and may be answered

@@ -36,6 +36,9 @@ type service struct {
 	throttle  apiError // the error a throttled call is answered with
 	internal  apiError // the error an injected server fault is answered with
 	actions   map[string]handler
+	// cfnV1Actions are the actions that accept cfn-hup's CFN_V1 scheme; the others
+	// answer it with AccessDenied.
+	cfnV1Actions map[string]bool
 }
 
 // handler answers one action. It returns the result to encode (for the query
@@ -303,6 +306,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case svc.actions[action] == nil:
 		// Query and EC2 query services answer an unknown action this way.
 		err = errorf(http.StatusBadRequest, "InvalidAction", "The action %s is not valid for this web service.", action)
+	case c.Auth == AuthCFNV1 && !svc.cfnV1Actions[action]:
+		// What AWS answers here is not documented; a 403 AccessDenied is assumed.
+		err = errorf(http.StatusForbidden, "AccessDenied", "CFN_V1 authorization is not accepted for %s", action)
 	default:
 		if drop := s.applyFaults(r.Context(), c); drop {
 			s.drop(w, c)

@@ -30,6 +30,7 @@ type State struct {
 type StackState struct {
 	Name      string     `json:"name"`
 	StackID   string     `json:"stackId,omitempty"`
+	Status    string     `json:"status,omitempty"` // StackStatus; default CREATE_COMPLETE
 	Resources []Resource `json:"resources,omitempty"`
 }
 
@@ -76,6 +77,9 @@ func (s *Server) LoadState(r io.Reader) error {
 			return errors.New("read state: a stack has no name")
 		}
 		s.PutStack(stack.Name, stack.StackID)
+		if stack.Status != "" {
+			s.SetStackStatus(stack.Name, stack.Status)
+		}
 		for _, res := range stack.Resources {
 			if res.LogicalID == "" {
 				return fmt.Errorf("read state: a resource of stack %s has no logicalId", stack.Name)

@@ -66,7 +66,8 @@ func (s *awsSources) Run(ctx context.Context, emit func(source.Update)) error {
 		if identity.Stack == "" {
 			emit(source.Update{Source: "metadata", Err: fmt.Errorf("the stack is unknown: the instance has no aws:cloudformation:stack-name tag; set stack in %s", s.cfg.Path)})
 		} else {
-			children = append(children, source.AWSMetadata{CFN: env.CloudFormation(), Stack: identity.Stack, Rules: rules, Clock: s.clk, Interval: interval})
+			children = append(children, &source.AWSMetadata{CFN: env.CloudFormation(), Stack: identity.Stack, Rules: rules, Clock: s.clk, Interval: interval,
+				Log: s.log.Named("metadata")})
 		}
 	} else {
 		emit(source.Update{Source: "metadata", Metadata: map[string]source.Observed{}})

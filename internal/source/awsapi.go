@@ -15,6 +15,7 @@ import (
 // CloudFormationAPI is the part of the CloudFormation client the metadata source uses.
 type CloudFormationAPI interface {
 	DescribeStackResource(ctx context.Context, in *cloudformation.DescribeStackResourceInput, opts ...func(*cloudformation.Options)) (*cloudformation.DescribeStackResourceOutput, error)
+	DescribeStacks(ctx context.Context, in *cloudformation.DescribeStacksInput, opts ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error)
 }
 
 // EC2API is the part of the EC2 client the tag and peer sources use.

@@ -233,7 +233,8 @@ func fmtInts(xs []float64) string {
 // start-up pass at t=0, hour 2 is a later, steady hour.
 //
 //   - metadata: three rules, two on resource Web (Metadata.release, Metadata.config) and
-//     one on resource Db (Metadata.schema): one DescribeStackResource per resource per pass.
+//     one on resource Db (Metadata.schema): DescribeStacks each pass, and one
+//     DescribeStackResource per resource on the first pass and after a stack update.
 //   - tags: the IMDS mode (instance tags in metadata: no API call) and the DescribeTags
 //     fallback (tags not in metadata: IMDS answers 404 once, then DescribeTags each pass).
 //   - peers: an Auto Scaling group of 5 InService instances that stays the same, and the
@@ -284,11 +285,11 @@ func BenchmarkAWSCallsPerHour(b *testing.B) {
 	scenarios := []scenario{
 		{name: "metadata (3 rules on 2 resources: Web ×2, Db ×1)", metric: "metadata-calls/h", md: withTags,
 			mk: func(clk clock.Clock, j func() float64) source.Source {
-				return source.AWSMetadata{CFN: envTags.CloudFormation(), Stack: "app", Rules: rules, Clock: clk, Interval: interval, Jitter: j}
+				return &source.AWSMetadata{CFN: envTags.CloudFormation(), Stack: "app", Rules: rules, Clock: clk, Interval: interval, Jitter: j}
 			}},
 		{name: "metadata (1 rule on 1 resource: Web)", metric: "metadata-1res-calls/h", md: withTags,
 			mk: func(clk clock.Clock, j func() float64) source.Source {
-				return source.AWSMetadata{CFN: envTags.CloudFormation(), Stack: "app", Rules: rules[:1], Clock: clk, Interval: interval, Jitter: j}
+				return &source.AWSMetadata{CFN: envTags.CloudFormation(), Stack: "app", Rules: rules[:1], Clock: clk, Interval: interval, Jitter: j}
 			}},
 		{name: "tags, IMDS mode (2 tags in metadata)", metric: "tags-imds-calls/h", md: withTags,
 			mk: func(clk clock.Clock, j func() float64) source.Source {
@@ -406,7 +407,7 @@ func BenchmarkAWSFleet(b *testing.B) {
 	// One SDK setup per agent, as each agent process has its own. Nothing here calls IMDS
 	// (region configured, credentials from the environment): it points at a closed port.
 	loadStart := time.Now()
-	sources := make([]source.AWSMetadata, agents)
+	sources := make([]*source.AWSMetadata, agents)
 	for i := range sources {
 		var env *awsenv.Env
 		if i == 0 {
@@ -414,7 +415,7 @@ func BenchmarkAWSFleet(b *testing.B) {
 		} else if env, err = awsenv.Load(context.Background(), awsenv.Options{Region: "us-east-1"}); err != nil {
 			b.Fatal(err)
 		}
-		sources[i] = source.AWSMetadata{CFN: env.CloudFormation(), Stack: "app", Rules: rules, Interval: interval}
+		sources[i] = &source.AWSMetadata{CFN: env.CloudFormation(), Stack: "app", Rules: rules, Interval: interval}
 	}
 	loadTime := time.Since(loadStart)
 	runtime.GC()

@@ -1,15 +1,24 @@
 package source
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/smithy-go"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/stackhand/stackhand/internal/awsenv"
 	"github.com/stackhand/stackhand/internal/awsfake"
+	"github.com/stackhand/stackhand/internal/imdsmock"
 )
 
 // metaRules parses name → cfn-hup path pairs into rules, in order.
@@ -50,7 +59,7 @@ func TestAWSMetadataRead(t *testing.T) {
 		"bad", "Resources.Bad.Metadata.release",
 		"through", "Resources.Str.Metadata.release.x",
 	)
-	s := AWSMetadata{CFN: newAWSTestClients(srv.URL).cfn, Stack: "app", Rules: rules}
+	s := &AWSMetadata{CFN: newAWSTestClients(srv.URL).cfn, Stack: "app", Rules: rules}
 	got, throttled, err := s.Read(awsTestCtx(t))
 	if err != nil || throttled {
 		t.Fatalf("Read: throttled %v, err %v", throttled, err)
@@ -122,7 +131,7 @@ func TestAWSMetadataRead(t *testing.T) {
 func TestAWSMetadataReadInProgressThenComplete(t *testing.T) {
 	srv := awsfake.Start(t)
 	srv.PutResource("app", awsfake.Resource{LogicalID: "Web", Metadata: `{"release": "v1"}`, Status: "UPDATE_IN_PROGRESS"})
-	s := AWSMetadata{CFN: newAWSTestClients(srv.URL).cfn, Stack: "app", Rules: metaRules(t, "release", "Resources.Web.Metadata.release")}
+	s := &AWSMetadata{CFN: newAWSTestClients(srv.URL).cfn, Stack: "app", Rules: metaRules(t, "release", "Resources.Web.Metadata.release")}
 	ctx := awsTestCtx(t)
 	got, _, err := s.Read(ctx)
 	if err != nil || len(got) != 0 {
@@ -180,7 +189,7 @@ func TestAWSMetadataReadErrors(t *testing.T) {
 			srv.PutResource("app", awsfake.Resource{LogicalID: "Web", Metadata: `{"release": "v1"}`})
 			srv.PutResource("app", awsfake.Resource{LogicalID: "Db", Metadata: `{"release": "v1"}`})
 			endpoint := tt.setup(t, srv)
-			s := AWSMetadata{CFN: newAWSTestClients(endpoint).cfn, Stack: "app",
+			s := &AWSMetadata{CFN: newAWSTestClients(endpoint).cfn, Stack: "app",
 				Rules: metaRules(t, "web", "Resources.Web.Metadata.release", "db", "Resources.Db.Metadata.release")}
 			got, throttled, err := s.Read(awsTestCtx(t))
 			if len(got) != 0 {
@@ -210,7 +219,7 @@ func TestAWSMetadataReadLargeMetadata(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.PutResource("app", awsfake.Resource{LogicalID: "Web", Metadata: string(meta)})
-	s := AWSMetadata{CFN: newAWSTestClients(srv.URL).cfn, Stack: "app",
+	s := &AWSMetadata{CFN: newAWSTestClients(srv.URL).cfn, Stack: "app",
 		Rules: metaRules(t, "config", "Resources.Web.Metadata.config", "blob", "Resources.Web.Metadata.blob")}
 	began := time.Now()
 	got, _, err := s.Read(awsTestCtx(t))
@@ -234,7 +243,7 @@ func TestAWSMetadataRunEmitsEachPass(t *testing.T) {
 	srv := awsfake.Start(t)
 	srv.PutResource("app", awsfake.Resource{LogicalID: "Web", Metadata: `{"release": "v1"}`})
 	clk := awsTestClock()
-	s := AWSMetadata{CFN: newAWSTestClients(srv.URL).cfn, Stack: "app", Clock: clk, Interval: time.Minute,
+	s := &AWSMetadata{CFN: newAWSTestClients(srv.URL).cfn, Stack: "app", Clock: clk, Interval: time.Minute,
 		Jitter: fixedJitter(0.5), Rules: metaRules(t, "release", "Resources.Web.Metadata.release")}
 	r := start(t, s)
 	u := r.next(t)
@@ -256,4 +265,211 @@ func TestAWSMetadataRunEmitsEachPass(t *testing.T) {
 		t.Fatalf("update after the stack was deleted: %+v", u)
 	}
 	r.none(t)
+}
+
+// metaPass is what one Read did: its values and error, and the CloudFormation calls it
+// made, counted by the stand-in.
+type metaPass struct {
+	got         map[string]Observed
+	err         error
+	stacks, res int // DescribeStacks, DescribeStackResource
+}
+
+// readPass makes one pass of s and counts its calls on srv.
+func readPass(t *testing.T, srv *awsfake.Server, s *AWSMetadata) metaPass {
+	t.Helper()
+	srv.ResetCalls()
+	got, _, err := s.Read(awsTestCtx(t))
+	return metaPass{got: got, err: err,
+		stacks: srv.Calls("cloudformation", "DescribeStacks"), res: srv.Calls("cloudformation", "DescribeStackResource")}
+}
+
+// values renders the values of a pass as "rule=value" lines, sorted by rule.
+func (p metaPass) values() string {
+	var out []string
+	for name, o := range p.got {
+		out = append(out, name+"="+string(o.Value))
+	}
+	slices.Sort(out)
+	return strings.Join(out, " ")
+}
+
+// twoResources puts resources Web and Db on stack app and returns rules reading both.
+func twoResources(t *testing.T, srv *awsfake.Server) []MetadataRule {
+	srv.PutResource("app", awsfake.Resource{LogicalID: "Web", Metadata: `{"release": "v1", "config": {"port": 80}}`})
+	srv.PutResource("app", awsfake.Resource{LogicalID: "Db", Metadata: `{"schema": "3"}`})
+	return metaRules(t, "release", "Resources.Web.Metadata.release", "config", "Resources.Web.Metadata.config",
+		"schema", "Resources.Db.Metadata.schema")
+}
+
+func observedLog() (*zap.Logger, *observer.ObservedLogs) {
+	core, logs := observer.New(zapcore.DebugLevel)
+	return zap.New(core), logs
+}
+
+// With several resources watched, a pass asks DescribeStacks first and reads the
+// resources only when the stack changed since the last pass that read them all.
+func TestAWSMetadataStackPreCheck(t *testing.T) {
+	srv := awsfake.Start(t)
+	log, logs := observedLog()
+	s := &AWSMetadata{CFN: newAWSTestClients(srv.URL).cfn, Stack: "app", Rules: twoResources(t, srv), Log: log}
+	const v1 = `config={"port":80} release="v1" schema="3"`
+
+	check := func(what string, p metaPass, stacks, res int, values string) {
+		t.Helper()
+		if p.err != nil || p.stacks != stacks || p.res != res || p.values() != values {
+			t.Errorf("%s: %d DescribeStacks + %d DescribeStackResource, values %s, err %v; want %d + %d, values %s",
+				what, p.stacks, p.res, p.values(), p.err, stacks, res, values)
+		}
+	}
+	check("first pass", readPass(t, srv, s), 1, 2, v1)
+	for range 3 {
+		check("stack unchanged", readPass(t, srv, s), 1, 0, v1)
+	}
+
+	// A stack update (here a metadata change) is seen on the next pass.
+	srv.SetMetadata("app", "Web", `{"release": "v2", "config": {"port": 80}}`)
+	const v2 = `config={"port":80} release="v2" schema="3"`
+	check("after a metadata change", readPass(t, srv, s), 1, 2, v2)
+	check("unchanged again", readPass(t, srv, s), 1, 0, v2)
+
+	// While the stack is in progress every pass reads the resources, and a resource
+	// still in progress is skipped, as before.
+	srv.SetStackStatus("app", "UPDATE_IN_PROGRESS")
+	check("stack in progress", readPass(t, srv, s), 1, 2, v2)
+	srv.SetResourceStatus("app", "Db", "UPDATE_IN_PROGRESS")
+	srv.SetMetadata("app", "Db", `{"schema": "4"}`)
+	const v2noDb = `config={"port":80} release="v2"`
+	check("stack and Db in progress", readPass(t, srv, s), 1, 2, v2noDb)
+	check("still in progress", readPass(t, srv, s), 1, 2, v2noDb)
+	srv.SetResourceStatus("app", "Db", "UPDATE_COMPLETE")
+	const v3 = `config={"port":80} release="v2" schema="4"`
+	check("Db complete, stack in progress", readPass(t, srv, s), 1, 2, v3)
+	srv.SetStackStatus("app", "UPDATE_COMPLETE")
+	check("stack complete", readPass(t, srv, s), 1, 2, v3)
+	check("settled", readPass(t, srv, s), 1, 0, v3)
+
+	// A failed pass (throttled to the end) leaves the remembered pass in place, and a
+	// failing DescribeStacks does not turn the pre-check off.
+	srv.SetFaults(awsfake.Faults{ThrottleRate: 1})
+	if p := readPass(t, srv, s); p.err == nil || len(p.got) != 0 {
+		t.Errorf("throttled pass: values %s, err %v; want none and an error", p.values(), p.err)
+	}
+	srv.SetFaults(awsfake.Faults{})
+	check("after throttling", readPass(t, srv, s), 1, 0, v3)
+
+	// The returned map is the caller's: changing it does not change later passes.
+	p := readPass(t, srv, s)
+	delete(p.got, "release")
+	check("after the caller changed a map", readPass(t, srv, s), 1, 0, v3)
+	if logs.Len() != 0 {
+		t.Errorf("logged %v", logs.All())
+	}
+}
+
+// A deleted stack: DescribeStacks fails, the pass reads the resources and reports why
+// they cannot be read, as without the pre-check.
+func TestAWSMetadataStackPreCheckDeletedStack(t *testing.T) {
+	srv := awsfake.Start(t)
+	s := &AWSMetadata{CFN: newAWSTestClients(srv.URL).cfn, Stack: "app", Rules: twoResources(t, srv)}
+	readPass(t, srv, s)
+	srv.DeleteStack("app")
+	p := readPass(t, srv, s)
+	if p.stacks != 1 || p.res != 2 || len(p.got) != 0 || p.err == nil || !strings.Contains(p.err.Error(), "does not exist") {
+		t.Errorf("deleted stack: %d + %d calls, values %s, err %v", p.stacks, p.res, p.values(), p.err)
+	}
+	twoResources(t, srv)
+	if p := readPass(t, srv, s); p.stacks != 1 || p.res != 2 || p.err != nil || len(p.got) != 3 {
+		t.Errorf("stack back: %d + %d calls, values %s, err %v", p.stacks, p.res, p.values(), p.err)
+	}
+}
+
+// A role without cloudformation:DescribeStacks: every pass reads every resource, the
+// pre-check is tried once, and one line says what would save the calls.
+func TestAWSMetadataStackPreCheckDenied(t *testing.T) {
+	srv := awsfake.Start(t)
+	endpoint, denied := denyAction(t, srv.URL, "DescribeStacks")
+	log, logs := observedLog()
+	s := &AWSMetadata{CFN: newAWSTestClients(endpoint).cfn, Stack: "app", Rules: twoResources(t, srv), Log: log}
+	for n := range 4 {
+		if n == 2 {
+			srv.SetMetadata("app", "Web", `{"release": "v2"}`)
+		}
+		p := readPass(t, srv, s)
+		want := `config={"port":80} release="v1" schema="3"`
+		if n >= 2 {
+			want = `config= release="v2" schema="3"` // config removed
+		}
+		if p.err != nil || p.res != 2 || p.values() != want {
+			t.Errorf("pass %d: %d DescribeStackResource, values %s, err %v; want 2, %s", n+1, p.res, p.values(), p.err, want)
+		}
+	}
+	if n := denied(); n != 1 {
+		t.Errorf("DescribeStacks tried %d times, want once", n)
+	}
+	entries := logs.All()
+	if len(entries) != 1 || entries[0].Level != zapcore.InfoLevel ||
+		!strings.Contains(entries[0].Message, "cloudformation:DescribeStacks") || entries[0].ContextMap()["code"] != "AccessDenied" {
+		t.Errorf("logged %+v, want one Info line naming cloudformation:DescribeStacks", entries)
+	}
+}
+
+// One resource: the pre-check would save nothing, so there is none.
+func TestAWSMetadataOneResourceNoPreCheck(t *testing.T) {
+	srv := awsfake.Start(t)
+	twoResources(t, srv)
+	s := &AWSMetadata{CFN: newAWSTestClients(srv.URL).cfn, Stack: "app",
+		Rules: metaRules(t, "release", "Resources.Web.Metadata.release", "config", "Resources.Web.Metadata.config")}
+	for range 3 {
+		if p := readPass(t, srv, s); p.stacks != 0 || p.res != 1 || p.err != nil || len(p.got) != 2 {
+			t.Errorf("%d DescribeStacks + %d DescribeStackResource, values %s, err %v; want 0 + 1", p.stacks, p.res, p.values(), p.err)
+		}
+	}
+}
+
+// An instance without credentials signs its CloudFormation calls with cfn-hup's CFN_V1
+// scheme, which only DescribeStackResource accepts: the pre-check is refused once, then
+// every pass reads the resources, through the real AWS setup (awsenv).
+func TestAWSMetadataStackPreCheckCFNV1(t *testing.T) {
+	srv := awsfake.Start(t)
+	m := imdsmock.Start(t, imdsmock.Config{NoRole: true})
+	dir := t.TempDir()
+	for _, k := range []string{
+		"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+		"AWS_SESSION_TOKEN", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+		"AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_EC2_METADATA_DISABLED", "AWS_ENDPOINT_URL_CLOUDFORMATION",
+		"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS",
+	} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
+	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
+	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", m.URL)
+	env, err := awsenv.Load(context.Background(), awsenv.Options{Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, logs := observedLog()
+	s := &AWSMetadata{CFN: env.CloudFormation(), Stack: "app", Rules: twoResources(t, srv), Log: log}
+	var stacks int
+	for n := range 3 {
+		p := readPass(t, srv, s)
+		stacks += p.stacks
+		if p.err != nil || p.res != 2 || len(p.got) != 3 {
+			t.Errorf("pass %d: %d DescribeStackResource, values %s, err %v; want 2 and 3 values", n+1, p.res, p.values(), p.err)
+		}
+	}
+	if stacks != 1 {
+		t.Errorf("DescribeStacks tried %d times, want once", stacks)
+	}
+	for _, c := range srv.CallLog() {
+		if c.Auth != awsfake.AuthCFNV1 {
+			t.Errorf("%s signed with %s, want CFN_V1", c.Action, c.Auth)
+		}
+	}
+	if logs.Len() != 1 {
+		t.Errorf("logged %+v, want one line", logs.All())
+	}
 }

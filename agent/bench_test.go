@@ -36,24 +36,22 @@ func buildRelease(b *testing.B) string {
 	return releaseBin
 }
 
-// benchWorld is a world whose agent is the release build.
-func benchWorld(b *testing.B, extra string) (*world, *agent) {
-	bin := buildRelease(b)
-	w := newWorld(b, extra)
-	a := w.startCmd(exec.Command(bin, "run", "--config", w.cfg))
-	return w, a
+// startRelease starts the release build of the agent on w.
+func startRelease(b *testing.B, w *world) *agent {
+	return w.startCmd(exec.Command(buildRelease(b), "run", "--config", w.cfg))
 }
 
 // BenchmarkIdle measures the agent's resident memory and CPU while nothing happens, in
 // local mode with three watch rules, over 60 s (six 10 s windows; medians reported).
 func BenchmarkIdle(b *testing.B) {
-	w, a := benchWorld(b, watchRelease+`  - name: role
+	w := newWorld(b, watchRelease+`  - name: role
     tag: Role
   - name: init
     metadata: AWS::CloudFormation::Init
 `)
 	w.recordHooks("setup", "deploy", "configure")
 	w.writeLocal("metadata.json", `{"release": "v1"}`)
+	a := startRelease(b, w)
 	w.until("the start-up events", a, func() bool { return len(w.records()) >= 3 })
 	pid := a.cmd.Process.Pid
 	const windows, window = 6, 10 * time.Second
@@ -82,10 +80,11 @@ func BenchmarkIdle(b *testing.B) {
 // BenchmarkReaction measures the time from writing metadata.json to the start of the
 // first deploy hook, over 20 changes (median and max reported).
 func BenchmarkReaction(b *testing.B) {
-	w, a := benchWorld(b, watchRelease)
+	w := newWorld(b, watchRelease)
 	starts := filepath.Join(w.dir, "starts")
 	w.hook("deploy", "10-start", fmt.Sprintf(`date +%%s.%%N >> %q`, starts))
 	w.writeLocal("metadata.json", `{"release": "v0"}`)
+	a := startRelease(b, w)
 	lines := func() int {
 		b, _ := os.ReadFile(starts)
 		return strings.Count(string(b), "\n")

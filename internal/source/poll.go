@@ -13,8 +13,8 @@ type Throttled interface{ Throttled() bool }
 
 // pollResult is what one pass of a poller learned.
 type pollResult struct {
-	// throttled passes make the next wait longer: the interval doubled, up to four times,
-	// with full jitter, then back to the interval after a pass that was not throttled.
+	// throttled passes make the next wait longer: between one and two intervals, then
+	// between one and three, then back to the interval after a pass that was not throttled.
 	throttled bool
 }
 
@@ -39,9 +39,11 @@ func poll(ctx context.Context, clk clock.Clock, interval time.Duration, jitter f
 		}
 		wait := time.Duration(float64(interval) * (0.9 + 0.2*jitter()))
 		if res.throttled {
+			// Never sooner than the interval, and at most three intervals: a source that
+			// AWS throttles twice still sees a change within three intervals of it.
 			streak++
-			ceiling := interval << min(streak, 2)
-			wait = interval/2 + time.Duration(jitter()*float64(ceiling-interval/2))
+			ceiling := interval * time.Duration(1+min(streak, 2))
+			wait = interval + time.Duration(jitter()*float64(ceiling-interval))
 		} else {
 			streak = 0
 		}

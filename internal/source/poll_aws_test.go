@@ -100,32 +100,32 @@ func TestPollWaits(t *testing.T) {
 			// Waits are the interval -10 %...
 			name: "low jitter", jitter: 0,
 			steps: []step{{ok, 90 * time.Second}, {ok, 90 * time.Second},
-				// ...and with full jitter a throttled pass may wait as little as half the interval.
-				{throttled, 50 * time.Second}, {throttled, 50 * time.Second}, {ok, 90 * time.Second}},
+				// ...and a throttled pass never waits less than the interval.
+				{throttled, iv}, {throttled, iv}, {ok, 90 * time.Second}},
 		},
 		{
 			name: "mid jitter", jitter: 0.5,
 			steps: []step{{ok, iv},
-				// interval/2 + j·(2·interval − interval/2), then with the ceiling at 4×
-				// interval/2 + j·(4·interval − interval/2), and no higher.
-				{throttled, 125 * time.Second}, {throttled, 225 * time.Second}, {throttled, 225 * time.Second},
-				{throttled, 225 * time.Second},
+				// interval + j·interval, then with the ceiling at 3×
+				// interval + j·(2·interval), and no higher.
+				{throttled, 150 * time.Second}, {throttled, 200 * time.Second}, {throttled, 200 * time.Second},
+				{throttled, 200 * time.Second},
 				// A good pass brings the interval back, and the growth starts over.
-				{ok, iv}, {throttled, 125 * time.Second}, {ok, iv}},
+				{ok, iv}, {throttled, 150 * time.Second}, {ok, iv}},
 		},
 		{
-			// The interval +10 %, and 4× the interval at most.
+			// The interval +10 %, and 3× the interval at most.
 			name: "high jitter", jitter: 0.99,
-			steps: []step{{ok, 109800 * time.Millisecond}, {throttled, 198500 * time.Millisecond},
-				{throttled, 396500 * time.Millisecond}, {throttled, 396500 * time.Millisecond}, {ok, 109800 * time.Millisecond}},
+			steps: []step{{ok, 109800 * time.Millisecond}, {throttled, 199 * time.Second},
+				{throttled, 298 * time.Second}, {throttled, 298 * time.Second}, {ok, 109800 * time.Millisecond}},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := startPoller(t, iv, fixedJitter(tt.jitter))
 			for i, s := range tt.steps {
-				if s.wait < iv/2 || s.wait > 4*iv {
-					t.Fatalf("step %d: the table expects %s, outside interval/2..4×interval", i, s.wait)
+				if s.wait < 9*iv/10 || s.wait > 3*iv {
+					t.Fatalf("step %d: the table expects %s, outside 0.9×interval..3×interval", i, s.wait)
 				}
 				p.pass(t, s.res)
 				p.nextWait(t, s.wait)
@@ -153,9 +153,9 @@ func TestPollWaitBoundsWithRandomJitter(t *testing.T) {
 	for range 20 {
 		step(pollResult{}, 54*time.Second, 66*time.Second)
 	}
-	step(pollResult{throttled: true}, 30*time.Second, 2*iv)
+	step(pollResult{throttled: true}, iv, 2*iv)
 	for range 10 {
-		step(pollResult{throttled: true}, 30*time.Second, 4*iv)
+		step(pollResult{throttled: true}, iv, 3*iv)
 	}
 	step(pollResult{}, 54*time.Second, 66*time.Second)
 }

@@ -572,7 +572,7 @@ func BenchmarkAWSFleet(b *testing.B) {
 		b.ReportMetric(pct(0.5), "median-intervals"+suffix)
 		b.ReportMetric(pct(0.99), "p99-intervals"+suffix)
 	}
-	fmt.Printf("  whole run %s: %d calls, %d throttled, %d SDK retries; %d passes, %d of them throttled to the end (the source then waits 0.5–2 intervals)\n",
+	fmt.Printf("  whole run %s: %d calls, %d throttled, %d SDK retries; %d passes, %d of them throttled to the end (the source then waits 1–3 intervals)\n",
 		end.Sub(start).Round(time.Second), all.calls, all.throttled, all.retries, passes, thrPasses)
 	if n := otherErrs.Load(); n > 0 {
 		fmt.Printf("  %d passes failed with an error other than throttling (the first is above)\n", n)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/user"
-	"path/filepath"
 	"strconv"
 	"syscall"
 )
@@ -21,26 +20,7 @@ func Check(path string) error {
 
 // check is Check with the name the hook has in messages (label) and the agent's euid.
 func check(path, label string, euid int) error {
-	dir, err := filepath.EvalSymlinks(filepath.Dir(path))
-	if err != nil {
-		return fmt.Errorf("%s: resolve its directory: %w", label, err)
-	}
-	if err := checkOwnerMode(dir, "directory "+dir, euid); err != nil {
-		return err
-	}
-	target, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		return fmt.Errorf("%s: resolve: %w", label, err)
-	}
-	if target != filepath.Join(dir, filepath.Base(path)) {
-		label += " (-> " + target + ")"
-		if tdir := filepath.Dir(target); tdir != dir {
-			if err := checkOwnerMode(tdir, "directory "+tdir+" (holding the target of "+label+")", euid); err != nil {
-				return err
-			}
-		}
-	}
-	return checkOwnerMode(target, label, euid)
+	return checkTree(path, label, func(p, l string, _ bool) error { return checkOwnerMode(p, l, euid) })
 }
 
 // checkOwnerMode checks one file or directory, resolved already; label names it.

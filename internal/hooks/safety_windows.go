@@ -5,7 +5,6 @@ package hooks
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -24,26 +23,7 @@ func Check(path string) error {
 // Windows, where the owner must be one of the administrative principals whoever the
 // agent runs as.
 func check(path, label string, _ int) error {
-	dir, err := filepath.EvalSymlinks(filepath.Dir(path))
-	if err != nil {
-		return fmt.Errorf("%s: resolve its directory: %w", label, err)
-	}
-	if err := checkACL(dir, "directory "+dir, true); err != nil {
-		return err
-	}
-	target, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		return fmt.Errorf("%s: resolve: %w", label, err)
-	}
-	if target != filepath.Join(dir, filepath.Base(path)) {
-		label += " (-> " + target + ")"
-		if tdir := filepath.Dir(target); tdir != dir {
-			if err := checkACL(tdir, "directory "+tdir+" (holding the target of "+label+")", true); err != nil {
-				return err
-			}
-		}
-	}
-	return checkACL(target, label, false)
+	return checkTree(path, label, checkACL)
 }
 
 // checkACL checks the owner and DACL of one file or directory, resolved already.

@@ -169,7 +169,7 @@ func TestAWSMetadataReadErrors(t *testing.T) {
 				u, _ := denyAction(t, srv.URL, "DescribeStackResource")
 				return u
 			},
-			errHas:   []string{"cloudformation:DescribeStackResource is denied", "add cloudformation:DescribeStackResource to the instance profile's role"},
+			errHas:   []string{"cloudformation:DescribeStackResource denied", "add it to the instance profile"},
 			wantCode: "AccessDenied",
 		},
 		{
@@ -179,7 +179,7 @@ func TestAWSMetadataReadErrors(t *testing.T) {
 				return srv.URL
 			},
 			wantThrottled: true,
-			errHas:        []string{"cloudformation:DescribeStackResource", "Throttling", "Rate exceeded"},
+			errHas:        []string{"cloudformation:DescribeStackResource", "throttled", "Throttling"},
 			wantCode:      "Throttling",
 		},
 	}

@@ -9,10 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"go.uber.org/zap"
 
 	"github.com/stackhand/stackhand/internal/event"
@@ -154,52 +152,22 @@ func Discover(ctx context.Context, env *Env, md IMDSAPI, tags TagsAPI, opts Disc
 // from DescribeTags otherwise.
 func instanceTags(ctx context.Context, md IMDSAPI, tags TagsAPI, instanceID string) (map[string]string, error) {
 	want := []string{TagStackName, TagLogicalID, TagASGName}
-	out := map[string]string{}
-	// No trailing slash: "tags/instance" lists the keys, one per line.
-	list, err := getMetadata(ctx, md, "tags/instance")
+	all, err := IMDSTags(ctx, md)
 	switch {
-	case err == nil:
-		present := map[string]bool{}
-		for _, k := range strings.Split(list, "\n") {
-			present[strings.TrimSpace(k)] = true
+	case errors.Is(err, ErrNoIMDSTags):
+		// Instance tags in metadata are off: ask EC2.
+		if tags == nil {
+			return map[string]string{}, errors.New("instance tags are not in IMDS and no EC2 client was given")
 		}
-		for _, k := range want {
-			if !present[k] {
-				continue
-			}
-			v, err := getMetadata(ctx, md, "tags/instance/"+k)
-			if err != nil && !isNotFoundHTTP(err) {
-				return out, fmt.Errorf("read IMDS meta-data/tags/instance/%s: %w", k, err)
-			}
-			if err == nil {
-				out[k] = v
-			}
-		}
-		return out, nil
-	case !isNotFoundHTTP(err):
-		return out, fmt.Errorf("read IMDS meta-data/tags/instance: %w", err)
+		all, err = EC2Tags(ctx, tags, instanceID, want...)
 	}
-	// Instance tags in metadata are off: ask EC2.
-	if tags == nil {
-		return out, errors.New("instance tags are not in IMDS and no EC2 client was given")
+	out := map[string]string{}
+	for _, k := range want {
+		if v, ok := all[k]; ok {
+			out[k] = v
+		}
 	}
-	in := &ec2.DescribeTagsInput{Filters: []ec2types.Filter{
-		{Name: aws.String("resource-id"), Values: []string{instanceID}},
-		{Name: aws.String("key"), Values: want},
-	}}
-	for {
-		resp, err := tags.DescribeTags(ctx, in)
-		if err != nil {
-			return out, fmt.Errorf("%s", Explain(err, "ec2:DescribeTags"))
-		}
-		for _, t := range resp.Tags {
-			out[aws.ToString(t.Key)] = aws.ToString(t.Value)
-		}
-		if aws.ToString(resp.NextToken) == "" {
-			return out, nil
-		}
-		in.NextToken = resp.NextToken
-	}
+	return out, err
 }
 
 // identity is the part of the instance identity document Discover reads.
@@ -222,19 +190,6 @@ func identityDocument(ctx context.Context, md IMDSAPI) (identity, error) {
 		return identity{}, fmt.Errorf("not the JSON of an identity document: %w", err)
 	}
 	return doc, nil
-}
-
-func getMetadata(ctx context.Context, md IMDSAPI, path string, optFns ...func(*imds.Options)) (string, error) {
-	out, err := md.GetMetadata(ctx, &imds.GetMetadataInput{Path: path}, optFns...)
-	if err != nil {
-		return "", err
-	}
-	defer out.Content.Close()
-	b, err := io.ReadAll(io.LimitReader(out.Content, 1<<20))
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimSpace(string(b)), nil
 }
 
 // regionOfAZ derives a region from an availability zone name: "us-east-1a" →

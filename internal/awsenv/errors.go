@@ -163,3 +163,21 @@ func Explain(err error, action string) string {
 	}
 	return fmt.Sprintf("%s failed: %v", action, err)
 }
+
+// explained is an error whose message is Explain's line and which still unwraps to the
+// SDK's error, so callers can classify it (IsThrottle, IsAccessDenied, ...).
+type explained struct {
+	msg string
+	err error
+}
+
+func (e *explained) Error() string { return e.msg }
+func (e *explained) Unwrap() error { return e.err }
+
+// ExplainErr is Explain as an error that keeps err underneath.
+func ExplainErr(err error, action string) error {
+	if err == nil {
+		return nil
+	}
+	return &explained{msg: Explain(err, action), err: err}
+}

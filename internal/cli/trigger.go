@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	iofs "io/fs"
-	"os"
 	"os/user"
 	"time"
 
@@ -66,7 +65,7 @@ func cmdTrigger(env Env, args []string) int {
 	for {
 		res, err := source.ReadResult(dir, req.ID)
 		if err == nil {
-			os.Remove(resultPath(dir, req.ID))
+			source.RemoveResult(dir, req.ID)
 			return printOutcome(env, res.Outcome)
 		}
 		if !errors.Is(err, iofs.ErrNotExist) {
@@ -83,10 +82,6 @@ func cmdTrigger(env Env, args []string) int {
 		}
 		time.Sleep(triggerPoll)
 	}
-}
-
-func resultPath(dir, id string) string {
-	return dir + string(os.PathSeparator) + source.ResultsDir + string(os.PathSeparator) + id + ".json"
 }
 
 // printOutcome prints an event's outcome and returns the exit code that says it.

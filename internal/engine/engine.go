@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"go.uber.org/zap"
@@ -169,7 +170,7 @@ func New(o Options) (*Engine, error) {
 		e.st.Running = nil
 		e.st.Queue = append([]state.Pending{retry}, e.st.Queue...)
 	}
-	e.st.PID = osGetpid()
+	e.st.PID = os.Getpid()
 	e.save()
 	return e, nil
 }
@@ -196,7 +197,7 @@ func (e *Engine) Shutdown(reason string, deadline time.Time) {
 // instance is terminating, or Shutdown was called), or after ctx ends and the running
 // event, if any, finished or was stopped at the end of the shutdown grace.
 func (e *Engine) Run(ctx context.Context) error {
-	flush := e.clk.AfterFunc(healthFlush, e.kickFlush)
+	flush := e.clk.AfterFunc(healthFlush, e.kick)
 	defer func() { flush.Stop() }()
 	e.log.Info("engine started", zap.Int("queued", len(e.st.Queue)))
 	e.step()
@@ -216,7 +217,7 @@ func (e *Engine) Run(ctx context.Context) error {
 				e.save()
 			}
 			flush.Stop()
-			flush = e.clk.AfterFunc(healthFlush, e.kickFlush)
+			flush = e.clk.AfterFunc(healthFlush, e.kick)
 		}
 		e.step()
 	}
@@ -230,8 +231,6 @@ func (e *Engine) kick() {
 	default:
 	}
 }
-
-func (e *Engine) kickFlush() { e.kick() }
 
 // step reconciles observed against applied, then starts the next event if none runs.
 func (e *Engine) step() {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"go.uber.org/zap"
 
+	"github.com/stackhand/stackhand/internal/awsenv"
 	"github.com/stackhand/stackhand/internal/clock"
 )
 
@@ -58,17 +59,17 @@ type spotAction struct {
 // Read asks IMDS once.
 func (s AWSLifecycle) Read(ctx context.Context) (Lifecycle, error) {
 	l := Lifecycle{State: InService}
-	state, err := imdsString(ctx, s.IMDS, "autoscaling/target-lifecycle-state")
+	state, err := awsenv.ReadMetadata(ctx, s.IMDS, "autoscaling/target-lifecycle-state")
 	switch {
 	case err == nil:
 		l.State = strings.TrimSpace(state)
 		l.Detail = "target lifecycle state " + l.State
-	case isNotFound(err):
+	case awsenv.IsNotFound(err):
 		l.Detail = "not in an Auto Scaling group"
 	default:
 		return l, fmt.Errorf("IMDS autoscaling/target-lifecycle-state: %w", err)
 	}
-	spot, err := imdsString(ctx, s.IMDS, "spot/instance-action")
+	spot, err := awsenv.ReadMetadata(ctx, s.IMDS, "spot/instance-action")
 	switch {
 	case err == nil:
 		var a spotAction
@@ -78,10 +79,10 @@ func (s AWSLifecycle) Read(ctx context.Context) (Lifecycle, error) {
 		l.Spot = true
 		l.Deadline = a.Time
 		l.Detail = fmt.Sprintf("spot interruption notice: %s at %s", a.Action, a.Time.UTC().Format(time.RFC3339))
-	case !isNotFound(err):
+	case !awsenv.IsNotFound(err):
 		return l, fmt.Errorf("IMDS spot/instance-action: %w", err)
 	}
-	reb, err := imdsString(ctx, s.IMDS, "events/recommendations/rebalance")
+	reb, err := awsenv.ReadMetadata(ctx, s.IMDS, "events/recommendations/rebalance")
 	if err == nil {
 		var r struct {
 			NoticeTime time.Time `json:"noticeTime"`

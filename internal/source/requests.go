@@ -75,11 +75,18 @@ func Submit(stateDir string, req Request) error {
 // ReadResult returns the result of request id, or fs.ErrNotExist while there is none.
 func ReadResult(stateDir, id string) (Result, error) {
 	var r Result
-	b, err := os.ReadFile(filepath.Join(stateDir, ResultsDir, id+".json"))
+	b, err := os.ReadFile(resultPath(stateDir, id))
 	if err != nil {
 		return r, err
 	}
 	return r, json.Unmarshal(b, &r)
+}
+
+// RemoveResult deletes the result of request id once its requester has read it.
+func RemoveResult(stateDir, id string) { os.Remove(resultPath(stateDir, id)) }
+
+func resultPath(stateDir, id string) string {
+	return filepath.Join(stateDir, ResultsDir, id+".json")
 }
 
 // Pending reports whether request id is still waiting in the spool.
@@ -104,7 +111,7 @@ func (s *Spool) Answer(id string, o state.Outcome) error {
 	if err != nil {
 		return err
 	}
-	return state.WriteFileAtomic(filepath.Join(dir, id+".json"), b, 0o600)
+	return state.WriteFileAtomic(resultPath(s.StateDir, id), b, 0o600)
 }
 
 // Run reports each new request file. Files that are not valid requests are answered with

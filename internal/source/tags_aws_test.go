@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
+	"github.com/stackhand/stackhand/internal/awsenv"
 	"github.com/stackhand/stackhand/internal/awsfake"
 	"github.com/stackhand/stackhand/internal/imdsmock"
 )
@@ -99,7 +100,7 @@ func TestEC2TagsPages(t *testing.T) {
 	}
 	srv.PutInstance(awsfake.Instance{ID: "i-0paged0000000000", Tags: want})
 	srv.PutInstance(awsfake.Instance{ID: "i-0other0000000000", Tags: map[string]string{"key00": "not mine"}})
-	got, err := EC2Tags(awsTestCtx(t), pagedEC2{newAWSTestClients(srv.URL).ec2}, "i-0paged0000000000")
+	got, err := awsenv.EC2Tags(awsTestCtx(t), pagedEC2{newAWSTestClients(srv.URL).ec2}, "i-0paged0000000000")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +115,7 @@ func TestEC2TagsPages(t *testing.T) {
 func TestEC2TagsErrors(t *testing.T) {
 	srv := awsfake.Start(t)
 	srv.SetFaults(awsfake.Faults{ThrottleRate: 1})
-	_, err := EC2Tags(awsTestCtx(t), newAWSTestClients(srv.URL).ec2, "i-0123456789abcdef0")
+	_, err := awsenv.EC2Tags(awsTestCtx(t), newAWSTestClients(srv.URL).ec2, "i-0123456789abcdef0")
 	checkErr(t, err, []string{"ec2:DescribeTags", "RequestLimitExceeded"})
 	if !isThrottle(err) {
 		t.Errorf("isThrottle(%v) = false: the poller would not back off", err)

@@ -1,5 +1,0 @@
-package engine
-
-import "os"
-
-var osGetpid = os.Getpid

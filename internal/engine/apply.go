@@ -133,7 +133,10 @@ func (e *Engine) lifecycle(l source.Lifecycle) {
 	if !l.Terminating() || e.terminating {
 		return
 	}
-	id := ""
+	// Sources report in any order: before this start's identity arrives, the instance is
+	// the one the state last knew, so a restart on a terminating instance does not run its
+	// shutdown again because the lifecycle source spoke first.
+	id := e.st.Identity.InstanceID
 	if e.identity != nil {
 		id = e.identity.InstanceID
 	}

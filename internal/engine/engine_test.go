@@ -847,3 +847,27 @@ func TestShutdownBeforeSourcesReported(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A restart on an instance whose termination already ran its shutdown hooks does not run
+// them again, even when the lifecycle source reports before the identity does.
+func TestTerminatedBeforeIdentityAfterShutdownDone(t *testing.T) {
+	cfg := testConfig(t)
+	dir, clk := t.TempDir(), newClock()
+	st, store, _, err := state.Open(dir, clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Identity = event.Instance{InstanceID: "i-0done"}
+	st.Setup = state.Setup{InstanceID: "i-0done", Done: true}
+	st.Lifecycle = state.Lifecycle{State: source.Terminated, ShutdownDone: true, ShutdownFor: "i-0done"}
+	h := startWith(t, cfg, dir, clk, st, store)
+	h.update(source.Update{Source: "lifecycle", Lifecycle: &source.Lifecycle{State: source.Terminated}})
+	h.update(identity(event.Instance{InstanceID: "i-0done"}))
+	h.request("r-after", event.Undeploy)
+	if c := h.next(event.Undeploy); c != nil {
+		ok(c)
+	}
+	if got := h.answers(1); got[0].o.Kind != event.Undeploy || got[0].o.Result != state.Succeeded {
+		t.Fatalf("answer %+v: a shutdown ran again instead of the request", got[0])
+	}
+}

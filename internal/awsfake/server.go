@@ -88,6 +88,9 @@ type Call struct {
 	// ("attempt=2; max=3"), 0 when absent.
 	Attempt int
 	Params  url.Values
+	// Input is the decoded body of a JSON 1.1 or RPC v2 CBOR request, as a
+	// map[string]any with the operation's member names; nil for query requests.
+	Input map[string]any
 	// Status is the HTTP status answered; 0 when the connection was dropped.
 	Status    int
 	ErrorCode string // the error code answered, "" on success

@@ -142,6 +142,38 @@ type Health struct {
 	LastError string    `json:"last_error,omitempty"`
 	ErrorAt   time.Time `json:"error_at,omitzero"`
 	Detail    string    `json:"detail,omitempty"`
+	// Counters are a reporter's running totals since the agent started ("sent",
+	// "dropped", "retries", "rejected"), shown by status.
+	Counters map[string]int64 `json:"counters,omitempty"`
+	// Checks is the health checks' last verdicts (the "health" reporter).
+	Checks []CheckStatus `json:"checks,omitempty"`
+	// Files is what the log shipper knows of each file it follows (the "logs" reporter).
+	Files []FileStatus `json:"files,omitempty"`
+}
+
+// CheckStatus is one health check's last verdict.
+type CheckStatus struct {
+	Name string `json:"name"`
+	// OK is the last run's result; Failures counts consecutive failed runs.
+	OK        bool      `json:"ok"`
+	Failures  int       `json:"failures"`
+	LastRun   time.Time `json:"last_run,omitzero"`
+	LastError string    `json:"last_error,omitempty"`
+}
+
+// FileStatus is one shipped file.
+type FileStatus struct {
+	Path   string `json:"path"`
+	Group  string `json:"group"`
+	Stream string `json:"stream"`
+	// Shipped is the offset up to which the service has acknowledged the file; Size is
+	// the file's size when last looked at, so Size-Shipped is the lag in bytes.
+	Shipped int64 `json:"shipped"`
+	Size    int64 `json:"size"`
+	// LagSeconds is how old the oldest event not yet acknowledged is.
+	LagSeconds float64   `json:"lag_seconds"`
+	LastError  string    `json:"last_error,omitempty"`
+	ErrorAt    time.Time `json:"error_at,omitzero"`
 }
 
 // Duration marshals as a Go duration string ("1.5s").

@@ -47,3 +47,11 @@ type StreamKey struct {
 	Group  string
 	Stream string
 }
+
+// MaxEventBytes is the largest event CloudWatch Logs accepts, counted as PutLogEvents
+// counts it: the message's UTF-8 bytes plus EventOverhead.
+const (
+	MaxEventBytes   = 1 << 20
+	EventOverhead   = 26
+	MaxMessageBytes = MaxEventBytes - EventOverhead
+)

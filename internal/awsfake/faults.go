@@ -21,11 +21,14 @@ type Faults struct {
 	// ThrottleRate is the share of calls (0..1) answered with the service's
 	// throttling error: HTTP 400 Throttling ("Rate exceeded") for
 	// CloudFormation and Auto Scaling, HTTP 503 RequestLimitExceeded for
-	// EC2. Both codes are in the SDK's retry.DefaultThrottleErrorCodes
-	// (aws/retry/standard.go), so the standard retryer retries them.
+	// EC2, HTTP 400 ThrottlingException for CloudWatch Logs and
+	// EventBridge. All are in the SDK's retry.DefaultThrottleErrorCodes
+	// (aws/retry/standard.go), so the standard retryer retries them as
+	// throttles.
 	ThrottleRate float64
 	// ServerErrorRate is the share of calls answered with HTTP 500
-	// (InternalFailure; InternalError for EC2).
+	// (InternalFailure; InternalError for EC2; ServiceUnavailableException
+	// for CloudWatch Logs; InternalException for EventBridge).
 	ServerErrorRate float64
 	// Latency delays every affected call before it is answered.
 	Latency time.Duration
@@ -37,8 +40,10 @@ type Faults struct {
 	// tokens per second holding at most one second's worth.
 	ThrottleAbove float64
 	// Only restricts the faults to some actions, named "Action" or
-	// "service:Action" ("DescribeStackResource", "ec2:DescribeTags").
-	// Empty: every action.
+	// "service:Action" ("DescribeStackResource", "ec2:DescribeTags"), or to
+	// every action of a service, "service:*" ("logs:*" with DropRate 1 takes
+	// the whole CloudWatch Logs endpoint down). Services are named by their
+	// SigV4 signing name. Empty: every action.
 	Only map[string]bool
 }
 
@@ -79,7 +84,7 @@ func (s *Server) applyFaults(ctx context.Context, c *call) (drop bool) {
 	s.mu.Lock()
 	fs := &s.faults
 	f := fs.f
-	if len(f.Only) > 0 && !f.Only[c.Action] && !f.Only[c.Service+":"+c.Action] {
+	if len(f.Only) > 0 && !f.Only[c.Action] && !f.Only[c.Service+":"+c.Action] && !f.Only[c.Service+":*"] {
 		s.mu.Unlock()
 		return false
 	}

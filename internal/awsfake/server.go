@@ -17,7 +17,7 @@ import (
 
 // services is the registry of every service the stand-in speaks, by SigV4
 // signing name. Each service lives in its own file with its actions.
-var services = registry(cloudFormation, ec2Service, autoScaling)
+var services = registry(cloudFormation, ec2Service, autoScaling, cloudWatchLogs, eventBridge)
 
 func registry(svcs ...*service) map[string]*service {
 	m := make(map[string]*service, len(svcs))
@@ -104,6 +104,17 @@ type call struct {
 	Call
 	svc   *service
 	reqID string
+	// body is the request body of a protocol that carries the input in it
+	// (see bodyProtocol), decompressed; nil for the query protocols.
+	body []byte
+}
+
+// bodyProtocol is a protocol whose requests carry their input in the body
+// (JSON 1.1, RPC v2 CBOR). ServeHTTP reads it with readBody after action and
+// hands it to the handler in call.body. An *apiError it returns is answered
+// as is.
+type bodyProtocol interface {
+	readBody(r *http.Request) ([]byte, error)
 }
 
 // Server is the AWS stand-in. Its methods are safe for concurrent use.
@@ -130,6 +141,31 @@ type Server struct {
 	completes  []LifecycleCall
 
 	faults faultState
+
+	// clock is what SetNow installed; nil means time.Now.
+	clock func() time.Time
+	// logGroups holds the CloudWatch Logs state (logs.go), by group name.
+	logGroups map[string]*logGroup
+	// busEvents are the events EventBridge accepted (events.go).
+	busEvents []BusEvent
+}
+
+// SetNow sets the clock the services that compare times with the present
+// read (CloudWatch Logs' event age limits, default event times), so a test
+// can put it at an edge; nil restores time.Now. Call times in the call log
+// stay wall-clock times.
+func (s *Server) SetNow(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clock = now
+}
+
+// now reads the clock; s.mu must be held.
+func (s *Server) now() time.Time {
+	if s.clock != nil {
+		return s.clock()
+	}
+	return time.Now()
 }
 
 // New starts a stand-in on a free port of 127.0.0.1. It panics if it cannot
@@ -291,8 +327,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.svc = svc
 	action, params, err := svc.proto.action(r)
 	c.Action, c.Params = action, params
+	if bp, ok := svc.proto.(bodyProtocol); ok && err == nil {
+		c.body, err = bp.readBody(r)
+	}
 	if err != nil {
-		s.answer(w, c, nil, errorf(http.StatusBadRequest, "MalformedQueryString", "%v", err))
+		var ae *apiError
+		if !errors.As(err, &ae) {
+			ae = errorf(http.StatusBadRequest, "MalformedQueryString", "%v", err)
+		}
+		s.answer(w, c, nil, ae)
 		return
 	}
 

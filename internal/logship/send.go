@@ -1,0 +1,449 @@
+package logship
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"go.uber.org/zap"
+
+	"github.com/stackhand/stackhand/internal/awsenv"
+)
+
+// LogsClient is what the Batcher calls: the methods of *cloudwatchlogs.Client it uses.
+//
+// PutLogEvents is called with only the group and stream names set; the request body,
+// the batch's events, is encoded by this package and put in place by a middleware the
+// call adds through its options (see putOptions). A stand-in for tests that is not the
+// SDK client finds that body with PutLogEventsBody.
+type LogsClient interface {
+	PutLogEvents(context.Context, *cloudwatchlogs.PutLogEventsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutLogEventsOutput, error)
+	CreateLogGroup(context.Context, *cloudwatchlogs.CreateLogGroupInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogGroupOutput, error)
+	CreateLogStream(context.Context, *cloudwatchlogs.CreateLogStreamInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogStreamOutput, error)
+	PutRetentionPolicy(context.Context, *cloudwatchlogs.PutRetentionPolicyInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutRetentionPolicyOutput, error)
+}
+
+var _ LogsClient = (*cloudwatchlogs.Client)(nil)
+
+// payload is one batch on its way: its events, the acknowledgements it carries, and its
+// request body, JSON and then gzip. Payloads are pooled: a batch's buffers are a few
+// MiB at most and only streams with a batch in flight hold one.
+type payload struct {
+	items []entry
+	acks  []ack
+	json  []byte
+	gz    []byte
+	// gzipped: gz holds json compressed (compressed once, resent as is).
+	gzipped bool
+}
+
+type ack struct {
+	src    SourceID
+	offset int64
+}
+
+var payloadPool = sync.Pool{New: func() any { return new(payload) }}
+
+func getPayload() *payload { return payloadPool.Get().(*payload) }
+
+func putPayload(p *payload) {
+	clear(p.items) // let the messages go
+	p.items, p.acks, p.json, p.gz, p.gzipped = p.items[:0], p.acks[:0], p.json[:0], p.gz[:0], false
+	payloadPool.Put(p)
+}
+
+// ack records that src is stored up to offset once the batch is: the last offset taken
+// from each source, in the order the sources first appear.
+func (p *payload) ack(src SourceID, offset int64) {
+	if src == 0 {
+		return
+	}
+	if n := len(p.acks); n > 0 && p.acks[n-1].src == src {
+		p.acks[n-1].offset = offset
+		return
+	}
+	for i := range p.acks {
+		if p.acks[i].src == src {
+			p.acks[i].offset = offset
+			return
+		}
+	}
+	p.acks = append(p.acks, ack{src, offset})
+}
+
+type payloadKey struct{}
+
+// PutLogEventsBody returns the JSON body a Batcher's PutLogEvents call carries in ctx
+// (nil if none), for a LogsClient stand-in that is not the SDK client. It is valid
+// until the call returns.
+func PutLogEventsBody(ctx context.Context) []byte {
+	if p, _ := ctx.Value(payloadKey{}).(*payload); p != nil {
+		return p.json
+	}
+	return nil
+}
+
+// noEvents satisfies the SDK's check that LogEvents is set; the SDK serializes it as
+// "logEvents":[] and the body middleware replaces the whole body.
+var noEvents = []types.InputLogEvent{}
+
+// putOptions turns the SDK's retries off for PutLogEvents (the batcher retries, so it
+// sees and counts every failure, and retries without end, which no SDK retryer does)
+// and adds the middlewares that send the batcher's own body, gzipped.
+func putOptions(o *cloudwatchlogs.Options) {
+	o.Retryer = aws.NopRetryer{}
+	o.APIOptions = append(o.APIOptions, addBodyMiddlewares)
+}
+
+// addBodyMiddlewares adds, to a PutLogEvents stack, bodyMiddleware right after the SDK's
+// serializer and gzipMiddleware at the end of the Build step, before the Finalize step
+// where the retry loop, the payload hash and the signature are (api_client.go
+// addProtocolFinalizerMiddlewares, addRetry and addComputePayloadSHA256 in
+// service/cloudwatchlogs@v1.92.0): the signature covers the compressed body.
+func addBodyMiddlewares(stack *middleware.Stack) error {
+	if err := stack.Serialize.Insert(bodyMiddleware{}, "OperationSerializer", middleware.After); err != nil {
+		return fmt.Errorf("add %s: %w", bodyMiddleware{}.ID(), err)
+	}
+	if err := stack.Build.Add(gzipMiddleware{}, middleware.After); err != nil {
+		return fmt.Errorf("add %s: %w", gzipMiddleware{}.ID(), err)
+	}
+	return nil
+}
+
+// bodyMiddleware replaces the body the SDK serialized (group and stream names and an
+// empty event list) by the payload's JSON. It sets the body as the SDK's serializer
+// does (smithy-go transport/http/protocol/awsjson SerializeRequest): a bytes.Reader
+// through Request.SetStream, which is seekable, so ContentLength is set and a retried
+// attempt rewinds it and sends it whole (smithyhttp.Request.RewindStream).
+type bodyMiddleware struct{}
+
+func (bodyMiddleware) ID() string { return "stackhand.PutLogEventsBody" }
+
+func (bodyMiddleware) HandleSerialize(ctx context.Context, in middleware.SerializeInput, next middleware.SerializeHandler) (
+	middleware.SerializeOutput, middleware.Metadata, error,
+) {
+	p, _ := ctx.Value(payloadKey{}).(*payload)
+	req, ok := in.Request.(*smithyhttp.Request)
+	if p == nil || !ok {
+		return next.HandleSerialize(ctx, in)
+	}
+	sreq, err := req.SetStream(bytes.NewReader(p.json))
+	if err != nil {
+		return middleware.SerializeOutput{}, middleware.Metadata{}, fmt.Errorf("set PutLogEvents body: %w", err)
+	}
+	*req = *sreq
+	return next.HandleSerialize(ctx, in)
+}
+
+// send sends the batch in p until the service stores it, refuses it for good, or ctx
+// ends; then acknowledges it (unless ctx ended first) and counts it.
+func (s *stream) send(ctx context.Context, p *payload) {
+	n := len(p.items)
+	if n == 0 {
+		s.done(p, 0, 0, 0, nil)
+		return
+	}
+	// Taken in arrival order; the service wants time order. Stable: equal timestamps
+	// keep their order, and so do the parts of a split event.
+	if !slices.IsSortedFunc(p.items, cmpTime) {
+		slices.SortStableFunc(p.items, cmpTime)
+	}
+	if cap(p.json) == 0 {
+		p.json = make([]byte, 0, encodedSizeHint(s.key, p.items))
+	}
+	p.json = appendPutLogEvents(p.json[:0], s.key, p.items)
+	ctx = context.WithValue(ctx, payloadKey{}, p)
+	in := &cloudwatchlogs.PutLogEventsInput{LogGroupName: &s.key.Group, LogStreamName: &s.key.Stream, LogEvents: noEvents}
+
+	justCreated := false
+	for attempt := 0; ; attempt++ {
+		out, err := s.b.client.PutLogEvents(ctx, in, putOptions)
+		if err == nil || errorCode(err) == "DataAlreadyAcceptedException" {
+			var rejected int
+			if out != nil {
+				rejected = countRejected(out.RejectedLogEventsInfo, n)
+			}
+			s.done(p, n-rejected, rejected, 0, nil)
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case errorCode(err) == "ResourceNotFoundException" && !justCreated:
+			// The group or the stream does not exist: create them and try again at
+			// once. (Not found again right after: wait, then create again, which is
+			// harmless if they exist.)
+			if cerr := s.create(ctx); cerr != nil {
+				err = cerr
+				break
+			}
+			justCreated = true
+			s.count(func(st *StreamStats) { st.Retries++ })
+			continue
+		case unfixable(err):
+			s.drop(p, err)
+			return
+		}
+		justCreated = false
+		s.failed(err, attempt)
+		if !s.backoff(ctx, attempt) {
+			return
+		}
+	}
+}
+
+func cmpTime(a, b entry) int { return cmp.Compare(a.Time, b.Time) }
+
+// done acknowledges the batch in p and counts it.
+func (s *stream) done(p *payload, sent, rejected, dropped int, err error) {
+	for _, a := range p.acks {
+		s.b.acker.Ack(a.src, a.offset)
+	}
+	now := s.b.clk.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inflight = 0
+	s.stats.Sent += int64(sent)
+	s.stats.Rejected += int64(rejected)
+	s.stats.Dropped += int64(dropped)
+	if len(p.items) > 0 && err == nil {
+		s.stats.Batches++
+		s.stats.LastOK = now
+	}
+	if rejected > 0 && now.Sub(s.loggedRejected) >= time.Minute {
+		s.loggedRejected = now
+		s.b.log.Warn("CloudWatch Logs refused log events as too old, too new or past the group's retention; they are skipped",
+			zap.String("group", s.key.Group), zap.String("stream", s.key.Stream),
+			zap.Int("events", rejected), zap.Int64("total", s.stats.Rejected))
+	}
+}
+
+func (s *stream) count(f func(*StreamStats)) {
+	s.mu.Lock()
+	f(&s.stats)
+	s.mu.Unlock()
+}
+
+// failed counts and logs (at most once a minute, and on a batch's first failure) a
+// failed call that will be retried.
+func (s *stream) failed(err error, attempt int) {
+	now := s.b.clk.Now()
+	msg := awsenv.Explain(err, "logs:PutLogEvents")
+	s.mu.Lock()
+	s.stats.Retries++
+	s.stats.LastError, s.stats.LastErrorAt = msg, now
+	logIt := attempt == 0 || now.Sub(s.loggedRetry) >= time.Minute
+	if logIt {
+		s.loggedRetry = now
+	}
+	s.mu.Unlock()
+	if logIt {
+		s.b.log.Warn("sending log events failed; retrying the same batch",
+			zap.String("group", s.key.Group), zap.String("stream", s.key.Stream),
+			zap.Int("attempt", attempt+1), zap.String("error", msg))
+	}
+}
+
+// drop gives up on a batch the service refused as malformed: it is logged, checked
+// against the rules, counted and acknowledged.
+func (s *stream) drop(p *payload, err error) {
+	msg := awsenv.Explain(err, "logs:PutLogEvents")
+	fields := []zap.Field{zap.String("group", s.key.Group), zap.String("stream", s.key.Stream),
+		zap.Int("events", len(p.items)), zap.String("error", msg)}
+	if bad := checkBatch(s.key, p.items); bad != nil {
+		s.b.log.Error("stackhand bug: it built a batch that breaks a PutLogEvents rule; the batch is dropped, please report this",
+			append(fields, zap.NamedError("rule", bad))...)
+	} else {
+		s.b.log.Error("CloudWatch Logs refused a batch of log events for good; it is dropped (check the group and stream names)",
+			fields...)
+	}
+	now := s.b.clk.Now()
+	s.mu.Lock()
+	s.stats.LastError, s.stats.LastErrorAt = msg, now
+	s.mu.Unlock()
+	s.done(p, 0, 0, len(p.items), err)
+}
+
+// backoff waits before retry attempt+1: full jitter over an exponential bound. It
+// returns false if ctx ended first.
+func (s *stream) backoff(ctx context.Context, attempt int) bool {
+	bound := s.b.maxBack
+	if attempt < 30 {
+		bound = min(bound, s.b.minBack<<attempt)
+	}
+	d := s.b.jitter(bound)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	ch := make(chan struct{}, 1)
+	t := s.b.clk.AfterFunc(d, func() { signal(ch) })
+	select {
+	case <-ch:
+		return true
+	case <-ctx.Done():
+		t.Stop()
+		return false
+	}
+}
+
+func randomJitter(bound time.Duration) time.Duration {
+	if bound <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(bound)))
+}
+
+// create creates the stream, and its group first if that is what is missing (setting
+// the group's retention when Retention asks for one). Existing ones are fine.
+func (s *stream) create(ctx context.Context) error {
+	c := s.b.client
+	_, err := c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: &s.key.Group, LogStreamName: &s.key.Stream})
+	switch code := errorCode(err); {
+	case err == nil || code == "ResourceAlreadyExistsException":
+		return s.setRetention(ctx)
+	case code != "ResourceNotFoundException":
+		return err
+	}
+	_, err = c.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: &s.key.Group})
+	switch {
+	case err == nil:
+		if s.b.retention != nil && s.b.retention(s.key) > 0 {
+			s.mu.Lock()
+			s.needRetention = true
+			s.mu.Unlock()
+		}
+		s.b.log.Info("created log group", zap.String("group", s.key.Group))
+	case errorCode(err) != "ResourceAlreadyExistsException":
+		return err
+	}
+	if err := s.setRetention(ctx); err != nil {
+		return err
+	}
+	_, err = c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: &s.key.Group, LogStreamName: &s.key.Stream})
+	if err != nil && errorCode(err) != "ResourceAlreadyExistsException" {
+		return err
+	}
+	return nil
+}
+
+// setRetention sets the retention of a group this stream created, if still to do. A
+// value the service refuses is logged once and not tried again.
+func (s *stream) setRetention(ctx context.Context) error {
+	s.mu.Lock()
+	need := s.needRetention
+	s.mu.Unlock()
+	if !need {
+		return nil
+	}
+	days := int32(s.b.retention(s.key))
+	_, err := s.b.client.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: &s.key.Group, RetentionInDays: &days})
+	if err != nil && !unfixable(err) {
+		return err
+	}
+	if err != nil {
+		s.b.log.Error("setting the retention of a new log group failed; its events never expire",
+			zap.String("group", s.key.Group), zap.Int32("days", days),
+			zap.String("error", awsenv.Explain(err, "logs:PutRetentionPolicy")))
+	}
+	s.mu.Lock()
+	s.needRetention = false
+	s.mu.Unlock()
+	return nil
+}
+
+func errorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// unfixable reports whether err says the request itself is wrong, so that sending it
+// again cannot succeed. Everything else is retried: throttling, 5xx, network errors,
+// missing permissions or credentials (an operator can fix those while the agent waits;
+// the files keep the events), InvalidSequenceTokenException (PutLogEvents ignores
+// tokens now and we send none; under the old rules it meant "not stored, send again"),
+// and errors this package does not know.
+func unfixable(err error) bool {
+	switch errorCode(err) {
+	case "InvalidParameterException", "SerializationException", "ValidationException",
+		"InvalidParameterValueException", "InvalidParameterCombination":
+		return true
+	}
+	var re *smithyhttp.ResponseError
+	return errors.As(err, &re) && re.HTTPStatusCode() == 413
+}
+
+// countRejected counts the events of an n-event batch the service did not store: the
+// first max(tooOldLogEventEndIndex, expiredLogEventEndIndex) (both exclusive ends) and
+// those from tooNewLogEventStartIndex on.
+func countRejected(info *types.RejectedLogEventsInfo, n int) int {
+	if info == nil {
+		return 0
+	}
+	old := 0
+	if info.TooOldLogEventEndIndex != nil {
+		old = max(old, int(*info.TooOldLogEventEndIndex))
+	}
+	if info.ExpiredLogEventEndIndex != nil {
+		old = max(old, int(*info.ExpiredLogEventEndIndex))
+	}
+	old = min(max(old, 0), n)
+	newStart := n
+	if info.TooNewLogEventStartIndex != nil {
+		newStart = min(max(int(*info.TooNewLogEventStartIndex), old), n)
+	}
+	return old + n - newStart
+}
+
+// checkBatch reports the first PutLogEvents rule items (in the order sent) break, nil if
+// none: the checks the service makes, made before blaming it.
+func checkBatch(key StreamKey, items []entry) error {
+	if key.Group == "" || len(key.Group) > 512 || key.Stream == "" || len(key.Stream) > 512 {
+		return fmt.Errorf("log group or stream name empty or longer than 512 characters: %q %q", key.Group, key.Stream)
+	}
+	if len(items) == 0 || len(items) > MaxBatchEvents {
+		return fmt.Errorf("%d events: a batch holds 1 to %d", len(items), MaxBatchEvents)
+	}
+	bytes := 0
+	lo, hi := items[0].Time, items[0].Time
+	for n := range items {
+		e := &items[n]
+		size := e.size()
+		if size-EventOverhead > MaxMessageBytes {
+			return fmt.Errorf("event %d: message of %d bytes, the limit is %d", n, size-EventOverhead, MaxMessageBytes)
+		}
+		if size == EventOverhead {
+			return fmt.Errorf("event %d: empty message", n)
+		}
+		if e.Time < 0 {
+			return fmt.Errorf("event %d: negative timestamp %d", n, e.Time)
+		}
+		if n > 0 && e.Time < items[n-1].Time {
+			return fmt.Errorf("event %d: timestamp %d before the one before it, %d", n, e.Time, items[n-1].Time)
+		}
+		bytes += size
+		lo, hi = min(lo, e.Time), max(hi, e.Time)
+	}
+	if bytes > MaxBatchBytes {
+		return fmt.Errorf("%d bytes: a batch holds at most %d", bytes, MaxBatchBytes)
+	}
+	if time.Duration(hi-lo)*time.Millisecond > MaxBatchSpan {
+		return fmt.Errorf("timestamps span %v: a batch spans at most %v", time.Duration(hi-lo)*time.Millisecond, MaxBatchSpan)
+	}
+	return nil
+}

@@ -11,6 +11,12 @@
 //   - Auto Scaling (query protocol): DescribeAutoScalingGroups,
 //     DescribeLifecycleHooks, RecordLifecycleActionHeartbeat,
 //     CompleteLifecycleAction.
+//   - CloudWatch Logs (JSON 1.1): CreateLogGroup, CreateLogStream,
+//     PutRetentionPolicy, DescribeLogStreams, PutLogEvents (checked against
+//     every PutLogEvents limit; see LogEvents, LogEventCount, LogStreams,
+//     LogGroup), GetLogEvents.
+//   - EventBridge (JSON 1.1): PutEvents (entry count, total size, per-entry
+//     failures; see Events).
 //
 // A request is routed to its service by the credential scope of its SigV4
 // Authorization header (".../<region>/<service>/aws4_request"). CloudFormation
@@ -30,6 +36,15 @@
 // serializers and deserializers (service/{cloudformation,ec2,autoscaling}/
 // {serializers,deserializers}.go) and aws/protocol/{xml,ec2query}/error_utils.go
 // of the versions in go.mod; comments cite them where it matters.
+//
+// JSON 1.1 (json11.go) is POST / with X-Amz-Target: <prefix>.<Action> and a
+// JSON body, gzipped or not (Content-Encoding: gzip); replies are JSON and
+// errors {"__type", "message"} with the X-Amzn-ErrorType header, as smithy-go's
+// transport/http/protocol/awsjson reads them. The decoded input is kept in
+// Call.Input, except PutLogEvents' events, which are summarised (count and
+// bytes) so a benchmark's million events are not kept twice. Services that
+// compare times with the present (CloudWatch Logs' event age limits) read a
+// clock a test can set with SetNow.
 //
 // Adding a service means adding one file that declares its handlers in a
 // service value and registers it in services (see server.go). Services that

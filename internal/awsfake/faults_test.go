@@ -190,6 +190,27 @@ func TestFaultsOnlySomeActions(t *testing.T) {
 	}
 }
 
+func TestFaultsOnlyOneService(t *testing.T) {
+	srv := Start(t)
+	srv.SetMetadata("app", "Config", `{}`)
+	srv.PutInstance(Instance{ID: "i-001"})
+	// "ec2:*" takes every EC2 action down and leaves the other services be.
+	srv.SetFaults(Faults{DropRate: 1, Only: map[string]bool{"ec2:*": true}})
+	c := newClients(srv, 1)
+	for _, err := range []error{
+		func() error { _, err := c.ec2.DescribeInstances(ctx(t), &ec2.DescribeInstancesInput{}); return err }(),
+		func() error { _, err := c.ec2.DescribeTags(ctx(t), &ec2.DescribeTagsInput{}); return err }(),
+	} {
+		var se *smithyhttp.RequestSendError
+		if !errors.As(err, &se) {
+			t.Errorf("want a dropped connection, got %v", err)
+		}
+	}
+	if err := describeConfig(c); err != nil {
+		t.Errorf("CloudFormation was faulted: %v", err)
+	}
+}
+
 func TestThrottleAboveRate(t *testing.T) {
 	srv := Start(t)
 	srv.SetMetadata("app", "Config", `{}`)

@@ -97,9 +97,8 @@ func strftimeLayout(f string) (string, error) {
 			s = "06"
 		case 'm':
 			s = pick(pad, "01", "1")
-		case 'd':
-			s = pick(pad, "02", "2")
-		case 'e':
+		case 'd', 'e':
+			// _2 parses "09", " 9" and "9" alike, as day fields in logs come.
 			s = "_2"
 		case 'H', 'k':
 			s = "15"

@@ -88,6 +88,7 @@ type Tailer struct {
 	dirty      map[*follower]bool
 	cpTimer    clock.Timer
 	cpWarned   bool
+	cpMissing  bool // the checkpoint directory could not be created: none to read
 	remembered []closedFile
 	dropped    int64
 }
@@ -147,6 +148,7 @@ func NewTailer(opt TailerOptions) (*Tailer, error) {
 	if opt.CheckpointDir != "" {
 		if err := os.MkdirAll(opt.CheckpointDir, 0o700); err != nil {
 			t.cpWarned = true
+			t.cpMissing = true
 			t.log.Warn("cannot create the checkpoint directory; files are shipped, but after a restart they are read again from the start",
 				zap.String("dir", opt.CheckpointDir), zap.Error(err))
 		}

@@ -238,7 +238,11 @@ type opened struct {
 // then the file now at the path. Without a checkpoint a file is read from its start, or
 // from its end when it was there at start and from_beginning is false.
 func (t *Tailer) restore(fl *follower) {
-	cp, cerr := readCheckpoint(t.opt.CheckpointDir, fl.path)
+	var cp *checkpoint
+	var cerr error
+	if !t.cpMissing {
+		cp, cerr = readCheckpoint(t.opt.CheckpointDir, fl.path)
+	}
 	if cerr != nil {
 		t.log.Warn("checkpoint unreadable; reading the file from its beginning (lines already shipped are sent again)",
 			zap.String("path", fl.path), zap.Error(cerr))

@@ -21,6 +21,7 @@ var autoScaling = &service{
 		"DescribeLifecycleHooks":         (*Server).describeLifecycleHooks,
 		"RecordLifecycleActionHeartbeat": (*Server).recordLifecycleActionHeartbeat,
 		"CompleteLifecycleAction":        (*Server).completeLifecycleAction,
+		"SetInstanceHealth":              (*Server).setInstanceHealth,
 	},
 }
 
@@ -44,6 +45,10 @@ type Group struct {
 	Hooks             []LifecycleHook   `json:"hooks,omitempty"`
 	Tags              map[string]string `json:"tags,omitempty"`
 	CreatedTime       time.Time         `json:"createdTime,omitzero"` // default: when it was put
+	// HealthCheckGracePeriod is in seconds; 0 means the default of 300, a
+	// negative value none. SetInstanceHealth respects it (see
+	// GroupInstance.LaunchTime).
+	HealthCheckGracePeriod int `json:"healthCheckGracePeriod,omitempty"`
 }
 
 // GroupInstance is an instance as its Auto Scaling group lists it.
@@ -57,6 +62,11 @@ type GroupInstance struct {
 	// (PutInstance), else "us-east-1a" and "t3.micro".
 	AZ   string `json:"az,omitempty"`
 	Type string `json:"type,omitempty"`
+	// LaunchTime is when the instance started, for the group's health check
+	// grace period; zero means that of the EC2 instance with the same id
+	// (PutInstance, which defaults it to the time it was put), and with no
+	// such instance, long enough ago to be past any grace period.
+	LaunchTime time.Time `json:"launchTime,omitzero"`
 }
 
 // InService lists instance ids as InService, healthy group members, for
@@ -371,7 +381,7 @@ func (s *Server) toASGGroupLocked(g *group) asgGroup {
 		DesiredCapacity:        g.DesiredCapacity,
 		DefaultCooldown:        300,
 		HealthCheckType:        "EC2",
-		HealthCheckGracePeriod: 300,
+		HealthCheckGracePeriod: g.gracePeriod(),
 		CreatedTime:            isoTime(g.CreatedTime),
 		TerminationPolicies:    members[string]{Items: []string{"Default"}},
 	}
@@ -511,5 +521,98 @@ func (s *Server) completeLifecycleAction(c *call) (any, error) {
 		}
 	}
 	s.completes = append(s.completes, lc)
+	return emptyResult{}, nil
+}
+
+// gracePeriod is the group's health check grace period in seconds.
+func (g *group) gracePeriod() int {
+	switch p := g.HealthCheckGracePeriod; {
+	case p == 0:
+		return 300
+	case p < 0:
+		return 0
+	default:
+		return p
+	}
+}
+
+// HealthCall is an accepted SetInstanceHealth call.
+type HealthCall struct {
+	Time       time.Time
+	InstanceID string
+	Status     string // Healthy or Unhealthy
+	// RespectGrace is ShouldRespectGracePeriod, true when not sent (the
+	// API's default).
+	RespectGrace bool
+}
+
+// HealthCalls returns the accepted SetInstanceHealth calls since the last
+// ResetCalls.
+func (s *Server) HealthCalls() []HealthCall {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.health)
+}
+
+// setInstanceHealth answers SetInstanceHealth(InstanceId, HealthStatus,
+// ShouldRespectGracePeriod) and sets the health status the instance's group
+// reports. Respecting the grace period (the default), a call on an instance
+// younger than its group's HealthCheckGracePeriod is refused with the
+// ValidationError AWS answers ("The age of the instance (986 seconds) is less
+// than the configured grace period of 1500 seconds", aws/aws-cli#171). An
+// instance in no group is refused with a ValidationError too (its message is
+// the stand-in's). The stand-in neither replaces an Unhealthy instance nor
+// changes its lifecycle state.
+func (s *Server) setInstanceHealth(c *call) (any, error) {
+	hc := HealthCall{
+		Time:         c.Time,
+		InstanceID:   c.Params.Get("InstanceId"),
+		Status:       c.Params.Get("HealthStatus"),
+		RespectGrace: true,
+	}
+	if v := c.Params.Get("ShouldRespectGracePeriod"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, validationError("ShouldRespectGracePeriod must be true or false, got %q", v)
+		}
+		hc.RespectGrace = b
+	}
+	switch {
+	case hc.InstanceID == "" || hc.Status == "":
+		return nil, validationError("InstanceId and HealthStatus are required")
+	case len(hc.InstanceID) > 19:
+		return nil, validationError("1 validation error detected: Value '%s' at 'instanceId' failed to satisfy constraint: Member must have length less than or equal to 19", hc.InstanceID)
+	case hc.Status != "Healthy" && hc.Status != "Unhealthy":
+		return nil, validationError("HealthStatus must be Healthy or Unhealthy, got %q", hc.Status)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var gi *GroupInstance
+	var g *group
+	for _, name := range slices.Sorted(maps.Keys(s.groups)) {
+		for n := range s.groups[name].Instances {
+			if in := &s.groups[name].Instances[n]; in.ID == hc.InstanceID {
+				g, gi = s.groups[name], in
+			}
+		}
+		if gi != nil {
+			break
+		}
+	}
+	if gi == nil {
+		return nil, validationError("Instance Id not found - No managed instance found for instance ID: %s", hc.InstanceID)
+	}
+	launched := gi.LaunchTime
+	if ec2 := s.instances[gi.ID]; launched.IsZero() && ec2 != nil {
+		launched = ec2.LaunchTime
+	}
+	if grace := g.gracePeriod(); hc.RespectGrace && grace > 0 && !launched.IsZero() {
+		if age := int(s.now().Sub(launched).Seconds()); age < grace {
+			return nil, validationError("The age of the instance (%d seconds) is less than the configured grace period of %d seconds", age, grace)
+		}
+	}
+	gi.HealthStatus = hc.Status
+	s.health = append(s.health, hc)
 	return emptyResult{}, nil
 }

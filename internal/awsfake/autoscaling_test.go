@@ -2,7 +2,9 @@ package awsfake
 
 import (
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -170,5 +172,84 @@ func TestLifecycleHooksAndActions(t *testing.T) {
 	srv.ResetCalls()
 	if len(srv.Heartbeats())+len(srv.Completions())+len(srv.CallLog())+srv.Calls("", "") != 0 {
 		t.Errorf("ResetCalls left records")
+	}
+}
+
+func TestSetInstanceHealth(t *testing.T) {
+	srv := Start(t)
+	srv.PutInstance(Instance{ID: "i-new"}) // launched now
+	srv.PutGroup(Group{Name: "web", Instances: []GroupInstance{
+		{ID: "i-new"},
+		{ID: "i-old", LaunchTime: time.Now().Add(-10 * time.Minute)},
+		{ID: "i-any"}, // no launch time known: past any grace period
+	}})
+	c := newClients(srv, 1)
+	set := func(id, status string, respect *bool) error {
+		_, err := c.asg.SetInstanceHealth(ctx(t), &autoscaling.SetInstanceHealthInput{
+			InstanceId: aws.String(id), HealthStatus: aws.String(status), ShouldRespectGracePeriod: respect,
+		})
+		return err
+	}
+
+	// The grace period (300 s by default) is respected unless told otherwise.
+	err := set("i-new", "Unhealthy", nil)
+	if code, msg := apiCode(t, err); code != "ValidationError" ||
+		!strings.HasSuffix(msg, "is less than the configured grace period of 300 seconds") {
+		t.Errorf("within the grace period: %s %q", code, msg)
+	}
+	for _, call := range []struct {
+		id, status string
+		respect    *bool
+	}{
+		{"i-new", "Unhealthy", aws.Bool(false)},
+		{"i-old", "Unhealthy", nil},
+		{"i-any", "Healthy", aws.Bool(true)},
+	} {
+		if err := set(call.id, call.status, call.respect); err != nil {
+			t.Fatalf("%s: %v", call.id, err)
+		}
+	}
+	for _, bad := range []struct{ id, status, msg string }{
+		{"i-999", "Unhealthy", "Instance Id not found - No managed instance found for instance ID: i-999"},
+		{"i-old", "Sick", `HealthStatus must be Healthy or Unhealthy, got "Sick"`},
+	} {
+		if code, msg := apiCode(t, set(bad.id, bad.status, aws.Bool(false))); code != "ValidationError" || msg != bad.msg {
+			t.Errorf("%s %s: %s %q", bad.id, bad.status, code, msg)
+		}
+	}
+
+	calls := srv.HealthCalls()
+	if len(calls) != 3 || calls[0].InstanceID != "i-new" || calls[0].Status != "Unhealthy" || calls[0].RespectGrace ||
+		!calls[1].RespectGrace || calls[2].Status != "Healthy" || calls[0].Time.IsZero() {
+		t.Errorf("health calls %+v", calls)
+	}
+	out, err := c.asg.DescribeAutoScalingGroups(ctx(t), &autoscaling.DescribeAutoScalingGroupsInput{
+		AutoScalingGroupNames: []string{"web"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var health []string
+	for _, i := range out.AutoScalingGroups[0].Instances {
+		health = append(health, aws.ToString(i.InstanceId)+"="+aws.ToString(i.HealthStatus))
+	}
+	if !slices.Equal(health, []string{"i-new=Unhealthy", "i-old=Unhealthy", "i-any=Healthy"}) {
+		t.Errorf("reported health %v", health)
+	}
+	if g := aws.ToInt32(out.AutoScalingGroups[0].HealthCheckGracePeriod); g != 300 {
+		t.Errorf("grace period %d", g)
+	}
+
+	// A group without a grace period accepts the call at once.
+	srv.PutGroup(Group{Name: "batch", HealthCheckGracePeriod: -1, Instances: []GroupInstance{{ID: "i-b", LaunchTime: time.Now()}}})
+	if err := set("i-b", "Unhealthy", nil); err != nil {
+		t.Error(err)
+	}
+	if n := srv.Calls("autoscaling", "SetInstanceHealth"); n != 7 {
+		t.Errorf("%d calls counted, want 7", n)
+	}
+	srv.ResetCalls()
+	if len(srv.HealthCalls()) != 0 {
+		t.Error("ResetCalls kept the health calls")
 	}
 }

@@ -10,7 +10,10 @@
 //   - EC2 (EC2 query protocol): DescribeTags, DescribeInstances.
 //   - Auto Scaling (query protocol): DescribeAutoScalingGroups,
 //     DescribeLifecycleHooks, RecordLifecycleActionHeartbeat,
-//     CompleteLifecycleAction.
+//     CompleteLifecycleAction, SetInstanceHealth (recorded, see HealthCalls).
+//   - CloudWatch (Smithy RPC v2 CBOR, gzip bodies): PutMetricData (checked
+//     against AWS's limits, kept for MetricData), PutMetricAlarm,
+//     DescribeAlarms, DeleteAlarms (see Alarms).
 //   - CloudWatch Logs (JSON 1.1): CreateLogGroup, CreateLogStream,
 //     PutRetentionPolicy, DescribeLogStreams, PutLogEvents (checked against
 //     every PutLogEvents limit; see LogEvents, LogEventCount, LogStreams,
@@ -23,9 +26,9 @@
 // also accepts cfn-hup's "CFN_V1 <document>:<signature>" scheme for
 // DescribeStackResource (other actions answer it with AccessDenied); a request with
 // neither is answered with MissingAuthenticationToken, in the shape of the
-// service its Action belongs to. Every call is logged with its parameters and
-// the auth scheme seen, counted per service and action, and may be answered
-// with an injected fault (see Faults).
+// service its Action (or RPC v2 path) belongs to. Every call is logged with
+// its parameters and the auth scheme seen, counted per service and action,
+// and may be answered with an injected fault (see Faults).
 //
 // Pagination is supported simply: DescribeInstances and DescribeTags honour
 // MaxResults (5..1000) and DescribeAutoScalingGroups MaxRecords (1..100,

@@ -20,15 +20,16 @@ type Faults struct {
 	Seed uint64
 	// ThrottleRate is the share of calls (0..1) answered with the service's
 	// throttling error: HTTP 400 Throttling ("Rate exceeded") for
-	// CloudFormation and Auto Scaling, HTTP 503 RequestLimitExceeded for
+	// CloudFormation, Auto Scaling and CloudWatch, HTTP 503 RequestLimitExceeded for
 	// EC2, HTTP 400 ThrottlingException for CloudWatch Logs and
 	// EventBridge. All are in the SDK's retry.DefaultThrottleErrorCodes
 	// (aws/retry/standard.go), so the standard retryer retries them as
 	// throttles.
 	ThrottleRate float64
 	// ServerErrorRate is the share of calls answered with HTTP 500
-	// (InternalFailure; InternalError for EC2; ServiceUnavailableException
-	// for CloudWatch Logs; InternalException for EventBridge).
+	// (InternalFailure; InternalError for EC2; InternalServiceError for
+	// CloudWatch; ServiceUnavailableException for CloudWatch Logs;
+	// InternalException for EventBridge).
 	ServerErrorRate float64
 	// Latency delays every affected call before it is answered.
 	Latency time.Duration

@@ -17,7 +17,7 @@ import (
 
 // services is the registry of every service the stand-in speaks, by SigV4
 // signing name. Each service lives in its own file with its actions.
-var services = registry(cloudFormation, ec2Service, autoScaling, cloudWatchLogs, eventBridge)
+var services = registry(cloudFormation, ec2Service, autoScaling, cloudWatch, cloudWatchLogs, eventBridge)
 
 func registry(svcs ...*service) map[string]*service {
 	m := make(map[string]*service, len(svcs))
@@ -148,6 +148,10 @@ type Server struct {
 	logGroups map[string]*logGroup
 	// busEvents are the events EventBridge accepted (events.go).
 	busEvents []BusEvent
+	// cw holds the CloudWatch metric data and alarms (cloudwatch.go).
+	cw cloudWatchState
+	// health are the accepted SetInstanceHealth calls (autoscaling.go).
+	health []HealthCall
 }
 
 // SetNow sets the clock the services that compare times with the present
@@ -248,8 +252,9 @@ func (s *Server) CallLog() []Call {
 	return out
 }
 
-// ResetCalls forgets the call log, the counters, and the recorded lifecycle
-// heartbeats and completions.
+// ResetCalls forgets the call log, the counters, the recorded lifecycle
+// heartbeats and completions, SetInstanceHealth calls, and the metric data
+// PutMetricData accepted (alarms stay).
 func (s *Server) ResetCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -257,6 +262,8 @@ func (s *Server) ResetCalls() {
 	s.counts = make(map[string]int)
 	s.heartbeats = nil
 	s.completes = nil
+	s.health = nil
+	s.cw.data = nil
 }
 
 // record logs a call; it is done before the reply is written so that a
@@ -313,6 +320,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// No SigV4 scope: find the service by the Action parameter.
 		if err := r.ParseForm(); err == nil {
 			c.Service = serviceOfAction(r.Form.Get("Action"))
+		}
+		if c.Service == "" {
+			c.Service = serviceOfRPCPath(r.URL.Path)
 		}
 	}
 	svc := services[c.Service]

@@ -26,7 +26,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"go.uber.org/zap"
 )
 
@@ -191,6 +194,18 @@ func (e *Env) EC2() *ec2.Client { return ec2.NewFromConfig(e.Config) }
 
 // AutoScaling returns an Auto Scaling client.
 func (e *Env) AutoScaling() *autoscaling.Client { return autoscaling.NewFromConfig(e.Config) }
+
+// CloudWatch returns a CloudWatch client (heartbeat, alarm, metrics). It speaks Smithy
+// RPC v2 CBOR; AWS_ENDPOINT_URL_CLOUDWATCH overrides its endpoint.
+func (e *Env) CloudWatch() *cloudwatch.Client { return cloudwatch.NewFromConfig(e.Config) }
+
+// EventBridge returns an EventBridge client (notifications).
+func (e *Env) EventBridge() *eventbridge.Client { return eventbridge.NewFromConfig(e.Config) }
+
+// CloudWatchLogs returns a CloudWatch Logs client (log shipping).
+func (e *Env) CloudWatchLogs(optFns ...func(*cloudwatchlogs.Options)) *cloudwatchlogs.Client {
+	return cloudwatchlogs.NewFromConfig(e.Config, optFns...)
+}
 
 // CloudFormation returns the CloudFormation client, made once. Its endpoint is
 // Options.CloudFormationURL when set. Each request is signed with SigV4 when the

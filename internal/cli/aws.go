@@ -12,6 +12,7 @@ import (
 	"github.com/stackhand/stackhand/internal/cfnpath"
 	"github.com/stackhand/stackhand/internal/clock"
 	"github.com/stackhand/stackhand/internal/config"
+	"github.com/stackhand/stackhand/internal/engine"
 	"github.com/stackhand/stackhand/internal/source"
 )
 
@@ -27,6 +28,8 @@ type awsSources struct {
 	log      *zap.Logger
 	clk      clock.Clock
 	observer *lazyObserver
+	// reporters start once the instance is known, with the AWS setup.
+	reporters *reporters
 }
 
 func (s *awsSources) Name() string { return "identity" }
@@ -50,6 +53,7 @@ func (s *awsSources) Run(ctx context.Context, emit func(source.Update)) error {
 		return err
 	}
 	emit(source.Update{Source: "identity", Identity: &identity})
+	s.reporters.start(ctx, identity, env)
 	s.log.Info("instance discovered", zap.String("instance", identity.InstanceID), zap.String("stack", identity.Stack),
 		zap.String("resource", identity.LogicalID), zap.String("group", identity.AutoScalingGroup), zap.String("region", identity.Region))
 
@@ -78,7 +82,7 @@ func (s *awsSources) Run(ctx context.Context, emit func(source.Update)) error {
 			Region: identity.Region, Clock: s.clk, Interval: interval},
 		source.AWSLifecycle{IMDS: md, Clock: s.clk, Interval: s.cfg.Lifecycle.PollInterval.D()},
 	)
-	s.observer.set(&source.LifecycleAction{ASG: asg, Group: identity.AutoScalingGroup, InstanceID: identity.InstanceID,
+	s.observer.add(&source.LifecycleAction{ASG: asg, Group: identity.AutoScalingGroup, InstanceID: identity.InstanceID,
 		HookName: s.cfg.Lifecycle.HookName, Abandon: s.cfg.Lifecycle.AbandonOnFailure, Clock: s.clk, Log: s.log.Named("lifecycle")})
 
 	var wg sync.WaitGroup
@@ -109,34 +113,44 @@ func stackName(stack string) string {
 	return stack
 }
 
-// lazyObserver forwards to the lifecycle action once the AWS sources have made it.
+// lazyObserver forwards the engine's shutdown calls to the observers added once they
+// exist: the lifecycle action once the AWS sources made it, the heartbeat once the
+// reporters started.
 type lazyObserver struct {
-	mu    sync.Mutex
-	inner *source.LifecycleAction
+	mu   sync.Mutex
+	list []engine.ShutdownObserver
 }
 
-func (o *lazyObserver) set(a *source.LifecycleAction) {
+func (o *lazyObserver) add(obs engine.ShutdownObserver) {
 	o.mu.Lock()
-	o.inner = a
+	o.list = append(o.list, obs)
 	o.mu.Unlock()
 }
 
-func (o *lazyObserver) get() *source.LifecycleAction {
+func (o *lazyObserver) get() []engine.ShutdownObserver {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.inner
+	return append([]engine.ShutdownObserver(nil), o.list...)
 }
 
 func (o *lazyObserver) ShutdownStarted(state string) {
-	if a := o.get(); a != nil {
+	for _, a := range o.get() {
 		a.ShutdownStarted(state)
 	}
 }
 
+// ShutdownFinished tells every observer, concurrently: each may wait on AWS (the
+// lifecycle action's completion, the alarm's deletion) and the agent exits after all.
 func (o *lazyObserver) ShutdownFinished(ok bool) {
-	if a := o.get(); a != nil {
-		a.ShutdownFinished(ok)
+	var wg sync.WaitGroup
+	for _, a := range o.get() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.ShutdownFinished(ok)
+		}()
 	}
+	wg.Wait()
 }
 
 // metadataRules turns the metadata watch rules into parsed paths; `metadata:` rules read

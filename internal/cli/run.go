@@ -16,7 +16,6 @@ import (
 	"github.com/stackhand/stackhand/internal/engine"
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/hooks"
-	"github.com/stackhand/stackhand/internal/report"
 	"github.com/stackhand/stackhand/internal/service"
 	"github.com/stackhand/stackhand/internal/source"
 	"github.com/stackhand/stackhand/internal/state"
@@ -98,13 +97,16 @@ func runAgent(parent context.Context, cfg *config.Config, log *zap.Logger) error
 	}
 	spool := &source.Spool{StateDir: cfg.StateDir, Clock: clk, Interval: cfg.Interval.D(),
 		OnInvalid: func(file string, err error) { log.Warn("request refused", zap.String("file", file), zap.Error(err)) }}
-	var notifier engine.Notifier
-	if cfg.Mode == config.ModeLocal {
-		notifier = &report.LocalNotifier{Path: filepath.Join(cfg.Local.Dir, "events.jsonl"), Logger: log}
-	}
+	// The engine is made below; reporters report their status through it.
+	var eng *engine.Engine
+	srcCtx, stopSources := context.WithCancel(context.Background())
+	defer stopSources()
+	observer := &lazyObserver{}
+	rep := newReporters(cfg, log, clk, observer, reporterStatus(func(name string, h *state.Health) {
+		eng.Update(srcCtx, source.Update{Source: name, Reporter: h})
+	}))
 	var sources []source.Source
 	var await []string
-	var observer engine.ShutdownObserver
 	if cfg.Mode == config.ModeLocal {
 		sources, err = localSources(cfg, clk)
 		if err != nil {
@@ -114,20 +116,17 @@ func runAgent(parent context.Context, cfg *config.Config, log *zap.Logger) error
 			await = append(await, s.Name())
 		}
 	} else {
-		lazy := &lazyObserver{}
-		sources = []source.Source{&awsSources{cfg: cfg, log: log, clk: clk, observer: lazy}}
+		sources = []source.Source{&awsSources{cfg: cfg, log: log, clk: clk, observer: observer, reporters: rep}}
 		await = awsSourceNames
-		observer = lazy
 	}
 	sources = append(sources, spool)
-	eng, err := engine.New(engine.Options{Config: cfg, Store: store, State: st, Runner: runner, Spool: spool,
-		Notifier: notifier, Shutdown: observer, Clock: clk, Logger: log.Named("engine"), Await: await})
+	eng, err = engine.New(engine.Options{Config: cfg, Store: store, State: st, Runner: runner, Spool: spool,
+		Notifier: rep.notifier, Shutdown: observer, Clock: clk, Logger: log.Named("engine"), Await: await})
 	if err != nil {
 		return err
 	}
 
 	return service.Run(parent, log, func(ctx context.Context) error {
-		srcCtx, stopSources := context.WithCancel(context.Background())
 		engCtx, stopEngine := context.WithCancel(context.Background())
 		defer stopEngine()
 		var wg sync.WaitGroup
@@ -135,7 +134,13 @@ func runAgent(parent context.Context, cfg *config.Config, log *zap.Logger) error
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := s.Run(srcCtx, func(u source.Update) { eng.Update(srcCtx, u) }); err != nil {
+				emit := func(u source.Update) {
+					if u.Identity != nil && cfg.Mode == config.ModeLocal {
+						rep.start(srcCtx, *u.Identity, nil)
+					}
+					eng.Update(srcCtx, u)
+				}
+				if err := s.Run(srcCtx, emit); err != nil {
 					log.Error("source stopped", zap.String("source", s.Name()), zap.Error(err))
 					eng.Update(srcCtx, source.Update{Source: s.Name(), Err: err})
 				}
@@ -157,6 +162,7 @@ func runAgent(parent context.Context, cfg *config.Config, log *zap.Logger) error
 		}
 		stopSources()
 		wg.Wait()
+		rep.wait()
 		return runErr
 	})
 }

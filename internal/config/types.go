@@ -43,6 +43,9 @@ type Config struct {
 	Health    Health    `yaml:"health"`
 	Metrics   Metrics   `yaml:"metrics"`
 	Logs      Logs      `yaml:"logs"`
+	// Notifications says where event results, health verdicts and alarm changes go
+	// besides the agent's log (mode aws; mode local always writes local.dir/events.jsonl).
+	Notifications Notifications `yaml:"notifications"`
 
 	// Umask is applied to the agent (and so to its hooks) when set; from cfn-hup's [main] umask.
 	Umask *uint32 `yaml:"-"`
@@ -146,6 +149,14 @@ type HealthCheck struct {
 	Name string `yaml:"name"`
 	HTTP string `yaml:"http"` // URL; 2xx/3xx is healthy
 	TCP  string `yaml:"tcp"`  // host:port
+}
+
+// Notifications configures publishing to EventBridge.
+type Notifications struct {
+	// EventBridge publishes every notification with PutEvents (source "stackhand").
+	EventBridge bool `yaml:"eventbridge"`
+	// EventBus is the bus name or ARN; "default" when empty.
+	EventBus string `yaml:"event_bus"`
 }
 
 // Metrics configures memory/disk/CPU metrics.

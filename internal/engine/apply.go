@@ -12,6 +12,10 @@ import (
 
 // apply takes in one source update.
 func (e *Engine) apply(u source.Update) {
+	if u.Reporter != nil {
+		e.reporter(u.Source, u.Reporter)
+		return
+	}
 	delete(e.awaiting, u.Source)
 	e.health(u)
 	if u.Identity != nil {
@@ -84,6 +88,18 @@ func (e *Engine) health(u source.Update) {
 		e.log.Error("source problem; nothing it watches changes until it is fixed", zap.String("source", u.Source), zap.String("error", errs))
 		e.save()
 	}
+}
+
+// reporter records a reporter's status for `stackhand status`. A new or cleared error is
+// written at once (the reporter logged it); the rest waits for the periodic flush.
+func (e *Engine) reporter(name string, h *state.Health) {
+	prev := e.st.Reporters[name]
+	e.st.Reporters[name] = h
+	if prev == nil || prev.LastError != h.LastError {
+		e.save()
+		return
+	}
+	e.healthDirty = true
 }
 
 // setIdentity takes this instance's identity. State written on another instance (a state

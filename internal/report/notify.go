@@ -1,50 +1,92 @@
-// Package report holds the agent's reporters: what it tells the world besides running
-// hooks. notify.go publishes event results; in local mode to a JSON-lines file.
 package report
 
 import (
-	"encoding/json"
-	"os"
-	"sync"
+	"context"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/stackhand/stackhand/internal/clock"
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/state"
 )
 
-// Notification is one published event result.
-type Notification struct {
-	Kind     string         `json:"kind"` // "event"
-	Time     time.Time      `json:"time"`
-	Instance event.Instance `json:"instance"`
-	Event    state.Outcome  `json:"event"`
+// notifyQueue bounds the notifications waiting for the sink: at one a minute, a day of
+// outage.
+const notifyQueue = 1000
+
+// finalFlush is how long notifications still queued when the agent stops get to go out
+// (the shutdown event's own result among them).
+const finalFlush = 5 * time.Second
+
+// Notifier publishes notifications through a sink, oldest first, from a bounded queue. It
+// is the engine's Notifier; the other reporters hand it their changes too. It queues from
+// the start; Run, given the sink once the agent knows where it is, publishes.
+type Notifier struct {
+	clk    clock.Clock
+	log    *zap.Logger
+	status StatusFunc
+	q      *queue[Notification]
+	health state.Health
 }
 
-// LocalNotifier appends one JSON line per finished event to a file (local mode's sink).
-type LocalNotifier struct {
-	Path   string
-	Logger *zap.Logger
-	mu     sync.Mutex
+// NewNotifier returns a Notifier that queues until Run. status may be nil.
+func NewNotifier(clk clock.Clock, log *zap.Logger, status StatusFunc) *Notifier {
+	if status == nil {
+		status = func(string, state.Health) {}
+	}
+	return &Notifier{clk: clk, log: log, status: status, q: newQueue[Notification](notifyQueue)}
 }
 
-// EventDone appends the outcome. A write failure is logged, never fatal.
-func (n *LocalNotifier) EventDone(o state.Outcome, in event.Instance) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	b, err := json.Marshal(Notification{Kind: "event", Time: o.End, Instance: in, Event: o})
-	if err == nil {
-		var f *os.File
-		f, err = os.OpenFile(n.Path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
-		if err == nil {
-			_, err = f.Write(append(b, '\n'))
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
+// EventDone queues a finished event's outcome.
+func (n *Notifier) EventDone(o state.Outcome, in event.Instance) {
+	n.Notify(Notification{Kind: KindEvent, Time: o.End, Instance: in, Event: &o})
+}
+
+// Notify queues a notification; it never blocks.
+func (n *Notifier) Notify(x Notification) {
+	if x.Time.IsZero() {
+		x.Time = n.clk.Now().UTC()
+	}
+	if dropped := n.q.push(x); dropped > 0 {
+		n.log.Warn("notification queue full; dropped the oldest", zap.Int("dropped", dropped), zap.Int("bound", notifyQueue))
+	}
+}
+
+// Run publishes to sink until ctx ends, then gives what is still queued a last few
+// seconds.
+func (n *Notifier) Run(ctx context.Context, sink Sink) {
+	drain(ctx, n.clk, n.q, MaxPublishBatch, sink.Publish, n.report)
+	if n.q.len() == 0 {
+		return
+	}
+	last, cancel := context.WithTimeout(context.Background(), finalFlush)
+	defer cancel()
+	for n.q.len() > 0 && last.Err() == nil {
+		items, first := n.q.peek(MaxPublishBatch)
+		if err := sink.Publish(last, items); err != nil {
+			n.log.Warn("could not publish the last notifications before stopping", zap.Int("left", n.q.len()), zap.Error(err))
+			return
 		}
+		n.q.done(len(items), first)
 	}
-	if err != nil && n.Logger != nil {
-		n.Logger.Error("cannot write the event notification", zap.String("path", n.Path), zap.Error(err))
+}
+
+func (n *Notifier) report(err error) {
+	now := n.clk.Now().UTC()
+	h := n.health
+	h.Counters = map[string]int64{"queued": int64(n.q.len()), "dropped": n.q.drops()}
+	if err != nil {
+		if h.LastError != err.Error() {
+			n.log.Error("cannot publish notifications; retrying with backoff", zap.Error(err), zap.Int("queued", n.q.len()))
+		}
+		h.LastError, h.ErrorAt = err.Error(), now
+	} else {
+		if h.LastError != "" {
+			n.log.Info("notifications are published again")
+		}
+		h.LastError, h.LastOK = "", now
 	}
+	n.health = h
+	n.status("notify", h)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stackhand/stackhand/internal/event"
+	"github.com/stackhand/stackhand/internal/state"
 )
 
 // Source is one watcher. Run reports through emit until ctx ends; it returns nil then.
@@ -36,6 +37,9 @@ type Update struct {
 	Lifecycle *Lifecycle
 	Request   *Request
 	Identity  *event.Instance
+	// Reporter, when set, is the status of the reporter named Source (heartbeat, health,
+	// metrics, notify, logs); such an update carries nothing else.
+	Reporter *state.Health
 }
 
 // Observed is one watched value: present with its canonical JSON, absent, or unreadable.

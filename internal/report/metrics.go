@@ -1,0 +1,161 @@
+package report
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/stackhand/stackhand/internal/clock"
+	"github.com/stackhand/stackhand/internal/event"
+	"github.com/stackhand/stackhand/internal/metrics"
+	"github.com/stackhand/stackhand/internal/state"
+)
+
+// metricsQueue bounds the data waiting for CloudWatch: with five disks, about 20 data a
+// minute, so several hours of outage.
+const metricsQueue = 5000
+
+// samplesPerInterval is how many collections are folded into each published statistic
+// set.
+const samplesPerInterval = 6
+
+// Metrics collects memory, swap, disk and CPU figures several times an interval and
+// publishes each as a statistic set (minimum, maximum, sum, count) once an interval, with
+// the CloudWatch agent's names, units and dimensions plus InstanceId, as the CloudWatch
+// agent does with append_dimensions {"InstanceId": "${aws:InstanceId}"}.
+type Metrics struct {
+	Sink           Sink
+	Clock          clock.Clock
+	Log            *zap.Logger
+	Status         StatusFunc // may be nil
+	Instance       event.Instance
+	Namespace      string
+	Interval       time.Duration
+	HighResolution bool
+	// Collector reads the machine; one with metrics.Options{IgnoreFSTypes} when nil.
+	Collector     *metrics.Collector
+	IgnoreFSTypes []string
+
+	q       *queue[Datum]
+	agg     metrics.Aggregator
+	samples []metrics.Sample
+	stats   []metrics.Stat
+
+	mu      sync.Mutex
+	lastErr string
+	health  state.Health
+}
+
+// Run collects and publishes until ctx ends.
+func (m *Metrics) Run(ctx context.Context) {
+	if m.Status == nil {
+		m.Status = func(string, state.Health) {}
+	}
+	if m.Collector == nil {
+		m.Collector = metrics.New(metrics.Options{IgnoreFSTypes: m.IgnoreFSTypes})
+	}
+	m.q = newQueue[Datum](metricsQueue)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		drain(ctx, m.Clock, m.q, MaxMetricBatch, func(ctx context.Context, d []Datum) error {
+			return m.Sink.PutMetrics(ctx, m.Namespace, d)
+		}, m.sent)
+	}()
+	every := max(m.Interval/samplesPerInterval, time.Second)
+	tick := make(chan struct{}, 1)
+	next := m.Clock.Now().Add(m.Interval)
+	m.Collect()
+	for {
+		t := m.Clock.AfterFunc(every, func() { tick <- struct{}{} })
+		select {
+		case <-tick:
+		case <-ctx.Done():
+			t.Stop()
+			cancel()
+			wg.Wait()
+			return
+		}
+		m.Collect()
+		if now := m.Clock.Now(); !now.Before(next) {
+			m.Flush(now)
+			next = now.Add(m.Interval)
+		}
+	}
+}
+
+// Collect takes one reading into the running statistic sets.
+func (m *Metrics) Collect() {
+	var err error
+	m.samples, err = m.Collector.Collect(m.samples[:0])
+	m.agg.Add(m.samples)
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	m.mu.Lock()
+	prev := m.lastErr
+	m.lastErr = msg
+	m.mu.Unlock()
+	if msg != prev {
+		if err != nil {
+			m.Log.Warn("some metrics could not be read; the others are sent", zap.Error(err))
+		} else {
+			m.Log.Info("every metric is read again")
+		}
+	}
+}
+
+// Flush queues the interval's statistic sets, stamped at, for publishing.
+func (m *Metrics) Flush(at time.Time) {
+	m.stats = m.agg.Flush(m.stats[:0])
+	if len(m.stats) == 0 {
+		return
+	}
+	id := Dim{"InstanceId", m.Instance.InstanceID}
+	data := make([]Datum, 0, len(m.stats))
+	for _, s := range m.stats {
+		dims := make([]Dim, 0, len(s.Dims)+1)
+		for _, d := range s.Dims {
+			dims = append(dims, Dim{d.Name, d.Value})
+		}
+		dims = append(dims, id)
+		data = append(data, Datum{Name: s.Name, Unit: s.Unit, Dims: dims, Time: at.UTC(), Min: s.Min, Max: s.Max,
+			Sum: s.Sum, Count: s.Count, HighResolution: m.HighResolution})
+	}
+	if dropped := m.q.push(data...); dropped > 0 {
+		m.Log.Warn("metric queue full; dropped the oldest data", zap.Int("dropped", dropped), zap.Int("bound", metricsQueue))
+	}
+}
+
+func (m *Metrics) sent(err error) {
+	m.mu.Lock()
+	now := m.Clock.Now().UTC()
+	prev := m.health.LastError
+	h := m.health
+	if err != nil {
+		h.LastError, h.ErrorAt = err.Error(), now
+	} else {
+		h.LastError, h.LastOK = "", now
+	}
+	if m.lastErr != "" && err == nil {
+		h.Detail = "some metrics unreadable: " + m.lastErr
+	} else {
+		h.Detail = ""
+	}
+	h.Counters = map[string]int64{"queued": int64(m.q.len()), "dropped": m.q.drops()}
+	m.health = h
+	m.mu.Unlock()
+	switch {
+	case err != nil && prev != err.Error():
+		m.Log.Error("cannot send metrics; retrying with backoff", zap.Error(err))
+	case err == nil && prev != "":
+		m.Log.Info("metrics are accepted again")
+	}
+	m.Status("metrics", h)
+}

@@ -1,0 +1,148 @@
+package report
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/stackhand/stackhand/internal/clock"
+)
+
+// queue holds what a sink has not taken yet: at most max items, the oldest dropped (and
+// counted) beyond that. One drain loop sends from it; any goroutine may push.
+type queue[T any] struct {
+	max int
+
+	mu      sync.Mutex
+	items   []T
+	dropped int64
+	// base is the sequence number of items[0]: every item pushed gets the next one, so a
+	// batch sent while older items were dropped is removed exactly.
+	base   uint64
+	signal chan struct{}
+}
+
+func newQueue[T any](max int) *queue[T] {
+	return &queue[T]{max: max, signal: make(chan struct{}, 1)}
+}
+
+// push appends items, dropping the oldest beyond the bound; it returns how many it dropped.
+func (q *queue[T]) push(items ...T) int {
+	q.mu.Lock()
+	q.items = append(q.items, items...)
+	n := 0
+	if over := len(q.items) - q.max; over > 0 {
+		n = over
+		clear(q.items[:over])
+		q.items = append(q.items[:0], q.items[over:]...)
+		q.dropped += int64(over)
+		q.base += uint64(over)
+	}
+	q.mu.Unlock()
+	select {
+	case q.signal <- struct{}{}:
+	default:
+	}
+	return n
+}
+
+// peek returns a copy of up to n of the oldest items and the sequence number of the
+// first, to hand to done.
+func (q *queue[T]) peek(n int) ([]T, uint64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n = min(n, len(q.items))
+	out := make([]T, n)
+	copy(out, q.items[:n])
+	return out, q.base
+}
+
+// done removes the n items a peek that returned first was given, once they were sent.
+// Those of them dropped since are gone already.
+func (q *queue[T]) done(n int, first uint64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	end := first + uint64(n)
+	if end <= q.base {
+		return
+	}
+	k := min(int(end-q.base), len(q.items))
+	clear(q.items[:k])
+	q.items = append(q.items[:0], q.items[k:]...)
+	q.base += uint64(k)
+}
+
+func (q *queue[T]) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items)
+}
+
+func (q *queue[T]) drops() int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.dropped
+}
+
+// Retry backoff of a sink that fails: from retryMin, doubling, to retryMax, with jitter.
+const (
+	retryMin = 2 * time.Second
+	retryMax = 2 * time.Minute
+)
+
+// backoff returns the wait before retry number attempt (1, 2, ...): full jitter over an
+// exponential window, never less than half of it so retries do not bunch at zero.
+func backoff(attempt int) time.Duration {
+	d := retryMin
+	for i := 1; i < attempt && d < retryMax; i++ {
+		d *= 2
+	}
+	d = min(d, retryMax)
+	return d/2 + rand.N(d/2+1)
+}
+
+// sleep waits d on clk, or until ctx ends; it reports whether the wait was completed.
+func sleep(ctx context.Context, clk clock.Clock, d time.Duration) bool {
+	done := make(chan struct{})
+	t := clk.AfterFunc(d, func() { close(done) })
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// drain sends the queue's items in batches of at most batch until ctx ends. A failed send
+// is retried with backoff; report is told of every success and failure.
+func drain[T any](ctx context.Context, clk clock.Clock, q *queue[T], batch int, send func(context.Context, []T) error,
+	report func(err error)) {
+	attempt := 0
+	for {
+		items, first := q.peek(batch)
+		if len(items) == 0 {
+			select {
+			case <-q.signal:
+				continue
+			case <-ctx.Done():
+				return
+			}
+		}
+		if err := send(ctx, items); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			report(err)
+			attempt++
+			if !sleep(ctx, clk, backoff(attempt)) {
+				return
+			}
+			continue
+		}
+		attempt = 0
+		q.done(len(items), first)
+		report(nil)
+	}
+}

@@ -1,0 +1,128 @@
+// Package report holds the agent's reporters: what it tells the world besides running
+// hooks.
+//
+//   - heartbeat.go: a Heartbeat metric every interval and the per-instance alarm on it
+//     that lets AWS reboot or recover an instance whose agent fell silent.
+//   - health.go: health checks (hooks.d/health/ scripts, HTTP and TCP checks); after N
+//     failures in a row the instance marks itself Unhealthy in its Auto Scaling group.
+//   - metrics.go: memory, swap, disk and CPU metrics, aggregated into statistic sets.
+//   - notify.go: every event result, health verdict and alarm change, as notifications.
+//
+// Each reporter writes to a Sink: CloudWatch, Auto Scaling and EventBridge in mode aws
+// (aws.go), JSON-lines files in local.dir in mode local (local.go). What a sink could not
+// take yet waits in a bounded queue (queue.go) and is retried with backoff; beyond the
+// bound the oldest is dropped and counted, never silently.
+package report
+
+import (
+	"context"
+	"time"
+
+	"github.com/stackhand/stackhand/internal/event"
+	"github.com/stackhand/stackhand/internal/state"
+)
+
+// Notification kinds, and the EventBridge detail-type each is published with.
+const (
+	KindEvent  = "event"  // a lifecycle event finished
+	KindHealth = "health" // the health verdict changed, or the instance was marked Unhealthy
+	KindAlarm  = "alarm"  // the heartbeat alarm was created, updated or deleted
+)
+
+// DetailTypes maps a notification kind to its EventBridge detail-type.
+var DetailTypes = map[string]string{
+	KindEvent:  "Stackhand Lifecycle Event",
+	KindHealth: "Stackhand Health Verdict",
+	KindAlarm:  "Stackhand Heartbeat Alarm",
+}
+
+// Source is the EventBridge source of every notification.
+const Source = "stackhand"
+
+// Notification is one thing the fleet may want to alert on. It is the detail of the
+// EventBridge event as it is the line of local mode's events.jsonl.
+type Notification struct {
+	Kind     string         `json:"kind"`
+	Time     time.Time      `json:"time"`
+	Instance event.Instance `json:"instance"`
+	// Event is set for KindEvent: the event's outcome (id, event, result, duration, reason,
+	// failed hook, error).
+	Event *state.Outcome `json:"event,omitempty"`
+	// Health is set for KindHealth.
+	Health *Verdict `json:"health,omitempty"`
+	// Alarm is set for KindAlarm.
+	Alarm *AlarmChange `json:"alarm,omitempty"`
+}
+
+// Verdict is a health verdict.
+type Verdict struct {
+	// Status is "healthy", "failing" (a check failed, fewer than N times in a row),
+	// "unhealthy" (N failures in a row) or "marked-unhealthy" (reported to Auto Scaling).
+	Status   string              `json:"status"`
+	Failures int                 `json:"failures"`
+	Checks   []state.CheckStatus `json:"checks"`
+}
+
+// AlarmChange is a change made to the heartbeat alarm.
+type AlarmChange struct {
+	Name   string `json:"name"`
+	Change string `json:"change"` // created, updated, deleted
+	Action string `json:"action,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Datum is one metric value, or a statistic set when Count > 0.
+type Datum struct {
+	Name  string
+	Unit  string // CloudWatch StandardUnit: Count, Percent, Bytes
+	Dims  []Dim
+	Time  time.Time
+	Value float64
+	// Min, Max, Sum and Count make a statistic set; Value is ignored when Count > 0.
+	Min, Max, Sum, Count float64
+	// HighResolution stores the datum at one-second resolution.
+	HighResolution bool
+}
+
+// Dim is a metric dimension.
+type Dim struct{ Name, Value string }
+
+// AlarmSpec is the heartbeat alarm as the agent wants it.
+type AlarmSpec struct {
+	Name              string
+	Description       string
+	Namespace, Metric string
+	Dims              []Dim
+	Period            time.Duration
+	EvaluationPeriods int
+	// Actions are the ARNs run when the alarm fires; none for action "none".
+	Actions []string
+}
+
+// Sink is where the reporters' output goes. Every method may fail; callers retry.
+type Sink interface {
+	// PutMetrics stores data in namespace; at most MaxMetricBatch data at a time.
+	PutMetrics(ctx context.Context, namespace string, data []Datum) error
+	// EnsureAlarm creates the alarm or brings it to spec; it reports what it changed
+	// ("" when the alarm already matched).
+	EnsureAlarm(ctx context.Context, spec AlarmSpec) (change string, err error)
+	// DeleteAlarm deletes the alarm; an alarm that does not exist is not an error.
+	DeleteAlarm(ctx context.Context, name string) error
+	// SetUnhealthy marks the instance Unhealthy in its Auto Scaling group, respecting
+	// the group's health check grace period.
+	SetUnhealthy(ctx context.Context, instanceID string) error
+	// Publish sends notifications; at most MaxPublishBatch at a time.
+	Publish(ctx context.Context, ns []Notification) error
+}
+
+// Batch limits, the smaller of the AWS limit and what the local sink needs.
+const (
+	// MaxMetricBatch is PutMetricData's limit of MetricData entries per request
+	// (1,000 since 2023; see the PutMetricData API reference).
+	MaxMetricBatch = 1000
+	// MaxPublishBatch is PutEvents's limit of entries per request.
+	MaxPublishBatch = 10
+)
+
+// StatusFunc receives a reporter's status for `stackhand status`.
+type StatusFunc func(name string, h state.Health)

@@ -158,11 +158,11 @@ func renderStatus(w io.Writer, s Status, now time.Time) {
 			fmt.Fprintf(w, "           %s %s queued %s: %s\n", p.Kind, p.ID, ts(p.Queued), clip(strings.Join(p.Reasons, "; "), 80))
 		}
 	}
-	healthBlock(w, "sources", s.Sources, ts)
-	healthBlock(w, "reporters", s.Reporters, ts)
+	healthBlock(w, "sources", s.Sources, ts, "last read")
+	healthBlock(w, "reporters", s.Reporters, ts, "last success")
 }
 
-func healthBlock(w io.Writer, title string, hs map[string]*state.Health, ts func(time.Time) string) {
+func healthBlock(w io.Writer, title string, hs map[string]*state.Health, ts func(time.Time) string, okWhat string) {
 	if len(hs) == 0 {
 		fmt.Fprintf(w, "%-10s none\n", title)
 		return
@@ -182,9 +182,45 @@ func healthBlock(w io.Writer, title string, hs map[string]*state.Health, ts func
 			}
 			fmt.Fprintf(w, "  %-10s ERROR since %s, last ok %s:\n", n, ts(h.ErrorAt), lastOK)
 			fmt.Fprintf(w, "             %s\n", h.LastError)
+		} else {
+			fmt.Fprintf(w, "  %-10s ok, %s %s\n", n, okWhat, ts(h.LastOK))
+		}
+		reporterDetails(w, h, ts)
+	}
+}
+
+// reporterDetails writes what a reporter keeps besides its last success and error: its
+// detail, counters, health checks and shipped files.
+func reporterDetails(w io.Writer, h *state.Health, ts func(time.Time) string) {
+	const indent = "             "
+	if h.Detail != "" {
+		fmt.Fprintf(w, "%s%s\n", indent, h.Detail)
+	}
+	if len(h.Counters) > 0 {
+		keys := make([]string, 0, len(h.Counters))
+		for k := range h.Counters {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%s %d", k, h.Counters[k])
+		}
+		fmt.Fprintf(w, "%s%s\n", indent, strings.Join(parts, ", "))
+	}
+	for _, c := range h.Checks {
+		if c.OK {
+			fmt.Fprintf(w, "%scheck %s: ok, %s\n", indent, c.Name, ts(c.LastRun))
 			continue
 		}
-		fmt.Fprintf(w, "  %-10s ok, last read %s\n", n, ts(h.LastOK))
+		fmt.Fprintf(w, "%scheck %s: FAILING, %d in a row, %s: %s\n", indent, c.Name, c.Failures, ts(c.LastRun), clip(c.LastError, 100))
+	}
+	for _, f := range h.Files {
+		fmt.Fprintf(w, "%s%s -> %s/%s: shipped %d of %d bytes, lag %d bytes, %s\n", indent, f.Path, f.Group, f.Stream,
+			f.Shipped, f.Size, max(f.Size-f.Shipped, 0), time.Duration(f.LagSeconds*float64(time.Second)).Round(time.Second))
+		if f.LastError != "" {
+			fmt.Fprintf(w, "%s  ERROR %s: %s\n", indent, ts(f.ErrorAt), clip(f.LastError, 100))
+		}
 	}
 }
 

@@ -78,6 +78,22 @@ func fullStatus() Status {
 			"metadata": {LastOK: ago(17 * time.Minute), LastError: "/etc/stackhand/local/metadata.json:3: not valid JSON: invalid character '}' looking for beginning of object key string; fix the file, nothing changes until then",
 				ErrorAt: ago(15 * time.Minute)},
 		},
+		Reporters: map[string]*state.Health{
+			"heartbeat": {LastOK: ago(20 * time.Second), Detail: "alarm stackhand-heartbeat-i-0123456789abcdef0",
+				Counters: map[string]int64{"dropped": 0}},
+			"health": {LastOK: ago(95 * time.Second), LastError: "web: GET http://127.0.0.1:8080/health: HTTP 503", ErrorAt: ago(5 * time.Second),
+				Detail: "failing; 2 failed round(s) in a row, unhealthy at 3",
+				Checks: []state.CheckStatus{
+					{Name: "web", Failures: 2, LastRun: ago(5 * time.Second), LastError: "GET http://127.0.0.1:8080/health: HTTP 503"},
+					{Name: "hooks.d/health", OK: true, LastRun: ago(5 * time.Second)},
+				}},
+			"logs": {LastOK: ago(3 * time.Second), Counters: map[string]int64{"sent": 1834211, "retries": 4, "rejected": 0},
+				Files: []state.FileStatus{
+					{Path: "/var/log/app/app.log", Group: "shop-prod", Stream: "i-0123456789abcdef0/app.log", Shipped: 73400320, Size: 73401000, LagSeconds: 2.4},
+					{Path: "/var/log/app/denied.log", Group: "shop-prod", Stream: "i-0123456789abcdef0/denied.log", Size: 1200,
+						LastError: "open /var/log/app/denied.log: permission denied", ErrorAt: ago(10 * time.Minute)},
+				}},
+		},
 		UpdatedAt: ago(40 * time.Second),
 	}
 }

@@ -334,6 +334,7 @@ func (t *Tailer) forgetGone(fls []*follower) {
 		}
 		t.mu.Lock()
 		idle := len(fl.gens) == 0
+		everOpened := fl.everOpened
 		if idle {
 			delete(t.files, fl.path)
 			delete(t.dirty, fl)
@@ -344,7 +345,8 @@ func (t *Tailer) forgetGone(fls []*follower) {
 			continue
 		}
 		fl.cancel()
-		if t.opt.CheckpointDir != "" {
+		// A follower that never opened its file leaves an earlier run's checkpoint alone.
+		if t.opt.CheckpointDir != "" && everOpened {
 			t.cpMu.Lock()
 			_ = removeCheckpoint(t.opt.CheckpointDir, fl.path)
 			t.cpMu.Unlock()

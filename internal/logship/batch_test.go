@@ -789,7 +789,9 @@ func TestBackpressure(t *testing.T) {
 	// A Put whose context ends gives up.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancelled := make(chan error, 1)
-	go func() { cancelled <- h.b.Put(ctx, testKey, Event{Time: ms(t0), Message: []byte("y"), Src: 2, Offset: 1}) }()
+	go func() {
+		cancelled <- h.b.Put(ctx, testKey, Event{Time: ms(t0), Message: []byte("y"), Src: 2, Offset: 1})
+	}()
 	waitFor(t, "both Puts blocked", func() bool {
 		st := h.b.Stats()[testKey]
 		s := h.b.stream(testKey)

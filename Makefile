@@ -97,7 +97,8 @@ unit:
 
 # Each fuzz target for a few seconds; `make fuzz FUZZTIME=5m` for a longer run.
 FUZZ_TARGETS := ./internal/cfnpath:FuzzParse ./internal/cfnpath:FuzzLookup \
-	./internal/config:FuzzCfnHupINI ./internal/config:FuzzParseYAML
+	./internal/config:FuzzCfnHupINI ./internal/config:FuzzParseYAML \
+	./internal/metrics:FuzzParseMeminfo ./internal/metrics:FuzzParseStat ./internal/metrics:FuzzMountinfo
 fuzz-short:
 	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
@@ -109,6 +110,7 @@ fuzz: fuzz-short
 # that the fleet does not load the machine under the idle figures. Recorded in README.
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -p 1 -timeout 30m ./agent/ ./internal/source/
+	$(GO) test -run '^$$' -bench 'Collect|Aggregate' -benchmem -count 5 ./internal/metrics/
 
 clean:
 	rm -rf bin dist $(RUN_DIR)

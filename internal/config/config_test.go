@@ -121,6 +121,7 @@ func TestParseFull(t *testing.T) {
 		Checks: []HealthCheck{{Name: "web", HTTP: "http://127.0.0.1:8080/health"}, {Name: "127.0.0.1:5432", TCP: "127.0.0.1:5432"}}}
 	want.Metrics = Metrics{Enabled: &tr, Interval: Duration(10 * time.Second), Namespace: "Fleet/Host", HighResolution: true,
 		IgnoreFileSystems: []string{"tmpfs", "overlay"}}
+	want.Notifications = Notifications{EventBridge: true, EventBus: "fleet-events"}
 	want.Logs = Logs{ForceFlushInterval: Duration(10 * time.Second), Files: []LogFile{
 		{FilePath: "/var/log/app/*.log", LogGroupName: "/fleet/app", LogStreamName: "{instance_id}-app", RetentionInDays: 14,
 			MultiLineStartPattern: `^\d{4}-\d{2}-\d{2}`, TimestampFormat: "2006-01-02 15:04:05", Encoding: "utf-8", FromBeginning: &f,
@@ -241,12 +242,12 @@ func TestParseErrors(t *testing.T) {
 			[]problem{{2, "health.failures is 0"}, {4, `health.checks[0].http "ftp://x/" is not an http:// or https:// URL`},
 				{5, `health.checks[1].tcp "localhost" is not host:port`}, {6, "health.checks[2] sets both http and tcp"},
 				{9, "health.checks[3] checks nothing"}, {10, `health.checks[4].http "ftp://x/" is not`}, {10, `health.checks[4] is named "ftp://x/" like health.checks[0] (line 4)`}}},
-		{"log files", "logs:\n  files:\n    - log_stream_name: s\n    - file_path: /a\n      log_group_name: g\n      retention_in_days: 10\n      multi_line_start_pattern: '('\n      encoding: latin-1\n      timestamp_format: '%Y-%m-%d'\n      filters:\n        - type: drop\n          expression: '[x'\n",
+		{"log files", "logs:\n  files:\n    - log_stream_name: s\n    - file_path: /a\n      log_group_name: g\n      retention_in_days: 10\n      multi_line_start_pattern: '('\n      encoding: ebcdic\n      timestamp_format: '%Y-%m-%d %Q'\n      filters:\n        - type: drop\n          expression: '[x'\n",
 			[]problem{{3, "logs.files[0] has no file_path"}, {3, "logs.files[0] has no log_group_name"},
 				{6, "logs.files[1].retention_in_days 10 is not one CloudWatch Logs accepts; use one of 1, 3, 5, 7, 14,"},
 				{7, "logs.files[1].multi_line_start_pattern does not compile"},
-				{8, `logs.files[1].encoding "latin-1" is not supported: only utf-8 is, for now`},
-				{9, `looks like strftime; write a Go time layout`},
+				{8, `logs.files[1].encoding "ebcdic" is not supported; use utf-8 or latin-1 (iso-8859-1)`},
+				{9, `logs.files[1].timestamp_format "%Y-%m-%d %Q": %Q is not supported`},
 				{11, `logs.files[1].filters[0].type "drop" is not known; use include or exclude`},
 				{12, "logs.files[1].filters[0].expression does not compile"}}},
 		{"type problem is not reported twice", "health:\n  checks:\n    - http: [a]\n", []problem{{3, "health.checks[0].http must be a single value"}}},
@@ -287,7 +288,7 @@ func TestAllProblemsReported(t *testing.T) {
 	_, err := Parse([]byte(in), "/etc/stackhand/stackhand.yaml")
 	want := strings.Join([]string{
 		`/etc/stackhand/stackhand.yaml:1: mode "lcoal" is not known: use aws (the default) or local`,
-		`/etc/stackhand/stackhand.yaml:2: unknown key "intervl" in the top level; did you mean "interval"? known keys: mode, stack, resource, region, interval, watch, hooks_dir, state_dir, log_dir, timeouts, hook_env, shutdown_grace, kill_grace, local, lifecycle, heartbeat, health, metrics, logs`,
+		`/etc/stackhand/stackhand.yaml:2: unknown key "intervl" in the top level; did you mean "interval"? known keys: mode, stack, resource, region, interval, watch, hooks_dir, state_dir, log_dir, timeouts, hook_env, shutdown_grace, kill_grace, local, lifecycle, heartbeat, health, metrics, logs, notifications`,
 		`/etc/stackhand/stackhand.yaml:3: interval: 5 is a bare number; write the unit too, e.g. "5s" or "5m"`,
 		`/etc/stackhand/stackhand.yaml:6: heartbeat.alarm.periods is 500; it is how many missed heartbeats set off the alarm, from 1 to 100`,
 		`/etc/stackhand/stackhand.yaml:9: watch[0].on: "nope" is not a change; use add, update or remove (cfn-hup's post.add, post.update, post.remove)`,

@@ -71,6 +71,7 @@ func (l *loader) validate(c *Config) {
 	l.validateHealth(c)
 	l.validateMetrics(c)
 	l.validateLogs(c)
+	l.validateNotifications(c)
 }
 
 func (l *loader) validateWatch(c *Config) {
@@ -298,14 +299,15 @@ func (l *loader) validateLogs(c *Config) {
 		if f.MultiLineStartPattern == "{timestamp_format}" && f.TimestampFormat == "" {
 			l.validf(l.line(p+".multi_line_start_pattern"), "%s.multi_line_start_pattern is {timestamp_format} but timestamp_format is not set", p)
 		}
-		if strings.Contains(f.TimestampFormat, "%") {
-			l.validf(l.line(p+".timestamp_format"), "%s.timestamp_format %q looks like strftime; write a Go time layout, e.g. \"2006-01-02 15:04:05\" for %%Y-%%m-%%d %%H:%%M:%%S", p, f.TimestampFormat)
+		if f.TimestampFormat != "" {
+			if _, err := TimestampLayout(f.TimestampFormat); err != nil {
+				l.validf(l.line(p+".timestamp_format"), "%s.%v", p, err)
+			}
 		}
-		switch strings.ToLower(f.Encoding) {
-		case "utf-8", "utf8":
-			f.Encoding = "utf-8"
-		default:
-			l.validf(l.line(p+".encoding"), "%s.encoding %q is not supported: only utf-8 is, for now", p, f.Encoding)
+		if enc, err := Encoding(f.Encoding); err != nil {
+			l.validf(l.line(p+".encoding"), "%s.%v", p, err)
+		} else {
+			f.Encoding = enc
 		}
 		for j, flt := range f.Filters {
 			fp := fmt.Sprintf("%s.filters[%d]", p, j)
@@ -318,6 +320,16 @@ func (l *loader) validateLogs(c *Config) {
 				l.validf(l.line(fp+".expression"), "%s.expression does not compile as a Go regular expression: %v", fp, err)
 			}
 		}
+	}
+}
+
+// eventBusName is what EventBridge accepts as a bus name; an ARN is taken as written.
+var eventBusName = regexp.MustCompile(`^[A-Za-z0-9._\-/]{1,256}$`)
+
+func (l *loader) validateNotifications(c *Config) {
+	b := c.Notifications.EventBus
+	if b != "" && !strings.HasPrefix(b, "arn:") && !eventBusName.MatchString(b) {
+		l.validf(l.line("notifications.event_bus"), "notifications.event_bus %q is not an event bus name (letters, digits, . _ - /) or ARN", b)
 	}
 }
 

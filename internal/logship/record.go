@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -25,13 +24,11 @@ func ValidateEncoding(name string) error {
 }
 
 func encodingOf(name string) (int, error) {
-	switch strings.ToLower(name) {
-	case "", "utf-8", "utf8":
-		return encUTF8, nil
-	case "latin-1", "latin1", "iso-8859-1", "iso8859-1":
+	canon, err := config.Encoding(name)
+	if canon == config.EncodingLatin1 {
 		return encLatin1, nil
 	}
-	return 0, fmt.Errorf("encoding %q is not supported; use utf-8 or latin-1 (iso-8859-1)", name)
+	return encUTF8, err
 }
 
 // slabSize is how much memory messages are carved from at a time: one allocation serves

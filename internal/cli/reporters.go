@@ -12,6 +12,7 @@ import (
 	"github.com/stackhand/stackhand/internal/config"
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/hooks"
+	"github.com/stackhand/stackhand/internal/logship"
 	"github.com/stackhand/stackhand/internal/report"
 	"github.com/stackhand/stackhand/internal/state"
 )
@@ -82,11 +83,35 @@ func (r *reporters) start(ctx context.Context, in event.Instance, env *awsenv.En
 				Checks: cfg.Health.Checks, ScriptsDir: scripts, Runner: runner}
 			run(h.Run)
 		}
+		if len(cfg.Logs.Files) > 0 {
+			r.startLogs(ctx, in, env, run)
+		}
 		if cfg.MetricsEnabled() {
 			m := &report.Metrics{Sink: sink, Clock: r.clk, Log: r.log.Named("metrics"), Status: r.status, Instance: in,
 				Namespace: cfg.Metrics.Namespace, Interval: cfg.Metrics.Interval.D(), HighResolution: cfg.Metrics.HighResolution,
 				IgnoreFSTypes: cfg.Metrics.IgnoreFileSystems}
 			run(m.Run)
+		}
+	})
+}
+
+// startLogs ships the configured files, and the agent's and hooks' logs with them: to
+// CloudWatch Logs in mode aws, to local.dir/logs/<group>/<stream>.jsonl in mode local.
+func (r *reporters) startLogs(ctx context.Context, in event.Instance, env *awsenv.Env, run func(func(context.Context))) {
+	var client logship.LogsClient = &logship.LocalLogs{Dir: filepath.Join(r.cfg.Local.Dir, "logs")}
+	if r.cfg.Mode != config.ModeLocal && env != nil {
+		client = env.CloudWatchLogs()
+	}
+	sh, err := logship.NewShipper(logship.ShipperOptions{Config: r.cfg, Instance: in, Client: client, Clock: r.clk,
+		Log: r.log.Named("logs"), Status: func(h state.Health) { r.status("logs", h) }})
+	if err != nil {
+		r.log.Error("log shipping cannot start; fix logs in the config", zap.Error(err))
+		r.status("logs", state.Health{LastError: err.Error(), ErrorAt: r.clk.Now().UTC()})
+		return
+	}
+	run(func(ctx context.Context) {
+		if err := sh.Run(ctx); err != nil {
+			r.log.Error("log shipping stopped with an error", zap.Error(err))
 		}
 	})
 }

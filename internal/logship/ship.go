@@ -1,0 +1,288 @@
+package logship
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/stackhand/stackhand/internal/clock"
+	"github.com/stackhand/stackhand/internal/config"
+	"github.com/stackhand/stackhand/internal/event"
+	"github.com/stackhand/stackhand/internal/state"
+)
+
+// statusEvery is how often the shipper reports its files and counters for status.
+const statusEvery = 10 * time.Second
+
+// DrainGrace bounds how long a stopping shipper goes on reading and sending, so that what
+// the last hooks (the shutdown hooks of a terminating instance) wrote is shipped before
+// the agent exits.
+const DrainGrace = 5 * time.Second
+
+// drainPoll is how often a stopping shipper checks whether everything is shipped.
+const drainPoll = 50 * time.Millisecond
+
+// Streams of the agent's own logs.
+const (
+	AgentStream = "{instance_id}/agent"
+	HooksStream = "{instance_id}/hooks"
+)
+
+// ShipperOptions configures a Shipper.
+type ShipperOptions struct {
+	Config   *config.Config
+	Instance event.Instance
+	// Client is the CloudWatch Logs client (or a stand-in for tests).
+	Client LogsClient
+	Clock  clock.Clock
+	Log    *zap.Logger
+	// Status receives the "logs" reporter status every statusEvery; may be nil.
+	Status func(state.Health)
+	// Hostname is the {hostname} placeholder; os.Hostname when empty.
+	Hostname string
+	// Location is the time zone of timestamps that name none; time.Local when nil.
+	Location *time.Location
+}
+
+// Shipper ships every logs.files entry, plus the agent's own log and the hooks' output
+// (log streams {instance_id}/agent and {instance_id}/hooks of the first entry's group),
+// through one Batcher.
+type Shipper struct {
+	o       ShipperOptions
+	batcher *Batcher
+	tailers []*Tailer
+	entries []config.LogFile
+}
+
+// NewShipper checks the entries and builds the tailers; it fails only on a config the
+// validation should have refused.
+func NewShipper(o ShipperOptions) (*Shipper, error) {
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.Log == nil {
+		o.Log = zap.NewNop()
+	}
+	if o.Hostname == "" {
+		o.Hostname, _ = os.Hostname()
+	}
+	s := &Shipper{o: o}
+	entries := append([]config.LogFile(nil), o.Config.Logs.Files...)
+	if len(entries) == 0 {
+		return s, nil
+	}
+	first := entries[0]
+	own := func(path, stream string) config.LogFile {
+		t := true
+		return config.LogFile{FilePath: path, LogGroupName: first.LogGroupName, LogStreamName: stream,
+			RetentionInDays: first.RetentionInDays, Encoding: config.EncodingUTF8, FromBeginning: &t}
+	}
+	if o.Config.LogDir != "" {
+		entries = append(entries,
+			own(filepath.Join(o.Config.LogDir, "agent.log"), AgentStream),
+			own(filepath.Join(o.Config.LogDir, "hooks", "*", "*.log"), HooksStream))
+	}
+	s.entries = entries
+	retention := map[string]int{}
+	for _, e := range entries {
+		g := s.expand(e.LogGroupName, "")
+		if e.RetentionInDays > 0 && retention[g] == 0 {
+			retention[g] = e.RetentionInDays
+		}
+	}
+	s.batcher = NewBatcher(BatcherOptions{Client: o.Client, Acker: s, Clock: o.Clock, Logger: o.Log.Named("batcher"),
+		FlushInterval: o.Config.Logs.ForceFlushInterval.D(), Retention: func(k StreamKey) int { return retention[k.Group] }})
+	ckdir := filepath.Join(o.Config.StateDir, "logs")
+	for i, e := range entries {
+		t, err := NewTailer(TailerOptions{File: e, Put: s.batcher.Put, CheckpointDir: ckdir, Clock: o.Clock,
+			Log: o.Log.Named("tail").With(zap.String("file_path", e.FilePath)), Location: o.Location,
+			Stream: func(path string) StreamKey {
+				return StreamKey{Group: s.expand(e.LogGroupName, path), Stream: s.expand(e.LogStreamName, path)}
+			}})
+		if err != nil {
+			return nil, fmt.Errorf("logs.files[%d] (%s): %w", i, e.FilePath, err)
+		}
+		s.tailers = append(s.tailers, t)
+	}
+	return s, nil
+}
+
+// expand resolves the placeholders of a group or stream name for the file at path.
+func (s *Shipper) expand(name, path string) string {
+	if !strings.Contains(name, "{") {
+		return name
+	}
+	in := s.o.Instance
+	ip := in.PrivateIP
+	r := strings.NewReplacer(
+		"{instance_id}", in.InstanceID,
+		"{hostname}", s.o.Hostname,
+		"{local_hostname}", s.o.Hostname,
+		"{ip_address}", ip,
+		"{file_name}", filepath.Base(path),
+		"{stack}", stackName(in.Stack),
+	)
+	return r.Replace(name)
+}
+
+// stackName returns a stack's name given its name or ARN.
+func stackName(stack string) string {
+	if !strings.HasPrefix(stack, "arn:") {
+		return stack
+	}
+	if _, rest, ok := strings.Cut(stack, ":stack/"); ok {
+		name, _, _ := strings.Cut(rest, "/")
+		return name
+	}
+	return stack
+}
+
+// Ack hands the batcher's acknowledgements to the tailer that owns the source; each
+// tailer ignores the sources that are not its own.
+func (s *Shipper) Ack(src SourceID, offset int64) {
+	for _, t := range s.tailers {
+		t.Ack(src, offset)
+	}
+}
+
+// Run ships until ctx ends. Then the tailers stop reading, the batcher sends what it has
+// within its grace, and the checkpoints are written: a restart resumes after the last
+// batch the service stored.
+func (s *Shipper) Run(ctx context.Context) error {
+	if len(s.tailers) == 0 {
+		return nil
+	}
+	batchCtx, stopBatcher := context.WithCancel(context.Background())
+	defer stopBatcher()
+	batchDone := make(chan error, 1)
+	go func() { batchDone <- s.batcher.Run(batchCtx) }()
+
+	tailCtx, stopTailers := context.WithCancel(context.Background())
+	defer stopTailers()
+	var wg sync.WaitGroup
+	errs := make([]error, len(s.tailers))
+	for i, t := range s.tailers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = t.Run(tailCtx)
+			if errs[i] != nil {
+				s.o.Log.Error("cannot follow a logs.files entry", zap.String("file_path", s.entries[i].FilePath), zap.Error(errs[i]))
+			}
+		}()
+	}
+	statusDone := make(chan struct{})
+	go func() {
+		defer close(statusDone)
+		s.reportUntil(ctx)
+	}()
+	<-ctx.Done()
+	s.drain()
+	stopTailers()
+	wg.Wait()
+	stopBatcher()
+	err := <-batchDone
+	for _, t := range s.tailers {
+		t.SyncCheckpoints()
+	}
+	<-statusDone
+	s.report()
+	return errors.Join(append(errs, err)...)
+}
+
+// drain waits, at most DrainGrace, until every followed file is acknowledged to its end.
+func (s *Shipper) drain() {
+	deadline := s.o.Clock.Now().Add(DrainGrace)
+	for !s.shipped() && s.o.Clock.Now().Before(deadline) {
+		done := make(chan struct{})
+		s.o.Clock.AfterFunc(drainPoll, func() { close(done) })
+		<-done
+	}
+}
+
+// shipped reports whether every file the tailers follow is acknowledged up to its
+// current size on disk.
+func (s *Shipper) shipped() bool {
+	for _, t := range s.tailers {
+		for _, f := range t.Status() {
+			if f.Size > f.Shipped {
+				return false
+			}
+			if fi, err := os.Stat(f.Path); err == nil && fi.Size() > f.Shipped {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (s *Shipper) reportUntil(ctx context.Context) {
+	tick := make(chan struct{}, 1)
+	for {
+		s.report()
+		t := s.o.Clock.AfterFunc(statusEvery, func() { tick <- struct{}{} })
+		select {
+		case <-tick:
+		case <-ctx.Done():
+			t.Stop()
+			return
+		}
+	}
+}
+
+// Status returns the "logs" reporter status: every followed file, the batcher's totals
+// and its streams' last errors.
+func (s *Shipper) Status() state.Health {
+	var h state.Health
+	for _, t := range s.tailers {
+		h.Files = append(h.Files, t.Status()...)
+	}
+	sort.SliceStable(h.Files, func(i, j int) bool { return h.Files[i].Path < h.Files[j].Path })
+	if s.batcher == nil {
+		return h
+	}
+	c := map[string]int64{}
+	var errs []string
+	for key, st := range s.batcher.Stats() {
+		c["sent"] += st.Sent
+		c["batches"] += st.Batches
+		c["retries"] += st.Retries
+		c["rejected"] += st.Rejected
+		c["set_aside"] += st.SetAside
+		c["split"] += st.Split
+		c["dropped"] += st.Dropped
+		c["pending"] += int64(st.Pending)
+		if st.LastError != "" && st.LastErrorAt.After(st.LastOK) {
+			errs = append(errs, key.Group+"/"+key.Stream+": "+st.LastError)
+			if st.LastErrorAt.After(h.ErrorAt) {
+				h.ErrorAt = st.LastErrorAt
+			}
+		}
+		if st.LastOK.After(h.LastOK) {
+			h.LastOK = st.LastOK
+		}
+	}
+	var rotated int64
+	for _, t := range s.tailers {
+		rotated += t.Dropped()
+	}
+	c["rotated_files_dropped"] = rotated
+	sort.Strings(errs)
+	h.LastError = strings.Join(errs, "; ")
+	h.Counters = c
+	return h
+}
+
+func (s *Shipper) report() {
+	if s.o.Status != nil {
+		s.o.Status(s.Status())
+	}
+}

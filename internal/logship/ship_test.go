@@ -1,0 +1,143 @@
+package logship
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stackhand/stackhand/internal/config"
+	"github.com/stackhand/stackhand/internal/event"
+	"github.com/stackhand/stackhand/internal/state"
+)
+
+func TestShipperExpandsPlaceholders(t *testing.T) {
+	s := &Shipper{o: ShipperOptions{Hostname: "ip-10-0-0-1",
+		Instance: event.Instance{InstanceID: "i-0abc", PrivateIP: "10.0.0.1",
+			Stack: "arn:aws:cloudformation:eu-west-1:123456789012:stack/shop-prod/0f1e2d3c"}}}
+	for in, want := range map[string]string{
+		"{instance_id}/{file_name}":   "i-0abc/app.log",
+		"{hostname}-{ip_address}":     "ip-10-0-0-1-10.0.0.1",
+		"/fleet/{stack}":              "/fleet/shop-prod",
+		"{local_hostname}":            "ip-10-0-0-1",
+		"plain":                       "plain",
+		"{unknown}/{instance_id}":     "{unknown}/i-0abc",
+		"{instance_id}{instance_id}x": "i-0abci-0abcx",
+	} {
+		if got := s.expand(in, "/var/log/app/app.log"); got != want {
+			t.Errorf("expand(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// readLocal returns the messages of a LocalLogs stream.
+func readLocal(t *testing.T, dir, group, stream string) []string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, url.PathEscape(group), url.PathEscape(stream)+".jsonl"))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var e struct{ Message string }
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, e.Message)
+	}
+	return out
+}
+
+// TestShipperShipsAndResumes runs two entries and the agent's own log through a shipper
+// into LocalLogs, stops it, appends, and runs a new one: every line arrives once.
+func TestShipperShipsAndResumes(t *testing.T) {
+	dir := t.TempDir()
+	logDir := filepath.Join(dir, "log")
+	appDir := filepath.Join(dir, "app")
+	for _, d := range []string{logDir, appDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendLines := func(path string, from, to int) {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := from; i < to; i++ {
+			fmt.Fprintf(f, "seq=%06d %s\n", i, filepath.Base(path))
+		}
+		f.Close()
+	}
+	appendLines(filepath.Join(appDir, "a.log"), 0, 100)
+	appendLines(filepath.Join(appDir, "b.log"), 0, 50)
+	appendLines(filepath.Join(logDir, "agent.log"), 0, 10)
+	cfg := config.Default()
+	cfg.StateDir, cfg.LogDir = filepath.Join(dir, "state"), logDir
+	cfg.Logs.ForceFlushInterval = config.Duration(time.Second)
+	tr := true
+	cfg.Logs.Files = []config.LogFile{{FilePath: filepath.Join(appDir, "*.log"), LogGroupName: "/fleet/{stack}",
+		LogStreamName: "{instance_id}/{file_name}", Encoding: "utf-8", FromBeginning: &tr}}
+	client := &LocalLogs{Dir: filepath.Join(dir, "out")}
+	var last state.Health
+	statuses := make(chan state.Health, 100)
+	run := func() {
+		sh, err := NewShipper(ShipperOptions{Config: cfg, Instance: event.Instance{InstanceID: "i-0abc", Stack: "shop"},
+			Client: client, Status: func(h state.Health) {
+				select {
+				case statuses <- h:
+				default:
+				}
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- sh.Run(ctx) }()
+		deadline := time.Now().Add(20 * time.Second)
+		for !sh.shipped() || len(sh.Status().Files) < 3 {
+			if time.Now().After(deadline) {
+				t.Fatalf("not shipped: %+v", sh.Status())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		last = sh.Status()
+	}
+	run()
+	appendLines(filepath.Join(appDir, "a.log"), 100, 130)
+	run()
+	for stream, n := range map[string]int{"i-0abc/a.log": 130, "i-0abc/b.log": 50} {
+		got := readLocal(t, client.Dir, "/fleet/shop", stream)
+		if len(got) != n {
+			t.Fatalf("%s: %d lines, want %d", stream, len(got), n)
+		}
+		for i, m := range got {
+			if want := fmt.Sprintf("seq=%06d", i); m[:10] != want {
+				t.Fatalf("%s line %d = %q, want %s...", stream, i, m, want)
+			}
+		}
+	}
+	if got := readLocal(t, client.Dir, "/fleet/shop", "i-0abc/agent"); len(got) != 10 {
+		t.Fatalf("agent stream: %d lines, want 10", len(got))
+	}
+	if last.Counters["sent"] != 30 || last.LastError != "" || len(last.Files) != 3 {
+		t.Fatalf("status after the second run = %+v", last)
+	}
+	for _, f := range last.Files {
+		if f.Shipped != f.Size || f.Group != "/fleet/shop" {
+			t.Errorf("file status %+v", f)
+		}
+	}
+}

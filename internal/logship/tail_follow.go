@@ -156,16 +156,8 @@ func (t *Tailer) checkPath(fl *follower) {
 		return
 	}
 	t.mu.Unlock()
-	f, err := openFile(fl.path)
-	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			t.warnOnce(fl.path, "open", "cannot open a log file; retrying at every rescan", err)
-		}
-		return
-	}
-	fid, size, err := statFile(f)
-	if err != nil {
-		f.Close()
+	f, fid, size, ok := t.open(fl.path)
+	if !ok {
 		return
 	}
 	t.mu.Lock()
@@ -233,6 +225,25 @@ type opened struct {
 	at   bool // still at the path
 }
 
+// open opens the file at path and reads its identity and size. A file that is not there
+// is no problem (it may come later); any other failure is warned about once.
+func (t *Tailer) open(path string) (*os.File, fileID, int64, bool) {
+	f, err := openFile(path)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.warnOnce(path, "open", "cannot open a log file; retrying at every rescan", err)
+		}
+		return nil, fileID{}, 0, false
+	}
+	fid, size, err := statFile(f)
+	if err != nil {
+		f.Close()
+		t.warnOnce(path, "open", "cannot look at a log file; retrying at every rescan", err)
+		return nil, fileID{}, 0, false
+	}
+	return f, fid, size, true
+}
+
 // restore starts following fl from its checkpoint: each generation it names, found at
 // the path or under a rotated name in the same directory, from its acknowledged offset,
 // then the file now at the path. Without a checkpoint a file is read from its start, or
@@ -247,17 +258,8 @@ func (t *Tailer) restore(fl *follower) {
 		t.log.Warn("checkpoint unreadable; reading the file from its beginning (lines already shipped are sent again)",
 			zap.String("path", fl.path), zap.Error(cerr))
 	}
-	f, err := openFile(fl.path)
-	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			t.warnOnce(fl.path, "open", "cannot open a log file; retrying at every rescan", err)
-		}
-		return
-	}
-	fid, size, err := statFile(f)
-	if err != nil {
-		f.Close()
-		t.warnOnce(fl.path, "open", "cannot look at a log file; retrying at every rescan", err)
+	f, fid, size, ok := t.open(fl.path)
+	if !ok {
 		return
 	}
 	t.mu.Lock()

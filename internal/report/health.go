@@ -79,14 +79,9 @@ func (h *Health) init() {
 // Run checks every Interval, the first round at once, until ctx ends.
 func (h *Health) Run(ctx context.Context) {
 	h.init()
-	tick := make(chan struct{}, 1)
 	for {
 		h.Round(ctx)
-		t := h.Clock.AfterFunc(h.Interval, func() { tick <- struct{}{} })
-		select {
-		case <-tick:
-		case <-ctx.Done():
-			t.Stop()
+		if !sleep(ctx, h.Clock, h.Interval) {
 			return
 		}
 	}

@@ -96,33 +96,16 @@ func (h *Heartbeat) init() {
 // Run sends heartbeats until ctx ends or the instance terminates.
 func (h *Heartbeat) Run(ctx context.Context) {
 	h.init()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		drain(ctx, h.Clock, h.q, MaxMetricBatch, func(ctx context.Context, d []Datum) error {
-			return h.Sink.PutMetrics(ctx, h.Namespace, d)
-		}, h.sent)
-	}()
-	tick := make(chan struct{}, 1)
-	for {
-		if h.isStopped() {
-			break
-		}
+	stop := startDrain(ctx, h.Clock, h.q, MaxMetricBatch, func(ctx context.Context, d []Datum) error {
+		return h.Sink.PutMetrics(ctx, h.Namespace, d)
+	}, h.sent)
+	defer stop()
+	for !h.isStopped() {
 		h.beat(ctx)
-		t := h.Clock.AfterFunc(h.Interval, func() { tick <- struct{}{} })
-		select {
-		case <-tick:
-			continue
-		case <-ctx.Done():
-			t.Stop()
+		if !sleep(ctx, h.Clock, h.Interval) {
+			return
 		}
-		break
 	}
-	cancel()
-	wg.Wait()
 }
 
 // beat queues one heartbeat and, until it exists as wanted, makes sure of the alarm.

@@ -57,30 +57,14 @@ func (m *Metrics) Run(ctx context.Context) {
 		m.Collector = metrics.New(metrics.Options{IgnoreFSTypes: m.IgnoreFSTypes})
 	}
 	m.q = newQueue[Datum](metricsQueue)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		drain(ctx, m.Clock, m.q, MaxMetricBatch, func(ctx context.Context, d []Datum) error {
-			return m.Sink.PutMetrics(ctx, m.Namespace, d)
-		}, m.sent)
-	}()
+	stop := startDrain(ctx, m.Clock, m.q, MaxMetricBatch, func(ctx context.Context, d []Datum) error {
+		return m.Sink.PutMetrics(ctx, m.Namespace, d)
+	}, m.sent)
+	defer stop()
 	every := max(m.Interval/samplesPerInterval, time.Second)
-	tick := make(chan struct{}, 1)
 	next := m.Clock.Now().Add(m.Interval)
 	m.Collect()
-	for {
-		t := m.Clock.AfterFunc(every, func() { tick <- struct{}{} })
-		select {
-		case <-tick:
-		case <-ctx.Done():
-			t.Stop()
-			cancel()
-			wg.Wait()
-			return
-		}
+	for sleep(ctx, m.Clock, every) {
 		m.Collect()
 		if now := m.Clock.Now(); !now.Before(next) {
 			m.Flush(now)

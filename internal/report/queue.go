@@ -146,3 +146,15 @@ func drain[T any](ctx context.Context, clk clock.Clock, q *queue[T], batch int, 
 		report(nil)
 	}
 }
+
+// startDrain runs drain in the background; the returned stop ends it and waits for it.
+func startDrain[T any](ctx context.Context, clk clock.Clock, q *queue[T], batch int, send func(context.Context, []T) error,
+	report func(err error)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		drain(ctx, clk, q, batch, send, report)
+	}()
+	return func() { cancel(); <-done }
+}

@@ -236,6 +236,8 @@ func TestParseErrors(t *testing.T) {
 		{"heartbeat interval", "heartbeat:\n  interval: 45s\n", []problem{{2, "heartbeat.interval 45s cannot be a CloudWatch alarm period"}}},
 		{"heartbeat action", "heartbeat:\n  alarm:\n    action: terminate\n", []problem{{3, `heartbeat.alarm.action "terminate" is not known; use reboot, recover, none or an SNS topic ARN`}}},
 		{"heartbeat arn", "heartbeat:\n  alarm:\n    action: arn:aws:sqs:us-east-1:123456789012:q\n", []problem{{3, "is not an SNS topic ARN"}}},
+		{"topic name too long", "heartbeat:\n  alarm:\n    action: arn:aws:sns:us-east-1:123456789012:" + strings.Repeat("t", 257) + "\n", []problem{{3, "is not an SNS topic ARN"}}},
+		{"event bus", "notifications:\n  event_bus: " + strings.Repeat("b", 257) + "\n", []problem{{2, "is not an event bus name"}}},
 		{"heartbeat periods", "heartbeat:\n  alarm:\n    periods: 0\n", []problem{{3, "heartbeat.alarm.periods is 0"}}},
 		{"namespace", "metrics:\n  namespace: AWS/EC2\nheartbeat:\n  namespace: \"\"\n", []problem{{2, "namespaces starting with AWS/ are kept"}, {4, "heartbeat.namespace is empty"}}},
 		{"health", "health:\n  failures: 0\n  checks:\n    - http: ftp://x/\n    - tcp: localhost\n    - name: both\n      http: http://a/\n      tcp: a:1\n    - name: none\n    - http: ftp://x/\n",

@@ -26,7 +26,9 @@ var retentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 5
 
 var (
 	envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	snsARNRE  = regexp.MustCompile(`^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`)
+	// The topic name's length (1 to 256) is checked apart: a bounded repeat of 256 compiles
+	// to a regexp program of hundreds of kilobytes, held for the agent's life.
+	snsARNRE = regexp.MustCompile(`^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$`)
 )
 
 // validate checks the decoded config and fills the defaults of watch rules and health checks.
@@ -197,7 +199,7 @@ func (l *loader) validateHeartbeat(c *Config) {
 	switch a := h.Alarm.Action; {
 	case a == "reboot" || a == "recover" || a == "none":
 	case strings.HasPrefix(a, "arn:"):
-		if !snsARNRE.MatchString(a) {
+		if !snsARNRE.MatchString(a) || len(a[strings.LastIndexByte(a, ':')+1:]) > 256 {
 			l.validf(l.line("heartbeat.alarm.action"), "heartbeat.alarm.action %q is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)", a)
 		}
 	default:
@@ -323,12 +325,13 @@ func (l *loader) validateLogs(c *Config) {
 	}
 }
 
-// eventBusName is what EventBridge accepts as a bus name; an ARN is taken as written.
-var eventBusName = regexp.MustCompile(`^[A-Za-z0-9._\-/]{1,256}$`)
+// eventBusName is what EventBridge accepts as a bus name (1 to 256 of these characters);
+// an ARN is taken as written.
+var eventBusName = regexp.MustCompile(`^[A-Za-z0-9._\-/]+$`)
 
 func (l *loader) validateNotifications(c *Config) {
 	b := c.Notifications.EventBus
-	if b != "" && !strings.HasPrefix(b, "arn:") && !eventBusName.MatchString(b) {
+	if b != "" && !strings.HasPrefix(b, "arn:") && (!eventBusName.MatchString(b) || len(b) > 256) {
 		l.validf(l.line("notifications.event_bus"), "notifications.event_bus %q is not an event bus name (letters, digits, . _ - /) or ARN", b)
 	}
 }

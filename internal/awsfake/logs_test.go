@@ -539,6 +539,9 @@ func TestLogsGzipAndRawBodies(t *testing.T) {
 	if evs := srv.LogEvents("app", "web"); len(evs) != 1 || evs[0].Message != "zipped ü" {
 		t.Errorf("stored %+v", evs)
 	}
+	if log := srv.CallLog(); log[len(log)-1].ContentEncoding != "gzip" || log[len(log)-1].BodyBytes <= 0 {
+		t.Errorf("call log: Content-Encoding %q, %d bytes on the wire", log[len(log)-1].ContentEncoding, log[len(log)-1].BodyBytes)
+	}
 
 	// Errors in the shape the SDK's awsjson deserializer reads.
 	check := func(name string, status int, h http.Header, reply []byte, wantStatus int, wantType string) {

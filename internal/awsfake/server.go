@@ -97,6 +97,11 @@ type Call struct {
 	// Fault names the injected fault that answered the call, "" if none:
 	// "throttle", "rate-limit", "server-error" or "drop".
 	Fault string
+	// ContentEncoding is the request's Content-Encoding header ("gzip" for a
+	// compressed body) and BodyBytes its body's length on the wire, from
+	// Content-Length (-1 when the client sent none).
+	ContentEncoding string
+	BodyBytes       int64
 }
 
 // call is one request being answered.
@@ -294,7 +299,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<20)
-	c := &call{Call: Call{Time: time.Now(), Auth: AuthNone}}
+	c := &call{Call: Call{Time: time.Now(), Auth: AuthNone, ContentEncoding: r.Header.Get("Content-Encoding"), BodyBytes: r.ContentLength}}
 	c.reqID = requestID(s.nextID())
 	c.Attempt = sdkAttempt(r.Header.Get("Amz-Sdk-Request"))
 

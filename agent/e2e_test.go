@@ -145,13 +145,18 @@ func queue(w *world, k string) []map[string]any {
 }
 
 func TestTerminatedRunsShutdownAndExitsZero(t *testing.T) {
-	w := newWorld(t, "")
+	w := newWorld(t, "heartbeat:\n  enabled: true\n  interval: 10s\n")
+	alarm := filepath.Join(w.local, "alarm.json")
 	w.recordHooks(event.Shutdown, event.Configure)
 	a := w.start()
 	w.waitEvents(a, 1)
+	w.until("the heartbeat alarm", a, func() bool { _, err := os.Stat(alarm); return err == nil })
 	w.writeLocal("lifecycle", "Terminated\n")
 	if code := a.exited(); code != 0 {
 		t.Fatalf("exit %d after shutdown\n%s", code, a.output())
+	}
+	if _, err := os.Stat(alarm); err == nil {
+		t.Error("the heartbeat alarm outlived the termination")
 	}
 	if got := w.events(); !reflect.DeepEqual(got, []string{"configure", "shutdown"}) {
 		t.Fatalf("events %v", got)
@@ -165,9 +170,13 @@ func TestTerminatedRunsShutdownAndExitsZero(t *testing.T) {
 	w.until("the agent to notice the shutdown already ran", a, func() bool {
 		return strings.Contains(a.output(), "shutdown hooks already ran")
 	})
+	w.until("the agent to skip the heartbeat", a, func() bool { return strings.Contains(a.output(), "no heartbeat") })
 	a.stop()
 	if got := w.events(); len(got) != 2 {
 		t.Fatalf("after restart: %v, want no second shutdown", got)
+	}
+	if _, err := os.Stat(alarm); err == nil {
+		t.Error("a restart on the terminated instance made the heartbeat alarm again")
 	}
 }
 

@@ -30,6 +30,9 @@ type reporters struct {
 	notifier *report.Notifier
 	status   report.StatusFunc
 	observer *lazyObserver
+	// terminated is the instance whose termination's shutdown hooks already ran (from the
+	// state at start): an agent restarted there keeps no heartbeat alarm.
+	terminated string
 
 	once sync.Once
 	wg   sync.WaitGroup
@@ -65,7 +68,9 @@ func (r *reporters) start(ctx context.Context, in event.Instance, env *awsenv.En
 			}()
 		}
 		run(func(ctx context.Context) { r.notifier.Run(ctx, sink) })
-		if cfg.HeartbeatEnabled() {
+		if cfg.HeartbeatEnabled() && in.InstanceID == r.terminated {
+			r.log.Info("no heartbeat: this instance is terminating and its shutdown hooks already ran")
+		} else if cfg.HeartbeatEnabled() {
 			hb := &report.Heartbeat{Sink: sink, Notifier: r.notifier, Clock: r.clk, Log: r.log.Named("heartbeat"), Status: r.status,
 				Instance: in, Namespace: cfg.Heartbeat.Namespace, Interval: cfg.Heartbeat.Interval.D(),
 				Periods: cfg.Heartbeat.Alarm.Periods, Action: cfg.Heartbeat.Alarm.Action}

@@ -105,6 +105,9 @@ func runAgent(parent context.Context, cfg *config.Config, log *zap.Logger) error
 	rep := newReporters(cfg, log, clk, observer, reporterStatus(func(name string, h *state.Health) {
 		eng.Update(srcCtx, source.Update{Source: name, Reporter: h})
 	}))
+	if st.Lifecycle.ShutdownDone {
+		rep.terminated = st.Lifecycle.ShutdownFor
+	}
 	var sources []source.Source
 	var await []string
 	if cfg.Mode == config.ModeLocal {

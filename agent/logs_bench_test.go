@@ -1,0 +1,279 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stackhand/stackhand/internal/awsfake"
+	"github.com/stackhand/stackhand/internal/imdsmock"
+)
+
+// The log shipping benchmarks: the release binary in mode aws ships to a stand-in that
+// runs in this test process, so the agent's CPU and memory figures (read from /proc for
+// the agent's pid) include nothing of the stand-in's.
+
+const (
+	benchLogLines = 1_000_000
+	benchLineLen  = 200 // bytes of each line, without its newline
+)
+
+// newAWSBenchWorld is newAWSWorld for a benchmark: one instance of a stack in an Auto
+// Scaling group, the stand-in in this process, the metadata mock beside it.
+func newAWSBenchWorld(b *testing.B, extra string) *awsWorld {
+	b.Helper()
+	cfg := strings.Replace(baseConfig, "mode: local", "mode: aws", 1)
+	cfg = strings.Replace(cfg, "stack: e2e-stack\n", "", 1)
+	cfg = strings.Replace(cfg, "resource: WebServer\n", "", 1)
+	w := newWorld(b, "")
+	w.writeFile(w.cfg, cfg+extra)
+	srv := awsfake.Start(b)
+	srv.PutStack(awsStack, "")
+	srv.PutResource(awsStack, awsfake.Resource{LogicalID: "WebServer", Type: "AWS::EC2::LaunchTemplate", Metadata: `{"release": "v1"}`})
+	tags := map[string]string{"aws:cloudformation:stack-name": awsStack, "aws:cloudformation:logical-id": "WebServer",
+		"aws:autoscaling:groupName": awsGroup}
+	srv.PutInstance(awsfake.Instance{ID: awsInstance, Type: "t3.small", AZ: "us-east-1a", PrivateIP: "10.0.1.10", Tags: tags})
+	srv.PutGroup(awsfake.Group{Name: awsGroup, Instances: awsfake.InService(awsInstance)})
+	mock := imdsmock.Config{InstanceID: awsInstance, AvailabilityZone: "us-east-1a", Region: "us-east-1", LocalIPv4: "10.0.1.10", InstanceType: "t3.small"}
+	return &awsWorld{world: w, aws: srv, imds: imdsmock.Start(b, mock)}
+}
+
+// startReleaseAWS starts the release build of the agent on w, pointed at w's stand-ins;
+// STACKHAND_BENCH_BINARY names another build to run instead (one with its symbols, for
+// perf record -p on the agent).
+func startReleaseAWS(b *testing.B, w *awsWorld) *agent {
+	bin := os.Getenv("STACKHAND_BENCH_BINARY")
+	if bin == "" {
+		bin = buildRelease(b)
+	}
+	cmd := exec.Command(bin, "run", "--config", w.cfg)
+	cmd.Env = w.env()
+	return w.startCmd(cmd)
+}
+
+// accessLine writes an access-log-like line of exactly benchLineLen bytes, fields varied
+// so that gzip does real work; stamp, when not empty, is put after the sequence number.
+func accessLine(r *rand.Rand, seq int, stamp string) string {
+	paths := []string{"/api/v1/items", "/api/v1/users/profile", "/static/app.js", "/healthz", "/login", "/search"}
+	agents := []string{"curl/8.5.0", "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/124.0", "Go-http-client/1.1"}
+	l := fmt.Sprintf(`seq=%07d %s10.%d.%d.%d - - "GET %s?id=%d&q=%x HTTP/1.1" %d %d "%s" rt=%d.%03d uid=%x`,
+		seq, stamp, r.IntN(256), r.IntN(256), r.IntN(256), paths[r.IntN(len(paths))], r.IntN(1e6), r.Uint32(),
+		[]int{200, 200, 200, 304, 404, 500}[r.IntN(6)], r.IntN(1e5), agents[r.IntN(len(agents))], r.IntN(3), r.IntN(1000), r.Uint64())
+	for len(l) < benchLineLen {
+		l += fmt.Sprintf(" k%d=%x", r.IntN(100), r.Uint32())
+	}
+	return l[:benchLineLen]
+}
+
+// writeBenchLog writes benchLogLines lines to path.
+func writeBenchLog(b *testing.B, path string) {
+	b.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := 1; i <= benchLogLines; i++ {
+		bw.WriteString(accessLine(r, i, ""))
+		bw.WriteByte('\n')
+	}
+	if err := bw.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// vmHWM returns the peak resident set size of pid in MiB.
+func vmHWM(b *testing.B, pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			kb, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// gzipFigures returns how many PutLogEvents calls the stand-in took, how many came
+// gzipped, and the ratio of the bytes on the wire to the events' bytes.
+func gzipFigures(srv *awsfake.Server) (calls, gzipped int, ratio float64) {
+	var wire, plain int64
+	for _, c := range srv.CallLog() {
+		if c.Action != "PutLogEvents" || c.Status != 200 {
+			continue
+		}
+		calls++
+		if c.ContentEncoding == "gzip" {
+			gzipped++
+		}
+		wire += c.BodyBytes
+		if ev, ok := c.Input["logEvents"].(map[string]any); ok {
+			n, _ := ev["bytes"].(int)
+			plain += int64(n)
+		}
+	}
+	if plain > 0 {
+		ratio = float64(wire) / float64(plain)
+	}
+	return calls, gzipped, ratio
+}
+
+const benchLogsConfig = `logs:
+  force_flush_interval: 1s
+  files:
+    - file_path: %s
+      log_group_name: /bench/app
+      log_stream_name: "{instance_id}/{file_name}"
+`
+
+// BenchmarkLogsColdStart ships a 1,000,000-line file of 200-byte lines from a cold start
+// (no checkpoint) and reports, as medians of three runs: lines per CPU-second of the
+// agent (user+sys from /proc when the stand-in holds every line, startup included), the
+// wall time from starting the agent until then, and the agent's peak RSS (VmHWM).
+// Targets: ≥ 700,000 lines per CPU-second, peak RSS ≤ 32 MiB.
+func BenchmarkLogsColdStart(b *testing.B) {
+	src := filepath.Join(b.TempDir(), "app.log")
+	writeBenchLog(b, src)
+	const runs = 3
+	var perCPU, wall, rss, exitCPU []float64
+	for run := 1; run <= runs; run++ {
+		w := newAWSBenchWorld(b, fmt.Sprintf(benchLogsConfig, src))
+		t0 := time.Now()
+		a := startReleaseAWS(b, w)
+		pid := a.cmd.Process.Pid
+		stream := awsInstance + "/app.log"
+		w.within(5*time.Minute, "every line at the stand-in", a, func() bool {
+			return w.aws.LogEventCount("/bench/app", stream) >= benchLogLines
+		})
+		elapsed := time.Since(t0)
+		cpu := cpuSeconds(b, pid)
+		peak := vmHWM(b, pid)
+		a.stop()
+		total := a.cmd.ProcessState.UserTime() + a.cmd.ProcessState.SystemTime()
+		if n := w.aws.LogEventCount("/bench/app", stream); n != benchLogLines {
+			b.Errorf("run %d: %d events at the stand-in, want %d", run, n, benchLogLines)
+		}
+		calls, gz, ratio := gzipFigures(w.aws)
+		perCPU = append(perCPU, benchLogLines/cpu)
+		wall = append(wall, elapsed.Seconds())
+		rss = append(rss, peak)
+		exitCPU = append(exitCPU, total.Seconds())
+		b.Logf("run %d: %.0f lines per CPU-second (%.2f s CPU until shipped, %.2f s at exit), wall %.2f s, peak RSS %.1f MiB; %d PutLogEvents, %d gzipped, wire/plain %.3f",
+			run, benchLogLines/cpu, cpu, total.Seconds(), elapsed.Seconds(), peak, calls, gz, ratio)
+		if gz != calls {
+			b.Errorf("run %d: %d of %d PutLogEvents gzipped", run, gz, calls)
+		}
+	}
+	b.ReportMetric(median(perCPU), "lines/CPU-s")
+	b.ReportMetric(median(wall), "wall-s")
+	b.ReportMetric(median(rss), "peak-RSS-MiB")
+	b.ReportMetric(median(exitCPU), "CPU-s-at-exit")
+	b.ReportMetric(0, "ns/op")
+	fmt.Printf("logs cold start, %d lines of %d bytes, medians of %d runs: %.0f lines per CPU-second (target ≥ 700,000), wall %.2f s, peak RSS %.1f MiB (target ≤ 32)\n",
+		benchLogLines, benchLineLen, runs, median(perCPU), median(wall), median(rss))
+}
+
+// BenchmarkLogsLive appends 20,000 lines/s of 200 bytes for 20 s to a file the agent
+// follows and reports the agent's CPU (median of four 5 s windows, % of one core), its
+// peak RSS, and the end-to-end lag of each line: from its write (a time stamp in the
+// line) to the stand-in storing it (the event's ingestion time), median, p99 and max.
+func BenchmarkLogsLive(b *testing.B) {
+	const rate, dur, tick = 20_000, 20 * time.Second, 10 * time.Millisecond
+	path := filepath.Join(b.TempDir(), "app.log")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	w := newAWSBenchWorld(b, fmt.Sprintf(benchLogsConfig, path))
+	a := startReleaseAWS(b, w)
+	pid := a.cmd.Process.Pid
+	stream := awsInstance + "/app.log"
+
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	var written int
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r := rand.New(rand.NewPCG(3, 4))
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		start := time.Now()
+		var sb strings.Builder
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			// Catch up to the rate by the clock, so a late tick writes more.
+			due := int(time.Since(start) * rate / time.Second)
+			sb.Reset()
+			stamp := "t=" + strconv.FormatInt(time.Now().UnixMilli(), 10) + " "
+			for ; written < due; written++ {
+				sb.WriteString(accessLine(r, written+1, stamp))
+				sb.WriteByte('\n')
+			}
+			if _, err := f.WriteString(sb.String()); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	}()
+	var cpu []float64
+	const windows = 4
+	for range windows {
+		t0, c0 := time.Now(), cpuSeconds(b, pid)
+		time.Sleep(dur / windows)
+		cpu = append(cpu, 100*(cpuSeconds(b, pid)-c0)/time.Since(t0).Seconds())
+	}
+	close(stop)
+	wg.Wait()
+	w.within(2*time.Minute, "every line at the stand-in", a, func() bool { return w.aws.LogEventCount("/bench/app", stream) >= written })
+	peak := vmHWM(b, pid)
+	a.stop()
+
+	var lags []float64
+	for _, e := range w.aws.LogEvents("/bench/app", stream) {
+		_, rest, _ := strings.Cut(e.Message, " t=")
+		ms, err := strconv.ParseInt(rest[:strings.IndexByte(rest, ' ')], 10, 64)
+		if err != nil {
+			b.Fatalf("no time stamp in %q", e.Message)
+		}
+		lags = append(lags, float64(e.IngestionTime-ms)/1000)
+	}
+	slices.Sort(lags)
+	if len(lags) != written {
+		b.Errorf("%d events at the stand-in, %d lines written", len(lags), written)
+	}
+	calls, gz, ratio := gzipFigures(w.aws)
+	p99 := lags[len(lags)*99/100]
+	b.ReportMetric(median(cpu), "CPU-%")
+	b.ReportMetric(peak, "peak-RSS-MiB")
+	b.ReportMetric(median(lags), "lag-median-s")
+	b.ReportMetric(p99, "lag-p99-s")
+	b.ReportMetric(lags[len(lags)-1], "lag-max-s")
+	b.ReportMetric(0, "ns/op")
+	fmt.Printf("logs live, %d lines/s of %d bytes for %s (%d lines): agent CPU median %.1f %% of a core (windows %s), peak RSS %.1f MiB, lag median %.3f s, p99 %.3f s, max %.3f s; %d PutLogEvents, %d gzipped, wire/plain %.3f\n",
+		rate, benchLineLen, dur, written, median(cpu), fmtFloats(cpu), peak, median(lags), p99, lags[len(lags)-1], calls, gz, ratio)
+}

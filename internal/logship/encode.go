@@ -40,6 +40,16 @@ const (
 // item's message is its Msg followed, for a part of a split event, by its split
 // marker. It allocates only when buf must grow.
 func appendPutLogEvents(buf []byte, key StreamKey, items []entry) []byte {
+	return encodePutLogEvents(buf, key, items, nil)
+}
+
+// encodeChunk is how much encoded body encodePutLogEvents hands its flush at a time.
+const encodeChunk = 32 << 10
+
+// encodePutLogEvents appends the PutLogEvents body for items to buf. With a flush, the
+// body goes out in pieces: each time buf holds encodeChunk bytes or more it is handed to
+// flush, which returns the buffer to go on with; the last piece is returned.
+func encodePutLogEvents(buf []byte, key StreamKey, items []entry, flush func([]byte) []byte) []byte {
 	buf = append(buf, bodyPrefix...)
 	for n := range items {
 		it := &items[n]
@@ -55,6 +65,9 @@ func appendPutLogEvents(buf []byte, key StreamKey, items []entry) []byte {
 		buf = append(buf, eventMiddle...)
 		buf = strconv.AppendInt(buf, it.Time, 10)
 		buf = append(buf, '}')
+		if flush != nil && len(buf) >= encodeChunk {
+			buf = flush(buf)
+		}
 	}
 	buf = append(buf, bodyGroup...)
 	buf = appendJSONString(buf, key.Group)
@@ -62,18 +75,6 @@ func appendPutLogEvents(buf []byte, key StreamKey, items []entry) []byte {
 	buf = appendJSONString(buf, key.Stream)
 	buf = append(buf, bodySuffix...)
 	return buf
-}
-
-// encodedSizeHint is a guess of the body's size for items, used to size the buffer once.
-func encodedSizeHint(key StreamKey, items []entry) int {
-	n := len(bodyPrefix) + len(bodyGroup) + len(bodyStream) + len(bodySuffix) + len(key.Group) + len(key.Stream) + 4
-	for n2 := range items {
-		n += len(items[n2].Msg) + len(eventPrefix) + len(eventMiddle) + 20 + 2
-		if items[n2].Parts > 0 {
-			n += maxSplitSuffixLen
-		}
-	}
-	return n + n/16
 }
 
 func appendJSONString(buf []byte, s string) []byte {

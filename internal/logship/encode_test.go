@@ -228,3 +228,27 @@ func BenchmarkEncode(b *testing.B) {
 	b.ReportMetric(float64(b.N)*float64(len(items))/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(testing.AllocsPerRun(1, func() { buf = appendPutLogEvents(buf[:0], key, items) }))/float64(len(items)), "allocs/event")
 }
+
+// TestGzipBodyIsTheJSONBody: the body compressed as it is encoded, in pieces, is the
+// body appendPutLogEvents encodes whole, for batches of small events, of events around
+// the piece size and of one event far larger than a piece.
+func TestGzipBodyIsTheJSONBody(t *testing.T) {
+	for _, items := range [][]entry{
+		benchItems(1000, 200),
+		benchItems(7, encodeChunk-40),
+		{{Time: 1, Msg: bytes.Repeat([]byte("x\"\n"), MaxMessageBytes/3)}},
+		{{Time: 2, Msg: []byte("a")}},
+	} {
+		gz, err := gzipPutLogEvents([]byte("keep"), testKey, items)
+		if err != nil || string(gz[:4]) != "keep" {
+			t.Fatalf("gzipPutLogEvents: %v, prefix %q", err, gz[:4])
+		}
+		got, err := gunzip(gz[4:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := appendPutLogEvents(nil, testKey, items); !bytes.Equal(got, want) {
+			t.Fatalf("%d events: gzipped body decompresses to %d bytes differing from the %d encoded whole", len(items), len(got), len(want))
+		}
+	}
+}

@@ -2,12 +2,10 @@ package logship
 
 import (
 	"bytes"
-	"context"
 	"fmt"
+	"io"
 	"sync"
 
-	"github.com/aws/smithy-go/middleware"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -17,15 +15,35 @@ import (
 // aws_cloudwatch_logs sink offers the same (its compression option); the SDK does not
 // do it for PutLogEvents by itself (no RequestCompression trait on the operation).
 
-// gzipWriters holds level-1 writers for reuse: a writer's state is a few hundred KiB
-// that would otherwise be allocated per batch.
-var gzipWriters = sync.Pool{New: func() any {
+// gzipWriters holds level-1 writers for reuse: a writer's state is over a MiB that would
+// otherwise be allocated per batch. A plain free list rather than a sync.Pool: a pool
+// keeps one per P and one more through each GC, several MiB for one busy stream.
+var gzipWriters struct {
+	mu   sync.Mutex
+	free []*gzip.Writer
+}
+
+func getGzipWriter() *gzip.Writer {
+	gzipWriters.mu.Lock()
+	defer gzipWriters.mu.Unlock()
+	if n := len(gzipWriters.free); n > 0 {
+		w := gzipWriters.free[n-1]
+		gzipWriters.free = gzipWriters.free[:n-1]
+		return w
+	}
 	w, err := gzip.NewWriterLevel(nil, gzip.BestSpeed)
 	if err != nil {
 		panic(err) // only for a bad level
 	}
 	return w
-}}
+}
+
+func putGzipWriter(w *gzip.Writer) {
+	w.Reset(nil) // drop the reference to the output
+	gzipWriters.mu.Lock()
+	gzipWriters.free = append(gzipWriters.free, w)
+	gzipWriters.mu.Unlock()
+}
 
 // appendWriter is an io.Writer that appends to a byte slice.
 type appendWriter struct{ b []byte }
@@ -35,51 +53,45 @@ func (w *appendWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// appendGzip appends src compressed with gzip at BestSpeed to dst.
-func appendGzip(dst, src []byte) ([]byte, error) {
+// scratchSize is the encoder's buffer between the events and the gzip writer.
+const scratchSize = encodeChunk + 4<<10
+
+// gzipPutLogEvents appends to dst the PutLogEvents body for items, gzipped at BestSpeed.
+// The JSON is compressed as it is encoded, a piece at a time, so no whole JSON copy of
+// the batch is ever held: the events, their compressed body, and 36 KiB between.
+func gzipPutLogEvents(dst []byte, key StreamKey, items []entry) ([]byte, error) {
 	aw := appendWriter{b: dst}
-	zw := gzipWriters.Get().(*gzip.Writer)
-	defer gzipWriters.Put(zw)
+	zw := getGzipWriter()
+	defer putGzipWriter(zw)
 	zw.Reset(&aw)
-	if _, err := zw.Write(src); err != nil {
-		return dst, fmt.Errorf("gzip: %w", err)
+	scratch := scratchPool.Get().(*[]byte)
+	defer scratchPool.Put(scratch)
+	var werr error
+	flush := func(b []byte) []byte {
+		if werr == nil {
+			_, werr = zw.Write(b)
+		}
+		return b[:0]
 	}
-	if err := zw.Close(); err != nil {
-		return dst, fmt.Errorf("gzip: %w", err)
+	last := encodePutLogEvents((*scratch)[:0], key, items, flush)
+	flush(last)
+	if werr == nil {
+		werr = zw.Close()
 	}
-	zw.Reset(nil) // drop the reference to aw
+	if werr != nil {
+		return dst, fmt.Errorf("gzip: %w", werr)
+	}
 	return aw.b, nil
 }
 
-// gzipMiddleware compresses a Batcher's PutLogEvents body and sets Content-Encoding
-// and the new Content-Length. It is in the Build step, so the SDK's hash and
-// signature of the payload (Finalize step) cover the compressed bytes. The body is
-// compressed once per batch: the batcher's own retries call PutLogEvents again and
-// find it done.
-type gzipMiddleware struct{}
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, scratchSize); return &b }}
 
-func (gzipMiddleware) ID() string { return "stackhand.GzipRequestBody" }
-
-func (gzipMiddleware) HandleBuild(ctx context.Context, in middleware.BuildInput, next middleware.BuildHandler) (
-	middleware.BuildOutput, middleware.Metadata, error,
-) {
-	p, _ := ctx.Value(payloadKey{}).(*payload)
-	req, ok := in.Request.(*smithyhttp.Request)
-	if p == nil || !ok {
-		return next.HandleBuild(ctx, in)
-	}
-	if !p.gzipped {
-		gz, err := appendGzip(p.gz[:0], p.json)
-		if err != nil {
-			return middleware.BuildOutput{}, middleware.Metadata{}, err
-		}
-		p.gz, p.gzipped = gz, true
-	}
-	sreq, err := req.SetStream(bytes.NewReader(p.gz))
+// gunzip returns the decompressed body, for readers that want the JSON (the local
+// client, tests).
+func gunzip(b []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
-		return middleware.BuildOutput{}, middleware.Metadata{}, fmt.Errorf("set gzipped PutLogEvents body: %w", err)
+		return nil, err
 	}
-	*req = *sreq
-	req.Header.Set("Content-Encoding", "gzip")
-	return next.HandleBuild(ctx, in)
+	return io.ReadAll(zr)
 }

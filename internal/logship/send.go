@@ -38,15 +38,16 @@ type LogsClient interface {
 var _ LogsClient = (*cloudwatchlogs.Client)(nil)
 
 // payload is one batch on its way: its events, the acknowledgements it carries, and its
-// request body, JSON and then gzip. Payloads are pooled: a batch's buffers are a few
-// MiB at most and only streams with a batch in flight hold one.
+// request body, gzipped JSON (encoded and compressed once, resent as is). Payloads are
+// pooled: a batch's buffers are a couple of MiB at most and only streams with a batch in
+// flight hold one.
 type payload struct {
 	items []entry
 	acks  []ack
-	json  []byte
 	gz    []byte
-	// gzipped: gz holds json compressed (compressed once, resent as is).
-	gzipped bool
+	// json is the body decompressed, made only for a reader that asks for it
+	// (PutLogEventsBody).
+	json []byte
 }
 
 type ack struct {
@@ -60,7 +61,7 @@ func getPayload() *payload { return payloadPool.Get().(*payload) }
 
 func putPayload(p *payload) {
 	clear(p.items) // let the messages go
-	p.items, p.acks, p.json, p.gz, p.gzipped = p.items[:0], p.acks[:0], p.json[:0], p.gz[:0], false
+	p.items, p.acks, p.json, p.gz = p.items[:0], p.acks[:0], nil, p.gz[:0]
 	payloadPool.Put(p)
 }
 
@@ -86,13 +87,21 @@ func (p *payload) ack(src SourceID, offset int64) {
 type payloadKey struct{}
 
 // PutLogEventsBody returns the JSON body a Batcher's PutLogEvents call carries in ctx
-// (nil if none), for a LogsClient stand-in that is not the SDK client. It is valid
-// until the call returns.
+// (nil if none), for a LogsClient that is not the SDK client (mode local's, tests'). It
+// is valid until the call returns.
 func PutLogEventsBody(ctx context.Context) []byte {
-	if p, _ := ctx.Value(payloadKey{}).(*payload); p != nil {
-		return p.json
+	p, _ := ctx.Value(payloadKey{}).(*payload)
+	if p == nil {
+		return nil
 	}
-	return nil
+	if p.json == nil && len(p.gz) > 0 {
+		j, err := gunzip(p.gz)
+		if err != nil {
+			return nil
+		}
+		p.json = j
+	}
+	return p.json
 }
 
 // noEvents satisfies the SDK's check that LogEvents is set; the SDK serializes it as
@@ -101,32 +110,31 @@ var noEvents = []types.InputLogEvent{}
 
 // putOptions turns the SDK's retries off for PutLogEvents (the batcher retries, so it
 // sees and counts every failure, and retries without end, which no SDK retryer does)
-// and adds the middlewares that send the batcher's own body, gzipped.
+// and adds the middleware that sends the batcher's own body, gzipped.
 func putOptions(o *cloudwatchlogs.Options) {
 	o.Retryer = aws.NopRetryer{}
 	o.APIOptions = append(o.APIOptions, addBodyMiddlewares)
 }
 
 // addBodyMiddlewares adds, to a PutLogEvents stack, bodyMiddleware right after the SDK's
-// serializer and gzipMiddleware at the end of the Build step, before the Finalize step
-// where the retry loop, the payload hash and the signature are (api_client.go
-// addProtocolFinalizerMiddlewares, addRetry and addComputePayloadSHA256 in
-// service/cloudwatchlogs@v1.92.0): the signature covers the compressed body.
+// serializer, before the Finalize step where the retry loop, the payload hash and the
+// signature are (api_client.go addProtocolFinalizerMiddlewares, addRetry and
+// addComputePayloadSHA256 in service/cloudwatchlogs@v1.92.0): the signature covers the
+// compressed body.
 func addBodyMiddlewares(stack *middleware.Stack) error {
 	if err := stack.Serialize.Insert(bodyMiddleware{}, "OperationSerializer", middleware.After); err != nil {
 		return fmt.Errorf("add %s: %w", bodyMiddleware{}.ID(), err)
-	}
-	if err := stack.Build.Add(gzipMiddleware{}, middleware.After); err != nil {
-		return fmt.Errorf("add %s: %w", gzipMiddleware{}.ID(), err)
 	}
 	return nil
 }
 
 // bodyMiddleware replaces the body the SDK serialized (group and stream names and an
-// empty event list) by the payload's JSON. It sets the body as the SDK's serializer
-// does (smithy-go transport/http/protocol/awsjson SerializeRequest): a bytes.Reader
-// through Request.SetStream, which is seekable, so ContentLength is set and a retried
-// attempt rewinds it and sends it whole (smithyhttp.Request.RewindStream).
+// empty event list) by the payload's gzipped JSON, with Content-Encoding: gzip, which
+// CloudWatch Logs accepts on its JSON API (the SDK does not compress PutLogEvents by
+// itself: the operation has no RequestCompression trait). It sets the body as the SDK's
+// serializer does (smithy-go transport/http/protocol/awsjson SerializeRequest): a
+// bytes.Reader through Request.SetStream, which is seekable, so ContentLength is set and
+// a retried attempt rewinds it and sends it whole (smithyhttp.Request.RewindStream).
 type bodyMiddleware struct{}
 
 func (bodyMiddleware) ID() string { return "stackhand.PutLogEventsBody" }
@@ -139,11 +147,12 @@ func (bodyMiddleware) HandleSerialize(ctx context.Context, in middleware.Seriali
 	if p == nil || !ok {
 		return next.HandleSerialize(ctx, in)
 	}
-	sreq, err := req.SetStream(bytes.NewReader(p.json))
+	sreq, err := req.SetStream(bytes.NewReader(p.gz))
 	if err != nil {
 		return middleware.SerializeOutput{}, middleware.Metadata{}, fmt.Errorf("set PutLogEvents body: %w", err)
 	}
 	*req = *sreq
+	req.Header.Set("Content-Encoding", "gzip")
 	return next.HandleSerialize(ctx, in)
 }
 
@@ -160,10 +169,13 @@ func (s *stream) send(ctx context.Context, p *payload) {
 	if !slices.IsSortedFunc(p.items, cmpTime) {
 		slices.SortStableFunc(p.items, cmpTime)
 	}
-	if cap(p.json) == 0 {
-		p.json = make([]byte, 0, encodedSizeHint(s.key, p.items))
+	gz, err := gzipPutLogEvents(p.gz[:0], s.key, p.items)
+	if err != nil {
+		// Compressing into memory does not fail; if it ever did, no retry would help.
+		s.drop(p, err)
+		return
 	}
-	p.json = appendPutLogEvents(p.json[:0], s.key, p.items)
+	p.gz = gz
 	ctx = context.WithValue(ctx, payloadKey{}, p)
 	in := &cloudwatchlogs.PutLogEventsInput{LogGroupName: &s.key.Group, LogStreamName: &s.key.Stream, LogEvents: noEvents}
 

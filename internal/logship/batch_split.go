@@ -9,9 +9,6 @@ import (
 // " [stackhand: split 2/3]".
 const splitMarker = " [stackhand: split "
 
-// maxSplitSuffixLen is the longest suffix, for a part count of ten digits.
-const maxSplitSuffixLen = len(splitMarker) + 10 + 1 + 10 + 1
-
 func decimalLen(v uint32) int {
 	n := 1
 	for v >= 10 {

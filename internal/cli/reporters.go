@@ -91,6 +91,11 @@ func (r *reporters) start(ctx context.Context, in event.Instance, env *awsenv.En
 		if len(cfg.Logs.Files) > 0 {
 			r.startLogs(ctx, in, env, run)
 		}
+		defer func() {
+			// Everything that runs from now on is built: start-up's code (the SDK's
+			// service descriptions above all) can leave the resident set.
+			r.log.Debug("start-up code unmapped from the resident set", zap.Int64("bytes_advised", trimCode()))
+		}()
 		if cfg.MetricsEnabled() {
 			m := &report.Metrics{Sink: sink, Clock: r.clk, Log: r.log.Named("metrics"), Status: r.status, Instance: in,
 				Namespace: cfg.Metrics.Namespace, Interval: cfg.Metrics.Interval.D(), HighResolution: cfg.Metrics.HighResolution,

@@ -52,6 +52,11 @@ func cmdRun(env Env, args []string) int {
 	return ExitOK
 }
 
+// trimAfter is when, after the agent starts, its start-up code is unmapped again (the
+// reporters do it as soon as they start; this catches what ran since, such as the first
+// events' code, and an agent whose AWS setup keeps failing).
+const trimAfter = 10 * time.Second
+
 // runAgent wires the sources, the engine and the hook runner, and runs them until the
 // service is stopped or a terminating shutdown is done.
 func runAgent(parent context.Context, cfg *config.Config, log *zap.Logger) error {
@@ -108,6 +113,12 @@ func runAgent(parent context.Context, cfg *config.Config, log *zap.Logger) error
 	if st.Lifecycle.ShutdownDone {
 		rep.terminated = st.Lifecycle.ShutdownFor
 	}
+	// Once start-up is over (discovery, the first events), the code it ran is no longer
+	// needed in memory: see trimCode.
+	trim := clk.AfterFunc(trimAfter, func() {
+		log.Debug("start-up code unmapped from the resident set", zap.Int64("bytes_advised", trimCode()))
+	})
+	defer trim.Stop()
 	var sources []source.Source
 	var await []string
 	if cfg.Mode == config.ModeLocal {

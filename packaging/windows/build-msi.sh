@@ -21,8 +21,9 @@
 #     include the same version, so two builds that share X.Y.Z replace each other
 #     instead of installing side by side;
 #   - the package code and the summary's time stamps are random/now: the package code
-#     is derived from the inputs, and wixl and msibuild run under faketime at
-#     SOURCE_DATE_EPOCH.
+#     is derived from the inputs, and wixl and msibuild run under faketime with the
+#     clock stopped at SOURCE_DATE_EPOCH (-f and an absolute time: plain faketime lets
+#     the clock run on, and a step that crosses a second stamps a different time).
 set -euo pipefail
 
 if [ $# -ne 3 ]; then
@@ -83,14 +84,14 @@ fake=$(TZ=UTC date -u -d "@$epoch" '+%Y-%m-%d %H:%M:%S')
 (
   cd "$stage"
   export TZ=UTC
-  faketime "$fake" wixl -a x64 -D Version="$msi_version" -D ProductCode="$product_code" \
+  faketime -f "$fake" wixl -a x64 -D Version="$msi_version" -D ProductCode="$product_code" \
     -D PackageCode="$package_code" -o stackhand.msi stackhand.wxs
   # msidbComponentAttributes64bit (256) | NeverOverwrite (128) | Permanent (16)
-  faketime "$fake" msibuild stackhand.msi -q "UPDATE Component SET Attributes = 400 WHERE Component = 'Config'"
+  faketime -f "$fake" msibuild stackhand.msi -q "UPDATE Component SET Attributes = 400 WHERE Component = 'Config'"
   # msidbUpgradeAttributesMigrateFeatures (1) | VersionMaxInclusive (512)
-  faketime "$fake" msibuild stackhand.msi -q "DELETE FROM Upgrade WHERE ActionProperty = 'WIX_UPGRADE_DETECTED'"
-  faketime "$fake" msibuild stackhand.msi -q "INSERT INTO Upgrade (UpgradeCode, VersionMax, Attributes, ActionProperty) VALUES ('{$upgrade_code}', '$msi_version', 513, 'WIX_UPGRADE_DETECTED')"
-  faketime "$fake" msibuild stackhand.msi -s "stackhand agent $version" stackhand "x64;1033" "{$package_code}"
+  faketime -f "$fake" msibuild stackhand.msi -q "DELETE FROM Upgrade WHERE ActionProperty = 'WIX_UPGRADE_DETECTED'"
+  faketime -f "$fake" msibuild stackhand.msi -q "INSERT INTO Upgrade (UpgradeCode, VersionMax, Attributes, ActionProperty) VALUES ('{$upgrade_code}', '$msi_version', 513, 'WIX_UPGRADE_DETECTED')"
+  faketime -f "$fake" msibuild stackhand.msi -s "stackhand agent $version" stackhand "x64;1033" "{$package_code}"
 ) 2> >(grep -v -e '^$' -e 'GLib-GIO-CRITICAL' >&2)
 
 if [ -n "${SIGN_CERT:-}" ]; then

@@ -5,7 +5,8 @@
 //
 // Every endpoint can be overridden the SDK's standard way, which the SDK itself reads:
 // AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> (AWS_ENDPOINT_URL_CLOUDFORMATION,
-// AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL_AUTO_SCALING; see each service's
+// AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL_AUTO_SCALING, AWS_ENDPOINT_URL_CLOUDWATCH,
+// AWS_ENDPOINT_URL_CLOUDWATCH_LOGS, AWS_ENDPOINT_URL_EVENTBRIDGE; see each service's
 // resolveBaseEndpoint and config.EnvConfig.GetServiceBaseEndpoint in aws-sdk-go-v2), and
 // AWS_EC2_METADATA_SERVICE_ENDPOINT for the instance metadata service.
 package awsenv

@@ -91,11 +91,14 @@ func (e *Engine) health(u source.Update) {
 }
 
 // reporter records a reporter's status for `stackhand status`. A new or cleared error is
-// written at once (the reporter logged it); the rest waits for the periodic flush.
+// written at once (the reporter logged it); the rest (counters, lags) at most every
+// reporterFlush, so that status at 3 a.m. is seconds old, not a minute.
 func (e *Engine) reporter(name string, h *state.Health) {
 	prev := e.st.Reporters[name]
 	e.st.Reporters[name] = h
-	if prev == nil || prev.LastError != h.LastError {
+	now := e.clk.Now()
+	if prev == nil || prev.LastError != h.LastError || now.Sub(e.reportersSaved) >= reporterFlush {
+		e.reportersSaved = now
 		e.save()
 		return
 	}

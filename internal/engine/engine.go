@@ -76,6 +76,9 @@ const maxBackoff = time.Hour
 // healthFlush is how often source health that changed only in its timestamps is written.
 const healthFlush = time.Minute
 
+// reporterFlush is how often a reporter's changed counters and lags are written at most.
+const reporterFlush = 10 * time.Second
+
 // Engine is the event loop. Create it with New, feed it with Update, run it with Run.
 type Engine struct {
 	cfg    *config.Config
@@ -115,6 +118,8 @@ type Engine struct {
 	saveErr     string
 	sourceErr   map[string]string
 	healthDirty bool
+	// reportersSaved is when a reporter's status last caused a save.
+	reportersSaved time.Time
 }
 
 type shutdownRequest struct {

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -268,8 +269,7 @@ func (e *Engine) stop() error {
 				e.save()
 				return nil
 			}
-			e.finish(f)
-			e.save()
+			e.finish(f) // saves
 			return nil
 		case <-grace:
 			e.running.cancelled = true
@@ -302,16 +302,4 @@ func (e *Engine) nextID(k event.Kind) string {
 	return fmt.Sprintf("%s-%06d", k, e.st.Seq)
 }
 
-func joinReasons(rs []string) string {
-	switch len(rs) {
-	case 0:
-		return ""
-	case 1:
-		return rs[0]
-	}
-	s := rs[0]
-	for _, r := range rs[1:] {
-		s += "; " + r
-	}
-	return s
-}
+func joinReasons(rs []string) string { return strings.Join(rs, "; ") }

@@ -69,6 +69,7 @@ type change struct {
 // but do not fire (cfn-hup stores the new value and runs nothing).
 func (e *Engine) changes() []change {
 	var out []change
+	applied := false
 	for _, r := range e.cfg.Watch {
 		o, seen := e.observed[r.Name]
 		if !seen || o.Err != nil {
@@ -91,10 +92,13 @@ func (e *Engine) changes() []change {
 				e.st.Applied[key] = val
 			}
 			e.log.Debug("watched value changed; the rule does not fire on this change", zap.String("rule", r.Name), zap.String("change", string(c)))
-			e.save()
+			applied = true
 			continue
 		}
 		out = append(out, change{rule: r, kind: c, key: key, value: val})
+	}
+	if applied {
+		e.save()
 	}
 	return out
 }

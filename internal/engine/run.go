@@ -66,6 +66,12 @@ func (e *Engine) startNext() {
 	if e.identity == nil || len(e.awaiting) > 0 {
 		return
 	}
+	dropped := false
+	defer func() {
+		if dropped && e.running == nil {
+			e.save() // launch saves when it starts one
+		}
+	}()
 	for len(e.st.Queue) > 0 {
 		p := e.st.Queue[0]
 		e.st.Queue = e.st.Queue[1:]
@@ -78,6 +84,7 @@ func (e *Engine) startNext() {
 			}
 			if r.rule == nil {
 				e.drop(p, state.Superseded, "watch rule "+p.Rule+" is no longer in the configuration")
+				dropped = true
 				continue
 			}
 		}
@@ -106,6 +113,7 @@ func (e *Engine) startNext() {
 		r.fp = strings.Join(fp, "\n")
 		if !p.Explicit && r.fp == "" {
 			e.drop(p, state.Superseded, "nothing left to do: the change that queued it was undone")
+			dropped = true
 			continue
 		}
 		e.launch(r, time.Time{})
@@ -113,7 +121,7 @@ func (e *Engine) startNext() {
 	}
 }
 
-// drop records a queued event that will not run.
+// drop records a queued event that will not run; the caller saves the state.
 func (e *Engine) drop(p state.Pending, result, why string) {
 	o := state.Outcome{ID: p.ID, Kind: p.Kind, Rule: p.Rule, Reason: joinReasons(p.Reasons), Trigger: p.Trigger,
 		Result: result, End: e.clk.Now().UTC(), Error: why}
@@ -121,7 +129,6 @@ func (e *Engine) drop(p state.Pending, result, why string) {
 		zap.String("result", result), zap.String("why", why))
 	e.st.Record(o)
 	e.answer(p.Trigger.Requests, o)
-	e.save()
 }
 
 func (e *Engine) startShutdown() {

@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/stackhand/stackhand/internal/event"
+	"github.com/stackhand/stackhand/internal/state"
 )
 
 const (
@@ -398,21 +399,9 @@ func (r *Runner) writePayload(eventID string, payload []byte) (string, error) {
 	if len(payload) == 0 {
 		payload = []byte("{}")
 	}
-	tmp, err := os.CreateTemp(dir, ".payload-*.tmp") // mode 0600
-	if err != nil {
-		return "", fmt.Errorf("write payload: %w", err)
-	}
-	_, err = tmp.Write(payload)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
 	path := filepath.Join(dir, eventID+".json")
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp.Name())
-		return "", fmt.Errorf("write payload %s: %w", path, err)
+	if err := state.WriteFileAtomic(path, payload, 0o600); err != nil {
+		return "", fmt.Errorf("payload: %w", err)
 	}
 	return path, nil
 }

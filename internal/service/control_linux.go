@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/stackhand/stackhand/internal/state"
 	"github.com/stackhand/stackhand/packaging"
 )
 
@@ -117,7 +118,11 @@ func (s systemd) install() error {
 		return err
 	}
 	path := s.unitPath()
-	if err := writeFileAtomic(path, unit, 0o644); err != nil {
+	// Written atomically: systemd sees the old unit or the new one, never half of it.
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("install systemd unit: %w", err)
+	}
+	if err := state.WriteFileAtomic(path, unit, 0o644); err != nil {
 		return fmt.Errorf("install systemd unit: %w", err)
 	}
 	fmt.Fprintf(s.o.Out, "wrote %s\n", filepath.Join(unitDir, unitName))
@@ -207,35 +212,4 @@ func (s systemd) control(action string) error {
 func runSystemctl(args ...string) (string, error) {
 	out, err := exec.Command("systemctl", args...).CombinedOutput()
 	return string(out), err
-}
-
-// writeFileAtomic replaces path with data and mode, creating its directory: readers
-// (systemd among them) see the old file or the new one, never half of it.
-func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // fails harmlessly once renamed
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

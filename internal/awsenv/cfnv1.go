@@ -126,16 +126,21 @@ func (a *cfnV1Auth) drop() {
 }
 
 func (a *cfnV1Auth) dynamic(ctx context.Context, path string) (string, error) {
-	out, err := a.imds.GetDynamicData(ctx, &imds.GetDynamicDataInput{Path: path})
-	if err != nil {
-		return "", fmt.Errorf("CFN_V1: read IMDS dynamic/%s: %w", path, err)
-	}
-	defer out.Content.Close()
-	b, err := io.ReadAll(io.LimitReader(out.Content, 1<<20))
+	b, err := readDynamic(ctx, a.imds, path)
 	if err != nil {
 		return "", fmt.Errorf("CFN_V1: read IMDS dynamic/%s: %w", path, err)
 	}
 	return strings.TrimRight(string(b), " \t\r\n"), nil
+}
+
+// readDynamic reads one IMDS dynamic-data path (at most 1 MiB).
+func readDynamic(ctx context.Context, md identityGetter, path string) ([]byte, error) {
+	out, err := md.GetDynamicData(ctx, &imds.GetDynamicDataInput{Path: path})
+	if err != nil {
+		return nil, err
+	}
+	defer out.Content.Close()
+	return io.ReadAll(io.LimitReader(out.Content, 1<<20))
 }
 
 // CFNV1Authorization returns cfn-hup's CFN_V1 Authorization header value for an instance
@@ -200,10 +205,10 @@ func IsNoCredentials(err error) bool {
 	if errors.As(err, &empty) {
 		return true
 	}
-	msg := err.Error()
-	if strings.Contains(msg, "failed to get API token") {
+	if isTokenFailure(err) {
 		return false
 	}
+	msg := err.Error()
 	if strings.Contains(msg, "unexpected empty EC2 IMDS role list") {
 		return true
 	}

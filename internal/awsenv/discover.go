@@ -1,11 +1,11 @@
 package awsenv
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -142,10 +142,7 @@ func Discover(ctx context.Context, env *Env, md IMDSAPI, tags TagsAPI, opts Disc
 	if opts.Resource != "" {
 		inst.LogicalID = opts.Resource
 	}
-	if tagErr != nil {
-		return inst, tagErr
-	}
-	return inst, nil
+	return inst, tagErr
 }
 
 // instanceTags returns the three tags Discover reads, from IMDS when it exposes tags and
@@ -180,13 +177,12 @@ type identity struct {
 }
 
 func identityDocument(ctx context.Context, md IMDSAPI) (identity, error) {
-	out, err := md.GetDynamicData(ctx, &imds.GetDynamicDataInput{Path: identityDocumentPath})
+	b, err := readDynamic(ctx, md, identityDocumentPath)
 	if err != nil {
 		return identity{}, err
 	}
-	defer out.Content.Close()
 	var doc identity
-	if err := json.NewDecoder(io.LimitReader(out.Content, 1<<20)).Decode(&doc); err != nil {
+	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&doc); err != nil {
 		return identity{}, fmt.Errorf("not the JSON of an identity document: %w", err)
 	}
 	return doc, nil
@@ -253,7 +249,7 @@ func (e *Env) retryIMDS(ctx context.Context, sleep func(context.Context, time.Du
 
 // explainIMDS turns an IMDS failure that waiting will not fix into a message.
 func explainIMDS(err error, endpoint string) error {
-	if strings.Contains(err.Error(), "failed to get API token") {
+	if isTokenFailure(err) {
 		return fmt.Errorf("IMDS at %s did not give an IMDSv2 session token; stackhand uses IMDSv2 only, with no IMDSv1 fallback: enable IMDSv2 on the instance (metadata option http-tokens=optional or required): %w", endpoint, err)
 	}
 	return fmt.Errorf("IMDS at %s: %w", endpoint, err)

@@ -66,7 +66,7 @@ func IsNotFound(err error) bool {
 	if errors.As(err, &ae) {
 		code := ae.ErrorCode()
 		switch {
-		case strings.HasSuffix(code, ".NotFound"), strings.HasSuffix(code, "NotFound"),
+		case strings.HasSuffix(code, "NotFound"), // EC2's *.NotFound, ResourceNotFound
 			code == "ResourceNotFoundException", code == "NoSuchEntity":
 			return true
 		case code == "ValidationError" && notFoundMessage.MatchString(ae.ErrorMessage()):
@@ -83,11 +83,9 @@ func IsUnreachable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return false
 	}
-	// The IMDS client hides why it got no session token behind an error type without
-	// Unwrap (feature/ec2/imds token_provider.go retryableError, when the IMDSv1
-	// fallback is off): only its message tells a connection failure from a refusal.
-	if msg := err.Error(); strings.Contains(msg, "failed to get API token") {
-		return tokenUnreachable.MatchString(msg)
+	// Only the message of a token failure tells a connection failure from a refusal.
+	if isTokenFailure(err) {
+		return tokenUnreachable.MatchString(err.Error())
 	}
 	var se *smithyhttp.RequestSendError
 	if errors.As(err, &se) {
@@ -101,6 +99,14 @@ func IsUnreachable(err error) bool {
 		return true
 	}
 	return httpStatus(err) >= 500
+}
+
+// isTokenFailure reports whether err is the IMDS client failing to get an IMDSv2
+// session token. The client hides why behind an error type without Unwrap
+// (feature/ec2/imds token_provider.go retryableError, when the IMDSv1 fallback is
+// off), so its message is all there is to go by.
+func isTokenFailure(err error) bool {
+	return strings.Contains(err.Error(), "failed to get API token")
 }
 
 var tokenUnreachable = regexp.MustCompile(`request send failed|StatusCode: 5\d\d|deadline exceeded|timeout|connection refused|connection reset`)

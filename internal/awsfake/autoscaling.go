@@ -1,6 +1,7 @@
 package awsfake
 
 import (
+	"cmp"
 	"maps"
 	"net/http"
 	"slices"
@@ -180,15 +181,9 @@ func (s *Server) PutLifecycleHook(groupName string, h LifecycleHook) {
 }
 
 func (g *group) putHook(h LifecycleHook) {
-	if h.Transition == "" {
-		h.Transition = TransitionTerminating
-	}
-	if h.HeartbeatTimeout == 0 {
-		h.HeartbeatTimeout = 3600
-	}
-	if h.DefaultResult == "" {
-		h.DefaultResult = "ABANDON"
-	}
+	h.Transition = cmp.Or(h.Transition, TransitionTerminating)
+	h.HeartbeatTimeout = cmp.Or(h.HeartbeatTimeout, 3600)
+	h.DefaultResult = cmp.Or(h.DefaultResult, "ABANDON")
 	for n := range g.Hooks {
 		if g.Hooks[n].Name == h.Name {
 			g.Hooks[n] = h
@@ -292,10 +287,6 @@ type (
 	}
 )
 
-func validationError(format string, args ...any) error {
-	return errorf(http.StatusBadRequest, "ValidationError", format, args...)
-}
-
 // describeAutoScalingGroups answers DescribeAutoScalingGroups(
 // AutoScalingGroupNames.member.N, Filters.member.N, MaxRecords, NextToken).
 // Unknown names are left out, as AWS does. Filters: tag:<key>, tag-key,
@@ -391,15 +382,15 @@ func (s *Server) toASGGroupLocked(g *group) asgGroup {
 			InstanceID:       gi.ID,
 			InstanceType:     gi.Type,
 			AvailabilityZone: gi.AZ,
-			LifecycleState:   cmpOr(gi.LifecycleState, "InService"),
-			HealthStatus:     cmpOr(gi.HealthStatus, "Healthy"),
+			LifecycleState:   cmp.Or(gi.LifecycleState, "InService"),
+			HealthStatus:     cmp.Or(gi.HealthStatus, "Healthy"),
 		}
 		if ec2 := s.instances[gi.ID]; ec2 != nil {
-			i.InstanceType = cmpOr(i.InstanceType, ec2.Type)
-			i.AvailabilityZone = cmpOr(i.AvailabilityZone, ec2.AZ)
+			i.InstanceType = cmp.Or(i.InstanceType, ec2.Type)
+			i.AvailabilityZone = cmp.Or(i.AvailabilityZone, ec2.AZ)
 		}
-		i.InstanceType = cmpOr(i.InstanceType, "t3.micro")
-		i.AvailabilityZone = cmpOr(i.AvailabilityZone, "us-east-1a")
+		i.InstanceType = cmp.Or(i.InstanceType, "t3.micro")
+		i.AvailabilityZone = cmp.Or(i.AvailabilityZone, "us-east-1a")
 		if len(g.AvailabilityZones) == 0 && !slices.Contains(zones, i.AvailabilityZone) {
 			zones = append(zones, i.AvailabilityZone)
 		}
@@ -416,13 +407,6 @@ func (s *Server) toASGGroupLocked(g *group) asgGroup {
 		})
 	}
 	return out
-}
-
-func cmpOr(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }
 
 // describeLifecycleHooks answers DescribeLifecycleHooks(AutoScalingGroupName,
@@ -454,7 +438,7 @@ func (s *Server) describeLifecycleHooks(c *call) (any, error) {
 	return res, nil
 }
 
-// lifecycleAction checks the arguments shared by RecordLifecycleActionHeartbeat
+// lifecycleActionLocked checks the arguments shared by RecordLifecycleActionHeartbeat
 // and CompleteLifecycleAction and returns the call to record. The stand-in
 // does not track lifecycle actions: any token is accepted, and an instance id
 // must belong to the group (in any lifecycle state).

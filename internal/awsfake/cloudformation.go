@@ -1,6 +1,7 @@
 package awsfake
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"slices"
@@ -124,12 +125,8 @@ func (s *Server) putResourceLocked(stackName string, r Resource) *Resource {
 		s.seq++
 		r.PhysicalID = fmt.Sprintf("%s-%s-%d", stackName, r.LogicalID, s.seq)
 	}
-	if r.Type == "" {
-		r.Type = "AWS::EC2::Instance"
-	}
-	if r.Status == "" {
-		r.Status = "CREATE_COMPLETE"
-	}
+	r.Type = cmp.Or(r.Type, "AWS::EC2::Instance")
+	r.Status = cmp.Or(r.Status, "CREATE_COMPLETE")
 	if r.LastUpdated.IsZero() {
 		r.LastUpdated = time.Now()
 	}
@@ -238,20 +235,20 @@ func (r describeStackResourceResult) jsonValue() any {
 func (s *Server) describeStackResource(c *call) (any, error) {
 	name, logical := c.Params.Get("StackName"), c.Params.Get("LogicalResourceId")
 	if name == "" {
-		return nil, errorf(http.StatusBadRequest, "ValidationError", "1 validation error detected: Value null at 'stackName' failed to satisfy constraint: Member must not be null")
+		return nil, validationError("1 validation error detected: Value null at 'stackName' failed to satisfy constraint: Member must not be null")
 	}
 	if logical == "" {
-		return nil, errorf(http.StatusBadRequest, "ValidationError", "1 validation error detected: Value null at 'logicalResourceId' failed to satisfy constraint: Member must not be null")
+		return nil, validationError("1 validation error detected: Value null at 'logicalResourceId' failed to satisfy constraint: Member must not be null")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.findStackLocked(name)
 	if st == nil {
-		return nil, errorf(http.StatusBadRequest, "ValidationError", "Stack with id %s does not exist", name)
+		return nil, validationError("Stack with id %s does not exist", name)
 	}
 	r := st.resources[logical]
 	if r == nil {
-		return nil, errorf(http.StatusBadRequest, "ValidationError", "Resource %s does not exist for stack %s", logical, name)
+		return nil, validationError("Resource %s does not exist for stack %s", logical, name)
 	}
 	return describeStackResourceResult{StackResourceDetail: stackResourceDetail{
 		StackName:            st.name,
@@ -297,7 +294,7 @@ func (s *Server) describeStacks(c *call) (any, error) {
 	if name != "" {
 		st := s.findStackLocked(name)
 		if st == nil {
-			return nil, errorf(http.StatusBadRequest, "ValidationError", "Stack with id %s does not exist", name)
+			return nil, validationError("Stack with id %s does not exist", name)
 		}
 		stacks = append(stacks, st)
 	} else {

@@ -1,6 +1,7 @@
 package awsfake
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"math"
@@ -197,20 +198,12 @@ func (a *Alarm) clone() Alarm {
 	return c
 }
 
-func invalidValue(format string, args ...any) error {
-	return errorf(http.StatusBadRequest, "InvalidParameterValue", format, args...)
-}
-
 func invalidCombination(format string, args ...any) error {
 	return errorf(http.StatusBadRequest, "InvalidParameterCombination", format, args...)
 }
 
 func missingParameter(name string) error {
 	return errorf(http.StatusBadRequest, "MissingParameter", "The parameter %s is required.", name)
-}
-
-func cwValidation(format string, args ...any) error {
-	return errorf(http.StatusBadRequest, "ValidationError", format, args...)
 }
 
 // putMetricData answers PutMetricData(Namespace, MetricData,
@@ -520,49 +513,49 @@ func (s *Server) putMetricAlarm(c *call) (any, error) {
 
 	switch {
 	case a.AlarmName == "" || len(a.AlarmName) > 255:
-		return nil, cwValidation("AlarmName must be between 1 and 255 characters, got %q", a.AlarmName)
+		return nil, validationError("AlarmName must be between 1 and 255 characters, got %q", a.AlarmName)
 	case len(a.AlarmDescription) > 1024:
-		return nil, cwValidation("AlarmDescription must be at most 1024 characters")
+		return nil, validationError("AlarmDescription must be at most 1024 characters")
 	case a.MetricName == "":
 		return nil, missingParameter("MetricName")
 	case a.Namespace == "":
 		return nil, missingParameter("Namespace")
 	case len(a.MetricName) > maxNameLength || len(a.Namespace) > maxNameLength:
-		return nil, cwValidation("MetricName and Namespace must be at most %d characters", maxNameLength)
+		return nil, validationError("MetricName and Namespace must be at most %d characters", maxNameLength)
 	case (a.Statistic == "") == (a.ExtendedStatistic == ""):
 		return nil, invalidCombination("Exactly one of Statistic and ExtendedStatistic must be specified.")
 	case a.Statistic != "" && !slices.Contains(alarmStatistics, a.Statistic):
-		return nil, cwValidation("Statistic must be one of %s, got %q", strings.Join(alarmStatistics, ", "), a.Statistic)
+		return nil, validationError("Statistic must be one of %s, got %q", strings.Join(alarmStatistics, ", "), a.Statistic)
 	case a.Unit != "" && !slices.Contains(standardUnits, a.Unit):
-		return nil, cwValidation("Unit %q is not a standard unit", a.Unit)
+		return nil, validationError("Unit %q is not a standard unit", a.Unit)
 	case !hasPeriod:
 		return nil, missingParameter("Period")
 	case !(period == 10 || period == 20 || period == 30 || (period >= 60 && period%60 == 0)):
-		return nil, cwValidation("Period must be 10, 20, 30 or a multiple of 60, got %d", period)
+		return nil, validationError("Period must be 10, 20, 30 or a multiple of 60, got %d", period)
 	case !hasEvals:
 		return nil, missingParameter("EvaluationPeriods")
 	case evals < 1:
-		return nil, cwValidation("EvaluationPeriods must be at least 1, got %d", evals)
+		return nil, validationError("EvaluationPeriods must be at least 1, got %d", evals)
 	case period < 3600 && period*evals > 86400:
-		return nil, cwValidation("The evaluation period of an alarm with a period under one hour (Period*EvaluationPeriods = %d s) must not exceed 86400 seconds", period*evals)
+		return nil, validationError("The evaluation period of an alarm with a period under one hour (Period*EvaluationPeriods = %d s) must not exceed 86400 seconds", period*evals)
 	case period*evals > 604800:
-		return nil, cwValidation("The evaluation period of an alarm (Period*EvaluationPeriods = %d s) must not exceed 604800 seconds", period*evals)
+		return nil, validationError("The evaluation period of an alarm (Period*EvaluationPeriods = %d s) must not exceed 604800 seconds", period*evals)
 	case hasPoints && (points < 1 || points > evals):
-		return nil, cwValidation("DatapointsToAlarm must be less than or equal to EvaluationPeriods")
+		return nil, validationError("DatapointsToAlarm must be less than or equal to EvaluationPeriods")
 	case !hasThreshold:
 		return nil, missingParameter("Threshold")
 	case math.IsNaN(threshold) || math.IsInf(threshold, 0):
-		return nil, cwValidation("Threshold must be a finite number")
+		return nil, validationError("Threshold must be a finite number")
 	case a.ComparisonOperator == "":
 		return nil, missingParameter("ComparisonOperator")
 	case !slices.Contains(alarmComparisons, a.ComparisonOperator):
-		return nil, cwValidation("ComparisonOperator must be one of %s, got %q", strings.Join(alarmComparisons, ", "), a.ComparisonOperator)
+		return nil, validationError("ComparisonOperator must be one of %s, got %q", strings.Join(alarmComparisons, ", "), a.ComparisonOperator)
 	case a.TreatMissingData != "" && !slices.Contains(treatMissingData, a.TreatMissingData):
-		return nil, cwValidation("TreatMissingData must be one of %s, got %q", strings.Join(treatMissingData, ", "), a.TreatMissingData)
+		return nil, validationError("TreatMissingData must be one of %s, got %q", strings.Join(treatMissingData, ", "), a.TreatMissingData)
 	case len(a.AlarmActions) > 5 || len(a.OKActions) > 5 || len(a.InsufficientDataActions) > 5:
-		return nil, cwValidation("An alarm may have at most 5 actions of each kind")
+		return nil, validationError("An alarm may have at most 5 actions of each kind")
 	case len(tags) > 50:
-		return nil, cwValidation("An alarm may have at most 50 tags")
+		return nil, validationError("An alarm may have at most 50 tags")
 	}
 	if len(tags) > 0 {
 		a.Tags = make(map[string]string, len(tags))
@@ -576,7 +569,7 @@ func (s *Server) putMetricAlarm(c *call) (any, error) {
 			case !okK || !okV:
 				return nil, missingParameter(p + ".Key and Value")
 			case k == "" || len(k) > 128 || len(v) > 256:
-				return nil, cwValidation("Tag keys must be 1 to 128 characters and values at most 256, got %q=%q", k, v)
+				return nil, validationError("Tag keys must be 1 to 128 characters and values at most 256, got %q=%q", k, v)
 			}
 			a.Tags[k] = v
 		}
@@ -623,16 +616,16 @@ func (s *Server) describeAlarms(c *call) (any, error) {
 	case hasNames && hasPrefix:
 		return nil, invalidCombination("AlarmNamePrefix and AlarmNames cannot be specified together.")
 	case len(names) > 100:
-		return nil, cwValidation("AlarmNames must have at most 100 members")
+		return nil, validationError("AlarmNames must have at most 100 members")
 	case hasSize && (size < 1 || size > 100):
-		return nil, cwValidation("1 validation error detected: Value '%d' at 'maxRecords' failed to satisfy constraint: Member must have value between 1 and 100", size)
+		return nil, validationError("1 validation error detected: Value '%d' at 'maxRecords' failed to satisfy constraint: Member must have value between 1 and 100", size)
 	case hasState && state != "OK" && state != "ALARM" && state != "INSUFFICIENT_DATA":
-		return nil, cwValidation("StateValue must be OK, ALARM or INSUFFICIENT_DATA, got %q", state)
+		return nil, validationError("StateValue must be OK, ALARM or INSUFFICIENT_DATA, got %q", state)
 	}
 	if !hasSize {
 		size = 50
 	}
-	region := cmpOr(c.Region, "us-east-1")
+	region := cmp.Or(c.Region, "us-east-1")
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -734,7 +727,7 @@ func (s *Server) deleteAlarms(c *call) (any, error) {
 	case len(names) == 0:
 		return nil, missingParameter("AlarmNames")
 	case len(names) > 100:
-		return nil, cwValidation("1 validation error detected: Value at 'alarmNames' failed to satisfy constraint: Member must have length less than or equal to 100")
+		return nil, validationError("1 validation error detected: Value at 'alarmNames' failed to satisfy constraint: Member must have length less than or equal to 100")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

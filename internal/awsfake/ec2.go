@@ -1,6 +1,7 @@
 package awsfake
 
 import (
+	"cmp"
 	"maps"
 	"net/http"
 	"slices"
@@ -52,15 +53,9 @@ func (s *Server) PutInstance(i Instance) {
 }
 
 func (s *Server) putInstanceLocked(i Instance) *Instance {
-	if i.Type == "" {
-		i.Type = "t3.micro"
-	}
-	if i.AZ == "" {
-		i.AZ = "us-east-1a"
-	}
-	if i.State == "" {
-		i.State = "running"
-	}
+	i.Type = cmp.Or(i.Type, "t3.micro")
+	i.AZ = cmp.Or(i.AZ, "us-east-1a")
+	i.State = cmp.Or(i.State, "running")
 	if i.LaunchTime.IsZero() {
 		i.LaunchTime = time.Now()
 	}
@@ -152,7 +147,7 @@ func ec2MaxResults(c *call) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 5 || n > 1000 {
-		return 0, errorf(http.StatusBadRequest, "InvalidParameterValue", "Value ( %s ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.", v)
+		return 0, invalidValue("Value ( %s ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.", v)
 	}
 	return n, nil
 }
@@ -216,7 +211,7 @@ var instanceFilters = map[string]func(*Instance) []string{
 }
 
 func invalidFilter(name string) error {
-	return errorf(http.StatusBadRequest, "InvalidParameterValue", "The filter '%s' is invalid", name)
+	return invalidValue("The filter '%s' is invalid", name)
 }
 
 // describeInstances answers DescribeInstances(InstanceId.N, Filter.N,
@@ -269,7 +264,7 @@ func (s *Server) describeInstances(c *call) (any, error) {
 	}
 	from, to, next, err := page(len(matched), c.Params.Get("NextToken"), size)
 	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "InvalidParameterValue", "%v", err)
+		return nil, invalidValue("%v", err)
 	}
 	res := describeInstancesResult{NextToken: next}
 	for _, i := range matched[from:to] {
@@ -371,7 +366,7 @@ func (s *Server) describeTags(c *call) (any, error) {
 	s.mu.Unlock()
 	from, to, next, err := page(len(matched), c.Params.Get("NextToken"), size)
 	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "InvalidParameterValue", "%v", err)
+		return nil, invalidValue("%v", err)
 	}
 	return describeTagsResult{TagSet: items[ec2TagDescription]{Items: matched[from:to]}, NextToken: next}, nil
 }

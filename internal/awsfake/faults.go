@@ -2,8 +2,8 @@ package awsfake
 
 import (
 	"context"
+	"maps"
 	"math/rand/v2"
-	"strings"
 	"time"
 )
 
@@ -66,13 +66,7 @@ func (fs *faultState) reset(f Faults) {
 // SetFaults replaces the faults injected into later calls and restarts their
 // generator and token bucket. The zero Faults injects none.
 func (s *Server) SetFaults(f Faults) {
-	if f.Only != nil {
-		only := make(map[string]bool, len(f.Only))
-		for k, v := range f.Only {
-			only[k] = v
-		}
-		f.Only = only
-	}
+	f.Only = maps.Clone(f.Only)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults.reset(f)
@@ -125,7 +119,7 @@ func (s *Server) applyFaults(ctx context.Context, c *call) (drop bool) {
 
 // faultError is the error answering a call that met c.Fault.
 func (s *Server) faultError(c *call) error {
-	if strings.HasSuffix(c.Fault, "server-error") {
+	if c.Fault == "server-error" {
 		e := c.svc.internal
 		return &e
 	}

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -60,23 +59,36 @@ func (p jsonProtocol) action(r *http.Request) (string, url.Values, error) {
 // shape_serializer.go appendEscapedString), so only a hand-made client can.
 // Whether AWS rejects or repairs such a body is not documented; rejecting it
 // makes a client that would send it fail here first.
-func (jsonProtocol) readBody(r *http.Request) ([]byte, error) {
+func (jsonProtocol) readBody(r *http.Request, _ string) ([]byte, error) {
+	body, err := readRequestBody(r, func(limit int64) *apiError {
+		return errorf(http.StatusRequestEntityTooLarge, "SerializationException", "request body larger than %d bytes", limit)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !utf8.Valid(body) {
+		return nil, errorf(http.StatusBadRequest, "SerializationException", "request body is not valid UTF-8")
+	}
+	return body, nil
+}
+
+// readRequestBody reads the body of a protocol that carries its input there,
+// gunzipped when its Content-Encoding says gzip. A body beyond the limit
+// server.go puts on the wire is answered with tooLarge(limit); a body that
+// cannot be read or gunzipped with a SerializationException.
+func readRequestBody(r *http.Request, tooLarge func(limit int64) *apiError) ([]byte, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, errorf(http.StatusRequestEntityTooLarge, "SerializationException", "request body larger than %d bytes", tooBig.Limit)
+			return nil, tooLarge(tooBig.Limit)
 		}
 		return nil, errorf(http.StatusBadRequest, "SerializationException", "read request body: %v", err)
 	}
 	if isGzip(r.Header.Get("Content-Encoding")) {
-		body, err = gunzip(body)
-		if err != nil {
+		if body, err = gunzip(body); err != nil {
 			return nil, errorf(http.StatusBadRequest, "SerializationException", "gzip request body: %v", err)
 		}
-	}
-	if !utf8.Valid(body) {
-		return nil, errorf(http.StatusBadRequest, "SerializationException", "request body is not valid UTF-8")
 	}
 	return body, nil
 }
@@ -129,11 +141,7 @@ func (jsonProtocol) writeError(w http.ResponseWriter, svc *service, c *call, e *
 }
 
 func writeJSON11(w http.ResponseWriter, status int, reqID string, body []byte) {
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-Requestid", reqID)
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	writeReply(w, status, "application/x-amz-json-1.1", reqID, body)
 }
 
 // decodeInput decodes the JSON body of c into v, a struct of the operation's

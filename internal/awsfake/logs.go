@@ -1,6 +1,7 @@
 package awsfake
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"slices"
@@ -202,8 +203,13 @@ func (s *Server) PutLogStream(group, stream string) {
 	defer s.mu.Unlock()
 	g := s.addLogGroupLocked(group)
 	if g.streams[stream] == nil {
-		g.streams[stream] = &logStream{name: stream, created: millis(s.now()), inOrder: true}
+		g.streams[stream] = s.newLogStreamLocked(stream)
 	}
+}
+
+// newLogStreamLocked returns an empty stream created now; s.mu must be held.
+func (s *Server) newLogStreamLocked(name string) *logStream {
+	return &logStream{name: name, created: millis(s.now()), inOrder: true}
 }
 
 func (s *Server) addLogGroupLocked(name string) *logGroup {
@@ -323,7 +329,7 @@ func (s *Server) createLogStream(c *call) (any, error) {
 	case g.streams[in.LogStreamName] != nil:
 		return nil, errorf(http.StatusBadRequest, "ResourceAlreadyExistsException", "The specified log stream already exists")
 	}
-	g.streams[in.LogStreamName] = &logStream{name: in.LogStreamName, created: millis(s.now()), inOrder: true}
+	g.streams[in.LogStreamName] = s.newLogStreamLocked(in.LogStreamName)
 	return nil, nil
 }
 
@@ -438,10 +444,7 @@ func (s *Server) describeLogStreams(c *call) (any, error) {
 		NextToken  string         `json:"nextToken,omitempty"`
 	}
 	out := output{LogStreams: []logStreamOut{}, NextToken: next}
-	region := c.Region
-	if region == "" {
-		region = "us-east-1"
-	}
+	region := cmp.Or(c.Region, "us-east-1")
 	for _, st := range streams[from:to] {
 		o := logStreamOut{
 			LogStreamName: st.name,
@@ -630,20 +633,10 @@ func (st *logStream) timeOrder() func(i int) *LogEvent {
 			st.byTime[i] = int32(i)
 		}
 		slices.SortStableFunc(st.byTime, func(a, b int32) int {
-			return cmpInt64(st.events[a].Timestamp, st.events[b].Timestamp)
+			return cmp.Compare(st.events[a].Timestamp, st.events[b].Timestamp)
 		})
 	}
 	return func(i int) *LogEvent { return &st.events[st.byTime[i]] }
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 type outputLogEvent struct {

@@ -123,23 +123,18 @@ func escape(b *bytes.Buffer, s string) {
 }
 
 func writeXML(w http.ResponseWriter, status int, reqID string, body []byte) {
-	w.Header().Set("Content-Type", "text/xml")
-	w.Header().Set("X-Amzn-Requestid", reqID)
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	writeReply(w, status, "text/xml", reqID, body)
 }
 
+// writeJSON writes v as plain JSON, without a request id: the control API's
+// replies and the query protocol's ContentType=JSON ones.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	writeReply(w, status, "application/json", "", body)
 }
 
 // innerXML encodes the fields of result as a sequence of XML elements.

@@ -1,13 +1,10 @@
 package awsfake
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -93,22 +90,14 @@ func (p rpcV2CBOR) action(r *http.Request) (string, url.Values, error) {
 // decompressed body with 413 RequestEntityTooLarge, as CloudWatch answers an
 // oversized PutMetricData ("Request size 47947 exceeded 40960 bytes" in the
 // days of the 40 KiB limit).
-func (p rpcV2CBOR) readBody(r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(r.Body)
+func (p rpcV2CBOR) readBody(r *http.Request, action string) ([]byte, error) {
+	body, err := readRequestBody(r, func(limit int64) *apiError {
+		return errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Request size exceeded %d bytes", limit)
+	})
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Request size exceeded %d bytes", tooBig.Limit)
-		}
-		return nil, errorf(http.StatusBadRequest, "SerializationException", "read request body: %v", err)
+		return nil, err
 	}
-	if isGzip(r.Header.Get("Content-Encoding")) {
-		if body, err = gunzip(body); err != nil {
-			return nil, errorf(http.StatusBadRequest, "SerializationException", "gzip request body: %v", err)
-		}
-	}
-	op, _, _ := p.action(r)
-	if limit, ok := p.maxBody[op]; ok && len(body) > limit {
+	if limit, ok := p.maxBody[action]; ok && len(body) > limit {
 		return nil, errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Request size %d exceeded %d bytes", len(body), limit)
 	}
 	return body, nil
@@ -270,11 +259,7 @@ func (p rpcV2CBOR) writeError(w http.ResponseWriter, svc *service, c *call, e *a
 
 func writeCBOR(w http.ResponseWriter, status int, reqID string, body []byte) {
 	w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
-	w.Header().Set("Content-Type", "application/cbor")
-	w.Header().Set("X-Amzn-Requestid", reqID)
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	writeReply(w, status, "application/cbor", reqID, body)
 }
 
 // docReader reads members of a decoded request body (Call.Input), keeping
@@ -289,16 +274,41 @@ func (d *docReader) wrongType(path, want string, v any) {
 	}
 }
 
-func (d *docReader) str(m map[string]any, key, path string) (string, bool) {
+// member reads m[key] as a T: (zero, false) when absent or null, and when of
+// another type, which is kept as d's error (want says what T is).
+func member[T any](d *docReader, m map[string]any, key, path, want string) (T, bool) {
 	v, ok := m[key]
 	if !ok || v == nil {
-		return "", false
+		var zero T
+		return zero, false
 	}
-	s, ok := v.(string)
+	t, ok := v.(T)
 	if !ok {
-		d.wrongType(path, "a string", v)
+		d.wrongType(path, want, v)
 	}
-	return s, ok
+	return t, ok
+}
+
+// listOf reads m[key] as a list of T (want says what a T is).
+func listOf[T any](d *docReader, m map[string]any, key, path, want string) ([]T, bool) {
+	l, ok := d.list(m, key, path)
+	if !ok {
+		return nil, false
+	}
+	out := make([]T, 0, len(l))
+	for i, v := range l {
+		t, ok := v.(T)
+		if !ok {
+			d.wrongType(fmt.Sprintf("%s[%d]", path, i), want, v)
+			return nil, false
+		}
+		out = append(out, t)
+	}
+	return out, true
+}
+
+func (d *docReader) str(m map[string]any, key, path string) (string, bool) {
+	return member[string](d, m, key, path, "a string")
 }
 
 func (d *docReader) float(m map[string]any, key, path string) (float64, bool) {
@@ -331,56 +341,19 @@ func (d *docReader) int(m map[string]any, key, path string) (int64, bool) {
 }
 
 func (d *docReader) bool(m map[string]any, key, path string) (bool, bool) {
-	v, ok := m[key]
-	if !ok || v == nil {
-		return false, false
-	}
-	b, ok := v.(bool)
-	if !ok {
-		d.wrongType(path, "a boolean", v)
-	}
-	return b, ok
+	return member[bool](d, m, key, path, "a boolean")
 }
 
 func (d *docReader) time(m map[string]any, key, path string) (time.Time, bool) {
-	v, ok := m[key]
-	if !ok || v == nil {
-		return time.Time{}, false
-	}
-	t, ok := v.(time.Time)
-	if !ok {
-		d.wrongType(path, "a timestamp (tag 1)", v)
-	}
-	return t, ok
+	return member[time.Time](d, m, key, path, "a timestamp (tag 1)")
 }
 
 func (d *docReader) list(m map[string]any, key, path string) ([]any, bool) {
-	v, ok := m[key]
-	if !ok || v == nil {
-		return nil, false
-	}
-	l, ok := v.([]any)
-	if !ok {
-		d.wrongType(path, "a list", v)
-	}
-	return l, ok
+	return member[[]any](d, m, key, path, "a list")
 }
 
 func (d *docReader) strings(m map[string]any, key, path string) ([]string, bool) {
-	l, ok := d.list(m, key, path)
-	if !ok {
-		return nil, false
-	}
-	out := make([]string, 0, len(l))
-	for i, v := range l {
-		s, ok := v.(string)
-		if !ok {
-			d.wrongType(fmt.Sprintf("%s[%d]", path, i), "a string", v)
-			return nil, false
-		}
-		out = append(out, s)
-	}
-	return out, true
+	return listOf[string](d, m, key, path, "a string")
 }
 
 func (d *docReader) floats(m map[string]any, key, path string) ([]float64, bool) {
@@ -405,30 +378,9 @@ func (d *docReader) floats(m map[string]any, key, path string) ([]float64, bool)
 
 // structs reads a list of structures.
 func (d *docReader) structs(m map[string]any, key, path string) ([]map[string]any, bool) {
-	l, ok := d.list(m, key, path)
-	if !ok {
-		return nil, false
-	}
-	out := make([]map[string]any, 0, len(l))
-	for i, v := range l {
-		s, ok := v.(map[string]any)
-		if !ok {
-			d.wrongType(fmt.Sprintf("%s[%d]", path, i), "a structure", v)
-			return nil, false
-		}
-		out = append(out, s)
-	}
-	return out, true
+	return listOf[map[string]any](d, m, key, path, "a structure")
 }
 
 func (d *docReader) structure(m map[string]any, key, path string) (map[string]any, bool) {
-	v, ok := m[key]
-	if !ok || v == nil {
-		return nil, false
-	}
-	s, ok := v.(map[string]any)
-	if !ok {
-		d.wrongType(path, "a structure", v)
-	}
-	return s, ok
+	return member[map[string]any](d, m, key, path, "a structure")
 }

@@ -67,6 +67,17 @@ func errorf(status int, code, format string, args ...any) *apiError {
 	return &apiError{status: status, code: code, message: fmt.Sprintf(format, args...)}
 }
 
+// validationError is the 400 ValidationError of the query services
+// (CloudFormation, Auto Scaling) and CloudWatch.
+func validationError(format string, args ...any) error {
+	return errorf(http.StatusBadRequest, "ValidationError", format, args...)
+}
+
+// invalidValue is the 400 InvalidParameterValue of EC2 and CloudWatch.
+func invalidValue(format string, args ...any) error {
+	return errorf(http.StatusBadRequest, "InvalidParameterValue", format, args...)
+}
+
 // Auth schemes recorded in Call.Auth.
 const (
 	AuthSigV4 = "SigV4"  // AWS Signature Version 4
@@ -115,11 +126,11 @@ type call struct {
 }
 
 // bodyProtocol is a protocol whose requests carry their input in the body
-// (JSON 1.1, RPC v2 CBOR). ServeHTTP reads it with readBody after action and
-// hands it to the handler in call.body. An *apiError it returns is answered
-// as is.
+// (JSON 1.1, RPC v2 CBOR). ServeHTTP reads it with readBody after action,
+// passing the action found, and hands it to the handler in call.body. An
+// *apiError it returns is answered as is.
 type bodyProtocol interface {
-	readBody(r *http.Request) ([]byte, error)
+	readBody(r *http.Request, action string) ([]byte, error)
 }
 
 // Server is the AWS stand-in. Its methods are safe for concurrent use.
@@ -343,7 +354,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	action, params, err := svc.proto.action(r)
 	c.Action, c.Params = action, params
 	if bp, ok := svc.proto.(bodyProtocol); ok && err == nil {
-		c.body, err = bp.readBody(r)
+		c.body, err = bp.readBody(r, action)
 	}
 	if err != nil {
 		var ae *apiError
@@ -399,6 +410,19 @@ func (s *Server) answer(w http.ResponseWriter, c *call, result any, err error) {
 	c.Status = http.StatusOK
 	s.record(c)
 	c.svc.proto.writeResult(w, c.svc, c, result)
+}
+
+// writeReply writes a reply's status and body with its Content-Type and
+// Content-Length, and its request id unless reqID is "".
+func writeReply(w http.ResponseWriter, status int, contentType, reqID string, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	if reqID != "" {
+		h.Set("X-Amzn-Requestid", reqID)
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 }
 
 // drop records the call and closes its connection without a reply.

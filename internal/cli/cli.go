@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/stackhand/stackhand/internal/config"
 )
 
 // Exit codes, documented in README.
@@ -80,7 +82,7 @@ func usage(w io.Writer) {
 func flags(env Env, name, synopsis string) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
-	cfg := fs.String("config", defaultConfigPath(), "path of stackhand.yaml")
+	cfg := fs.String("config", config.DefaultConfigPath, "path of stackhand.yaml")
 	fs.Usage = func() {
 		fmt.Fprintf(env.Stderr, "Usage: stackhand %s\n\nFlags:\n", synopsis)
 		fs.PrintDefaults()

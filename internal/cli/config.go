@@ -6,23 +6,19 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 
 	"github.com/stackhand/stackhand/internal/config"
 )
 
-// cfnHupDefaultDir is where cfn-hup keeps its configuration.
+// cfnHupDefaultDir is where cfn-hup keeps its configuration: config.DefaultCfnHupDir, on
+// the system drive on Windows.
 func cfnHupDefaultDir() string {
-	if os.PathSeparator == '\\' {
-		drive := os.Getenv("SystemDrive")
-		if drive == "" {
-			drive = "C:"
-		}
+	if drive := os.Getenv("SystemDrive"); runtime.GOOS == "windows" && drive != "" {
 		return drive + `\cfn`
 	}
-	return "/etc/cfn"
+	return config.DefaultCfnHupDir
 }
-
-func defaultConfigPath() string { return config.DefaultConfigPath }
 
 // loaded is a config together with what loading it had to say.
 type loaded struct {
@@ -43,7 +39,7 @@ func loadConfig(path, cfnHupDir string) (*loaded, error) {
 		if auto == "" {
 			auto = cfnHupDefaultDir()
 		}
-		if path == defaultConfigPath() && fileExists(filepath.Join(auto, "cfn-hup.conf")) {
+		if path == config.DefaultConfigPath && fileExists(filepath.Join(auto, "cfn-hup.conf")) {
 			cfg = config.Default()
 			out.warnings = append(out.warnings, fmt.Sprintf("%s does not exist: using the defaults and cfn-hup's configuration in %s", path, auto))
 			cfnHupDir = auto

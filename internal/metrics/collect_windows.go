@@ -48,8 +48,6 @@ type memoryStatusEx struct {
 }
 
 type osState struct {
-	realStatfs bool
-
 	driveBuf    []uint16 // GetLogicalDriveStringsW's answer
 	driveRaw    []uint16 // the answer drives was built from
 	drivesValid bool
@@ -58,23 +56,13 @@ type osState struct {
 	driveErrs   []error
 }
 
-func (c *Collector) initOS(realStatfs bool) {
-	c.realStatfs = realStatfs
+// initOS leaves c.statfs nil without Options.Statfs: collectDisks then asks
+// GetDiskFreeSpaceExW about each drive's root, kept as UTF-16 so that no cycle converts it.
+func (c *Collector) initOS(bool) {
 	c.driveBuf = make([]uint16, 256)
-	if realStatfs {
-		c.statfs = statfs
-	}
 }
 
-// statfs reports on the volume whose root is path.
-func statfs(path string) (FSStats, error) {
-	p, err := windows.UTF16PtrFromString(path)
-	if err != nil {
-		return FSStats{}, err
-	}
-	return diskFree(p)
-}
-
+// diskFree reports on the volume whose root is root.
 func diskFree(root *uint16) (FSStats, error) {
 	var availToCaller, total, totalFree uint64
 	if err := windows.GetDiskFreeSpaceEx(root, &availToCaller, &total, &totalFree); err != nil {
@@ -139,7 +127,7 @@ func (c *Collector) collectDisks(dst []Sample) []Sample {
 	for i := range c.drives {
 		m := &c.drives[i]
 		var st FSStats
-		if c.realStatfs {
+		if c.statfs == nil {
 			st, err = diskFree(c.roots[i])
 		} else {
 			st, err = c.statfs(m.path)

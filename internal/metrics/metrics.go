@@ -53,7 +53,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 )
 
@@ -102,7 +101,7 @@ type FSStats struct {
 // Options configures a Collector. The zero value collects from the running system.
 type Options struct {
 	// IgnoreFSTypes lists the file system types whose mounts get no disk metrics. Nil means
-	// DefaultIgnoreFSTypes; an empty, non-nil slice ignores nothing. autofs is always
+	// defaultIgnoreFSTypes; an empty, non-nil slice ignores nothing. autofs is always
 	// ignored: statfs on an automount point would mount it (telegraf does the same).
 	IgnoreFSTypes []string
 	// ProcRoot is where procfs is mounted (Linux): "/proc" unless a test points it at
@@ -124,10 +123,6 @@ var defaultIgnoreFSTypes = []string{
 	"devtmpfs", "efivarfs", "fusectl", "hugetlbfs", "mqueue", "nsfs", "overlay", "proc",
 	"pstore", "rpc_pipefs", "securityfs", "selinuxfs", "squashfs", "sysfs", "tracefs",
 }
-
-// DefaultIgnoreFSTypes returns the file system types a Collector skips when
-// Options.IgnoreFSTypes is nil.
-func DefaultIgnoreFSTypes() []string { return slices.Clone(defaultIgnoreFSTypes) }
 
 // Collector takes one sample set of the machine per Collect call. It keeps what it can
 // between calls (buffers, the parsed mount list, the previous CPU counters), so make one and

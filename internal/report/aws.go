@@ -128,9 +128,6 @@ func matches(a cwtypes.MetricAlarm, in *cloudwatch.PutMetricAlarmInput) bool {
 func sorted(s []string) []string {
 	s = slices.Clone(s)
 	slices.Sort(s)
-	if s == nil {
-		s = []string{}
-	}
 	return s
 }
 

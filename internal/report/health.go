@@ -67,9 +67,6 @@ type Health struct {
 func (h *Health) init() {
 	h.initOnce.Do(func() {
 		h.checks = map[string]*state.CheckStatus{}
-		if h.Status == nil {
-			h.Status = func(string, state.Health) {}
-		}
 		if h.HTTPClient == nil {
 			h.HTTPClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		}
@@ -326,7 +323,7 @@ func (h *Health) publish(now time.Time, failed []string) {
 		hs.LastError += "; cannot mark Unhealthy: " + h.markErr
 	}
 	h.health = hs
-	h.Status("health", hs)
+	h.Status.tell("health", hs)
 }
 
 // Verdict returns the current verdict ("" before the first round).

@@ -87,9 +87,6 @@ func (h *Heartbeat) init() {
 	h.once.Do(func() {
 		h.q = newQueue[Datum](heartbeatQueue)
 		h.deleted = make(chan struct{})
-		if h.Status == nil {
-			h.Status = func(string, state.Health) {}
-		}
 	})
 }
 
@@ -192,7 +189,7 @@ func (h *Heartbeat) problem(what string, err error) {
 	case msg == "" && prev != "":
 		h.Log.Info("heartbeat problem solved", zap.String("what", what))
 	}
-	h.Status("heartbeat", hs)
+	h.Status.tell("heartbeat", hs)
 }
 
 // Terminating stops the heartbeats and deletes the alarm: the instance is going away on

@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"sync"
 	"time"
+
+	"github.com/stackhand/stackhand/internal/state"
 )
 
 // LocalSink is mode local's sink: JSON-lines files in local.dir that a developer (or a
@@ -102,11 +104,10 @@ func (s *LocalSink) EnsureAlarm(_ context.Context, spec AlarmSpec) (string, erro
 	if err != nil {
 		return "", err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o640); err != nil {
+	if err := state.WriteFileAtomic(path, append(b, '\n'), 0o640); err != nil {
 		return "", err
 	}
-	return change, os.Rename(tmp, path)
+	return change, nil
 }
 
 // DeleteAlarm removes alarm.json.

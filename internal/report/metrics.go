@@ -50,9 +50,6 @@ type Metrics struct {
 
 // Run collects and publishes until ctx ends.
 func (m *Metrics) Run(ctx context.Context) {
-	if m.Status == nil {
-		m.Status = func(string, state.Health) {}
-	}
 	if m.Collector == nil {
 		m.Collector = metrics.New(metrics.Options{IgnoreFSTypes: m.IgnoreFSTypes})
 	}
@@ -119,14 +116,8 @@ func (m *Metrics) Flush(at time.Time) {
 
 func (m *Metrics) sent(err error) {
 	m.mu.Lock()
-	now := m.Clock.Now().UTC()
-	prev := m.health.LastError
 	h := m.health
-	if err != nil {
-		h.LastError, h.ErrorAt = err.Error(), now
-	} else {
-		h.LastError, h.LastOK = "", now
-	}
+	changed := settle(&h, err, m.Clock.Now().UTC())
 	if m.lastErr != "" && err == nil {
 		h.Detail = "some metrics unreadable: " + m.lastErr
 	} else {
@@ -136,10 +127,10 @@ func (m *Metrics) sent(err error) {
 	m.health = h
 	m.mu.Unlock()
 	switch {
-	case err != nil && prev != err.Error():
+	case changed && err != nil:
 		m.Log.Error("cannot send metrics; retrying with backoff", zap.Error(err))
-	case err == nil && prev != "":
+	case changed:
 		m.Log.Info("metrics are accepted again")
 	}
-	m.Status("metrics", h)
+	m.Status.tell("metrics", h)
 }

@@ -32,9 +32,6 @@ type Notifier struct {
 
 // NewNotifier returns a Notifier that queues until Run. status may be nil.
 func NewNotifier(clk clock.Clock, log *zap.Logger, status StatusFunc) *Notifier {
-	if status == nil {
-		status = func(string, state.Health) {}
-	}
 	return &Notifier{clk: clk, log: log, status: status, q: newQueue[Notification](notifyQueue)}
 }
 
@@ -73,20 +70,15 @@ func (n *Notifier) Run(ctx context.Context, sink Sink) {
 }
 
 func (n *Notifier) report(err error) {
-	now := n.clk.Now().UTC()
 	h := n.health
 	h.Counters = map[string]int64{"queued": int64(n.q.len()), "dropped": n.q.drops()}
-	if err != nil {
-		if h.LastError != err.Error() {
-			n.log.Error("cannot publish notifications; retrying with backoff", zap.Error(err), zap.Int("queued", n.q.len()))
-		}
-		h.LastError, h.ErrorAt = err.Error(), now
-	} else {
-		if h.LastError != "" {
-			n.log.Info("notifications are published again")
-		}
-		h.LastError, h.LastOK = "", now
+	changed := settle(&h, err, n.clk.Now().UTC())
+	switch {
+	case changed && err != nil:
+		n.log.Error("cannot publish notifications; retrying with backoff", zap.Error(err), zap.Int("queued", n.q.len()))
+	case changed:
+		n.log.Info("notifications are published again")
 	}
 	n.health = h
-	n.status("notify", h)
+	n.status.tell("notify", h)
 }

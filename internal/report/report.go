@@ -126,3 +126,24 @@ const (
 
 // StatusFunc receives a reporter's status for `stackhand status`.
 type StatusFunc func(name string, h state.Health)
+
+// tell passes a reporter's status to f; a nil f takes none.
+func (f StatusFunc) tell(name string, h state.Health) {
+	if f != nil {
+		f(name, h)
+	}
+}
+
+// settle records a send's outcome in h at now: the error and when it came, or the
+// success. It reports whether the error changed (a new or different one, or the first
+// success after one), so that a reporter logs each problem once, and its end.
+func settle(h *state.Health, err error, now time.Time) (changed bool) {
+	if err != nil {
+		changed = h.LastError != err.Error()
+		h.LastError, h.ErrorAt = err.Error(), now
+		return changed
+	}
+	changed = h.LastError != ""
+	h.LastError, h.LastOK = "", now
+	return changed
+}

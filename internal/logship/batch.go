@@ -197,10 +197,17 @@ func NewBatcher(o BatcherOptions) *Batcher {
 // bytes after Put. A message that is not valid UTF-8 is copied with each bad byte
 // replaced by U+FFFD, as the SDK would send it.
 func (b *Batcher) Put(ctx context.Context, key StreamKey, ev Event) error {
-	s := b.stream(key)
 	if !utf8.Valid(ev.Message) {
 		ev.Message = repairUTF8(ev.Message)
 	}
+	return b.putValid(ctx, key, ev)
+}
+
+// putValid is Put for a message known to be valid UTF-8: what a Tailer hands over (its
+// recordReader repairs every line), so the Shipper's tailers skip Put's second scan of
+// every line.
+func (b *Batcher) putValid(ctx context.Context, key StreamKey, ev Event) error {
+	s := b.stream(key)
 	if len(ev.Message) <= MaxMessageBytes {
 		return s.enqueue(ctx, entry{Time: ev.Time, Msg: ev.Message, Src: ev.Src, Offset: ev.Offset})
 	}

@@ -83,6 +83,11 @@ type checkpoint struct {
 	Next    []checkpointGen `json:"next,omitempty"`
 }
 
+// gens returns the generations cp names, oldest first.
+func (cp *checkpoint) gens() []checkpointGen {
+	return append([]checkpointGen{cp.checkpointGen}, cp.Next...)
+}
+
 func (g checkpointGen) id() fileID { return fileID{dev: g.Dev, ino: g.Inode} }
 
 func (g checkpointGen) fp() (fingerprint, error) {
@@ -132,7 +137,7 @@ func readCheckpoint(dir, path string) (*checkpoint, error) {
 		// Two paths with one hash: the other path's checkpoint.
 		return nil, nil
 	}
-	for _, g := range append([]checkpointGen{cp.checkpointGen}, cp.Next...) {
+	for _, g := range cp.gens() {
 		if _, err := g.fp(); err != nil {
 			return nil, fmt.Errorf("checkpoint %s of %s is corrupt: %w", name, path, err)
 		}

@@ -35,20 +35,15 @@ const (
 	jsonHexDigit = "0123456789abcdef"
 )
 
-// appendPutLogEvents appends to buf the JSON body of a PutLogEvents request that puts
-// items, in their order, into the stream key, and returns the extended buffer. An
-// item's message is its Msg followed, for a part of a split event, by its split
-// marker. It allocates only when buf must grow.
-func appendPutLogEvents(buf []byte, key StreamKey, items []entry) []byte {
-	return encodePutLogEvents(buf, key, items, nil)
-}
-
 // encodeChunk is how much encoded body encodePutLogEvents hands its flush at a time.
 const encodeChunk = 32 << 10
 
-// encodePutLogEvents appends the PutLogEvents body for items to buf. With a flush, the
-// body goes out in pieces: each time buf holds encodeChunk bytes or more it is handed to
-// flush, which returns the buffer to go on with; the last piece is returned.
+// encodePutLogEvents appends to buf the JSON body of a PutLogEvents request that puts
+// items, in their order, into the stream key, and returns the extended buffer. An
+// item's message is its Msg followed, for a part of a split event, by its split
+// marker. It allocates only when buf must grow. With a flush, the body goes out in
+// pieces: each time buf holds encodeChunk bytes or more it is handed to flush, which
+// returns the buffer to go on with; the last piece is returned.
 func encodePutLogEvents(buf []byte, key StreamKey, items []entry, flush func([]byte) []byte) []byte {
 	buf = append(buf, bodyPrefix...)
 	for n := range items {

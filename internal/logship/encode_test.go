@@ -20,6 +20,11 @@ import (
 	"github.com/klauspost/compress/gzip"
 )
 
+// appendPutLogEvents is the whole body encodePutLogEvents makes without a flush.
+func appendPutLogEvents(buf []byte, key StreamKey, items []entry) []byte {
+	return encodePutLogEvents(buf, key, items, nil)
+}
+
 // capture is an HTTP server that answers every call with an empty JSON 1.1 success and
 // keeps the last request's body (gunzipped) and headers.
 type capture struct {

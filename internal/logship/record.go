@@ -16,13 +16,8 @@ const (
 	encLatin1
 )
 
-// ValidateEncoding reports whether a logs.files entry's encoding is one the tailer reads:
+// encodingOf returns the encoding a logs.files entry names (config.Encoding's names):
 // utf-8 (the default, also "" and "utf8") or latin-1 (also "iso-8859-1", "latin1").
-func ValidateEncoding(name string) error {
-	_, err := encodingOf(name)
-	return err
-}
-
 func encodingOf(name string) (int, error) {
 	canon, err := config.Encoding(name)
 	if canon == config.EncodingLatin1 {
@@ -38,14 +33,17 @@ const slabSize = 64 << 10
 // recordConfig is a LogFile's record rules, compiled once and shared by every file the
 // entry follows.
 type recordConfig struct {
-	enc       int
-	start     *regexp.Regexp // multi_line_start_pattern; nil: every line is an event
-	startTS   bool           // multi_line_start_pattern is {timestamp_format}
-	filters   []recordFilter
-	ts        *tsParser // nil: arrival time
-	fast      bool      // utf-8, no multi-line, no filters, no timestamps
-	flushWait time.Duration
+	enc     int
+	start   *regexp.Regexp // multi_line_start_pattern; nil: every line is an event
+	startTS bool           // multi_line_start_pattern is {timestamp_format}
+	filters []recordFilter
+	ts      *tsParser // nil: arrival time
+	fast    bool      // utf-8, no multi-line, no filters, no timestamps
 }
+
+// partialWait is how long a partial last line or a pending multi-line event waits for
+// more data before the tailer emits it as it is.
+const partialWait = time.Second
 
 type recordFilter struct {
 	include bool
@@ -57,7 +55,7 @@ func newRecordConfig(f config.LogFile, loc *time.Location) (*recordConfig, error
 	if err != nil {
 		return nil, err
 	}
-	rc := &recordConfig{enc: enc, flushWait: time.Second}
+	rc := &recordConfig{enc: enc}
 	if f.TimestampFormat != "" {
 		rc.ts, err = newTSParser(f.TimestampFormat, loc)
 		if err != nil {
@@ -180,12 +178,10 @@ func (r *recordReader) feed(buf []byte, end int64, now int64) error {
 		}
 		r.flushRaw()
 		line := r.carry
-		r.carry = r.carry[:0]
+		r.carry = r.carry[:0] // line stays valid: lineValid copies what it keeps
 		if err := r.lineValid(trimCR(line), lineEnd); err != nil {
-			r.carry = line[:0]
 			return err
 		}
-		r.carry = line[:0]
 	}
 	return nil
 }
@@ -336,7 +332,6 @@ func (r *recordReader) flush(now int64) error {
 		if err := r.lineValid(trimCR(line), r.carryEnd); err != nil {
 			return err
 		}
-		r.carry = line[:0]
 	}
 	if r.hasPend {
 		if err := r.flushPending(); err != nil {

@@ -10,6 +10,20 @@ import (
 	"github.com/stackhand/stackhand/internal/config"
 )
 
+// ValidateEncoding reports whether the tailer reads an encoding (the config package
+// validates logs.files itself, with config.Encoding).
+func ValidateEncoding(name string) error {
+	_, err := encodingOf(name)
+	return err
+}
+
+// ValidateTimestampFormat reports whether the tailer parses a timestamp_format (the
+// config package validates logs.files itself, with config.TimestampLayout).
+func ValidateTimestampFormat(format string) error {
+	_, err := newTSParser(format, time.UTC)
+	return err
+}
+
 type recEvent struct {
 	msg string
 	ts  int64

@@ -8,15 +8,8 @@ import (
 	"time"
 )
 
-// ValidateTimestampFormat reports whether a logs.files entry's timestamp_format can be
-// used: a Go layout ("2006-01-02 15:04:05") or the CloudWatch agent's strftime form
-// ("%Y-%m-%d %H:%M:%S").
-func ValidateTimestampFormat(format string) error {
-	_, err := newTSParser(format, time.UTC)
-	return err
-}
-
-// tsParser finds and parses an event's timestamp.
+// tsParser finds and parses an event's timestamp: a Go layout ("2006-01-02 15:04:05") or
+// the CloudWatch agent's strftime form ("%Y-%m-%d %H:%M:%S").
 type tsParser struct {
 	layout  string
 	re      *regexp.Regexp // the timestamp anywhere in a line

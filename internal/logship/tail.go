@@ -1,10 +1,10 @@
 package logship
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -250,11 +250,14 @@ func (t *Tailer) scan(ctx context.Context, w *fsnotify.Watcher, wg *sync.WaitGro
 		fls = append(fls, fl)
 	}
 	t.mu.Unlock()
+	var gone []*follower
 	for _, fl := range fls {
-		t.checkPath(fl)
+		if t.checkPath(fl) {
+			gone = append(gone, fl)
+		}
 		fl.poke()
 	}
-	t.forgetGone(fls)
+	t.forgetGone(gone)
 }
 
 // handleEvent reacts to one file system notification.
@@ -285,7 +288,7 @@ func (t *Tailer) handleEvent(ctx context.Context, w *fsnotify.Watcher, wg *sync.
 	t.mu.Lock()
 	var wake []*follower
 	for p, fl := range t.files {
-		if filepath.Dir(p) == dir && len(fl.gens) > 1 || filepath.Dir(p) == dir && len(fl.gens) == 1 && !fl.gens[0].superseded.IsZero() {
+		if filepath.Dir(p) == dir && (len(fl.gens) > 1 || len(fl.gens) == 1 && !fl.gens[0].superseded.IsZero()) {
 			wake = append(wake, fl)
 		}
 	}
@@ -325,13 +328,10 @@ func (t *Tailer) addFile(ctx context.Context, wg *sync.WaitGroup, path string) {
 	}()
 }
 
-// forgetGone stops following paths that no longer exist and whose generations are all
-// drained and acknowledged, and removes their checkpoints.
+// forgetGone stops following those of fls, whose paths checkPath found gone, that have
+// all their generations drained and acknowledged, and removes their checkpoints.
 func (t *Tailer) forgetGone(fls []*follower) {
 	for _, fl := range fls {
-		if _, _, err := statPath(fl.path); !errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
 		t.mu.Lock()
 		idle := len(fl.gens) == 0
 		everOpened := fl.everOpened
@@ -548,15 +548,7 @@ func (t *Tailer) Status() []state.FileStatus {
 		}
 		out = append(out, st)
 	}
-	slices.SortFunc(out, func(a, b state.FileStatus) int {
-		switch {
-		case a.Path < b.Path:
-			return -1
-		case a.Path > b.Path:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b state.FileStatus) int { return cmp.Compare(a.Path, b.Path) })
 	return out
 }
 

@@ -129,16 +129,17 @@ func (fl *follower) checkpoint(now time.Time) *checkpoint {
 
 // checkPath looks at what fl's path names now: the first time, it applies the checkpoint;
 // later it opens a new generation when the path names a new file (rotation), and marks
-// the current one superseded when the path is gone. Run's goroutine only.
-func (t *Tailer) checkPath(fl *follower) {
+// the current one superseded when the path is gone. It reports whether the path is gone
+// (does not exist). Run's goroutine only.
+func (t *Tailer) checkPath(fl *follower) (gone bool) {
 	if !fl.restored {
-		t.restore(fl)
-		return
+		return t.restore(fl)
 	}
 	id, dir, err := statPath(fl.path)
 	now := t.clk.Now()
 	if err != nil || dir {
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		gone = errors.Is(err, fs.ErrNotExist)
+		if err != nil && !gone {
 			t.warnOnce(fl.path, "stat", "cannot look at a log file; retrying at every rescan", err)
 		}
 		t.mu.Lock()
@@ -147,24 +148,24 @@ func (t *Tailer) checkPath(fl *follower) {
 		}
 		t.mu.Unlock()
 		fl.poke()
-		return
+		return gone
 	}
 	t.mu.Lock()
 	if g := fl.newest(); g != nil && g.id == id {
 		g.superseded = time.Time{}
 		t.mu.Unlock()
-		return
+		return false
 	}
 	t.mu.Unlock()
-	f, fid, size, ok := t.open(fl.path)
-	if !ok {
-		return
+	f, fid, size, err := t.open(fl.path)
+	if err != nil {
+		return errors.Is(err, fs.ErrNotExist)
 	}
 	t.mu.Lock()
 	if g := fl.newest(); (g != nil && g.id == fid) || t.openElsewhere(fl.path, fid) {
 		t.mu.Unlock()
 		f.Close()
-		return
+		return false
 	}
 	t.mu.Unlock()
 	var pos int64
@@ -182,6 +183,7 @@ func (t *Tailer) checkPath(fl *follower) {
 	t.clearWarning(fl.path)
 	t.log.Debug("following a new file", zap.String("path", fl.path), zap.Int64("offset", pos))
 	fl.poke()
+	return false
 }
 
 // enforceBound drops the oldest open generations beyond MaxOpenRotated rotated ones. t.mu held.
@@ -227,28 +229,29 @@ type opened struct {
 
 // open opens the file at path and reads its identity and size. A file that is not there
 // is no problem (it may come later); any other failure is warned about once.
-func (t *Tailer) open(path string) (*os.File, fileID, int64, bool) {
+func (t *Tailer) open(path string) (*os.File, fileID, int64, error) {
 	f, err := openFile(path)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			t.warnOnce(path, "open", "cannot open a log file; retrying at every rescan", err)
 		}
-		return nil, fileID{}, 0, false
+		return nil, fileID{}, 0, err
 	}
 	fid, size, err := statFile(f)
 	if err != nil {
 		f.Close()
 		t.warnOnce(path, "open", "cannot look at a log file; retrying at every rescan", err)
-		return nil, fileID{}, 0, false
+		return nil, fileID{}, 0, err
 	}
-	return f, fid, size, true
+	return f, fid, size, nil
 }
 
 // restore starts following fl from its checkpoint: each generation it names, found at
 // the path or under a rotated name in the same directory, from its acknowledged offset,
 // then the file now at the path. Without a checkpoint a file is read from its start, or
-// from its end when it was there at start and from_beginning is false.
-func (t *Tailer) restore(fl *follower) {
+// from its end when it was there at start and from_beginning is false. It reports whether
+// the path is gone (does not exist).
+func (t *Tailer) restore(fl *follower) (gone bool) {
 	var cp *checkpoint
 	var cerr error
 	if !t.cpMissing {
@@ -258,9 +261,9 @@ func (t *Tailer) restore(fl *follower) {
 		t.log.Warn("checkpoint unreadable; reading the file from its beginning (lines already shipped are sent again)",
 			zap.String("path", fl.path), zap.Error(cerr))
 	}
-	f, fid, size, ok := t.open(fl.path)
-	if !ok {
-		return
+	f, fid, size, err := t.open(fl.path)
+	if err != nil {
+		return errors.Is(err, fs.ErrNotExist)
 	}
 	t.mu.Lock()
 	elsewhere := t.openElsewhere(fl.path, fid)
@@ -269,7 +272,7 @@ func (t *Tailer) restore(fl *follower) {
 		// Another path of this glob is draining this very file (it was just rotated to
 		// this name): look again later.
 		f.Close()
-		return
+		return false
 	}
 	var list []opened
 	has := func(id fileID) bool {
@@ -282,7 +285,7 @@ func (t *Tailer) restore(fl *follower) {
 	}
 	usedF := false
 	if cp != nil {
-		for _, e := range append([]checkpointGen{cp.checkpointGen}, cp.Next...) {
+		for _, e := range cp.gens() {
 			if has(e.id()) {
 				continue
 			}
@@ -355,6 +358,7 @@ func (t *Tailer) restore(fl *follower) {
 	t.mu.Unlock()
 	t.clearWarning(fl.path)
 	fl.poke()
+	return false
 }
 
 // run reads fl's generations whenever woken, until ctx ends.
@@ -473,7 +477,7 @@ func (fl *follower) pass(ctx context.Context) time.Duration {
 			return 0
 		}
 		if g.rr.hasPartial() {
-			due := g.lastData.Add(t.rc.flushWait)
+			due := g.lastData.Add(partialWait)
 			if now.Before(due) {
 				soonest(due.Sub(now))
 			} else if err := g.rr.flush(now.UnixMilli()); err != nil && ctx.Err() != nil {

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 
 	"go.uber.org/zap"
@@ -13,6 +12,7 @@ import (
 	"github.com/stackhand/stackhand/internal/clock"
 	"github.com/stackhand/stackhand/internal/config"
 	"github.com/stackhand/stackhand/internal/engine"
+	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/source"
 )
 
@@ -78,7 +78,7 @@ func (s *awsSources) Run(ctx context.Context, emit func(source.Update)) error {
 	}
 	children = append(children,
 		source.AWSTags{IMDS: md, EC2: ec2c, InstanceID: identity.InstanceID, Clock: s.clk, Interval: interval},
-		&source.AWSPeers{ASG: asg, EC2: ec2c, Group: identity.AutoScalingGroup, Stack: stackName(identity.Stack),
+		&source.AWSPeers{ASG: asg, EC2: ec2c, Group: identity.AutoScalingGroup, Stack: event.StackName(identity.Stack),
 			Region: identity.Region, Clock: s.clk, Interval: interval},
 		source.AWSLifecycle{IMDS: md, Clock: s.clk, Interval: s.cfg.Lifecycle.PollInterval.D()},
 	)
@@ -97,20 +97,6 @@ func (s *awsSources) Run(ctx context.Context, emit func(source.Update)) error {
 	}
 	wg.Wait()
 	return nil
-}
-
-// stackName returns the name of a stack given by name or by ARN
-// (arn:aws:cloudformation:region:account:stack/NAME/uuid), as its instances' tag holds it.
-func stackName(stack string) string {
-	if !strings.HasPrefix(stack, "arn:") {
-		return stack
-	}
-	parts := strings.Split(stack, ":")
-	res := strings.Split(parts[len(parts)-1], "/")
-	if len(res) >= 2 && res[0] == "stack" {
-		return res[1]
-	}
-	return stack
 }
 
 // lazyObserver forwards the engine's shutdown calls to the observers added once they

@@ -109,3 +109,17 @@ type Payload struct {
 	Trigger  Trigger           `json:"trigger"`
 	Deadline time.Time         `json:"deadline,omitzero"`
 }
+
+// StackName returns the name of a stack given by name or by ARN
+// (arn:aws:cloudformation:<region>:<account>:stack/<name>/<id>), as its instances'
+// aws:cloudformation:stack-name tag and log stream names hold it.
+func StackName(stack string) string {
+	if !strings.HasPrefix(stack, "arn:") {
+		return stack
+	}
+	if _, rest, ok := strings.Cut(stack, ":stack/"); ok {
+		name, _, _ := strings.Cut(rest, "/")
+		return name
+	}
+	return stack
+}

@@ -129,21 +129,9 @@ func (s *Shipper) expand(name, path string) string {
 		"{local_hostname}", s.o.Hostname,
 		"{ip_address}", ip,
 		"{file_name}", filepath.Base(path),
-		"{stack}", stackName(in.Stack),
+		"{stack}", event.StackName(in.Stack),
 	)
 	return r.Replace(name)
-}
-
-// stackName returns a stack's name given its name or ARN.
-func stackName(stack string) string {
-	if !strings.HasPrefix(stack, "arn:") {
-		return stack
-	}
-	if _, rest, ok := strings.Cut(stack, ":stack/"); ok {
-		name, _, _ := strings.Cut(rest, "/")
-		return name
-	}
-	return stack
 }
 
 // Ack hands the batcher's acknowledgements to the tailer that owns the source; each

@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackhand/stackhand/internal/awsfake"
+	"github.com/stackhand/stackhand/internal/testenv/awsfake"
 	"github.com/stackhand/stackhand/internal/event"
-	"github.com/stackhand/stackhand/internal/imdsmock"
+	"github.com/stackhand/stackhand/internal/testenv/imdsmock"
 )
 
 // The AWS end-to-end tests run the real binary in mode: aws against the AWS stand-in
-// (internal/awsfake) and AWS's EC2 metadata mock, through the SDK's standard endpoint
+// (internal/testenv/awsfake) and AWS's EC2 metadata mock, through the SDK's standard endpoint
 // settings — nothing in the agent knows it is not talking to AWS.
 
 const (

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackhand/stackhand/internal/awsfake"
-	"github.com/stackhand/stackhand/internal/imdsmock"
+	"github.com/stackhand/stackhand/internal/testenv/awsfake"
+	"github.com/stackhand/stackhand/internal/testenv/imdsmock"
 )
 
 // The log shipping benchmarks: the release binary in mode aws ships to a stand-in that

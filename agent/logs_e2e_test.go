@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackhand/stackhand/internal/awsfake"
-	"github.com/stackhand/stackhand/internal/imdsmock"
+	"github.com/stackhand/stackhand/internal/testenv/awsfake"
+	"github.com/stackhand/stackhand/internal/testenv/imdsmock"
 )
 
 // The log shipping end-to-end tests: an application (a goroutine of the test) appends

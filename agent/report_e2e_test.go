@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackhand/stackhand/internal/awsfake"
+	"github.com/stackhand/stackhand/internal/testenv/awsfake"
 	"github.com/stackhand/stackhand/internal/event"
-	"github.com/stackhand/stackhand/internal/imdsmock"
+	"github.com/stackhand/stackhand/internal/testenv/imdsmock"
 	"github.com/stackhand/stackhand/internal/report"
 )
 

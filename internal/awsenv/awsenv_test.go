@@ -22,7 +22,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/stackhand/stackhand/internal/imdsmock"
+	"github.com/stackhand/stackhand/internal/testenv/imdsmock"
 )
 
 // isolate clears every setting the SDK would read from the machine running the tests,

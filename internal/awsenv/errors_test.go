@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 
-	"github.com/stackhand/stackhand/internal/imdsmock"
+	"github.com/stackhand/stackhand/internal/testenv/imdsmock"
 )
 
 // TestExplainRealErrors drives the real CloudFormation client against a server that

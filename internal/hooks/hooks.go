@@ -1,4 +1,4 @@
-// Package hooks runs the hooks of one lifecycle event, as DESIGN.md's "Hook contract"
+// Package hooks runs the hooks of one lifecycle event, as README's "The hook contract"
 // promises fleet owners: the executables of hooks.d/<event>/ in lexical order (or one
 // cfn-hup action command), each with the STACKHAND_* environment and the JSON payload on
 // stdin, refused when unsafe, stopped at the first failure, its whole process tree ended
@@ -21,8 +21,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/stackhand/stackhand/internal/atomicfile"
 	"github.com/stackhand/stackhand/internal/event"
-	"github.com/stackhand/stackhand/internal/state"
 )
 
 const (
@@ -400,7 +400,7 @@ func (r *Runner) writePayload(eventID string, payload []byte) (string, error) {
 		payload = []byte("{}")
 	}
 	path := filepath.Join(dir, eventID+".json")
-	if err := state.WriteFileAtomic(path, payload, 0o600); err != nil {
+	if err := atomicfile.Write(path, payload, 0o600); err != nil {
 		return "", fmt.Errorf("payload: %w", err)
 	}
 	return path, nil

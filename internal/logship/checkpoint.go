@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/stackhand/stackhand/internal/state"
+	"github.com/stackhand/stackhand/internal/atomicfile"
 )
 
 // fpMax is how many of a file's first bytes its fingerprint covers.
@@ -154,7 +154,7 @@ func writeCheckpoint(dir string, cp *checkpoint) error {
 	if err != nil {
 		return err
 	}
-	return state.WriteFileAtomic(checkpointFile(dir, cp.Path), append(b, '\n'), 0o600)
+	return atomicfile.Write(checkpointFile(dir, cp.Path), append(b, '\n'), 0o600)
 }
 
 func removeCheckpoint(dir, path string) error {

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/stackhand/stackhand/internal/state"
+	"github.com/stackhand/stackhand/internal/atomicfile"
 )
 
 // LocalSink is mode local's sink: JSON-lines files in local.dir that a developer (or a
@@ -104,7 +104,7 @@ func (s *LocalSink) EnsureAlarm(_ context.Context, spec AlarmSpec) (string, erro
 	if err != nil {
 		return "", err
 	}
-	if err := state.WriteFileAtomic(path, append(b, '\n'), 0o640); err != nil {
+	if err := atomicfile.Write(path, append(b, '\n'), 0o640); err != nil {
 		return "", err
 	}
 	return change, nil

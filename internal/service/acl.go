@@ -20,7 +20,7 @@ const (
 	// sddlReadable is for hooks.d and logs: users may read hooks and their output.
 	sddlReadable = "O:BAD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)"
 	// sddlPrivate is for state: payloads hold metadata values, and the request spool
-	// must be writable by administrators only (DESIGN.md), as /var/lib/stackhand is 0700.
+	// must be writable by administrators only (README, "Files"), as /var/lib/stackhand is 0700.
 	sddlPrivate = "O:BAD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
 )
 

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/stackhand/stackhand/internal/state"
+	"github.com/stackhand/stackhand/internal/atomicfile"
 	"github.com/stackhand/stackhand/packaging"
 )
 
@@ -122,7 +122,7 @@ func (s systemd) install() error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("install systemd unit: %w", err)
 	}
-	if err := state.WriteFileAtomic(path, unit, 0o644); err != nil {
+	if err := atomicfile.Write(path, unit, 0o644); err != nil {
 		return fmt.Errorf("install systemd unit: %w", err)
 	}
 	fmt.Fprintf(s.o.Out, "wrote %s\n", filepath.Join(unitDir, unitName))

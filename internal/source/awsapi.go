@@ -10,7 +10,7 @@ import (
 )
 
 // The AWS calls the sources make, declared where they are used so that tests can point
-// the real SDK clients at the AWS stand-in (internal/awsfake) or at a fake.
+// the real SDK clients at the AWS stand-in (internal/testenv/awsfake) or at a fake.
 
 // CloudFormationAPI is the part of the CloudFormation client the metadata source uses.
 type CloudFormationAPI interface {

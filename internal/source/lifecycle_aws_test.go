@@ -10,9 +10,9 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/stackhand/stackhand/internal/awsfake"
+	"github.com/stackhand/stackhand/internal/testenv/awsfake"
 	"github.com/stackhand/stackhand/internal/clock"
-	"github.com/stackhand/stackhand/internal/imdsmock"
+	"github.com/stackhand/stackhand/internal/testenv/imdsmock"
 )
 
 // readLifecycleUntil calls Read, in real time and bounded, until cond holds: the metadata

@@ -17,8 +17,8 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/stackhand/stackhand/internal/awsenv"
-	"github.com/stackhand/stackhand/internal/awsfake"
-	"github.com/stackhand/stackhand/internal/imdsmock"
+	"github.com/stackhand/stackhand/internal/testenv/awsfake"
+	"github.com/stackhand/stackhand/internal/testenv/imdsmock"
 )
 
 // metaRules parses name → cfn-hup path pairs into rules, in order.

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackhand/stackhand/internal/awsfake"
+	"github.com/stackhand/stackhand/internal/testenv/awsfake"
 	"github.com/stackhand/stackhand/internal/event"
 )
 

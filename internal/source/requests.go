@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stackhand/stackhand/internal/atomicfile"
 	"github.com/stackhand/stackhand/internal/clock"
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/state"
@@ -63,7 +64,7 @@ func Submit(stateDir string, req Request) error {
 	if err != nil {
 		return err
 	}
-	if err := state.WriteFileAtomic(filepath.Join(dir, req.ID+".json"), b, 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, req.ID+".json"), b, 0o600); err != nil {
 		if errors.Is(err, fs.ErrPermission) {
 			return fmt.Errorf("%w (the request spool %s is writable only by root: run stackhand trigger with sudo)", err, dir)
 		}
@@ -111,7 +112,7 @@ func (s *Spool) Answer(id string, o state.Outcome) error {
 	if err != nil {
 		return err
 	}
-	return state.WriteFileAtomic(resultPath(s.StateDir, id), b, 0o600)
+	return atomicfile.Write(resultPath(s.StateDir, id), b, 0o600)
 }
 
 // Run reports each new request file. Files that are not valid requests are answered with

@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/stackhand/stackhand/internal/awsenv"
-	"github.com/stackhand/stackhand/internal/awsfake"
-	"github.com/stackhand/stackhand/internal/imdsmock"
+	"github.com/stackhand/stackhand/internal/testenv/awsfake"
+	"github.com/stackhand/stackhand/internal/testenv/imdsmock"
 )
 
 // With instance tags in metadata, the tag source reads IMDS only: no EC2 call at all.

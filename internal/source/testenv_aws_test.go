@@ -26,7 +26,7 @@ import (
 )
 
 // The AWS backends are tested with the real SDK clients over real HTTP, against the AWS
-// stand-in (internal/awsfake) and the Amazon EC2 Metadata Mock (internal/imdsmock), as
+// stand-in (internal/testenv/awsfake) and the Amazon EC2 Metadata Mock (internal/testenv/imdsmock), as
 // TESTING.md asks. Helpers shared by the *_aws_test.go files live here.
 
 // awsTestMaxAttempts is the standard retryer's attempts per call in these tests.
@@ -35,7 +35,7 @@ const awsTestMaxAttempts = 3
 // awsTestConfig is the SDK configuration of a client pointed at the stand-in (or at a
 // handler in front of it): static credentials, the SDK's standard endpoint override, and
 // the standard retryer with a 1 ms backoff and no retry quota, so throttled calls retry
-// quickly (as internal/awsfake's own tests do).
+// quickly (as internal/testenv/awsfake's own tests do).
 func awsTestConfig(endpoint string) aws.Config {
 	return aws.Config{
 		Region: "us-east-1",

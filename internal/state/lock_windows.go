@@ -23,6 +23,3 @@ func tryLock(f *os.File) error {
 func unlock(f *os.File) {
 	windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, new(windows.Overlapped))
 }
-
-// syncDir is a no-op: Windows has no directory fsync; MoveFileEx is durable enough.
-func syncDir(string) {}

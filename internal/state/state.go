@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/stackhand/stackhand/internal/atomicfile"
 	"github.com/stackhand/stackhand/internal/event"
 )
 
@@ -325,44 +326,9 @@ func (s *Store) Save(st *State) error {
 	if bytes.Equal(b, s.last) {
 		return nil
 	}
-	if err := WriteFileAtomic(filepath.Join(s.dir, FileName), b, 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(s.dir, FileName), b, 0o600); err != nil {
 		return err
 	}
 	s.last = b
-	return nil
-}
-
-// WriteFileAtomic writes data to path so that a reader sees either the old or the new
-// content, never a mix, even across a crash.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Chmod(perm); err != nil {
-		return fail(err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	syncDir(dir)
 	return nil
 }

@@ -1,7 +1,7 @@
 // Command awsfake runs the AWS stand-in (package awsfake) on its own, for
 // manual runs and benchmarks:
 //
-//	go run ./internal/awsfake/cmd/awsfake -addr 127.0.0.1:4566 -state state.json
+//	go run ./internal/testenv/awsfake/cmd/awsfake -addr 127.0.0.1:4566 -state state.json
 //
 // It prints the URL to give the SDK (AWS_ENDPOINT_URL) on its first line of
 // standard output, serves until SIGINT or SIGTERM, and then prints the call
@@ -20,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/stackhand/stackhand/internal/awsfake"
+	"github.com/stackhand/stackhand/internal/testenv/awsfake"
 )
 
 func main() {

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackhand/stackhand/internal/testenv/awsfake"
 	"github.com/stackhand/stackhand/internal/event"
+	"github.com/stackhand/stackhand/internal/testenv/awsfake"
 	"github.com/stackhand/stackhand/internal/testenv/imdsmock"
 )
 

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackhand/stackhand/internal/testenv/awsfake"
 	"github.com/stackhand/stackhand/internal/event"
-	"github.com/stackhand/stackhand/internal/testenv/imdsmock"
 	"github.com/stackhand/stackhand/internal/report"
+	"github.com/stackhand/stackhand/internal/testenv/awsfake"
+	"github.com/stackhand/stackhand/internal/testenv/imdsmock"
 )
 
 // The reporter end-to-end tests: heartbeat and alarm, health checks, metrics and

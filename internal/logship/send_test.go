@@ -21,8 +21,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/stackhand/stackhand/internal/testenv/awsfake"
 	"github.com/stackhand/stackhand/internal/clock"
+	"github.com/stackhand/stackhand/internal/testenv/awsfake"
 )
 
 // wireCheck is the SDK client's HTTP client: it checks that every PutLogEvents request

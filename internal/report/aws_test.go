@@ -16,11 +16,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"go.uber.org/zap"
 
-	"github.com/stackhand/stackhand/internal/testenv/awsfake"
 	"github.com/stackhand/stackhand/internal/clock"
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/metrics"
 	"github.com/stackhand/stackhand/internal/state"
+	"github.com/stackhand/stackhand/internal/testenv/awsfake"
 )
 
 // awsSink is an AWSSink whose real SDK clients talk to a stand-in, one attempt per call

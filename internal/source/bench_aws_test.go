@@ -25,11 +25,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 
 	"github.com/stackhand/stackhand/internal/awsenv"
-	"github.com/stackhand/stackhand/internal/testenv/awsfake"
 	"github.com/stackhand/stackhand/internal/cfnpath"
 	"github.com/stackhand/stackhand/internal/clock"
-	"github.com/stackhand/stackhand/internal/testenv/imdsmock"
 	"github.com/stackhand/stackhand/internal/source"
+	"github.com/stackhand/stackhand/internal/testenv/awsfake"
+	"github.com/stackhand/stackhand/internal/testenv/imdsmock"
 )
 
 // The benchmarks here count what the AWS sources cost AWS: API calls per instance-hour

@@ -10,8 +10,8 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/stackhand/stackhand/internal/testenv/awsfake"
 	"github.com/stackhand/stackhand/internal/clock"
+	"github.com/stackhand/stackhand/internal/testenv/awsfake"
 	"github.com/stackhand/stackhand/internal/testenv/imdsmock"
 )
 

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stackhand/stackhand/internal/testenv/awsfake"
 	"github.com/stackhand/stackhand/internal/event"
+	"github.com/stackhand/stackhand/internal/testenv/awsfake"
 )
 
 var peerLaunch = time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)

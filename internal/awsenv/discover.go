@@ -49,6 +49,9 @@ type DiscoverOptions struct {
 	// FirstBackoff and MaxBackoff bound the wait between attempts: it doubles from
 	// FirstBackoff (default 1s) up to MaxBackoff (default 1m).
 	FirstBackoff, MaxBackoff time.Duration
+	// OnRetry, when set, is told of each wait for IMDS: the error and how long until the
+	// next attempt (the agent shows it in status).
+	OnRetry func(err error, wait time.Duration)
 }
 
 // Discover returns this instance's identity: instance id, region, AZ, private and
@@ -69,7 +72,8 @@ func Discover(ctx context.Context, env *Env, md IMDSAPI, tags TagsAPI, opts Disc
 	if tags == nil && env != nil {
 		tags = env.EC2()
 	}
-	w := waiter{sleep: opts.Sleep, first: opts.FirstBackoff, max: opts.MaxBackoff, log: opts.Logger, endpoint: imdsEndpoint()}
+	w := waiter{sleep: opts.Sleep, first: opts.FirstBackoff, max: opts.MaxBackoff, log: opts.Logger, endpoint: imdsEndpoint(),
+		onRetry: opts.OnRetry}
 	if env != nil {
 		w.endpoint = env.IMDSEndpoint()
 		if w.log == nil {
@@ -206,6 +210,7 @@ type waiter struct {
 	first, max time.Duration
 	log        *zap.Logger
 	endpoint   string
+	onRetry    func(err error, wait time.Duration)
 }
 
 func (w waiter) retry(ctx context.Context, call func(ctx context.Context) error) error {
@@ -236,6 +241,9 @@ func (w waiter) retry(ctx context.Context, call func(ctx context.Context) error)
 			return explainIMDS(err, w.endpoint)
 		}
 		log.Warn(fmt.Sprintf("IMDS unreachable at %s, retrying in %s", w.endpoint, delay), zap.Error(err))
+		if w.onRetry != nil {
+			w.onRetry(fmt.Errorf("IMDS unreachable at %s: %w", w.endpoint, err), delay)
+		}
 		if serr := sleep(ctx, delay); serr != nil {
 			return fmt.Errorf("IMDS unreachable at %s: %w (gave up: %w)", w.endpoint, err, serr)
 		}

@@ -2,11 +2,12 @@ package cli
 
 import (
 	"bytes"
-	"github.com/stackhand/stackhand/internal/state"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stackhand/stackhand/internal/state"
 )
 
 // result is what one in-process run of stackhand printed and returned.

@@ -1,42 +1,25 @@
 package cli
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/stackhand/stackhand/internal/contract"
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/state"
+	"github.com/stackhand/stackhand/internal/status"
 )
-
-// Status is what `stackhand status --json` prints.
-type Status struct {
-	Agent     AgentStatus                   `json:"agent"`
-	StateDir  string                        `json:"state_dir"`
-	Identity  event.Instance                `json:"identity"`
-	Setup     state.Setup                   `json:"setup"`
-	Lifecycle state.Lifecycle               `json:"lifecycle"`
-	Last      map[event.Kind]*state.Outcome `json:"last"`
-	Running   *state.Pending                `json:"running,omitempty"`
-	Queue     []state.Pending               `json:"queue"`
-	Sources   map[string]*state.Health      `json:"sources"`
-	Reporters map[string]*state.Health      `json:"reporters"`
-	UpdatedAt time.Time                     `json:"state_updated_at"`
-}
-
-// AgentStatus says whether an agent holds the state directory.
-type AgentStatus struct {
-	Running bool `json:"running"`
-	PID     int  `json:"pid,omitempty"`
-}
 
 func cmdStatus(env Env, args []string) int {
 	fs, cfgPath := flags(env, "status", "status [--json] [--config PATH]")
-	asJSON := fs.Bool("json", false, "print JSON instead of text")
+	asJSON := fs.Bool("json", false, "print JSON instead of text (the schema: README, \"stackhand status --json\")")
 	if code := parse(fs, args); code >= 0 {
 		return code
 	}
@@ -49,10 +32,14 @@ func cmdStatus(env Env, args []string) int {
 	if err != nil {
 		return fail(env, ExitInternal, "%v", err)
 	}
+	parts, err := status.Read(dir)
+	if err != nil {
+		return fail(env, ExitInternal, "%v", err)
+	}
 	pid, running := state.Holder(dir)
-	s := Status{Agent: AgentStatus{Running: running, PID: pid}, StateDir: dir, Identity: st.Identity,
-		Setup: st.Setup, Lifecycle: st.Lifecycle, Last: st.Last, Running: st.Running, Queue: st.Queue,
-		Sources: st.Sources, Reporters: st.Reporters, UpdatedAt: st.UpdatedAt}
+	now := time.Now()
+	s := contract.NewStatus(dir, st, parts, running, pid)
+	s.Verdict = verdict(s, now)
 	if *asJSON {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
@@ -61,18 +48,75 @@ func cmdStatus(env Env, args []string) int {
 		}
 		return ExitOK
 	}
-	renderStatus(env.Stdout, s, time.Now())
+	renderStatus(env.Stdout, s, now)
 	return ExitOK
 }
 
+// verdict is the overall word on s at now, with its reasons worst first: failing when the
+// agent is not running, the instance is unknown, setup failed or an event's last run did
+// not succeed; degraded when a part has a problem or an event skipped something.
+func verdict(s contract.Status, now time.Time) contract.Verdict {
+	var failing, degraded []string
+	if !s.Agent.Running {
+		failing = append(failing, "the agent is not running")
+	}
+	if s.Identity.InstanceID == "" && s.Discovery != nil && s.Discovery.LastError != "" {
+		failing = append(failing, "the instance is not known: "+clip(s.Discovery.LastError, 100))
+	}
+	for _, k := range event.Kinds {
+		o := s.Last[string(k)]
+		if o == nil {
+			continue
+		}
+		switch {
+		case o.Result != string(state.Succeeded):
+			failing = append(failing, fmt.Sprintf("%s %s %s", k, o.ID, o.Result))
+		case len(o.Warnings) > 0:
+			degraded = append(degraded, fmt.Sprintf("%s %s: %d warning(s)", k, o.ID, len(o.Warnings)))
+		}
+	}
+	for _, b := range []struct {
+		what  string
+		parts map[string]*contract.Component
+	}{{"source", s.Sources}, {"reporter", s.Reporters}} {
+		for _, n := range slices.Sorted(maps.Keys(b.parts)) {
+			if b.parts[n].LastError != "" {
+				degraded = append(degraded, b.what+" "+n+": "+clip(b.parts[n].LastError, 100))
+			}
+		}
+	}
+	switch {
+	case len(failing) > 0:
+		return contract.Verdict{Level: contract.VerdictFailing, Reasons: append(failing, degraded...)}
+	case len(degraded) > 0:
+		return contract.Verdict{Level: contract.VerdictDegraded, Reasons: degraded}
+	}
+	return contract.Verdict{Level: contract.VerdictOK}
+}
+
 // renderStatus writes the text form of s, with ages relative to now. It is what an
-// on-call engineer reads first: the worst news comes first in each block.
-func renderStatus(w io.Writer, s Status, now time.Time) {
+// on-call engineer reads first: the verdict, then the worst news first in each block,
+// and the blocks with a problem before the ones without.
+func renderStatus(w io.Writer, s contract.Status, now time.Time) {
 	ts := func(t time.Time) string {
 		if t.IsZero() {
 			return "-"
 		}
 		return t.UTC().Format("2006-01-02 15:04:05Z") + " (" + age(now.Sub(t)) + " ago)"
+	}
+	in := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		d := t.Sub(now)
+		if d <= 0 {
+			return t.UTC().Format("2006-01-02 15:04:05Z") + " (due now)"
+		}
+		return t.UTC().Format("2006-01-02 15:04:05Z") + " (in " + age(d) + ")"
+	}
+	fmt.Fprintf(w, "verdict    %s\n", strings.ToUpper(s.Verdict.Level))
+	for _, r := range s.Verdict.Reasons {
+		fmt.Fprintf(w, "           - %s\n", r)
 	}
 	switch {
 	case s.Agent.Running:
@@ -82,25 +126,30 @@ func renderStatus(w io.Writer, s Status, now time.Time) {
 	default:
 		fmt.Fprintf(w, "agent      NOT RUNNING (state in %s, last written %s); start it: stackhand service start\n", s.StateDir, ts(s.UpdatedAt))
 	}
-	in := s.Identity
-	if in.InstanceID == "" {
-		fmt.Fprintln(w, "instance   unknown (the agent has not discovered its identity yet)")
-	} else {
+	id := s.Identity
+	switch {
+	case id.InstanceID != "":
 		var parts []string
-		for _, p := range []string{in.AvailabilityZone, in.PrivateIP, in.PublicIP, in.InstanceType} {
+		for _, p := range []string{id.AvailabilityZone, id.PrivateIP, id.PublicIP, id.InstanceType} {
 			if p != "" {
 				parts = append(parts, p)
 			}
 		}
-		fmt.Fprintf(w, "instance   %s (%s)\n", in.InstanceID, strings.Join(parts, ", "))
-		if in.Stack != "" || in.AutoScalingGroup != "" {
-			fmt.Fprintf(w, "stack      %s  resource %s  group %s\n", dash(in.Stack), dash(in.LogicalID), dash(in.AutoScalingGroup))
+		fmt.Fprintf(w, "instance   %s (%s)\n", id.InstanceID, strings.Join(parts, ", "))
+		if id.Stack != "" || id.AutoScalingGroup != "" {
+			fmt.Fprintf(w, "stack      %s  resource %s  group %s\n", dash(id.Stack), dash(id.LogicalID), dash(id.AutoScalingGroup))
 		}
+	case s.Discovery != nil && s.Discovery.LastError != "":
+		d := s.Discovery
+		fmt.Fprintf(w, "instance   UNKNOWN: discovery failing since %s, %d attempt(s), next try %s:\n", ts(d.ErrorAt), d.Attempts, in(d.NextTry))
+		fmt.Fprintf(w, "           %s\n", d.LastError)
+	default:
+		fmt.Fprintln(w, "instance   unknown (the agent has not discovered its identity yet)")
 	}
 	switch {
 	case s.Setup.Done:
 		fmt.Fprintf(w, "setup      done %s (%s)\n", ts(s.Setup.At), s.Setup.EventID)
-	case s.Last[event.Setup] != nil && s.Last[event.Setup].Result == state.Failed:
+	case s.Last[string(event.Setup)] != nil && s.Last[string(event.Setup)].Result == string(state.Failed):
 		fmt.Fprintln(w, "setup      FAILED — the instance is not online; fix the hook, then: stackhand trigger setup")
 	default:
 		fmt.Fprintln(w, "setup      not done yet")
@@ -116,37 +165,53 @@ func renderStatus(w io.Writer, s Status, now time.Time) {
 	fmt.Fprintln(w, "\nEVENTS")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  EVENT\tRESULT\tWHEN\tDURATION\tID\tREASON")
-	var failed []*state.Outcome
+	var failed, warned []*contract.Outcome
 	for _, k := range event.Kinds {
-		o := s.Last[k]
+		o := s.Last[string(k)]
 		if o == nil {
 			fmt.Fprintf(tw, "  %s\t-\t-\t-\t-\t-\n", k)
 			continue
 		}
 		res := o.Result
-		if res != state.Succeeded {
+		if res != string(state.Succeeded) {
 			res = strings.ToUpper(res)
 			failed = append(failed, o)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", k, res, ts(o.End), time.Duration(o.Duration).Round(time.Millisecond), o.ID, clip(o.Reason, 60))
+		if len(o.Warnings) > 0 {
+			warned = append(warned, o)
+		}
+		d, _ := time.ParseDuration(o.Duration)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", k, res, ts(o.End), d.Round(time.Millisecond), o.ID, clip(o.Reason, 60))
 	}
 	tw.Flush()
 	for _, o := range failed {
-		fmt.Fprintf(w, "\n  %s %s %s: %s\n", o.Kind, o.ID, o.Result, o.Error)
+		fmt.Fprintf(w, "\n  %s %s %s: %s\n", o.Event, o.ID, o.Result, o.Error)
+		for _, r := range s.Retries {
+			if r.Event == o.Event && r.LastEventID == o.ID {
+				fmt.Fprintf(w, "  retry: attempt %d at %s, if the change is still there (or now: stackhand trigger %s)\n",
+					r.Attempts+1, in(r.NextAttempt), o.Event)
+			}
+		}
 		for _, h := range o.Hooks {
-			if h.Name == o.Failed && h.LogFile != "" {
+			if h.Name == o.FailedHook && h.LogFile != "" {
 				fmt.Fprintf(w, "  full output: %s\n", h.LogFile)
 			}
 		}
-		if o.Tail != "" {
+		if o.OutputTail != "" {
 			fmt.Fprintln(w, "  output tail:")
-			printIndented(w, o.Tail, "    | ")
+			printIndented(w, o.OutputTail, "    | ")
+		}
+	}
+	for _, o := range warned {
+		fmt.Fprintf(w, "\n  %s %s warnings:\n", o.Event, o.ID)
+		for _, m := range o.Warnings {
+			fmt.Fprintf(w, "    ! %s\n", m)
 		}
 	}
 
 	fmt.Fprintln(w)
 	if s.Running != nil {
-		fmt.Fprintf(w, "running    %s %s since %s: %s\n", s.Running.Kind, s.Running.ID, ts(s.Running.Started), clip(strings.Join(s.Running.Reasons, "; "), 80))
+		fmt.Fprintf(w, "running    %s %s since %s: %s\n", s.Running.Event, s.Running.ID, ts(s.Running.Started), clip(strings.Join(s.Running.Reasons, "; "), 80))
 	} else {
 		fmt.Fprintln(w, "running    nothing")
 	}
@@ -155,23 +220,62 @@ func renderStatus(w io.Writer, s Status, now time.Time) {
 	} else {
 		fmt.Fprintf(w, "queue      %d waiting\n", len(s.Queue))
 		for _, p := range s.Queue {
-			fmt.Fprintf(w, "           %s %s queued %s: %s\n", p.Kind, p.ID, ts(p.Queued), clip(strings.Join(p.Reasons, "; "), 80))
+			fmt.Fprintf(w, "           %s %s queued %s: %s\n", p.Event, p.ID, ts(p.Queued), clip(strings.Join(p.Reasons, "; "), 80))
 		}
 	}
-	healthBlock(w, "sources", s.Sources, ts, "last read")
-	healthBlock(w, "reporters", s.Reporters, ts, "last success")
+	if len(s.Retries) > 0 {
+		fmt.Fprintf(w, "retries    %d scheduled\n", len(s.Retries))
+		for _, r := range s.Retries {
+			what := r.Event
+			if r.Rule != "" {
+				what += " (rule " + r.Rule + ")"
+			}
+			fmt.Fprintf(w, "           %s: failed %d time(s) in a row, last %s; attempt %d at %s\n", what, r.Attempts,
+				dash(r.LastEventID), r.Attempts+1, in(r.NextAttempt))
+		}
+	}
+	blocks := []struct {
+		title, okWhat string
+		parts         map[string]*contract.Component
+	}{{"sources", "last read", s.Sources}, {"reporters", "last success", s.Reporters}}
+	// A block with a problem comes first.
+	slices.SortStableFunc(blocks, func(a, b struct {
+		title, okWhat string
+		parts         map[string]*contract.Component
+	}) int {
+		return cmp.Compare(errorCount(b.parts), errorCount(a.parts))
+	})
+	for _, b := range blocks {
+		healthBlock(w, b.title, b.parts, ts, b.okWhat)
+	}
 }
 
-func healthBlock(w io.Writer, title string, hs map[string]*state.Health, ts func(time.Time) string, okWhat string) {
+// errorCount is how many of parts have a problem.
+func errorCount(parts map[string]*contract.Component) int {
+	n := 0
+	for _, c := range parts {
+		if c.LastError != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// healthBlock writes one block of parts: those with a problem first, then by name.
+func healthBlock(w io.Writer, title string, hs map[string]*contract.Component, ts func(time.Time) string, okWhat string) {
 	if len(hs) == 0 {
 		fmt.Fprintf(w, "%-10s none\n", title)
 		return
 	}
-	names := make([]string, 0, len(hs))
-	for n := range hs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.SortedFunc(maps.Keys(hs), func(a, b string) int {
+		if ea, eb := hs[a].LastError != "", hs[b].LastError != ""; ea != eb {
+			if ea {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
 	fmt.Fprintln(w, "\n"+strings.ToUpper(title))
 	for _, n := range names {
 		h := hs[n]
@@ -191,17 +295,13 @@ func healthBlock(w io.Writer, title string, hs map[string]*state.Health, ts func
 
 // reporterDetails writes what a reporter keeps besides its last success and error: its
 // detail, counters, health checks and shipped files.
-func reporterDetails(w io.Writer, h *state.Health, ts func(time.Time) string) {
+func reporterDetails(w io.Writer, h *contract.Component, ts func(time.Time) string) {
 	const indent = "             "
 	if h.Detail != "" {
 		fmt.Fprintf(w, "%s%s\n", indent, h.Detail)
 	}
 	if len(h.Counters) > 0 {
-		keys := make([]string, 0, len(h.Counters))
-		for k := range h.Counters {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := slices.Sorted(maps.Keys(h.Counters))
 		parts := make([]string, len(keys))
 		for i, k := range keys {
 			parts[i] = fmt.Sprintf("%s %d", k, h.Counters[k])

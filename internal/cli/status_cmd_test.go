@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackhand/stackhand/internal/contract"
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/state"
 )
@@ -65,11 +66,11 @@ func TestStatusFromStateFile(t *testing.T) {
 	}, nil)
 
 	r = run(t, "status", "--json", "--config", cfg)
-	var s Status
+	var s contract.Status
 	if err := json.Unmarshal([]byte(r.stdout), &s); err != nil {
 		t.Fatalf("invalid JSON: %v\n%s", err, r.stdout)
 	}
-	if !s.Agent.Running || s.Agent.PID != os.Getpid() || s.Last[event.Deploy] == nil || s.Last[event.Deploy].Result != state.Failed {
+	if !s.Agent.Running || s.Agent.PID != os.Getpid() || s.Last["deploy"] == nil || s.Last["deploy"].Result != string(state.Failed) {
 		t.Errorf("status --json = %+v", s)
 	}
 }

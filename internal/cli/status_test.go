@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackhand/stackhand/internal/contract"
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/state"
+	"github.com/stackhand/stackhand/internal/status"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/ with the current output")
@@ -39,11 +41,9 @@ func golden(t *testing.T, name string, got []byte) {
 // statusNow is the moment the golden status outputs are rendered at.
 var statusNow = time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC)
 
-func fullStatus() Status {
+func fullStatus() contract.Status {
 	ago := func(d time.Duration) time.Time { return statusNow.Add(-d) }
-	return Status{
-		Agent:    AgentStatus{Running: true, PID: 4242},
-		StateDir: "/var/lib/stackhand",
+	st := &state.State{
 		Identity: event.Instance{
 			InstanceID: "i-0123456789abcdef0", Region: "eu-west-1", AvailabilityZone: "eu-west-1b",
 			PrivateIP: "10.0.1.17", InstanceType: "t3.small", Hostname: "ip-10-0-1-17",
@@ -73,36 +73,49 @@ func fullStatus() Status {
 			ID: "configure-000010", Kind: event.Configure, Reasons: []string{"peers changed: +i-0fedcba9876543210", "requested by alice: rotate certs"},
 			Trigger: event.Trigger{Type: "peers"}, Queued: ago(2 * time.Minute),
 		}},
-		Sources: map[string]*state.Health{
+		Retries: map[string]*state.Retry{"deploy/": {Kind: event.Deploy, Attempts: 2, NotBefore: statusNow.Add(117 * time.Second),
+			Automatic: true, Fingerprint: "release|release=\"v42\"", LastEventID: "deploy-000009", LastError: "hook 20-migrate exited with status 1"}},
+		UpdatedAt: ago(40 * time.Second),
+	}
+	st.Last[event.Configure] = &state.Outcome{ID: "configure-000008", Kind: event.Configure, Reason: "the set of online peers changed (joined: i-0fedcba9876543210)",
+		Trigger: event.Trigger{Type: "peers"}, Result: state.Succeeded, End: ago(time.Hour), Duration: state.Duration(900 * time.Millisecond),
+		Warnings: []string{"/etc/stackhand/hooks.d/configure/30-nginx: not executable, skipped; chmod 0755 it to run it"}}
+	parts := &status.Snapshot{
+		Sources: map[string]*status.Component{
 			"tags": {LastOK: ago(40 * time.Second)},
 			"metadata": {LastOK: ago(17 * time.Minute), LastError: "/etc/stackhand/local/metadata.json:3: not valid JSON: invalid character '}' looking for beginning of object key string; fix the file, nothing changes until then",
 				ErrorAt: ago(15 * time.Minute)},
 		},
-		Reporters: map[string]*state.Health{
+		Reporters: map[string]*status.Component{
 			"heartbeat": {LastOK: ago(20 * time.Second), Detail: "alarm stackhand-heartbeat-i-0123456789abcdef0",
 				Counters: map[string]int64{"dropped": 0}},
 			"health": {LastOK: ago(95 * time.Second), LastError: "web: GET http://127.0.0.1:8080/health: HTTP 503", ErrorAt: ago(5 * time.Second),
 				Detail: "failing; 2 failed round(s) in a row, unhealthy at 3",
-				Checks: []state.CheckStatus{
+				Checks: []status.Check{
 					{Name: "web", Failures: 2, LastRun: ago(5 * time.Second), LastError: "GET http://127.0.0.1:8080/health: HTTP 503"},
 					{Name: "hooks.d/health", OK: true, LastRun: ago(5 * time.Second)},
 				}},
 			"logs": {LastOK: ago(3 * time.Second), Counters: map[string]int64{"sent": 1834211, "retries": 4, "rejected": 0},
-				Files: []state.FileStatus{
+				Files: []status.File{
 					{Path: "/var/log/app/app.log", Group: "shop-prod", Stream: "i-0123456789abcdef0/app.log", Shipped: 73400320, Size: 73401000, LagSeconds: 2.4},
 					{Path: "/var/log/app/denied.log", Group: "shop-prod", Stream: "i-0123456789abcdef0/denied.log", Size: 1200,
 						LastError: "open /var/log/app/denied.log: permission denied", ErrorAt: ago(10 * time.Minute)},
 				}},
 		},
-		UpdatedAt: ago(40 * time.Second),
 	}
+	return withVerdict(contract.NewStatus("/var/lib/stackhand", st, parts, true, 4242))
+}
+
+// withVerdict sets the verdict the status command would.
+func withVerdict(s contract.Status) contract.Status {
+	s.Verdict = verdict(s, statusNow)
+	return s
 }
 
 // setupFailedStatus is an agent that stopped after its setup failed, while a retry ran.
-func setupFailedStatus() Status {
+func setupFailedStatus() contract.Status {
 	ago := func(d time.Duration) time.Time { return statusNow.Add(-d) }
-	return Status{
-		StateDir: "/var/lib/stackhand",
+	st := &state.State{
 		Identity: event.Instance{InstanceID: "i-0123456789abcdef0", AvailabilityZone: "eu-west-1a", PrivateIP: "10.0.0.5"},
 		Lifecycle: state.Lifecycle{State: "spot-interruption", Detail: "spot interruption notice", SeenAt: ago(90 * time.Second),
 			ShutdownDone: true},
@@ -118,23 +131,38 @@ func setupFailedStatus() Status {
 		},
 		Running: &state.Pending{ID: "setup-000003", Kind: event.Setup, Reasons: []string{"retry of setup-000002"},
 			Queued: ago(2 * time.Minute), Started: ago(119 * time.Second)},
-		Queue: []state.Pending{},
-		Sources: map[string]*state.Health{
-			"identity": {LastError: "/etc/stackhand/local/instance.json:1: not valid JSON: unexpected end of JSON input; fix the file, nothing changes until then", ErrorAt: ago(6 * 24 * time.Hour)},
-		},
-		Reporters: map[string]*state.Health{"events": {LastOK: ago(80 * time.Second)}},
+		Queue:     []state.Pending{},
 		UpdatedAt: ago(75 * time.Second),
 	}
+	parts := &status.Snapshot{
+		Sources: map[string]*status.Component{
+			"identity": {LastError: "/etc/stackhand/local/instance.json:1: not valid JSON: unexpected end of JSON input; fix the file, nothing changes until then", ErrorAt: ago(6 * 24 * time.Hour)},
+		},
+		Reporters: map[string]*status.Component{"events": {LastOK: ago(80 * time.Second)}},
+	}
+	return withVerdict(contract.NewStatus("/var/lib/stackhand", st, parts, false, 0))
+}
+
+// discoveryStatus is an agent that cannot reach IMDS at its first start.
+func discoveryStatus() contract.Status {
+	parts := &status.Snapshot{Discovery: &status.Component{
+		LastError: "IMDS unreachable at http://169.254.169.254: dial tcp 169.254.169.254:80: connect: connection refused",
+		ErrorAt:   statusNow.Add(-20 * time.Second), Attempts: 5, NextTry: statusNow.Add(12 * time.Second),
+		Detail: "the instance is not known yet: no event runs until it is"}}
+	st := state.New()
+	st.UpdatedAt = statusNow.Add(-2 * time.Minute)
+	return withVerdict(contract.NewStatus("/var/lib/stackhand", st, parts, true, 4242))
 }
 
 func TestRenderStatusGolden(t *testing.T) {
 	tests := []struct {
 		golden string
-		status Status
+		status contract.Status
 	}{
 		{"status/full.golden", fullStatus()},
-		{"status/empty.golden", Status{StateDir: "/var/lib/stackhand", Last: map[event.Kind]*state.Outcome{}, Queue: []state.Pending{}}},
+		{"status/empty.golden", withVerdict(contract.NewStatus("/var/lib/stackhand", state.New(), &status.Snapshot{}, false, 0))},
 		{"status/setup-failed.golden", setupFailedStatus()},
+		{"status/discovery.golden", discoveryStatus()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {

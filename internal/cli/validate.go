@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/stackhand/stackhand/internal/agent"
 	"github.com/stackhand/stackhand/internal/config"
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/hooks"
@@ -41,7 +42,7 @@ func cmdValidate(env Env, args []string) int {
 // checkHooks lists, for each event directory, the hooks that would be refused (problems)
 // and the files that would be skipped or are odd (warnings).
 func checkHooks(cfg *config.Config) (problems, warnings []string) {
-	warnings = append(warnings, hooksDirProblems(cfg.HooksDir)...)
+	warnings = append(warnings, agent.HooksDirProblems(cfg.HooksDir)...)
 	dirs := []string{"health"}
 	for _, k := range event.Kinds {
 		dirs = append(dirs, string(k))

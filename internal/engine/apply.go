@@ -12,12 +12,10 @@ import (
 
 // apply takes in one source update.
 func (e *Engine) apply(u source.Update) {
-	if u.Reporter != nil {
-		e.reporter(u.Source, u.Reporter)
-		return
-	}
 	delete(e.awaiting, u.Source)
-	e.health(u)
+	if e.status != nil {
+		e.status.Source(u.Source, u.Problem())
+	}
 	if u.Identity != nil {
 		e.setIdentity(*u.Identity)
 	}
@@ -49,60 +47,6 @@ func (e *Engine) apply(u source.Update) {
 	if u.Request != nil {
 		e.request(*u.Request)
 	}
-}
-
-// health records a source's last success or error; an error is logged when it first
-// appears or changes, not at every poll.
-func (e *Engine) health(u source.Update) {
-	h := e.st.Sources[u.Source]
-	if h == nil {
-		h = &state.Health{}
-		e.st.Sources[u.Source] = h
-	}
-	now := e.clk.Now().UTC()
-	errs := ""
-	if u.Err != nil {
-		errs = u.Err.Error()
-	}
-	for _, o := range u.Metadata {
-		if o.Err != nil && errs == "" {
-			errs = o.Err.Error()
-		}
-	}
-	if errs == "" {
-		h.LastOK = now
-		if e.sourceErr[u.Source] != "" {
-			e.log.Info("source recovered", zap.String("source", u.Source))
-			h.LastError = ""
-			e.sourceErr[u.Source] = ""
-			e.save()
-			return
-		}
-		e.healthDirty = true
-		return
-	}
-	h.ErrorAt = now
-	h.LastError = errs
-	if e.sourceErr[u.Source] != errs {
-		e.sourceErr[u.Source] = errs
-		e.log.Error("source problem; nothing it watches changes until it is fixed", zap.String("source", u.Source), zap.String("error", errs))
-		e.save()
-	}
-}
-
-// reporter records a reporter's status for `stackhand status`. A new or cleared error is
-// written at once (the reporter logged it); the rest (counters, lags) at most every
-// reporterFlush, so that status at 3 a.m. is seconds old, not a minute.
-func (e *Engine) reporter(name string, h *state.Health) {
-	prev := e.st.Reporters[name]
-	e.st.Reporters[name] = h
-	now := e.clk.Now()
-	if prev == nil || prev.LastError != h.LastError || now.Sub(e.reportersSaved) >= reporterFlush {
-		e.reportersSaved = now
-		e.save()
-		return
-	}
-	e.healthDirty = true
 }
 
 // setIdentity takes this instance's identity. State written on another instance (a state

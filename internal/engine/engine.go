@@ -26,6 +26,7 @@ import (
 	"github.com/stackhand/stackhand/internal/hooks"
 	"github.com/stackhand/stackhand/internal/source"
 	"github.com/stackhand/stackhand/internal/state"
+	"github.com/stackhand/stackhand/internal/status"
 )
 
 // Runner runs one event's hooks.
@@ -63,8 +64,11 @@ type Options struct {
 	Spool    Spool
 	Notifier Notifier
 	Shutdown ShutdownObserver
-	Clock    clock.Clock
-	Logger   *zap.Logger
+	// Status, when set, is told each source's problem (or its absence) as the engine takes
+	// in the source's update.
+	Status *status.Registry
+	Clock  clock.Clock
+	Logger *zap.Logger
 	// Await names the sources whose first report (a reading or an error) the engine waits
 	// for before it runs any event, so that the first event after a start sees the world
 	// as it is and not half of it.
@@ -73,12 +77,6 @@ type Options struct {
 
 // maxBackoff caps the wait between retries of a failing event.
 const maxBackoff = time.Hour
-
-// healthFlush is how often source health that changed only in its timestamps is written.
-const healthFlush = time.Minute
-
-// reporterFlush is how often a reporter's changed counters and lags are written at most.
-const reporterFlush = 10 * time.Second
 
 // Engine is the event loop. Create it with New, feed it with Update, run it with Run.
 type Engine struct {
@@ -89,6 +87,7 @@ type Engine struct {
 	spool  Spool
 	notify Notifier
 	obs    ShutdownObserver
+	status *status.Registry
 	clk    clock.Clock
 	log    *zap.Logger
 
@@ -105,7 +104,6 @@ type Engine struct {
 	peersRead bool
 
 	running *run
-	backoff map[string]backoff
 	timers  map[time.Time]clock.Timer
 
 	terminating   bool
@@ -116,22 +114,12 @@ type Engine struct {
 	// terminatedNoted is set once the agent said that this termination's shutdown already ran.
 	terminatedNoted bool
 
-	saveErr     string
-	sourceErr   map[string]string
-	healthDirty bool
-	// reportersSaved is when a reporter's status last caused a save.
-	reportersSaved time.Time
+	saveErr string
 }
 
 type shutdownRequest struct {
 	reason   string
 	deadline time.Time
-}
-
-type backoff struct {
-	attempts    int
-	notBefore   time.Time
-	fingerprint string
 }
 
 // New makes an Engine from the state it is given. An event found running in the state was
@@ -145,16 +133,14 @@ func New(o Options) (*Engine, error) {
 	}
 	e := &Engine{
 		cfg: o.Config, store: o.Store, st: o.State, runner: o.Runner, spool: o.Spool,
-		notify: o.Notifier, obs: o.Shutdown, clk: o.Clock, log: o.Logger,
-		updates:   make(chan source.Update, 64),
-		done:      make(chan finished, 1),
-		wake:      make(chan struct{}, 1),
-		shutdown:  make(chan shutdownRequest, 1),
-		observed:  map[string]source.Observed{},
-		backoff:   map[string]backoff{},
-		timers:    map[time.Time]clock.Timer{},
-		sourceErr: map[string]string{},
-		awaiting:  map[string]bool{},
+		notify: o.Notifier, obs: o.Shutdown, status: o.Status, clk: o.Clock, log: o.Logger,
+		updates:  make(chan source.Update, 64),
+		done:     make(chan finished, 1),
+		wake:     make(chan struct{}, 1),
+		shutdown: make(chan shutdownRequest, 1),
+		observed: map[string]source.Observed{},
+		timers:   map[time.Time]clock.Timer{},
+		awaiting: map[string]bool{},
 	}
 	for _, name := range o.Await {
 		e.awaiting[name] = true
@@ -203,8 +189,6 @@ func (e *Engine) Shutdown(reason string, deadline time.Time) {
 // instance is terminating, or Shutdown was called), or after ctx ends and the running
 // event, if any, finished or was stopped at the end of the shutdown grace.
 func (e *Engine) Run(ctx context.Context) error {
-	flush := e.clk.AfterFunc(healthFlush, e.kick)
-	defer func() { flush.Stop() }()
 	e.log.Info("engine started", zap.Int("queued", len(e.st.Queue)))
 	e.step()
 	for !e.exit {
@@ -218,12 +202,6 @@ func (e *Engine) Run(ctx context.Context) error {
 		case r := <-e.shutdown:
 			e.beginShutdown(r.reason, r.deadline, "")
 		case <-e.wake:
-			if e.healthDirty {
-				e.healthDirty = false
-				e.save()
-			}
-			flush.Stop()
-			flush = e.clk.AfterFunc(healthFlush, e.kick)
 		}
 		e.step()
 	}

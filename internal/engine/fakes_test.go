@@ -19,6 +19,7 @@ import (
 	"github.com/stackhand/stackhand/internal/hooks"
 	"github.com/stackhand/stackhand/internal/source"
 	"github.com/stackhand/stackhand/internal/state"
+	"github.com/stackhand/stackhand/internal/status"
 )
 
 // waitFor bounds every wait of these tests in real time. It is a deadline for a condition
@@ -157,6 +158,7 @@ type harness struct {
 	spool  *fakeSpool
 	notes  *fakeNotifier
 	e      *engine.Engine
+	status *status.Registry
 
 	cancel  context.CancelFunc
 	stopped chan struct{}
@@ -193,8 +195,9 @@ func startWithAwait(t *testing.T, cfg *config.Config, dir string, clk *clock.Fak
 	t.Helper()
 	h := &harness{t: t, cfg: cfg, dir: dir, clk: clk, runner: newFakeRunner(), spool: &fakeSpool{},
 		notes: &fakeNotifier{}, stopped: make(chan struct{})}
+	h.status = status.NewRegistry(dir, clk, zaptest.NewLogger(t))
 	e, err := engine.New(engine.Options{Config: cfg, Store: store, State: st, Runner: h.runner,
-		Spool: h.spool, Notifier: h.notes, Clock: clk, Logger: zaptest.NewLogger(t), Await: await})
+		Spool: h.spool, Notifier: h.notes, Status: h.status, Clock: clk, Logger: zaptest.NewLogger(t), Await: await})
 	if err != nil {
 		t.Fatalf("engine.New: %v", err)
 	}
@@ -296,13 +299,20 @@ func (h *harness) sync() {
 // settle waits until the engine has taken in every update sent before it. Update only hands
 // an update over; the engine's loop chooses at random between updates and finished events,
 // so a test that wants the updates seen while an event runs settles before it replies.
-// The probe is a source error, which the engine writes to the state file at once.
+// The probe is a source error, which the engine passes to the status registry as it
+// takes it in.
 func (h *harness) settle() {
 	h.t.Helper()
 	h.probes++
 	name := fmt.Sprintf("probe-%d", h.probes)
 	h.update(source.Update{Source: name, Err: errors.New(name)})
-	h.state(name, func(st *state.State) bool { return st.Sources[name] != nil })
+	deadline := time.Now().Add(waitFor)
+	for h.status.Snapshot().Sources[name] == nil {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("the engine never took in the probe %s", name)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // state waits until the state file satisfies cond and returns it.

@@ -213,14 +213,14 @@ func (e *Engine) has(k event.Kind) bool {
 // allowed reports whether the slot dk may be queued for the wanted values fp: not while a
 // failed attempt at the same values is backing off. It arms a timer for the end of the wait.
 func (e *Engine) allowed(dk, fp string, now time.Time) bool {
-	b, ok := e.backoff[dk]
-	if !ok || b.fingerprint != fp {
+	b, ok := e.st.Retries[dk]
+	if !ok || b.Fingerprint != fp {
 		return true
 	}
-	if !now.Before(b.notBefore) {
+	if !now.Before(b.NotBefore) {
 		return true
 	}
-	e.wakeAt(b.notBefore)
+	e.wakeAt(b.NotBefore)
 	return false
 }
 
@@ -239,25 +239,32 @@ func (e *Engine) wakeAt(t time.Time) {
 	}
 }
 
-// failed starts or lengthens the backoff of slot dk after a failed attempt at fp.
-func (e *Engine) failed(dk, fp string) time.Time {
-	b := e.backoff[dk]
-	if b.fingerprint != fp {
-		b = backoff{fingerprint: fp}
+// failed starts or lengthens the backoff of slot dk after the failed attempt o at fp;
+// automatic says the engine retries by itself once the wait is over. The schedule is in
+// the state, so a restart keeps it.
+func (e *Engine) failed(dk, fp string, o state.Outcome, automatic bool) time.Time {
+	b := e.st.Retries[dk]
+	if b == nil || b.Fingerprint != fp {
+		b = &state.Retry{Fingerprint: fp}
 	}
-	b.attempts++
+	b.Kind, b.Rule, b.Automatic = o.Kind, o.Rule, automatic
+	b.LastEventID, b.LastError = o.ID, o.Error
+	b.Attempts++
 	wait := e.cfg.Interval.D()
 	if wait <= 0 {
 		wait = time.Minute
 	}
-	for i := 1; i < b.attempts && wait < maxBackoff; i++ {
+	for i := 1; i < b.Attempts && wait < maxBackoff; i++ {
 		wait *= 2
 	}
 	wait = min(wait, maxBackoff)
-	b.notBefore = e.clk.Now().Add(wait)
-	e.backoff[dk] = b
-	e.wakeAt(b.notBefore)
-	return b.notBefore
+	b.NotBefore = e.clk.Now().Add(wait).UTC()
+	if e.st.Retries == nil {
+		e.st.Retries = map[string]*state.Retry{}
+	}
+	e.st.Retries[dk] = b
+	e.wakeAt(b.NotBefore)
+	return b.NotBefore
 }
 
 // enqueue queues an event, or merges it into the one already waiting in the same slot; with

@@ -332,13 +332,14 @@ func (e *Engine) finish(f finished) {
 			e.st.Peers = r.peers
 			e.st.PeersApplied = true
 		}
-		delete(e.backoff, r.dk)
+		delete(e.st.Retries, r.dk)
 		e.log.Info("event finished", fields...)
 	} else {
 		fields = append(fields, zap.String("failed_hook", o.Failed), zap.String("error", o.Error), zap.String("output_tail", o.Tail))
 		if !r.shutdown && !r.cancelled {
-			next := e.failed(r.dk, r.fp)
-			if !r.p.Explicit || len(r.changes) > 0 || r.p.Kind == event.Setup {
+			automatic := !r.p.Explicit || len(r.changes) > 0 || r.p.Kind == event.Setup
+			next := e.failed(r.dk, r.fp, o, automatic)
+			if automatic {
 				fields = append(fields, zap.Time("retry_after", next.UTC()))
 			}
 		}

@@ -2,10 +2,11 @@ package logship
 
 import (
 	"fmt"
-	"github.com/stackhand/stackhand/internal/config"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/stackhand/stackhand/internal/config"
 )
 
 // tsParser finds and parses an event's timestamp: a Go layout ("2006-01-02 15:04:05") or

@@ -16,7 +16,7 @@ import (
 	"github.com/stackhand/stackhand/internal/clock"
 	"github.com/stackhand/stackhand/internal/config"
 	"github.com/stackhand/stackhand/internal/event"
-	"github.com/stackhand/stackhand/internal/state"
+	"github.com/stackhand/stackhand/internal/status"
 )
 
 // statusEvery is how often the shipper reports its files and counters for status.
@@ -45,7 +45,7 @@ type ShipperOptions struct {
 	Clock  clock.Clock
 	Log    *zap.Logger
 	// Status receives the "logs" reporter status every statusEvery; may be nil.
-	Status func(state.Health)
+	Status func(status.Component)
 	// Hostname is the {hostname} placeholder; os.Hostname when empty.
 	Hostname string
 	// Location is the time zone of timestamps that name none; time.Local when nil.
@@ -229,8 +229,8 @@ func (s *Shipper) reportUntil(ctx context.Context) {
 
 // Status returns the "logs" reporter status: every followed file, the batcher's totals
 // and its streams' last errors.
-func (s *Shipper) Status() state.Health {
-	var h state.Health
+func (s *Shipper) Status() status.Component {
+	var h status.Component
 	for _, t := range s.tailers {
 		h.Files = append(h.Files, t.Status()...)
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/stackhand/stackhand/internal/config"
 	"github.com/stackhand/stackhand/internal/event"
-	"github.com/stackhand/stackhand/internal/state"
+	"github.com/stackhand/stackhand/internal/status"
 )
 
 func TestShipperExpandsPlaceholders(t *testing.T) {
@@ -86,11 +86,11 @@ func TestShipperShipsAndResumes(t *testing.T) {
 	cfg.Logs.Files = []config.LogFile{{FilePath: filepath.Join(appDir, "*.log"), LogGroupName: "/fleet/{stack}",
 		LogStreamName: "{instance_id}/{file_name}", Encoding: "utf-8", FromBeginning: &tr}}
 	client := &LocalLogs{Dir: filepath.Join(dir, "out")}
-	var last state.Health
-	statuses := make(chan state.Health, 100)
+	var last status.Component
+	statuses := make(chan status.Component, 100)
 	run := func() {
 		sh, err := NewShipper(ShipperOptions{Config: cfg, Instance: event.Instance{InstanceID: "i-0abc", Stack: "shop"},
-			Client: client, Status: func(h state.Health) {
+			Client: client, Status: func(h status.Component) {
 				select {
 				case statuses <- h:
 				default:

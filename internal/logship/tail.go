@@ -17,7 +17,7 @@ import (
 
 	"github.com/stackhand/stackhand/internal/clock"
 	"github.com/stackhand/stackhand/internal/config"
-	"github.com/stackhand/stackhand/internal/state"
+	"github.com/stackhand/stackhand/internal/status"
 )
 
 // Defaults of TailerOptions.
@@ -523,13 +523,13 @@ func (t *Tailer) SyncCheckpoints() {
 }
 
 // Status reports each followed file.
-func (t *Tailer) Status() []state.FileStatus {
+func (t *Tailer) Status() []status.File {
 	now := t.clk.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make([]state.FileStatus, 0, len(t.files))
+	out := make([]status.File, 0, len(t.files))
 	for _, fl := range t.files {
-		st := state.FileStatus{Path: fl.path, Group: fl.key.Group, Stream: fl.key.Stream, LastError: fl.lastErr, ErrorAt: fl.errAt}
+		st := status.File{Path: fl.path, Group: fl.key.Group, Stream: fl.key.Stream, LastError: fl.lastErr, ErrorAt: fl.errAt}
 		var oldest int64
 		for i, g := range fl.gens {
 			if i == len(fl.gens)-1 {
@@ -548,7 +548,7 @@ func (t *Tailer) Status() []state.FileStatus {
 		}
 		out = append(out, st)
 	}
-	slices.SortFunc(out, func(a, b state.FileStatus) int { return cmp.Compare(a.Path, b.Path) })
+	slices.SortFunc(out, func(a, b status.File) int { return cmp.Compare(a.Path, b.Path) })
 	return out
 }
 

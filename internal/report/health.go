@@ -17,7 +17,7 @@ import (
 	"github.com/stackhand/stackhand/internal/config"
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/hooks"
-	"github.com/stackhand/stackhand/internal/state"
+	"github.com/stackhand/stackhand/internal/status"
 )
 
 // ScriptsCheck is the name of the check made of the executables in hooks.d/health/.
@@ -58,15 +58,15 @@ type Health struct {
 	failures int
 	verdict  string
 	marked   bool
-	checks   map[string]*state.CheckStatus
-	health   state.Health
+	checks   map[string]*status.Check
+	health   status.Component
 	markErr  string
 	initOnce sync.Once
 }
 
 func (h *Health) init() {
 	h.initOnce.Do(func() {
-		h.checks = map[string]*state.CheckStatus{}
+		h.checks = map[string]*status.Check{}
 		if h.HTTPClient == nil {
 			h.HTTPClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		}
@@ -218,7 +218,7 @@ func (h *Health) judge(ctx context.Context, results []result) {
 	for _, r := range results {
 		c := h.checks[r.name]
 		if c == nil {
-			c = &state.CheckStatus{Name: r.name}
+			c = &status.Check{Name: r.name}
 			h.checks[r.name] = c
 		}
 		c.LastRun = now
@@ -286,8 +286,8 @@ func (h *Health) mark(ctx context.Context) {
 	h.notify(MarkedUnhealthy)
 }
 
-func (h *Health) sortedChecks() []state.CheckStatus {
-	out := make([]state.CheckStatus, 0, len(h.checks))
+func (h *Health) sortedChecks() []status.Check {
+	out := make([]status.Check, 0, len(h.checks))
 	for _, c := range h.Checks {
 		if s := h.checks[c.Name]; s != nil {
 			out = append(out, *s)
@@ -308,7 +308,7 @@ func (h *Health) notify(status string) {
 }
 
 func (h *Health) publish(now time.Time, failed []string) {
-	hs := state.Health{Checks: h.sortedChecks(), LastOK: h.health.LastOK, ErrorAt: h.health.ErrorAt}
+	hs := status.Component{Checks: h.sortedChecks(), LastOK: h.health.LastOK, ErrorAt: h.health.ErrorAt}
 	status := h.verdict
 	if h.verdict == Unhealthy && h.marked && h.Instance.AutoScalingGroup != "" {
 		status = MarkedUnhealthy

@@ -11,7 +11,7 @@ import (
 
 	"github.com/stackhand/stackhand/internal/clock"
 	"github.com/stackhand/stackhand/internal/event"
-	"github.com/stackhand/stackhand/internal/state"
+	"github.com/stackhand/stackhand/internal/status"
 )
 
 // HeartbeatMetric is the heartbeat's metric name.
@@ -48,7 +48,7 @@ type Heartbeat struct {
 	stopped bool
 	deleted chan struct{}
 	alarmOK bool
-	health  state.Health
+	health  status.Component
 	// sendErr and alarmErr are the current problems, "" when none.
 	sendErr, alarmErr string
 }
@@ -232,14 +232,3 @@ func (h *Heartbeat) Wait() {
 		<-h.deleted
 	}
 }
-
-// ShutdownStarted is the engine's ShutdownObserver: a shutdown caused by anything but the
-// operating system ("system") is the instance terminating.
-func (h *Heartbeat) ShutdownStarted(cause string) {
-	if cause != "system" {
-		h.Terminating()
-	}
-}
-
-// ShutdownFinished waits for the alarm's deletion, so the agent does not exit before it.
-func (h *Heartbeat) ShutdownFinished(bool) { h.Wait() }

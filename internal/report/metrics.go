@@ -10,7 +10,7 @@ import (
 	"github.com/stackhand/stackhand/internal/clock"
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/metrics"
-	"github.com/stackhand/stackhand/internal/state"
+	"github.com/stackhand/stackhand/internal/status"
 )
 
 // metricsQueue bounds the data waiting for CloudWatch: with five disks, about 20 data a
@@ -45,7 +45,7 @@ type Metrics struct {
 
 	mu      sync.Mutex
 	lastErr string
-	health  state.Health
+	health  status.Component
 }
 
 // Run collects and publishes until ctx ends.
@@ -117,7 +117,7 @@ func (m *Metrics) Flush(at time.Time) {
 func (m *Metrics) sent(err error) {
 	m.mu.Lock()
 	h := m.health
-	changed := settle(&h, err, m.Clock.Now().UTC())
+	changed := h.Settle(err, m.Clock.Now().UTC())
 	if m.lastErr != "" && err == nil {
 		h.Detail = "some metrics unreadable: " + m.lastErr
 	} else {

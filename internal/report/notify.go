@@ -9,6 +9,7 @@ import (
 	"github.com/stackhand/stackhand/internal/clock"
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/state"
+	"github.com/stackhand/stackhand/internal/status"
 )
 
 // notifyQueue bounds the notifications waiting for the sink: at one a minute, a day of
@@ -27,7 +28,7 @@ type Notifier struct {
 	log    *zap.Logger
 	status StatusFunc
 	q      *queue[Notification]
-	health state.Health
+	health status.Component
 }
 
 // NewNotifier returns a Notifier that queues until Run. status may be nil.
@@ -72,7 +73,7 @@ func (n *Notifier) Run(ctx context.Context, sink Sink) {
 func (n *Notifier) report(err error) {
 	h := n.health
 	h.Counters = map[string]int64{"queued": int64(n.q.len()), "dropped": n.q.drops()}
-	changed := settle(&h, err, n.clk.Now().UTC())
+	changed := h.Settle(err, n.clk.Now().UTC())
 	switch {
 	case changed && err != nil:
 		n.log.Error("cannot publish notifications; retrying with backoff", zap.Error(err), zap.Int("queued", n.q.len()))

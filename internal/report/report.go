@@ -20,6 +20,7 @@ import (
 
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/state"
+	"github.com/stackhand/stackhand/internal/status"
 )
 
 // Notification kinds, and the EventBridge detail-type each is published with.
@@ -58,9 +59,9 @@ type Notification struct {
 type Verdict struct {
 	// Status is "healthy", "failing" (a check failed, fewer than N times in a row),
 	// "unhealthy" (N failures in a row) or "marked-unhealthy" (reported to Auto Scaling).
-	Status   string              `json:"status"`
-	Failures int                 `json:"failures"`
-	Checks   []state.CheckStatus `json:"checks"`
+	Status   string         `json:"status"`
+	Failures int            `json:"failures"`
+	Checks   []status.Check `json:"checks"`
 }
 
 // AlarmChange is a change made to the heartbeat alarm.
@@ -125,25 +126,11 @@ const (
 )
 
 // StatusFunc receives a reporter's status for `stackhand status`.
-type StatusFunc func(name string, h state.Health)
+type StatusFunc func(name string, h status.Component)
 
 // tell passes a reporter's status to f; a nil f takes none.
-func (f StatusFunc) tell(name string, h state.Health) {
+func (f StatusFunc) tell(name string, h status.Component) {
 	if f != nil {
 		f(name, h)
 	}
-}
-
-// settle records a send's outcome in h at now: the error and when it came, or the
-// success. It reports whether the error changed (a new or different one, or the first
-// success after one), so that a reporter logs each problem once, and its end.
-func settle(h *state.Health, err error, now time.Time) (changed bool) {
-	if err != nil {
-		changed = h.LastError != err.Error()
-		h.LastError, h.ErrorAt = err.Error(), now
-		return changed
-	}
-	changed = h.LastError != ""
-	h.LastError, h.LastOK = "", now
-	return changed
 }

@@ -17,7 +17,9 @@ import (
 	"github.com/stackhand/stackhand/internal/config"
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/hooks"
+	"github.com/stackhand/stackhand/internal/lifecycle"
 	"github.com/stackhand/stackhand/internal/state"
+	"github.com/stackhand/stackhand/internal/status"
 )
 
 // fakeSink records every call; fail, when set, makes calls of that kind fail.
@@ -131,19 +133,19 @@ var testInstance = event.Instance{InstanceID: "i-0abc", Region: "eu-west-1", Aut
 // statusLog collects reporter statuses.
 type statusLog struct {
 	mu   sync.Mutex
-	last map[string]state.Health
+	last map[string]status.Component
 }
 
-func (l *statusLog) fn(name string, h state.Health) {
+func (l *statusLog) fn(name string, h status.Component) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.last == nil {
-		l.last = map[string]state.Health{}
+		l.last = map[string]status.Component{}
 	}
 	l.last[name] = h
 }
 
-func (l *statusLog) get(name string) state.Health {
+func (l *statusLog) get(name string) status.Component {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.last[name]
@@ -264,8 +266,9 @@ func TestHeartbeatDeletesAlarmOnTerminationOnly(t *testing.T) {
 			done := make(chan struct{})
 			go func() { hb.Run(ctx); close(done) }()
 			until(t, "the alarm", func() bool { return sink.snapshot().alarm != nil })
-			hb.ShutdownStarted(tt.cause)
-			hb.ShutdownFinished(true)
+			obs := lifecycle.AlarmRemoval{Alarm: hb}
+			obs.ShutdownStarted(tt.cause)
+			obs.ShutdownFinished(true)
 			s := sink.snapshot()
 			if got := s.deletes == 1; got != tt.delete {
 				t.Fatalf("cause %s: deleted %d times", tt.cause, s.deletes)

@@ -8,10 +8,11 @@ package source
 import (
 	"context"
 	"encoding/json"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/stackhand/stackhand/internal/event"
-	"github.com/stackhand/stackhand/internal/state"
 )
 
 // Source is one watcher. Run reports through emit until ctx ends; it returns nil then.
@@ -37,9 +38,20 @@ type Update struct {
 	Lifecycle *Lifecycle
 	Request   *Request
 	Identity  *event.Instance
-	// Reporter, when set, is the status of the reporter named Source (heartbeat, health,
-	// metrics, notify, logs); such an update carries nothing else.
-	Reporter *state.Health
+}
+
+// Problem says what went wrong reading the source, "" if nothing did: its error, or else
+// the problem of the first watched value, by rule name, that could not be read.
+func (u Update) Problem() string {
+	if u.Err != nil {
+		return u.Err.Error()
+	}
+	for _, name := range slices.Sorted(maps.Keys(u.Metadata)) {
+		if err := u.Metadata[name].Err; err != nil {
+			return err.Error()
+		}
+	}
+	return ""
 }
 
 // Observed is one watched value: present with its canonical JSON, absent, or unreadable.

@@ -54,13 +54,31 @@ type State struct {
 	// History holds the most recent outcomes, newest last.
 	History []Outcome `json:"history"`
 
+	// Retries holds, by event slot (dedupe key), the backoff of a slot whose last attempt
+	// failed: kept across restarts, so a restart neither forgets the schedule nor retries
+	// a failing event at once.
+	Retries map[string]*Retry `json:"retries,omitempty"`
+
 	Lifecycle Lifecycle `json:"lifecycle"`
-	// Sources reports each source's health.
-	Sources map[string]*Health `json:"sources"`
-	// Reporters reports each reporter's health (heartbeat, metrics, logs).
-	Reporters map[string]*Health `json:"reporters"`
-	// Problems lists what the agent could not do and is still retrying (e.g. state not writable).
-	Problems []string `json:"problems,omitempty"`
+}
+
+// Retry is the backoff of one event slot after failed attempts.
+type Retry struct {
+	Kind event.Kind `json:"event"`
+	Rule string     `json:"rule,omitempty"`
+	// Attempts counts the failed attempts in a row at the same wanted values.
+	Attempts int `json:"attempts"`
+	// NotBefore is when the next attempt may start.
+	NotBefore time.Time `json:"not_before"`
+	// Automatic says the agent starts the next attempt by itself at NotBefore while the
+	// change is still there; otherwise it waits for a new change or a trigger.
+	Automatic bool `json:"automatic,omitempty"`
+	// Fingerprint identifies the wanted values the attempts were at; a new value starts
+	// the count again.
+	Fingerprint string `json:"fingerprint"`
+	// LastEventID and LastError are the last failed attempt's.
+	LastEventID string `json:"last_event_id,omitempty"`
+	LastError   string `json:"last_error,omitempty"`
 }
 
 // Setup records whether this instance's setup finished.
@@ -137,46 +155,6 @@ type Lifecycle struct {
 	RebalanceAt time.Time `json:"rebalance_at,omitzero"`
 }
 
-// Health is a source's or reporter's last success and last error.
-type Health struct {
-	LastOK    time.Time `json:"last_ok,omitzero"`
-	LastError string    `json:"last_error,omitempty"`
-	ErrorAt   time.Time `json:"error_at,omitzero"`
-	Detail    string    `json:"detail,omitempty"`
-	// Counters are a reporter's running totals since the agent started ("sent",
-	// "dropped", "retries", "rejected"), shown by status.
-	Counters map[string]int64 `json:"counters,omitempty"`
-	// Checks is the health checks' last verdicts (the "health" reporter).
-	Checks []CheckStatus `json:"checks,omitempty"`
-	// Files is what the log shipper knows of each file it follows (the "logs" reporter).
-	Files []FileStatus `json:"files,omitempty"`
-}
-
-// CheckStatus is one health check's last verdict.
-type CheckStatus struct {
-	Name string `json:"name"`
-	// OK is the last run's result; Failures counts consecutive failed runs.
-	OK        bool      `json:"ok"`
-	Failures  int       `json:"failures"`
-	LastRun   time.Time `json:"last_run,omitzero"`
-	LastError string    `json:"last_error,omitempty"`
-}
-
-// FileStatus is one shipped file.
-type FileStatus struct {
-	Path   string `json:"path"`
-	Group  string `json:"group"`
-	Stream string `json:"stream"`
-	// Shipped is the offset up to which the service has acknowledged the file; Size is
-	// the file's size when last looked at, so Size-Shipped is the lag in bytes.
-	Shipped int64 `json:"shipped"`
-	Size    int64 `json:"size"`
-	// LagSeconds is how old the oldest event not yet acknowledged is.
-	LagSeconds float64   `json:"lag_seconds"`
-	LastError  string    `json:"last_error,omitempty"`
-	ErrorAt    time.Time `json:"error_at,omitzero"`
-}
-
 // Duration marshals as a Go duration string ("1.5s").
 type Duration time.Duration
 
@@ -197,13 +175,11 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // New returns an empty State.
 func New() *State {
 	return &State{
-		Version:   Version,
-		Applied:   map[string]json.RawMessage{},
-		Last:      map[event.Kind]*Outcome{},
-		Sources:   map[string]*Health{},
-		Reporters: map[string]*Health{},
-		Queue:     []Pending{},
-		Peers:     []event.Instance{},
+		Version: Version,
+		Applied: map[string]json.RawMessage{},
+		Last:    map[event.Kind]*Outcome{},
+		Queue:   []Pending{},
+		Peers:   []event.Instance{},
 	}
 }
 
@@ -233,12 +209,6 @@ func (s *State) fill() {
 	}
 	if s.Last == nil {
 		s.Last = map[event.Kind]*Outcome{}
-	}
-	if s.Sources == nil {
-		s.Sources = map[string]*Health{}
-	}
-	if s.Reporters == nil {
-		s.Reporters = map[string]*Health{}
 	}
 	if s.Queue == nil {
 		s.Queue = []Pending{}

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package cli
+package agent
 
 // trimCode does nothing where the kernel's fault-around is not known to map the binary
 // in large runs.

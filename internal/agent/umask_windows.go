@@ -1,6 +1,6 @@
 //go:build windows
 
-package cli
+package agent
 
 // setUmask does nothing: Windows has no umask (cfn-hup ignores it there too).
 func setUmask(uint32) {}

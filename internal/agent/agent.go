@@ -1,0 +1,271 @@
+// Package agent assembles the agent and runs it: Run is the one place where its parts
+// are made, started in order and stopped in the reverse order. The command line (package
+// cli) only parses flags, prints and picks exit codes; the parts themselves (sources,
+// engine, hook runner, reporters, shutdown actuators, status) know nothing of each other
+// beyond the small interfaces they are handed here.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/stackhand/stackhand/internal/awsenv"
+	"github.com/stackhand/stackhand/internal/clock"
+	"github.com/stackhand/stackhand/internal/config"
+	"github.com/stackhand/stackhand/internal/engine"
+	"github.com/stackhand/stackhand/internal/event"
+	"github.com/stackhand/stackhand/internal/hooks"
+	"github.com/stackhand/stackhand/internal/lifecycle"
+	"github.com/stackhand/stackhand/internal/service"
+	"github.com/stackhand/stackhand/internal/source"
+	"github.com/stackhand/stackhand/internal/state"
+	"github.com/stackhand/stackhand/internal/status"
+)
+
+// Options are what Run needs.
+type Options struct {
+	Config *config.Config
+	Log    *zap.Logger
+	// Version is logged at start.
+	Version string
+}
+
+// trimAfter is when, after the agent starts, its start-up code is unmapped again (the
+// reporters do it as soon as they start; this catches what ran since, such as the first
+// events' code, and an agent whose AWS setup keeps failing).
+const trimAfter = 10 * time.Second
+
+// Run runs the agent until the service is stopped (ctx ends, or the service manager or a
+// signal says so) or a terminating shutdown is done. In order:
+//
+//  1. the state directory: its lock, the state file, the status writer;
+//  2. which instance this is: the AWS setup and discovery in mode aws (retried with
+//     backoff for as long as it takes, each retry shown in status), instance.json in mode
+//     local;
+//  3. the reporters: notifier, heartbeat, health checks, metrics, log shipping;
+//  4. the shutdown actuators: the lifecycle action and the alarm's removal;
+//  5. the sources, and the engine that turns what they see into events.
+//
+// It stops in the reverse order: the engine (the running event gets the shutdown grace),
+// the sources, the reporters (the log shipper drains), the status writer.
+func Run(parent context.Context, o Options) error {
+	cfg, log := o.Config, o.Log
+	if cfg.Umask != nil {
+		setUmask(*cfg.Umask)
+	}
+	log.Info("stackhand starting", zap.String("version", o.Version), zap.String("mode", cfg.Mode),
+		zap.String("config", cfg.Path), zap.String("hooks_dir", cfg.HooksDir), zap.String("state_dir", cfg.StateDir))
+	for _, p := range HooksDirProblems(cfg.HooksDir) {
+		log.Warn(p)
+	}
+
+	// 1. The state directory.
+	lock, err := state.Acquire(cfg.StateDir)
+	var locked *state.ErrLocked
+	switch {
+	case errors.As(err, &locked):
+		return err
+	case err != nil:
+		log.Error("cannot lock the state directory; going on without the lock — make it writable", zap.Error(err))
+	}
+	defer lock.Close()
+	clk := clock.Real{}
+	st, store, warn, err := state.Open(cfg.StateDir, clk.Now())
+	if err != nil {
+		log.Error("cannot read the state directory; going on with an empty state in memory", zap.Error(err))
+		st, store = state.New(), state.NewStore(cfg.StateDir)
+	}
+	if warn != nil {
+		log.Error("STATE FILE CORRUPT", zap.Error(warn))
+	}
+	reg := status.NewRegistry(cfg.StateDir, clk, log.Named("status"))
+	// Once start-up is over (discovery, the first events), the code it ran is no longer
+	// needed in memory: see trimCode.
+	trim := clk.AfterFunc(trimAfter, func() {
+		log.Debug("start-up code unmapped from the resident set", zap.Int64("bytes_advised", trimCode()))
+	})
+	defer trim.Stop()
+
+	return service.Run(parent, log, func(ctx context.Context) error {
+		statusCtx, stopStatus := context.WithCancel(context.Background())
+		statusDone := make(chan struct{})
+		go func() { defer close(statusDone); reg.Run(statusCtx) }()
+		defer func() { stopStatus(); <-statusDone }()
+
+		// 2. Which instance this is.
+		var found discovered
+		if cfg.Mode == config.ModeLocal {
+			found, err = discoverLocal(ctx, cfg, clk, reg, log)
+		} else {
+			found, err = discoverAWS(ctx, cfg, clk, reg, log)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				log.Info("stopped before the instance was known; no event ran", zap.Error(context.Cause(ctx)))
+				return nil
+			}
+			return err
+		}
+
+		// 3. The reporters, until the sources and the engine are done.
+		repCtx, stopReporters := context.WithCancel(context.Background())
+		rep := startReporters(repCtx, reporterOptions{cfg: cfg, log: log, clk: clk, status: reg,
+			instance: found.identity, env: found.env, terminated: st.Lifecycle.ShutdownFor})
+		defer func() { stopReporters(); rep.wait() }()
+
+		// 4. What acts around a shutdown.
+		var observers lifecycle.Observers
+		if rep.heartbeat != nil {
+			observers = append(observers, lifecycle.AlarmRemoval{Alarm: rep.heartbeat})
+		}
+		if found.env != nil {
+			observers = append(observers, &lifecycle.Action{ASG: found.env.AutoScaling(), Group: found.identity.AutoScalingGroup,
+				InstanceID: found.identity.InstanceID, HookName: cfg.Lifecycle.HookName, Abandon: cfg.Lifecycle.AbandonOnFailure,
+				Clock: clk, Log: log.Named("lifecycle")})
+		}
+
+		// 5. The sources and the engine.
+		sources, first, await, err := buildSources(cfg, clk, log, found)
+		if err != nil {
+			return err
+		}
+		spool := &source.Spool{StateDir: cfg.StateDir, Clock: clk, Interval: cfg.Interval.D(),
+			OnInvalid: func(file string, err error) { log.Warn("request refused", zap.String("file", file), zap.Error(err)) }}
+		sources = append(sources, spool)
+		eng, err := engine.New(engine.Options{Config: cfg, Store: store, State: st, Runner: hookRunner(cfg, log),
+			Spool: spool, Notifier: rep.notifier, Shutdown: observers, Status: reg, Clock: clk,
+			Logger: log.Named("engine"), Await: append([]string{"identity"}, await...)})
+		if err != nil {
+			return err
+		}
+		srcCtx, stopSources := context.WithCancel(context.Background())
+		defer stopSources()
+		engCtx, stopEngine := context.WithCancel(context.Background())
+		defer stopEngine()
+		engDone := make(chan error, 1)
+		go func() { engDone <- eng.Run(engCtx) }()
+		eng.Update(srcCtx, source.Update{Source: "identity", Identity: &found.identity})
+		for _, u := range first {
+			eng.Update(srcCtx, u)
+		}
+		var wg sync.WaitGroup
+		for _, s := range sources {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := s.Run(srcCtx, func(u source.Update) { eng.Update(srcCtx, u) }); err != nil {
+					log.Error("source stopped", zap.String("source", s.Name()), zap.Error(err))
+					eng.Update(srcCtx, source.Update{Source: s.Name(), Err: err})
+				}
+			}()
+		}
+
+		// Until the service stops or a terminating shutdown is done; then in reverse.
+		var runErr error
+		select {
+		case runErr = <-engDone:
+		case <-ctx.Done():
+			if errors.Is(context.Cause(ctx), service.ErrSystemShutdown) {
+				eng.Shutdown("the operating system is shutting down", time.Time{})
+			} else {
+				stopEngine()
+			}
+			runErr = <-engDone
+		}
+		stopSources()
+		wg.Wait()
+		return runErr
+	})
+}
+
+// hookRunner is the runner of the lifecycle events' hooks. Payloads go to the state
+// directory, or to a private temporary directory while that cannot be written.
+func hookRunner(cfg *config.Config, log *zap.Logger) *hooks.Runner {
+	payloadDir := filepath.Join(cfg.StateDir, "payloads")
+	if err := os.MkdirAll(payloadDir, 0o700); err != nil {
+		if tmp, terr := os.MkdirTemp("", "stackhand-payloads-"); terr == nil {
+			log.Error("cannot write payloads into the state directory; using a private temporary directory until it is fixed",
+				zap.Error(err), zap.String("payload_dir", tmp))
+			payloadDir = tmp
+		}
+	}
+	return &hooks.Runner{PayloadDir: payloadDir, LogDir: filepath.Join(cfg.LogDir, "hooks"),
+		KillGrace: cfg.KillGrace.D(), Logger: log.Named("hooks")}
+}
+
+// discovered is what step 2 found: the instance, and in mode aws the AWS setup.
+type discovered struct {
+	identity event.Instance
+	env      *awsenv.Env // nil in mode local
+}
+
+// buildSources returns the sources of cfg.Mode for the instance found, the updates to hand
+// the engine before they start (a watch that cannot work), and the names of the sources
+// whose first report the engine waits for.
+func buildSources(cfg *config.Config, clk clock.Clock, log *zap.Logger, found discovered) (srcs []source.Source, first []source.Update, await []string, err error) {
+	if found.env == nil {
+		srcs, err = localSources(cfg, clk)
+	} else {
+		srcs, first = awsSources(cfg, clk, log, found)
+	}
+	for _, s := range srcs {
+		if s.Name() != "identity" {
+			await = append(await, s.Name())
+		}
+	}
+	for _, u := range first {
+		await = append(await, u.Source)
+	}
+	return srcs, first, await, err
+}
+
+// localSources builds mode: local's file-backed sources.
+func localSources(cfg *config.Config, clk clock.Clock) ([]source.Source, error) {
+	l := source.Local{Dir: cfg.Local.Dir, Clock: clk, Interval: cfg.Interval.D()}
+	resource := cfg.Resource
+	if resource == "" {
+		resource = "Local" // local mode serves one resource's Metadata, whatever its name
+	}
+	rules, err := metadataRules(cfg, resource)
+	if err != nil {
+		return nil, err
+	}
+	return []source.Source{
+		localIdentity(cfg, l),
+		source.LocalMetadata{Local: l, Rules: rules},
+		source.LocalTags{Local: l},
+		source.LocalPeers{Local: l},
+		source.LocalLifecycle{Local: l},
+	}, nil
+}
+
+func localIdentity(cfg *config.Config, l source.Local) source.LocalIdentity {
+	return source.LocalIdentity{Local: l, Override: event.Instance{Stack: cfg.Stack, Region: cfg.Region, LogicalID: cfg.Resource}}
+}
+
+// HooksDirProblems says what is odd about hooks.d: missing, or holding a directory that
+// is not an event (a typo like "deploi" would never run). The agent logs them at start;
+// validate prints them.
+func HooksDirProblems(dir string) []string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return []string{fmt.Sprintf("%s: hooks directory cannot be read (%v); events run no hooks until it exists", dir, errors.Unwrap(err))}
+	}
+	var out []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if _, err := event.ParseKind(e.Name()); err != nil && e.Name() != "health" {
+			out = append(out, fmt.Sprintf("%s: %v (and health); its hooks never run — rename the directory", filepath.Join(dir, e.Name()), err))
+		}
+	}
+	return out
+}

@@ -1,0 +1,122 @@
+package agent
+
+import (
+	"context"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/stackhand/stackhand/internal/awsenv"
+	"github.com/stackhand/stackhand/internal/clock"
+	"github.com/stackhand/stackhand/internal/config"
+	"github.com/stackhand/stackhand/internal/source"
+	"github.com/stackhand/stackhand/internal/status"
+)
+
+// Discovery's retries: the wait doubles from discoverFirst up to discoverMax.
+const (
+	discoverFirst = time.Second
+	discoverMax   = time.Minute
+)
+
+// discoverAWS loads the AWS setup and discovers the instance from IMDS and its tags. A
+// failure of either is retried with backoff for as long as it takes, never given up on:
+// each attempt's error, the attempt count and the time of the next try are the
+// "discovery" status, so `stackhand status` says why the instance is unknown. It
+// returns an error only when ctx ends.
+func discoverAWS(ctx context.Context, cfg *config.Config, clk clock.Clock, reg *status.Registry, log *zap.Logger) (discovered, error) {
+	d := discoverer{clk: clk, reg: reg, log: log}
+	for {
+		env, err := awsenv.Load(ctx, awsenv.Options{Region: cfg.Region, CredentialFile: cfg.CredentialFile,
+			Role: cfg.Role, CloudFormationURL: cfg.CloudFormationURL, Logger: log.Named("aws")})
+		if err == nil {
+			var in discovered
+			in.env = env
+			in.identity, err = awsenv.Discover(ctx, env, nil, nil, awsenv.DiscoverOptions{Stack: cfg.Stack,
+				Resource: cfg.Resource, Region: cfg.Region, Logger: log.Named("aws"),
+				OnRetry: func(err error, wait time.Duration) { d.failed(err, wait) }})
+			if err == nil {
+				d.found()
+				log.Info("instance discovered", zap.String("instance", in.identity.InstanceID), zap.String("stack", in.identity.Stack),
+					zap.String("resource", in.identity.LogicalID), zap.String("group", in.identity.AutoScalingGroup),
+					zap.String("region", in.identity.Region))
+				return in, nil
+			}
+		}
+		if ctx.Err() != nil {
+			return discovered{}, ctx.Err()
+		}
+		if !d.retry(ctx, err) {
+			return discovered{}, ctx.Err()
+		}
+	}
+}
+
+// discoverLocal reads instance.json, retrying while it does not parse: a typo must not
+// make the agent another instance (setup would run again).
+func discoverLocal(ctx context.Context, cfg *config.Config, clk clock.Clock, reg *status.Registry, log *zap.Logger) (discovered, error) {
+	d := discoverer{clk: clk, reg: reg, log: log}
+	id := localIdentity(cfg, source.Local{Dir: cfg.Local.Dir, Clock: clk, Interval: cfg.Interval.D()})
+	for {
+		in, err := id.Read()
+		if err == nil {
+			d.found()
+			return discovered{identity: in}, nil
+		}
+		if !d.retry(ctx, err) {
+			return discovered{}, ctx.Err()
+		}
+	}
+}
+
+// discoverer keeps the discovery status: attempts, the last error, the next try.
+type discoverer struct {
+	clk      clock.Clock
+	reg      *status.Registry
+	log      *zap.Logger
+	attempts int
+	c        status.Component
+}
+
+// failed records a failed attempt that is retried after wait.
+func (d *discoverer) failed(err error, wait time.Duration) {
+	now := d.clk.Now().UTC()
+	d.attempts++
+	d.c.Settle(err, now)
+	d.c.Attempts, d.c.NextTry = d.attempts, now.Add(wait)
+	d.c.Detail = "the instance is not known yet: no event runs until it is"
+	d.reg.Discovery(d.c)
+}
+
+// retry records err and waits before the next attempt; false when ctx ended first.
+func (d *discoverer) retry(ctx context.Context, err error) bool {
+	wait := discoverFirst
+	for i := 0; i < d.attempts && wait < discoverMax; i++ {
+		wait *= 2
+	}
+	wait = min(wait, discoverMax)
+	d.failed(err, wait)
+	d.log.Warn("cannot discover the instance yet; retrying", zap.Error(err), zap.Duration("retry_in", wait),
+		zap.Int("attempt", d.attempts))
+	return sleep(ctx, d.clk, wait)
+}
+
+// found records the success.
+func (d *discoverer) found() {
+	d.c.Settle(nil, d.clk.Now().UTC())
+	d.c.NextTry, d.c.Detail = time.Time{}, ""
+	d.reg.Discovery(d.c)
+}
+
+// sleep waits d on clk; false when ctx ends first.
+func sleep(ctx context.Context, clk clock.Clock, d time.Duration) bool {
+	done := make(chan struct{})
+	t := clk.AfterFunc(d, func() { close(done) })
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-done:
+		return true
+	}
+}

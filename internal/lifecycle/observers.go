@@ -1,0 +1,60 @@
+package lifecycle
+
+import "sync"
+
+// Observer is told when the shutdown hooks start and when they end (the engine's
+// ShutdownObserver). ShutdownStarted gets the cause: the lifecycle state that caused the
+// shutdown (Terminated, spot-interruption) or "system" for the operating system going
+// down. ShutdownFinished returns before the agent exits.
+type Observer interface {
+	ShutdownStarted(cause string)
+	ShutdownFinished(ok bool)
+}
+
+// Observers tells each of its observers; the agent builds the list once it knows the
+// instance, before the engine starts.
+type Observers []Observer
+
+// ShutdownStarted tells every observer, in order.
+func (os Observers) ShutdownStarted(cause string) {
+	for _, o := range os {
+		o.ShutdownStarted(cause)
+	}
+}
+
+// ShutdownFinished tells every observer, concurrently: each may wait on AWS (the
+// lifecycle action's completion, the alarm's deletion), and the agent exits after all.
+func (os Observers) ShutdownFinished(ok bool) {
+	var wg sync.WaitGroup
+	for _, o := range os {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			o.ShutdownFinished(ok)
+		}()
+	}
+	wg.Wait()
+}
+
+// Alarm is the heartbeat reporter's side of its alarm: Terminating stops the heartbeats
+// and deletes the alarm in the background; Wait returns when that is done.
+type Alarm interface {
+	Terminating()
+	Wait()
+}
+
+// AlarmRemoval deletes the heartbeat alarm when the instance terminates (any shutdown
+// but the operating system's: an alarm left behind would fire on the dead instance's
+// silence), and holds the agent's exit until the deletion is done. After a reboot the
+// alarm must outlive the agent, so a "system" shutdown keeps it.
+type AlarmRemoval struct{ Alarm Alarm }
+
+// ShutdownStarted starts the deletion when cause is a termination.
+func (a AlarmRemoval) ShutdownStarted(cause string) {
+	if cause != "system" {
+		a.Alarm.Terminating()
+	}
+}
+
+// ShutdownFinished waits for the deletion, if one started.
+func (a AlarmRemoval) ShutdownFinished(bool) { a.Alarm.Wait() }

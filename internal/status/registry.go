@@ -1,0 +1,199 @@
+package status
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/stackhand/stackhand/internal/atomicfile"
+	"github.com/stackhand/stackhand/internal/clock"
+)
+
+// Registry holds every part's status in memory; Run writes it to the state directory.
+// Its methods are safe for concurrent use.
+type Registry struct {
+	dir string
+	clk clock.Clock
+	log *zap.Logger
+
+	mu       sync.Mutex
+	snap     Snapshot
+	writeErr string
+	// sourceErr is each source's problem as last logged, so it is logged once.
+	sourceErr map[string]string
+
+	// wantBy is when what changed must be written at the latest (zero: nothing waits);
+	// kick tells Run that it moved earlier.
+	wantBy time.Time
+	kick   chan struct{}
+}
+
+// NewRegistry returns a Registry that Run writes to dir/status.json.
+func NewRegistry(dir string, clk clock.Clock, log *zap.Logger) *Registry {
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	return &Registry{dir: dir, clk: clk, log: log,
+		snap:      Snapshot{Version: Version, Sources: map[string]*Component{}, Reporters: map[string]*Component{}},
+		sourceErr: map[string]string{},
+		kick:      make(chan struct{}, 1)}
+}
+
+// Discovery records how finding out which instance this is goes.
+func (r *Registry) Discovery(c Component) {
+	r.mu.Lock()
+	prev := r.snap.Discovery
+	r.snap.Discovery = &c
+	r.mu.Unlock()
+	r.changed(urgency(prev == nil || prev.LastError != c.LastError, FlushEvery))
+}
+
+// Reporter records a reporter's status (heartbeat, health, metrics, notify, logs). A new
+// or cleared problem is written at once (the reporter logged it); counters and lags
+// within FlushEvery.
+func (r *Registry) Reporter(name string, c Component) {
+	r.mu.Lock()
+	prev := r.snap.Reporters[name]
+	r.snap.Reporters[name] = &c
+	r.mu.Unlock()
+	r.changed(urgency(prev == nil || prev.LastError != c.LastError, FlushEvery))
+}
+
+// Source records one reading of a source: problem is "" for a good one. A problem is
+// logged when it first appears or changes, and its end once, not at every poll.
+func (r *Registry) Source(name, problem string) {
+	now := r.clk.Now().UTC()
+	r.mu.Lock()
+	c := r.snap.Sources[name]
+	if c == nil {
+		c = &Component{}
+		r.snap.Sources[name] = c
+	}
+	if problem == "" {
+		c.LastOK, c.LastError = now, ""
+	} else {
+		c.LastError, c.ErrorAt = problem, now
+	}
+	prev := r.sourceErr[name]
+	r.sourceErr[name] = problem
+	r.mu.Unlock()
+	switch {
+	case problem != "" && problem != prev:
+		r.log.Error("source problem; nothing it watches changes until it is fixed", zap.String("source", name), zap.String("error", problem))
+	case problem == "" && prev != "":
+		r.log.Info("source recovered", zap.String("source", name))
+	}
+	r.changed(urgency(problem != prev, LazyFlush))
+}
+
+// Snapshot returns a copy of what the registry holds now.
+func (r *Registry) Snapshot() Snapshot {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.snap
+	s.Sources = maps.Clone(r.snap.Sources)
+	s.Reporters = maps.Clone(r.snap.Reporters)
+	return s
+}
+
+// urgency is 0 when a problem appeared or cleared, else within.
+func urgency(problemChanged bool, within time.Duration) time.Duration {
+	if problemChanged {
+		return 0
+	}
+	return within
+}
+
+// changed asks Run to write what changed within d. It never blocks: a write already due
+// sooner carries the change.
+func (r *Registry) changed(d time.Duration) {
+	at := r.clk.Now().Add(d)
+	r.mu.Lock()
+	sooner := r.wantBy.IsZero() || at.Before(r.wantBy)
+	if sooner {
+		r.wantBy = at
+	}
+	r.mu.Unlock()
+	if sooner {
+		select {
+		case r.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Run writes the status file at once, then whenever a problem appears or clears, within
+// FlushEvery of a reporter's other changes and within LazyFlush of a source's good
+// reading (only its time changed), until ctx ends; then once more.
+func (r *Registry) Run(ctx context.Context) {
+	r.flush()
+	tick := make(chan struct{}, 1)
+	var timer clock.Timer
+	var armed time.Time // when timer fires; zero when none is armed
+	for {
+		select {
+		case <-ctx.Done():
+			if timer != nil {
+				timer.Stop()
+			}
+			r.flush()
+			return
+		case <-r.kick:
+		case <-tick:
+			timer, armed = nil, time.Time{}
+		}
+		r.mu.Lock()
+		at := r.wantBy
+		r.mu.Unlock()
+		switch {
+		case at.IsZero():
+		case !at.After(r.clk.Now()):
+			r.flush()
+		case armed.IsZero() || at.Before(armed):
+			if timer != nil {
+				timer.Stop()
+			}
+			armed = at
+			timer = r.clk.AfterFunc(at.Sub(r.clk.Now()), func() {
+				select {
+				case tick <- struct{}{}:
+				default:
+				}
+			})
+		}
+	}
+}
+
+// flush writes the snapshot. A write that fails is
+// logged once until it works again: status then shows what was last written.
+func (r *Registry) flush() {
+	r.mu.Lock()
+	r.wantBy = time.Time{}
+	r.snap.UpdatedAt = r.clk.Now().UTC()
+	r.snap.PID = os.Getpid()
+	b, err := json.MarshalIndent(r.snap, "", "  ")
+	r.mu.Unlock()
+	if err != nil {
+		r.log.Error("cannot encode the status", zap.Error(err))
+		return
+	}
+	err = atomicfile.Write(filepath.Join(r.dir, FileName), append(b, '\n'), 0o600)
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	if msg != r.writeErr {
+		if err != nil {
+			r.log.Error("cannot write the status file; stackhand status shows what was last written until it can", zap.Error(err))
+		} else {
+			r.log.Info("the status file is writable again", zap.String("dir", r.dir))
+		}
+		r.writeErr = msg
+	}
+}

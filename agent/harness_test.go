@@ -269,6 +269,24 @@ func (w *world) start(extra ...string) *agent {
 
 func (w *world) startCmd(cmd *exec.Cmd) *agent {
 	w.t.Helper()
+	a := w.launch(cmd)
+	// Wait until the agent holds its state directory and its engine runs (or it exited),
+	// so that a command run next finds it.
+	w.until("the agent to start", a, func() bool {
+		select {
+		case <-a.done:
+			return true
+		default:
+		}
+		return strings.Contains(a.output(), "engine started")
+	})
+	return a
+}
+
+// launch starts cmd as the agent and returns at once; the test's end kills it if it still
+// runs.
+func (w *world) launch(cmd *exec.Cmd) *agent {
+	w.t.Helper()
 	a := &agent{t: w.t, cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = a.out, a.out
 	if err := cmd.Start(); err != nil {
@@ -290,16 +308,6 @@ func (w *world) startCmd(cmd *exec.Cmd) *agent {
 			cmd.Process.Kill()
 			<-a.done
 		}
-	})
-	// Wait until the agent holds its state directory and its engine runs (or it exited),
-	// so that a command run next finds it.
-	w.until("the agent to start", a, func() bool {
-		select {
-		case <-a.done:
-			return true
-		default:
-		}
-		return strings.Contains(a.output(), "engine started")
 	})
 	return a
 }

@@ -655,8 +655,8 @@ func TestCfnHupCommandRule(t *testing.T) {
 			h.update(meta("app", s.value))
 		}
 		c := h.next(s.kind)
-		if c.spec.Command != rule.Command || c.spec.RunAs != "app" || c.spec.Timeout != time.Minute {
-			t.Errorf("%s: spec Command %q RunAs %q Timeout %v", s.value, c.spec.Command, c.spec.RunAs, c.spec.Timeout)
+		if c.spec.Command != rule.Command || c.spec.Name != "app" || c.spec.RunAs != "app" || c.spec.Timeout != time.Minute {
+			t.Errorf("%s: spec Command %q Name %q RunAs %q Timeout %v", s.value, c.spec.Command, c.spec.Name, c.spec.RunAs, c.spec.Timeout)
 		}
 		old, okOld := c.env("CFN_OLD_METADATA")
 		cur, okNew := c.env("CFN_NEW_METADATA")
@@ -699,6 +699,27 @@ func TestCommandRuleHasItsOwnSlot(t *testing.T) {
 	}
 	if !got[""] || !got["reload"] {
 		t.Errorf("deploys run: %v; want one hooks.d and one command", got)
+	}
+	h.sync()
+}
+
+// TestCommandRulesRunUnderTheirNames: each command rule's run is named after its rule, so
+// that two cfn-hup actions are told apart in the hook's name, its log file and status.
+func TestCommandRulesRunUnderTheirNames(t *testing.T) {
+	release := config.WatchRule{Name: "cfn-hup:release-hook", Path: "Resources.App.Metadata.release", Command: "echo release", CfnHup: true}
+	reloader := config.WatchRule{Name: "cfn-hup:cfn-auto-reloader-hook", Path: "Resources.App.Metadata.AWS::CloudFormation::Init", Command: "cfn-init", CfnHup: true}
+	h := start(t, testConfig(t, release, reloader), "", nil)
+	h.boot()
+	for _, rule := range []config.WatchRule{release, reloader} {
+		h.update(meta(rule.Name, `"v1"`))
+		c := h.next(event.Deploy)
+		if c.spec.Command != rule.Command || c.spec.Name != rule.Name {
+			t.Errorf("rule %s: spec Command %q Name %q; want %q, %q", rule.Name, c.spec.Command, c.spec.Name, rule.Command, rule.Name)
+		}
+		ok(c)
+		if o := h.outcome(c.spec.EventID); o.Rule != rule.Name {
+			t.Errorf("rule %s: outcome Rule %q", rule.Name, o.Rule)
+		}
 	}
 	h.sync()
 }

@@ -176,6 +176,7 @@ func (e *Engine) launch(r *run, deadline time.Time) {
 	}
 	if r.rule != nil {
 		spec.Command = r.rule.Command
+		spec.Name = r.rule.Name
 		spec.RunAs = r.rule.RunAs
 		if r.rule.Timeout > 0 {
 			spec.Timeout = r.rule.Timeout.D()

@@ -792,6 +792,53 @@ func TestRunCommand(t *testing.T) {
 	}
 }
 
+// TestRunCommandNamedAfterItsRule: two commands are told apart by their rule's name in
+// the result and the log file, and no name, however hostile, writes outside the event's
+// log directory.
+func TestRunCommandNamedAfterItsRule(t *testing.T) {
+	f := newFixture(t)
+	for i, tc := range []struct{ name, file string }{
+		{"cfn-hup:release-hook", "cfn-hup_release-hook.log"},
+		{"cfn-hup:cfn-auto-reloader-hook", "cfn-hup_cfn-auto-reloader-hook.log"},
+		{"", CommandName + ".log"},
+		{"../../etc/x", "_._.._etc_x.log"},
+		{"/abs/path", "_abs_path.log"},
+		{"a\x00/../b", "a__.._b.log"},
+	} {
+		id := "ev-" + strconv.Itoa(i)
+		s := f.spec(id)
+		s.Dir, s.Command, s.Name = "", "echo ran "+strconv.Quote(tc.file), tc.name
+		res := f.runner.Run(context.Background(), s)
+		want := tc.name
+		if want == "" {
+			want = CommandName
+		}
+		if !res.OK || len(res.Hooks) != 1 || res.Hooks[0].Name != want {
+			t.Fatalf("name %q: result %+v; want one hook named %q", tc.name, res, want)
+		}
+		runDir := filepath.Join(f.runner.LogDir, id)
+		if got := res.Hooks[0].LogFile; got != filepath.Join(runDir, tc.file) {
+			t.Errorf("name %q: log file %s, want %s", tc.name, got, filepath.Join(runDir, tc.file))
+		}
+		if b, err := os.ReadFile(filepath.Join(runDir, tc.file)); err != nil || !strings.Contains(string(b), "ran") {
+			t.Errorf("name %q: log file holds %q (%v)", tc.name, b, err)
+		}
+	}
+	// Nothing but the run directories and their one log each.
+	var stray []string
+	root := filepath.Dir(f.runner.LogDir)
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		rel, _ := filepath.Rel(root, p)
+		if !d.IsDir() && !strings.HasPrefix(rel, "payloads/") && filepath.Dir(filepath.Dir(rel)) != "logs" {
+			stray = append(stray, rel)
+		}
+		return nil
+	})
+	if len(stray) > 0 {
+		t.Errorf("files outside a run's log directory: %v", stray)
+	}
+}
+
 func TestRunLogsOutput(t *testing.T) {
 	f := newFixture(t)
 	// Two short lines, then 1.5 MiB of 1000-byte lines.

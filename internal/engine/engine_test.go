@@ -123,6 +123,42 @@ func TestSetupFailureHoldsEventsAndRetries(t *testing.T) {
 	h.sync()
 }
 
+// TestEventLinesCarryOnlyFieldsThatAreSet: "event started" says retry only on a retry, and
+// "event failed" names a failed hook and its output only when there is one.
+func TestEventLinesCarryOnlyFieldsThatAreSet(t *testing.T) {
+	h := start(t, testConfig(t), "", nil)
+	h.update(identity(self))
+	h.update(meta("release", `"v1"`))
+	h.update(peers())
+	setup := h.next(event.Setup)
+	setup.reply <- hooks.Result{Err: "hooks directory hooks.d/setup: permission denied"}
+	h.outcome(setup.spec.EventID)
+	h.clk.Advance(h.cfg.Interval.D())
+	retry := h.next(event.Setup)
+	fail(retry, "10-packages", "E: unable to locate package")
+	h.outcome(retry.spec.EventID)
+
+	line := func(msg, id string) map[string]any {
+		t.Helper()
+		for _, e := range h.logs.FilterMessage(msg).AllUntimed() {
+			if f := e.ContextMap(); f["event_id"] == id {
+				return f
+			}
+		}
+		t.Fatalf("no %q line for %s", msg, id)
+		return nil
+	}
+	if f := line("event started", setup.spec.EventID); f["retry"] != nil {
+		t.Errorf("event started without a retry has retry: %v", f)
+	}
+	if f := line("event failed", setup.spec.EventID); f["failed_hook"] != nil || f["output_tail"] != nil || f["error"] == nil {
+		t.Errorf("event failed before any hook: %v; want error, no failed_hook or output_tail", f)
+	}
+	if f := line("event failed", retry.spec.EventID); f["failed_hook"] != "10-packages" || f["output_tail"] == nil {
+		t.Errorf("event failed in a hook: %v; want failed_hook and output_tail", f)
+	}
+}
+
 func TestWatchRules(t *testing.T) {
 	cfg := testConfig(t, config.WatchRule{Name: "release", Metadata: "release"},
 		config.WatchRule{Name: "flag", Metadata: "flag", On: []string{"update"}})

@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/stackhand/stackhand/internal/clock"
 	"github.com/stackhand/stackhand/internal/config"
@@ -157,6 +160,7 @@ type harness struct {
 	spool  *fakeSpool
 	notes  *fakeNotifier
 	e      *engine.Engine
+	logs   *observer.ObservedLogs // what the engine logged, also shown by go test -v
 
 	cancel  context.CancelFunc
 	stopped chan struct{}
@@ -191,10 +195,12 @@ func startWith(t *testing.T, cfg *config.Config, dir string, clk *clock.Fake, st
 // named in await.
 func startWithAwait(t *testing.T, cfg *config.Config, dir string, clk *clock.Fake, st *state.State, store *state.Store, await []string) *harness {
 	t.Helper()
+	core, logs := observer.New(zapcore.DebugLevel)
 	h := &harness{t: t, cfg: cfg, dir: dir, clk: clk, runner: newFakeRunner(), spool: &fakeSpool{},
-		notes: &fakeNotifier{}, stopped: make(chan struct{})}
+		notes: &fakeNotifier{}, logs: logs, stopped: make(chan struct{})}
+	log := zap.New(zapcore.NewTee(zaptest.NewLogger(t).Core(), core))
 	e, err := engine.New(engine.Options{Config: cfg, Store: store, State: st, Runner: h.runner,
-		Spool: h.spool, Notifier: h.notes, Clock: clk, Logger: zaptest.NewLogger(t), Await: await})
+		Spool: h.spool, Notifier: h.notes, Clock: clk, Logger: log, Await: await})
 	if err != nil {
 		t.Fatalf("engine.New: %v", err)
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/stackhand/stackhand/internal/atomicfile"
 	"github.com/stackhand/stackhand/internal/event"
+	"github.com/stackhand/stackhand/internal/omitempty"
 )
 
 const (
@@ -266,11 +267,11 @@ func (r *Runner) Run(ctx context.Context, s Spec) Result {
 				res.NotRun = append(res.NotRun, rest.name)
 			}
 			log.Error("hook failed; later hooks of this event skipped",
-				zap.String("hook", hr.Name), zap.Int("exit_code", hr.ExitCode), zap.String("signal", hr.Signal),
-				zap.Bool("timed_out", hr.TimedOut), zap.Bool("canceled", hr.Canceled),
-				zap.String("refused", hr.Refused), zap.String("error", hr.Err),
-				zap.Duration("duration", hr.Duration), zap.Strings("not_run", res.NotRun),
-				zap.String("log_file", hr.LogFile), zap.String("tail", res.Tail))
+				zap.String("hook", hr.Name), zap.Int("exit_code", hr.ExitCode), omitempty.String("signal", hr.Signal),
+				omitempty.Bool("timed_out", hr.TimedOut), omitempty.Bool("canceled", hr.Canceled),
+				omitempty.String("refused", hr.Refused), omitempty.String("error", hr.Err),
+				omitempty.Duration("duration", hr.Duration), omitempty.Strings("not_run", res.NotRun),
+				omitempty.String("log_file", hr.LogFile), omitempty.String("tail", res.Tail))
 			return res
 		}
 	}
@@ -376,8 +377,8 @@ func (r *Runner) finish(log *zap.Logger, name string, hr HookResult, from int64)
 		log.Warn("cannot read hook output", zap.String("hook", name), zap.Error(err))
 	}
 	log.Info("hook finished", zap.String("hook", name), zap.Int("exit_code", hr.ExitCode),
-		zap.String("signal", hr.Signal), zap.Duration("duration", hr.Duration),
-		zap.Bool("timed_out", hr.TimedOut), zap.Bool("canceled", hr.Canceled))
+		omitempty.String("signal", hr.Signal), zap.Duration("duration", hr.Duration),
+		omitempty.Bool("timed_out", hr.TimedOut), omitempty.Bool("canceled", hr.Canceled))
 	return tail
 }
 

@@ -693,6 +693,76 @@ func TestRunRefused(t *testing.T) {
 	}
 }
 
+// TestRunLogsOnlyFieldsThatAreSet: a hook's log lines carry signal, refused, not_run and
+// the like only when they say something, never as "" or false on every line.
+func TestRunLogsOnlyFieldsThatAreSet(t *testing.T) {
+	type line struct {
+		msg       string
+		has, lack []string
+	}
+	tests := []struct {
+		name  string
+		root  bool
+		setup func(f *fixture)
+		lines []line
+	}{
+		{
+			name:  "success",
+			setup: func(f *fixture) { f.hook("10-ok", "true") },
+			lines: []line{{"hook finished", []string{"hook", "exit_code", "duration"}, []string{"signal", "timed_out", "canceled", "refused", "not_run", "error"}}},
+		},
+		{
+			name: "refused",
+			root: true,
+			setup: func(f *fixture) {
+				writeFile(f.t, filepath.Join(f.dir, "10-app"), "#!/bin/sh\n", 0o775)
+				f.hook("20-after", "true")
+			},
+			lines: []line{{"hook failed; later hooks of this event skipped", []string{"hook", "exit_code", "refused", "not_run"},
+				[]string{"signal", "timed_out", "canceled", "error", "duration", "log_file", "tail"}}},
+		},
+		{
+			name: "killed",
+			setup: func(f *fixture) {
+				f.hook("10-killed", "echo dying; kill -KILL $$")
+				f.hook("20-after", "true")
+			},
+			lines: []line{
+				{"hook finished", []string{"hook", "exit_code", "signal", "duration"}, []string{"timed_out", "canceled", "refused", "not_run"}},
+				{"hook failed; later hooks of this event skipped", []string{"hook", "exit_code", "signal", "not_run", "duration", "log_file", "tail"},
+					[]string{"timed_out", "canceled", "refused", "error"}},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.root {
+				requireRoot(t)
+			}
+			f := newFixture(t)
+			tt.setup(f)
+			f.runner.Run(context.Background(), f.spec("ev-fields"))
+			for _, l := range tt.lines {
+				entries := f.logs.FilterMessage(l.msg).AllUntimed()
+				if len(entries) != 1 {
+					t.Fatalf("%d %q lines, want 1; all: %v", len(entries), l.msg, f.logs.AllUntimed())
+				}
+				fields := entries[0].ContextMap()
+				for _, k := range l.has {
+					if _, ok := fields[k]; !ok {
+						t.Errorf("%q lacks %s: %v", l.msg, k, fields)
+					}
+				}
+				for _, k := range l.lack {
+					if v, ok := fields[k]; ok {
+						t.Errorf("%q has %s = %#v: %v", l.msg, k, v, fields)
+					}
+				}
+			}
+		})
+	}
+}
+
 func TestCheckAgentNotRoot(t *testing.T) {
 	requireRoot(t) // to chown
 	dir := t.TempDir()

@@ -99,7 +99,8 @@ unit:
 # Each fuzz target for a few seconds; `make fuzz FUZZTIME=5m` for a longer run.
 FUZZ_TARGETS := ./internal/cfnpath:FuzzParse ./internal/cfnpath:FuzzLookup \
 	./internal/config:FuzzCfnHupINI ./internal/config:FuzzParseYAML \
-	./internal/metrics:FuzzParseMeminfo ./internal/metrics:FuzzParseStat ./internal/metrics:FuzzMountinfo
+	./internal/metrics:FuzzParseMeminfo ./internal/metrics:FuzzParseStat ./internal/metrics:FuzzMountinfo \
+	./internal/hooks:FuzzLogFileName
 fuzz-short:
 	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \

@@ -363,6 +363,12 @@ func TestCfnHupConfigurationUnchangedFiresItsActions(t *testing.T) {
 	if n := strings.Count(string(b), "\n"); n != 1 {
 		t.Errorf("cfn-init ran %d times, want 1", n)
 	}
+	// Each action's output is in a log named after its hooks.d section.
+	for name, want := range map[string]int{"cfn-hup_release-hook.log": 3, "cfn-hup_cfn-auto-reloader-hook.log": 1, "command.log": 0} {
+		if logs, _ := filepath.Glob(filepath.Join(w.dir, "log", "hooks", "*", name)); len(logs) != want {
+			t.Errorf("hooks/*/%s: %d files %v, want %d", name, len(logs), logs, want)
+		}
+	}
 	a.stop()
 }
 

@@ -93,7 +93,7 @@ var publicFields = map[reflect.Type]map[string]string{
 		"PrivateIP": "private_ip", "PublicIP": "public_ip", "InstanceType": "instance_type", "LaunchTime": "launch_time",
 		"Hostname": "hostname", "Stack": "stack", "LogicalID": "logical_id", "AutoScalingGroup": "autoscaling_group"},
 	reflect.TypeFor[event.Trigger](): {"Type": "type", "Detail": "detail", "Rules": "rules", "Requests": "requests"},
-	reflect.TypeFor[state.Setup](): {"InstanceID": "instance_id", "Done": "done", "At": "at", "EventID": "event_id"},
+	reflect.TypeFor[state.Setup]():   {"InstanceID": "instance_id", "Done": "done", "At": "at", "EventID": "event_id"},
 	reflect.TypeFor[state.Lifecycle](): {"State": "state", "Detail": "detail", "SeenAt": "seen_at",
 		"ShutdownDone": "shutdown_done", "ShutdownFor": "shutdown_for", "RebalanceAt": "rebalance_at"},
 	reflect.TypeFor[state.Pending](): {"ID": "id", "Kind": "event", "Rule": "rule", "Reasons": "reasons", "Trigger": "trigger",
@@ -162,4 +162,3 @@ func collectKeys(t *testing.T, b []byte, keys map[string]bool) {
 	}
 	walk(v)
 }
-

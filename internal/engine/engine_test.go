@@ -123,6 +123,42 @@ func TestSetupFailureHoldsEventsAndRetries(t *testing.T) {
 	h.sync()
 }
 
+// TestEventLinesCarryOnlyFieldsThatAreSet: "event started" says retry only on a retry, and
+// "event failed" names a failed hook and its output only when there is one.
+func TestEventLinesCarryOnlyFieldsThatAreSet(t *testing.T) {
+	h := start(t, testConfig(t), "", nil)
+	h.update(identity(self))
+	h.update(meta("release", `"v1"`))
+	h.update(peers())
+	setup := h.next(event.Setup)
+	setup.reply <- hooks.Result{Err: "hooks directory hooks.d/setup: permission denied"}
+	h.outcome(setup.spec.EventID)
+	h.clk.Advance(h.cfg.Interval.D())
+	retry := h.next(event.Setup)
+	fail(retry, "10-packages", "E: unable to locate package")
+	h.outcome(retry.spec.EventID)
+
+	line := func(msg, id string) map[string]any {
+		t.Helper()
+		for _, e := range h.logs.FilterMessage(msg).AllUntimed() {
+			if f := e.ContextMap(); f["event_id"] == id {
+				return f
+			}
+		}
+		t.Fatalf("no %q line for %s", msg, id)
+		return nil
+	}
+	if f := line("event started", setup.spec.EventID); f["retry"] != nil {
+		t.Errorf("event started without a retry has retry: %v", f)
+	}
+	if f := line("event failed", setup.spec.EventID); f["failed_hook"] != nil || f["output_tail"] != nil || f["error"] == nil {
+		t.Errorf("event failed before any hook: %v; want error, no failed_hook or output_tail", f)
+	}
+	if f := line("event failed", retry.spec.EventID); f["failed_hook"] != "10-packages" || f["output_tail"] == nil {
+		t.Errorf("event failed in a hook: %v; want failed_hook and output_tail", f)
+	}
+}
+
 func TestWatchRules(t *testing.T) {
 	cfg := testConfig(t, config.WatchRule{Name: "release", Metadata: "release"},
 		config.WatchRule{Name: "flag", Metadata: "flag", On: []string{"update"}})
@@ -655,8 +691,8 @@ func TestCfnHupCommandRule(t *testing.T) {
 			h.update(meta("app", s.value))
 		}
 		c := h.next(s.kind)
-		if c.spec.Command != rule.Command || c.spec.RunAs != "app" || c.spec.Timeout != time.Minute {
-			t.Errorf("%s: spec Command %q RunAs %q Timeout %v", s.value, c.spec.Command, c.spec.RunAs, c.spec.Timeout)
+		if c.spec.Command != rule.Command || c.spec.Name != "app" || c.spec.RunAs != "app" || c.spec.Timeout != time.Minute {
+			t.Errorf("%s: spec Command %q Name %q RunAs %q Timeout %v", s.value, c.spec.Command, c.spec.Name, c.spec.RunAs, c.spec.Timeout)
 		}
 		old, okOld := c.env("CFN_OLD_METADATA")
 		cur, okNew := c.env("CFN_NEW_METADATA")
@@ -699,6 +735,27 @@ func TestCommandRuleHasItsOwnSlot(t *testing.T) {
 	}
 	if !got[""] || !got["reload"] {
 		t.Errorf("deploys run: %v; want one hooks.d and one command", got)
+	}
+	h.sync()
+}
+
+// TestCommandRulesRunUnderTheirNames: each command rule's run is named after its rule, so
+// that two cfn-hup actions are told apart in the hook's name, its log file and status.
+func TestCommandRulesRunUnderTheirNames(t *testing.T) {
+	release := config.WatchRule{Name: "cfn-hup:release-hook", Path: "Resources.App.Metadata.release", Command: "echo release", CfnHup: true}
+	reloader := config.WatchRule{Name: "cfn-hup:cfn-auto-reloader-hook", Path: "Resources.App.Metadata.AWS::CloudFormation::Init", Command: "cfn-init", CfnHup: true}
+	h := start(t, testConfig(t, release, reloader), "", nil)
+	h.boot()
+	for _, rule := range []config.WatchRule{release, reloader} {
+		h.update(meta(rule.Name, `"v1"`))
+		c := h.next(event.Deploy)
+		if c.spec.Command != rule.Command || c.spec.Name != rule.Name {
+			t.Errorf("rule %s: spec Command %q Name %q; want %q, %q", rule.Name, c.spec.Command, c.spec.Name, rule.Command, rule.Name)
+		}
+		ok(c)
+		if o := h.outcome(c.spec.EventID); o.Rule != rule.Name {
+			t.Errorf("rule %s: outcome Rule %q", rule.Name, o.Rule)
+		}
 	}
 	h.sync()
 }

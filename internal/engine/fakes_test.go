@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/stackhand/stackhand/internal/clock"
 	"github.com/stackhand/stackhand/internal/config"
@@ -159,6 +162,7 @@ type harness struct {
 	notes  *fakeNotifier
 	e      *engine.Engine
 	status *status.Registry
+	logs   *observer.ObservedLogs // what the engine logged, also shown by go test -v
 
 	cancel  context.CancelFunc
 	stopped chan struct{}
@@ -193,11 +197,13 @@ func startWith(t *testing.T, cfg *config.Config, dir string, clk *clock.Fake, st
 // named in await.
 func startWithAwait(t *testing.T, cfg *config.Config, dir string, clk *clock.Fake, st *state.State, store *state.Store, await []string) *harness {
 	t.Helper()
+	core, logs := observer.New(zapcore.DebugLevel)
 	h := &harness{t: t, cfg: cfg, dir: dir, clk: clk, runner: newFakeRunner(), spool: &fakeSpool{},
-		notes: &fakeNotifier{}, stopped: make(chan struct{})}
+		notes: &fakeNotifier{}, logs: logs, stopped: make(chan struct{})}
 	h.status = status.NewRegistry(dir, clk, zaptest.NewLogger(t))
+	log := zap.New(zapcore.NewTee(zaptest.NewLogger(t).Core(), core))
 	e, err := engine.New(engine.Options{Config: cfg, Store: store, State: st, Runner: h.runner,
-		Spool: h.spool, Notifier: h.notes, Status: h.status, Clock: clk, Logger: zaptest.NewLogger(t), Await: await})
+		Spool: h.spool, Notifier: h.notes, Status: h.status, Clock: clk, Logger: log, Await: await})
 	if err != nil {
 		t.Fatalf("engine.New: %v", err)
 	}

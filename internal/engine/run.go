@@ -15,6 +15,7 @@ import (
 	"github.com/stackhand/stackhand/internal/config"
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/hooks"
+	"github.com/stackhand/stackhand/internal/omitempty"
 	"github.com/stackhand/stackhand/internal/state"
 )
 
@@ -176,13 +177,14 @@ func (e *Engine) launch(r *run, deadline time.Time) {
 	}
 	if r.rule != nil {
 		spec.Command = r.rule.Command
+		spec.Name = r.rule.Name
 		spec.RunAs = r.rule.RunAs
 		if r.rule.Timeout > 0 {
 			spec.Timeout = r.rule.Timeout.D()
 		}
 	}
 	e.log.Info("event started", zap.String("event", string(r.p.Kind)), zap.String("event_id", r.p.ID),
-		zap.String("reason", payload.Reason), zap.Bool("retry", r.p.Retry))
+		zap.String("reason", payload.Reason), omitempty.Bool("retry", r.p.Retry))
 	runner, obs := e.runner, e.obs
 	if !r.shutdown {
 		obs = nil
@@ -335,7 +337,7 @@ func (e *Engine) finish(f finished) {
 		delete(e.st.Retries, r.dk)
 		e.log.Info("event finished", fields...)
 	} else {
-		fields = append(fields, zap.String("failed_hook", o.Failed), zap.String("error", o.Error), zap.String("output_tail", o.Tail))
+		fields = append(fields, omitempty.String("failed_hook", o.Failed), zap.String("error", o.Error), omitempty.String("output_tail", o.Tail))
 		if !r.shutdown && !r.cancelled {
 			automatic := !r.p.Explicit || len(r.changes) > 0 || r.p.Kind == event.Setup
 			next := e.failed(r.dk, r.fp, o, automatic)

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 
 	"github.com/stackhand/stackhand/internal/atomicfile"
 	"github.com/stackhand/stackhand/internal/event"
+	"github.com/stackhand/stackhand/internal/omitempty"
 )
 
 const (
@@ -32,7 +34,8 @@ const (
 	// DefaultKillGrace is the time between SIGTERM and SIGKILL when KillGrace is zero.
 	DefaultKillGrace = 10 * time.Second
 
-	// CommandName is the HookResult.Name (and log file name) of a Spec.Command run.
+	// CommandName is the HookResult.Name (and log file name) of a Spec.Command run
+	// whose Spec.Name is empty.
 	CommandName = "command"
 
 	// reapWait bounds the wait for a SIGKILLed hook to be reaped: a process stuck in
@@ -55,6 +58,11 @@ type Spec struct {
 	// Command, when set, is run as the one hook (a cfn-hup action): /bin/sh -c on Unix,
 	// cmd.exe /C on Windows.
 	Command string
+	// Name names the Command run, so that two commands can be told apart in logs and
+	// status: it is the HookResult.Name, and its log file is <Name>.log with every
+	// character but letters, digits, '-', '_' and '.' made '_'. The engine gives the
+	// watch rule's name ("cfn-hup:<section>" for a cfn-hup hook); CommandName when "".
+	Name string
 	// RunAs is the user Command runs as (Unix): a name or a numeric uid. "" or the agent's
 	// own user changes nothing; anyone else needs the agent to be root.
 	RunAs string
@@ -74,7 +82,8 @@ type Runner struct {
 	// PayloadDir holds the payload files, <EventID>.json, mode 0600; created 0700.
 	PayloadDir string
 	// LogDir holds one directory per run, <EventID>/ (0750), with one <hook>.log (0640)
-	// per hook run. A rerun with the same EventID appends.
+	// per hook run, <name>.log for a Command (see Spec.Name). A rerun with the same
+	// EventID appends.
 	LogDir string
 	// KillGrace is the time between SIGTERM and SIGKILL when a hook's process tree is
 	// ended; DefaultKillGrace when zero.
@@ -145,6 +154,7 @@ func (h HookResult) OK() bool {
 // job is one hook to run, file or command.
 type job struct {
 	name    string
+	logName string // its log file's name in the run's log directory
 	path    string // "" for a command
 	argv    []string
 	rawLine string // Windows raw command line, see windowsCmdLine
@@ -180,8 +190,12 @@ func (r *Runner) Run(ctx context.Context, s Spec) Result {
 
 	var jobs []job
 	if s.Command != "" {
+		name := s.Name
+		if name == "" {
+			name = CommandName
+		}
 		argv := shellCommand(runtime.GOOS, s.Command)
-		jobs = []job{{name: CommandName, argv: argv, rawLine: windowsCmdLine(argv)}}
+		jobs = []job{{name: name, logName: logFileName(name), argv: argv, rawLine: windowsCmdLine(argv)}}
 	} else {
 		hooks, skipped, err := List(s.Dir)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -205,7 +219,7 @@ func (r *Runner) Run(ctx context.Context, s Spec) Result {
 			if err != nil { // List skips these; keep the guard local
 				continue
 			}
-			jobs = append(jobs, job{name: h.Name, path: h.Path, argv: argv, rawLine: windowsCmdLine(argv)})
+			jobs = append(jobs, job{name: h.Name, logName: h.Name + ".log", path: h.Path, argv: argv, rawLine: windowsCmdLine(argv)})
 		}
 	}
 	if len(jobs) == 0 {
@@ -253,11 +267,11 @@ func (r *Runner) Run(ctx context.Context, s Spec) Result {
 				res.NotRun = append(res.NotRun, rest.name)
 			}
 			log.Error("hook failed; later hooks of this event skipped",
-				zap.String("hook", hr.Name), zap.Int("exit_code", hr.ExitCode), zap.String("signal", hr.Signal),
-				zap.Bool("timed_out", hr.TimedOut), zap.Bool("canceled", hr.Canceled),
-				zap.String("refused", hr.Refused), zap.String("error", hr.Err),
-				zap.Duration("duration", hr.Duration), zap.Strings("not_run", res.NotRun),
-				zap.String("log_file", hr.LogFile), zap.String("tail", res.Tail))
+				zap.String("hook", hr.Name), zap.Int("exit_code", hr.ExitCode), omitempty.String("signal", hr.Signal),
+				omitempty.Bool("timed_out", hr.TimedOut), omitempty.Bool("canceled", hr.Canceled),
+				omitempty.String("refused", hr.Refused), omitempty.String("error", hr.Err),
+				omitempty.Duration("duration", hr.Duration), omitempty.Strings("not_run", res.NotRun),
+				omitempty.String("log_file", hr.LogFile), omitempty.String("tail", res.Tail))
 			return res
 		}
 	}
@@ -268,7 +282,7 @@ func (r *Runner) Run(ctx context.Context, s Spec) Result {
 // runOne runs one hook to its end and returns its result and output tail.
 func (r *Runner) runOne(ctx context.Context, s Spec, j job, id *identity, env []string, payloadFile, runDir string, log *zap.Logger) (HookResult, string) {
 	hr := HookResult{Name: j.name, Path: j.path, ExitCode: -1, Start: time.Now()}
-	hr.LogFile = filepath.Join(runDir, j.name+".log")
+	hr.LogFile = filepath.Join(runDir, j.logName)
 	out, err := os.OpenFile(hr.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
 	if err != nil {
 		hr.Err = fmt.Sprintf("open hook log: %v", err)
@@ -363,8 +377,8 @@ func (r *Runner) finish(log *zap.Logger, name string, hr HookResult, from int64)
 		log.Warn("cannot read hook output", zap.String("hook", name), zap.Error(err))
 	}
 	log.Info("hook finished", zap.String("hook", name), zap.Int("exit_code", hr.ExitCode),
-		zap.String("signal", hr.Signal), zap.Duration("duration", hr.Duration),
-		zap.Bool("timed_out", hr.TimedOut), zap.Bool("canceled", hr.Canceled))
+		omitempty.String("signal", hr.Signal), zap.Duration("duration", hr.Duration),
+		omitempty.Bool("timed_out", hr.TimedOut), omitempty.Bool("canceled", hr.Canceled))
 	return tail
 }
 
@@ -420,6 +434,52 @@ func checkEventID(id string) error {
 		}
 	}
 	return nil
+}
+
+// maxLogName bounds a command's log file name before ".log": well inside the 255 bytes
+// file systems allow, and still readable in a listing.
+const maxLogName = 100
+
+// logFileName returns the name of the log file, in the run's log directory, of the
+// command named name. A name comes from a config file (a cfn-hup section, a watch rule)
+// and may hold anything; the file name may not: every character other than a letter, a
+// digit, '-', '_' and '.' becomes '_' (so no path separator, no ':' that Windows reads as
+// a stream, no control character), a leading '.' becomes '_' (no "..", no hidden file),
+// a name Windows keeps for a device (CON, NUL, COM1...) gets a leading '_', and the name
+// is cut at maxLogName bytes. The result always ends in ".log".
+func logFileName(name string) string {
+	b := make([]byte, 0, len(name))
+	for _, c := range name {
+		if len(b) == maxLogName {
+			break
+		}
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
+			b = append(b, byte(c))
+		case c == '.' && len(b) > 0:
+			b = append(b, '.')
+		default:
+			b = append(b, '_')
+		}
+	}
+	base, _, _ := strings.Cut(string(b), ".")
+	if len(b) == 0 || windowsDevice(base) {
+		b = append([]byte{'_'}, b...)
+	}
+	return string(b) + ".log"
+}
+
+// windowsDevice reports whether Windows takes a file whose name, up to its first '.',
+// is base for a device rather than a file: CON, PRN, AUX, NUL, COM0-9, LPT0-9.
+func windowsDevice(base string) bool {
+	u := strings.ToUpper(base)
+	switch {
+	case u == "CON", u == "PRN", u == "AUX", u == "NUL":
+		return true
+	case len(u) == 4 && (strings.HasPrefix(u, "COM") || strings.HasPrefix(u, "LPT")):
+		return u[3] >= '0' && u[3] <= '9'
+	}
+	return false
 }
 
 func (r *Runner) logger() *zap.Logger {

@@ -693,6 +693,76 @@ func TestRunRefused(t *testing.T) {
 	}
 }
 
+// TestRunLogsOnlyFieldsThatAreSet: a hook's log lines carry signal, refused, not_run and
+// the like only when they say something, never as "" or false on every line.
+func TestRunLogsOnlyFieldsThatAreSet(t *testing.T) {
+	type line struct {
+		msg       string
+		has, lack []string
+	}
+	tests := []struct {
+		name  string
+		root  bool
+		setup func(f *fixture)
+		lines []line
+	}{
+		{
+			name:  "success",
+			setup: func(f *fixture) { f.hook("10-ok", "true") },
+			lines: []line{{"hook finished", []string{"hook", "exit_code", "duration"}, []string{"signal", "timed_out", "canceled", "refused", "not_run", "error"}}},
+		},
+		{
+			name: "refused",
+			root: true,
+			setup: func(f *fixture) {
+				writeFile(f.t, filepath.Join(f.dir, "10-app"), "#!/bin/sh\n", 0o775)
+				f.hook("20-after", "true")
+			},
+			lines: []line{{"hook failed; later hooks of this event skipped", []string{"hook", "exit_code", "refused", "not_run"},
+				[]string{"signal", "timed_out", "canceled", "error", "duration", "log_file", "tail"}}},
+		},
+		{
+			name: "killed",
+			setup: func(f *fixture) {
+				f.hook("10-killed", "echo dying; kill -KILL $$")
+				f.hook("20-after", "true")
+			},
+			lines: []line{
+				{"hook finished", []string{"hook", "exit_code", "signal", "duration"}, []string{"timed_out", "canceled", "refused", "not_run"}},
+				{"hook failed; later hooks of this event skipped", []string{"hook", "exit_code", "signal", "not_run", "duration", "log_file", "tail"},
+					[]string{"timed_out", "canceled", "refused", "error"}},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.root {
+				requireRoot(t)
+			}
+			f := newFixture(t)
+			tt.setup(f)
+			f.runner.Run(context.Background(), f.spec("ev-fields"))
+			for _, l := range tt.lines {
+				entries := f.logs.FilterMessage(l.msg).AllUntimed()
+				if len(entries) != 1 {
+					t.Fatalf("%d %q lines, want 1; all: %v", len(entries), l.msg, f.logs.AllUntimed())
+				}
+				fields := entries[0].ContextMap()
+				for _, k := range l.has {
+					if _, ok := fields[k]; !ok {
+						t.Errorf("%q lacks %s: %v", l.msg, k, fields)
+					}
+				}
+				for _, k := range l.lack {
+					if v, ok := fields[k]; ok {
+						t.Errorf("%q has %s = %#v: %v", l.msg, k, v, fields)
+					}
+				}
+			}
+		})
+	}
+}
+
 func TestCheckAgentNotRoot(t *testing.T) {
 	requireRoot(t) // to chown
 	dir := t.TempDir()
@@ -789,6 +859,53 @@ func TestRunCommand(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRunCommandNamedAfterItsRule: two commands are told apart by their rule's name in
+// the result and the log file, and no name, however hostile, writes outside the event's
+// log directory.
+func TestRunCommandNamedAfterItsRule(t *testing.T) {
+	f := newFixture(t)
+	for i, tc := range []struct{ name, file string }{
+		{"cfn-hup:release-hook", "cfn-hup_release-hook.log"},
+		{"cfn-hup:cfn-auto-reloader-hook", "cfn-hup_cfn-auto-reloader-hook.log"},
+		{"", CommandName + ".log"},
+		{"../../etc/x", "_._.._etc_x.log"},
+		{"/abs/path", "_abs_path.log"},
+		{"a\x00/../b", "a__.._b.log"},
+	} {
+		id := "ev-" + strconv.Itoa(i)
+		s := f.spec(id)
+		s.Dir, s.Command, s.Name = "", "echo ran "+strconv.Quote(tc.file), tc.name
+		res := f.runner.Run(context.Background(), s)
+		want := tc.name
+		if want == "" {
+			want = CommandName
+		}
+		if !res.OK || len(res.Hooks) != 1 || res.Hooks[0].Name != want {
+			t.Fatalf("name %q: result %+v; want one hook named %q", tc.name, res, want)
+		}
+		runDir := filepath.Join(f.runner.LogDir, id)
+		if got := res.Hooks[0].LogFile; got != filepath.Join(runDir, tc.file) {
+			t.Errorf("name %q: log file %s, want %s", tc.name, got, filepath.Join(runDir, tc.file))
+		}
+		if b, err := os.ReadFile(filepath.Join(runDir, tc.file)); err != nil || !strings.Contains(string(b), "ran") {
+			t.Errorf("name %q: log file holds %q (%v)", tc.name, b, err)
+		}
+	}
+	// Nothing but the run directories and their one log each.
+	var stray []string
+	root := filepath.Dir(f.runner.LogDir)
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		rel, _ := filepath.Rel(root, p)
+		if !d.IsDir() && !strings.HasPrefix(rel, "payloads/") && filepath.Dir(filepath.Dir(rel)) != "logs" {
+			stray = append(stray, rel)
+		}
+		return nil
+	})
+	if len(stray) > 0 {
+		t.Errorf("files outside a run's log directory: %v", stray)
 	}
 }
 

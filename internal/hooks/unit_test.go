@@ -1,7 +1,9 @@
 package hooks
 
 import (
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -107,4 +109,52 @@ func TestConventionalSkip(t *testing.T) {
 			t.Errorf("conventionalSkip(%q) skips = %v, want %v", name, got, skip)
 		}
 	}
+}
+
+func TestLogFileName(t *testing.T) {
+	long := strings.Repeat("a", 300)
+	for _, tc := range []struct{ name, want string }{
+		{"cfn-hup:release-hook", "cfn-hup_release-hook.log"},
+		{"release", "release.log"},
+		{"Resources.LC.Metadata.AWS::CloudFormation::Init", "Resources.LC.Metadata.AWS__CloudFormation__Init.log"},
+		{"tag:Role", "tag_Role.log"},
+		{"../../etc/x", "_._.._etc_x.log"},
+		{`..\..\Windows\x`, "_._.._Windows_x.log"},
+		{"..", "_..log"},
+		{".hidden", "_hidden.log"},
+		{"a/b", "a_b.log"},
+		{"line\nbreak\x00\x1b[31m", "line_break___31m.log"},
+		{"déploiement", "d_ploiement.log"},
+		{"con", "_con.log"},
+		{"NUL.txt", "_NUL.txt.log"},
+		{"com1", "_com1.log"},
+		{"console", "console.log"},
+		{long, strings.Repeat("a", maxLogName) + ".log"},
+	} {
+		if got := logFileName(tc.name); got != tc.want {
+			t.Errorf("logFileName(%q) = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// FuzzLogFileName checks that no name, however hostile, makes a log file name that leaves
+// the run's log directory, hides, or runs long.
+func FuzzLogFileName(f *testing.F) {
+	for _, s := range []string{"cfn-hup:release-hook", "../../etc/x", "..", "/", `C:\x`, "con", "a\x00b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		got := logFileName(name)
+		if !strings.HasSuffix(got, ".log") || got[0] == '.' || len(got) > maxLogName+len("_.log") {
+			t.Fatalf("logFileName(%q) = %q", name, got)
+		}
+		for _, c := range got {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+				t.Fatalf("logFileName(%q) = %q holds %q", name, got, c)
+			}
+		}
+		if filepath.Base(got) != got || !filepath.IsLocal(got) {
+			t.Fatalf("logFileName(%q) = %q is not a plain file name", name, got)
+		}
+	})
 }

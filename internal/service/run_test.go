@@ -120,3 +120,49 @@ func TestRunParentCanceled(t *testing.T) {
 	close(release)
 	wait(t, result, "runSignals to return")
 }
+
+// TestRunLogsOneStoppingLine: one stop logs one "stopping" line, naming the signal and why
+// it stops; a further signal is logged as such, never as a second "stopping".
+func TestRunLogsOneStoppingLine(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		sig, again   os.Signal
+		shuttingDown bool
+		reason       error
+	}{
+		{"Ctrl-C", os.Interrupt, os.Interrupt, false, ErrStopped},
+		{"SIGTERM", syscall.SIGTERM, os.Interrupt, false, ErrStopped},
+		{"SIGTERM at shutdown", syscall.SIGTERM, syscall.SIGTERM, true, ErrSystemShutdown},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			core, logs := observer.New(zapcore.DebugLevel)
+			sigs, causes, result, release := runInBackground(t, context.Background(), zap.New(core),
+				func() bool { return tc.shuttingDown }, nil)
+			sigs <- tc.sig
+			wait(t, causes, "fn to see its context end")
+			sigs <- tc.again
+			deadline := time.Now().Add(10 * time.Second)
+			for logs.FilterMessageSnippet("while stopping").Len() == 0 {
+				if time.Now().After(deadline) {
+					t.Fatal("second signal was not logged")
+				}
+				time.Sleep(time.Millisecond)
+			}
+			close(release)
+			wait(t, result, "runSignals to return")
+
+			stopping := logs.FilterMessage("stopping").AllUntimed()
+			if len(stopping) != 1 {
+				t.Fatalf("%d \"stopping\" lines, want 1: %v", len(stopping), logs.AllUntimed())
+			}
+			f := stopping[0].ContextMap()
+			if f["signal"] != tc.sig.String() || f["reason"] != tc.reason.Error() {
+				t.Errorf("stopping line %v; want signal %q, reason %q", f, tc.sig, tc.reason)
+			}
+			again := logs.FilterMessageSnippet("while stopping").AllUntimed()
+			if f := again[0].ContextMap(); f["signal"] != tc.again.String() {
+				t.Errorf("second signal's line %v; want signal %q", f, tc.again)
+			}
+		})
+	}
+}

@@ -115,9 +115,13 @@ func Run(parent context.Context, o Options) error {
 		}
 
 		// 3. The reporters, until the sources and the engine are done.
+		terminated := ""
+		if st.Lifecycle.ShutdownDone {
+			terminated = st.Lifecycle.ShutdownFor
+		}
 		repCtx, stopReporters := context.WithCancel(context.Background())
 		rep := startReporters(repCtx, reporterOptions{cfg: cfg, log: log, clk: clk, status: reg,
-			instance: found.identity, env: found.env, terminated: st.Lifecycle.ShutdownFor})
+			instance: found.identity, env: found.env, terminated: terminated})
 		defer func() { stopReporters(); rep.wait() }()
 
 		// 4. What acts around a shutdown.

@@ -215,3 +215,39 @@ func TestClip(t *testing.T) {
 		}
 	}
 }
+
+func TestVerdict(t *testing.T) {
+	ok := func() contract.Status {
+		st := state.New()
+		st.Identity = event.Instance{InstanceID: "i-1"}
+		st.Record(state.Outcome{ID: "deploy-000002", Kind: event.Deploy, Result: state.Succeeded})
+		return contract.NewStatus("/s", st, &status.Snapshot{Sources: map[string]*status.Component{"tags": {LastOK: statusNow}}}, true, 1)
+	}
+	tests := []struct {
+		name   string
+		change func(*contract.Status)
+		level  string
+		reason string
+	}{
+		{"all well", func(*contract.Status) {}, contract.VerdictOK, ""},
+		{"a source problem", func(s *contract.Status) { s.Sources["tags"].LastError = "DescribeTags: throttled" }, contract.VerdictDegraded, "source tags: DescribeTags: throttled"},
+		{"a reporter problem", func(s *contract.Status) { s.Reporters["logs"] = &contract.Component{LastError: "denied"} }, contract.VerdictDegraded, "reporter logs: denied"},
+		{"a hook skipped", func(s *contract.Status) { s.Last["deploy"].Warnings = []string{"x: not executable"} }, contract.VerdictDegraded, "deploy deploy-000002: 1 warning(s)"},
+		{"an event failed", func(s *contract.Status) { s.Last["deploy"].Result = string(state.Failed) }, contract.VerdictFailing, "deploy deploy-000002 failed"},
+		{"not running", func(s *contract.Status) { s.Agent.Running = false }, contract.VerdictFailing, "the agent is not running"},
+		{"instance unknown", func(s *contract.Status) {
+			s.Identity = contract.Instance{}
+			s.Discovery = &contract.Component{LastError: "IMDS unreachable"}
+		}, contract.VerdictFailing, "the instance is not known: IMDS unreachable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := ok()
+			tt.change(&s)
+			v := verdict(s, statusNow)
+			if v.Level != tt.level || (tt.reason != "" && (len(v.Reasons) == 0 || v.Reasons[0] != tt.reason)) || (tt.reason == "" && len(v.Reasons) > 0) {
+				t.Errorf("verdict %+v, want %s first for %q", v, tt.level, tt.reason)
+			}
+		})
+	}
+}

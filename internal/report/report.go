@@ -18,6 +18,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/stackhand/stackhand/internal/contract"
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/state"
 )
@@ -146,4 +147,21 @@ func settle(h *state.Health, err error, now time.Time) (changed bool) {
 	changed = h.LastError != ""
 	h.LastError, h.LastOK = "", now
 	return changed
+}
+
+// Detail returns n as the public document sinks write: the EventBridge detail, the line of
+// events.jsonl.
+func (n Notification) Detail() contract.Detail {
+	d := contract.NewDetail(n.Kind, n.Time, n.Instance)
+	if n.Event != nil {
+		e := contract.FromOutcome(*n.Event)
+		d.Event = &e
+	}
+	if n.Health != nil {
+		d.Health = &contract.Health{Status: n.Health.Status, Failures: n.Health.Failures, Checks: contract.FromChecks(n.Health.Checks)}
+	}
+	if n.Alarm != nil {
+		d.Alarm = &contract.Alarm{Name: n.Alarm.Name, Change: n.Alarm.Change, Action: n.Alarm.Action, Reason: n.Alarm.Reason}
+	}
+	return d
 }

@@ -1,8 +1,8 @@
 // Package contract declares what stackhand publishes for others to match on: the shapes
 // fleets' EventBridge rules, alerting scripts and dashboards read. Each shape is a type of
 // its own, with its own JSON tags, built from the agent's internal structs by the
-// conversion functions here; nothing outside this package serializes an internal struct to
-// the outside world, so renaming a field inside the agent never changes what a rule sees.
+// conversion functions here and never by marshalling an internal struct, so renaming a
+// field inside the agent never changes what a rule sees.
 //
 // Each document carries its version ("schema_version", first key). The compatibility rule:
 // within a version, fields are only added. Renaming, removing or retyping a field, or
@@ -15,7 +15,9 @@
 //   - Detail (DetailVersion): the detail of every EventBridge event stackhand publishes,
 //     and each line of mode local's local.dir/events.jsonl.
 //
-// The hook payload is event.Payload, declared in package event.
+// A document added here gets its own version constant beside DetailVersion (a Status for
+// `stackhand status --json` would carry StatusVersion). The hook payload is event.Payload,
+// declared in package event.
 package contract
 
 // DetailVersion is the version of Detail written by this build.

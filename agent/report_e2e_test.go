@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackhand/stackhand/internal/contract"
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/report"
 	"github.com/stackhand/stackhand/internal/testenv/awsfake"
@@ -161,14 +162,15 @@ func TestAWSFailingHealthScriptMarksUnhealthyOnceAfterNFailures(t *testing.T) {
 	a.stop()
 }
 
-// verdicts returns the health verdicts published to EventBridge, in order.
-func verdicts(t *testing.T, srv *awsfake.Server) []report.Verdict {
-	var out []report.Verdict
+// verdicts returns the health verdicts published to EventBridge, in order, read as a
+// fleet reads them: with the public contract's types.
+func verdicts(t *testing.T, srv *awsfake.Server) []contract.Health {
+	var out []contract.Health
 	for _, e := range srv.Events() {
-		if e.DetailType != report.DetailTypes[report.KindHealth] {
+		if e.DetailType != contract.DetailType(contract.KindHealth) {
 			continue
 		}
-		var n report.Notification
+		var n contract.Detail
 		if err := json.Unmarshal([]byte(e.Detail), &n); err != nil || n.Health == nil {
 			t.Fatalf("health event detail %s: %v", e.Detail, err)
 		}

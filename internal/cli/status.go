@@ -165,7 +165,7 @@ func renderStatus(w io.Writer, s contract.Status, now time.Time) {
 	fmt.Fprintln(w, "\nEVENTS")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  EVENT\tRESULT\tWHEN\tDURATION\tID\tREASON")
-	var failed, warned []*contract.Outcome
+	var failed, warned []*contract.Event
 	for _, k := range event.Kinds {
 		o := s.Last[string(k)]
 		if o == nil {
@@ -180,7 +180,7 @@ func renderStatus(w io.Writer, s contract.Status, now time.Time) {
 		if len(o.Warnings) > 0 {
 			warned = append(warned, o)
 		}
-		d, _ := time.ParseDuration(o.Duration)
+		d := time.Duration(o.Duration)
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", k, res, ts(o.End), d.Round(time.Millisecond), o.ID, clip(o.Reason, 60))
 	}
 	tw.Flush()

@@ -29,9 +29,9 @@ type Status struct {
 	Setup     Setup      `json:"setup"`
 	Lifecycle Lifecycle  `json:"lifecycle"`
 	// Last is the last outcome of each event kind that ran.
-	Last    map[string]*Outcome `json:"last"`
-	Running *Pending            `json:"running,omitempty"`
-	Queue   []Pending           `json:"queue"`
+	Last    map[string]*Event `json:"last"`
+	Running *Pending          `json:"running,omitempty"`
+	Queue   []Pending         `json:"queue"`
 	// Retries are the failed events the agent tries again by itself, and when.
 	Retries   []Retry               `json:"retries"`
 	Sources   map[string]*Component `json:"sources"`
@@ -61,21 +61,6 @@ type Agent struct {
 	PID     int  `json:"pid,omitempty"`
 }
 
-// Instance is an EC2 instance as status shows it.
-type Instance struct {
-	InstanceID       string    `json:"instance_id"`
-	Region           string    `json:"region,omitempty"`
-	AvailabilityZone string    `json:"az,omitempty"`
-	PrivateIP        string    `json:"private_ip,omitempty"`
-	PublicIP         string    `json:"public_ip,omitempty"`
-	InstanceType     string    `json:"instance_type,omitempty"`
-	LaunchTime       time.Time `json:"launch_time,omitzero"`
-	Hostname         string    `json:"hostname,omitempty"`
-	Stack            string    `json:"stack,omitempty"`
-	LogicalID        string    `json:"logical_id,omitempty"`
-	AutoScalingGroup string    `json:"autoscaling_group,omitempty"`
-}
-
 // Setup says whether this instance's setup finished.
 type Setup struct {
 	InstanceID string    `json:"instance_id"`
@@ -94,15 +79,6 @@ type Lifecycle struct {
 	RebalanceAt  time.Time `json:"rebalance_at,omitzero"`
 }
 
-// Trigger is what caused an event.
-type Trigger struct {
-	// Type is one of: first-start, setup, watch, peers, lifecycle, request, retry.
-	Type     string   `json:"type"`
-	Detail   string   `json:"detail,omitempty"`
-	Rules    []string `json:"rules,omitempty"`
-	Requests []string `json:"requests,omitempty"`
-}
-
 // Pending is an event waiting or running.
 type Pending struct {
 	ID       string    `json:"id"`
@@ -114,39 +90,6 @@ type Pending struct {
 	Retry    bool      `json:"retry,omitempty"`
 	Queued   time.Time `json:"queued"`
 	Started  time.Time `json:"started,omitzero"`
-}
-
-// Outcome is a finished (or dropped) event.
-type Outcome struct {
-	ID      string  `json:"id"`
-	Event   string  `json:"event"`
-	Rule    string  `json:"rule,omitempty"`
-	Reason  string  `json:"reason"`
-	Trigger Trigger `json:"trigger"`
-	Retry   bool    `json:"retry,omitempty"`
-	// Result is succeeded, failed, dropped, superseded or interrupted.
-	Result string    `json:"result"`
-	Start  time.Time `json:"start,omitzero"`
-	End    time.Time `json:"end"`
-	// Duration is a Go duration string ("1.5s").
-	Duration   string `json:"duration"`
-	FailedHook string `json:"failed_hook,omitempty"`
-	Error      string `json:"error,omitempty"`
-	OutputTail string `json:"output_tail,omitempty"`
-	Hooks      []Hook `json:"hooks,omitempty"`
-	// Warnings are what the event skipped and why (a hook that is not executable).
-	Warnings []string `json:"warnings,omitempty"`
-}
-
-// Hook is one hook's part of an Outcome.
-type Hook struct {
-	Name     string `json:"name"`
-	ExitCode int    `json:"exit_code"`
-	Duration string `json:"duration"`
-	TimedOut bool   `json:"timed_out,omitempty"`
-	Refused  string `json:"refused,omitempty"`
-	Error    string `json:"error,omitempty"`
-	LogFile  string `json:"log_file,omitempty"`
 }
 
 // Retry is a failed event the agent tries again by itself.
@@ -174,15 +117,6 @@ type Component struct {
 	Files     []File           `json:"files,omitempty"`
 }
 
-// Check is one health check's last verdict.
-type Check struct {
-	Name      string    `json:"name"`
-	OK        bool      `json:"ok"`
-	Failures  int       `json:"failures"`
-	LastRun   time.Time `json:"last_run,omitzero"`
-	LastError string    `json:"last_error,omitempty"`
-}
-
 // File is one shipped log file.
 type File struct {
 	Path       string    `json:"path"`
@@ -204,7 +138,7 @@ func NewStatus(stateDir string, st *state.State, parts *status.Snapshot, running
 		Setup:    Setup{InstanceID: st.Setup.InstanceID, Done: st.Setup.Done, At: st.Setup.At, EventID: st.Setup.EventID},
 		Lifecycle: Lifecycle{State: st.Lifecycle.State, Detail: st.Lifecycle.Detail, SeenAt: st.Lifecycle.SeenAt,
 			ShutdownDone: st.Lifecycle.ShutdownDone, ShutdownFor: st.Lifecycle.ShutdownFor, RebalanceAt: st.Lifecycle.RebalanceAt},
-		Last: map[string]*Outcome{}, Queue: []Pending{}, Retries: []Retry{},
+		Last: map[string]*Event{}, Queue: []Pending{}, Retries: []Retry{},
 		Sources: map[string]*Component{}, Reporters: map[string]*Component{}, UpdatedAt: st.UpdatedAt,
 		StatusUpdatedAt: parts.UpdatedAt}
 	for k, o := range st.Last {
@@ -245,45 +179,16 @@ func NewStatus(stateDir string, st *state.State, parts *status.Snapshot, running
 	return s
 }
 
-// FromInstance is the public form of an instance.
-func FromInstance(in event.Instance) Instance {
-	return Instance{InstanceID: in.InstanceID, Region: in.Region, AvailabilityZone: in.AvailabilityZone,
-		PrivateIP: in.PrivateIP, PublicIP: in.PublicIP, InstanceType: in.InstanceType, LaunchTime: in.LaunchTime,
-		Hostname: in.Hostname, Stack: in.Stack, LogicalID: in.LogicalID, AutoScalingGroup: in.AutoScalingGroup}
-}
-
-// FromTrigger is the public form of a trigger.
-func FromTrigger(t event.Trigger) Trigger {
-	return Trigger{Type: t.Type, Detail: t.Detail, Rules: t.Rules, Requests: t.Requests}
-}
-
-// FromOutcome is the public form of an event's outcome.
-func FromOutcome(o state.Outcome) Outcome {
-	out := Outcome{ID: o.ID, Event: string(o.Kind), Rule: o.Rule, Reason: o.Reason, Trigger: FromTrigger(o.Trigger),
-		Retry: o.Retry, Result: o.Result, Start: o.Start, End: o.End, Duration: time.Duration(o.Duration).String(),
-		FailedHook: o.Failed, Error: o.Error, OutputTail: o.Tail, Warnings: o.Warnings}
-	for _, h := range o.Hooks {
-		out.Hooks = append(out.Hooks, Hook{Name: h.Name, ExitCode: h.ExitCode, Duration: time.Duration(h.Duration).String(),
-			TimedOut: h.TimedOut, Refused: h.Refused, Error: h.Error, LogFile: h.LogFile})
-	}
-	return out
-}
-
 func fromPending(p state.Pending) Pending {
 	return Pending{ID: p.ID, Event: string(p.Kind), Rule: p.Rule, Reasons: p.Reasons, Trigger: FromTrigger(p.Trigger),
 		Explicit: p.Explicit, Retry: p.Retry, Queued: p.Queued, Started: p.Started}
 }
 
-// FromCheck is the public form of a health check's verdict.
-func FromCheck(c status.Check) Check {
-	return Check{Name: c.Name, OK: c.OK, Failures: c.Failures, LastRun: c.LastRun, LastError: c.LastError}
-}
-
 func fromComponent(c status.Component) Component {
 	out := Component{LastOK: c.LastOK, LastError: c.LastError, ErrorAt: c.ErrorAt, Detail: c.Detail,
 		Attempts: c.Attempts, NextTry: c.NextTry, Counters: c.Counters}
-	for _, ch := range c.Checks {
-		out.Checks = append(out.Checks, FromCheck(ch))
+	if len(c.Checks) > 0 {
+		out.Checks = FromChecks(c.Checks)
 	}
 	for _, f := range c.Files {
 		out.Files = append(out.Files, File{Path: f.Path, Group: f.Group, Stream: f.Stream, Shipped: f.Shipped, Size: f.Size,

@@ -1,24 +1,22 @@
-package contract
+package contract_test
 
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
+	"github.com/stackhand/stackhand/internal/contract"
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/state"
 	"github.com/stackhand/stackhand/internal/status"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/ with the current output")
-
-// golden compares got with testdata/<name>, or rewrites that file with -update.
-func golden(t *testing.T, name string, got []byte) {
+// statusGolden compares got with testdata/<name>, or rewrites that file with -update.
+func statusGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
 	if *update {
@@ -36,59 +34,59 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
-var at = time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC)
+var statusAt = time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC)
 
 // fullState sets every field of every internal struct status --json is built from, so
 // that every public key appears in the golden file.
 func fullState() (*state.State, *status.Snapshot) {
 	in := event.Instance{InstanceID: "i-0123456789abcdef0", Region: "eu-west-1", AvailabilityZone: "eu-west-1b",
-		PrivateIP: "10.0.1.17", PublicIP: "203.0.113.7", InstanceType: "t3.small", LaunchTime: at.Add(-48 * time.Hour),
+		PrivateIP: "10.0.1.17", PublicIP: "203.0.113.7", InstanceType: "t3.small", LaunchTime: statusAt.Add(-48 * time.Hour),
 		Hostname: "ip-10-0-1-17", Stack: "shop-prod", LogicalID: "WebServerGroup", AutoScalingGroup: "shop-prod-web"}
 	tr := event.Trigger{Type: "watch", Detail: "metadata", Rules: []string{"release"}, Requests: []string{"req-1"}}
 	st := state.New()
 	st.Identity = in
-	st.UpdatedAt = at
-	st.Setup = state.Setup{InstanceID: in.InstanceID, Done: true, At: at.Add(-47 * time.Hour), EventID: "setup-000001"}
-	st.Lifecycle = state.Lifecycle{State: "InService", Detail: "target lifecycle state InService", SeenAt: at.Add(-time.Minute),
-		ShutdownDone: true, ShutdownFor: in.InstanceID, RebalanceAt: at.Add(-time.Hour)}
+	st.UpdatedAt = statusAt
+	st.Setup = state.Setup{InstanceID: in.InstanceID, Done: true, At: statusAt.Add(-47 * time.Hour), EventID: "setup-000001"}
+	st.Lifecycle = state.Lifecycle{State: "InService", Detail: "target lifecycle state InService", SeenAt: statusAt.Add(-time.Minute),
+		ShutdownDone: true, ShutdownFor: in.InstanceID, RebalanceAt: statusAt.Add(-time.Hour)}
 	st.Record(state.Outcome{ID: "deploy-000009", Kind: event.Deploy, Rule: "app", Reason: "release changed", Trigger: tr,
-		Retry: true, Result: state.Failed, Start: at.Add(-time.Minute), End: at.Add(-50 * time.Second),
+		Retry: true, Result: state.Failed, Start: statusAt.Add(-time.Minute), End: statusAt.Add(-50 * time.Second),
 		Duration: state.Duration(10 * time.Second), Failed: "20-migrate", Error: "hook 20-migrate exited with status 1",
 		Tail: "migration failed\n", Warnings: []string{"30-x: not executable, skipped"},
 		Hooks: []state.HookOutcome{{Name: "20-migrate", ExitCode: 1, Duration: state.Duration(9 * time.Second), TimedOut: true,
 			Refused: "writable by others", Error: "killed", LogFile: "/var/log/stackhand/hooks/deploy-000009/20-migrate.log"}}})
 	p := state.Pending{ID: "configure-000010", Kind: event.Configure, Rule: "app", Reasons: []string{"peers changed"}, Trigger: tr,
-		Explicit: true, Retry: true, Queued: at.Add(-2 * time.Minute), Started: at.Add(-time.Minute)}
+		Explicit: true, Retry: true, Queued: statusAt.Add(-2 * time.Minute), Started: statusAt.Add(-time.Minute)}
 	st.Running = &p
 	st.Queue = []state.Pending{p}
-	st.Retries = map[string]*state.Retry{"deploy/app": {Kind: event.Deploy, Rule: "app", Attempts: 2, NotBefore: at.Add(2 * time.Minute),
+	st.Retries = map[string]*state.Retry{"deploy/app": {Kind: event.Deploy, Rule: "app", Attempts: 2, NotBefore: statusAt.Add(2 * time.Minute),
 		Automatic: true, Fingerprint: "app|release=v2", LastEventID: "deploy-000009", LastError: "hook 20-migrate exited with status 1"}}
-	c := &status.Component{LastOK: at.Add(-time.Minute), LastError: "throttled", ErrorAt: at, Detail: "detail",
-		Attempts: 3, NextTry: at.Add(8 * time.Second), Counters: map[string]int64{"sent": 7},
-		Checks: []status.Check{{Name: "web", OK: false, Failures: 2, LastRun: at, LastError: "HTTP 503"}},
+	c := &status.Component{LastOK: statusAt.Add(-time.Minute), LastError: "throttled", ErrorAt: statusAt, Detail: "detail",
+		Attempts: 3, NextTry: statusAt.Add(8 * time.Second), Counters: map[string]int64{"sent": 7},
+		Checks: []status.Check{{Name: "web", OK: false, Failures: 2, LastRun: statusAt, LastError: "HTTP 503"}},
 		Files: []status.File{{Path: "/var/log/app.log", Group: "g", Stream: "s", Shipped: 10, Size: 20, LagSeconds: 1.5,
-			LastError: "denied", ErrorAt: at}}}
-	parts := &status.Snapshot{Version: status.Version, UpdatedAt: at, PID: 4242, Discovery: c,
+			LastError: "denied", ErrorAt: statusAt}}}
+	parts := &status.Snapshot{Version: status.Version, UpdatedAt: statusAt, PID: 4242, Discovery: c,
 		Sources: map[string]*status.Component{"metadata": c}, Reporters: map[string]*status.Component{"logs": c}}
 	return st, parts
 }
 
 func TestStatusGolden(t *testing.T) {
 	st, parts := fullState()
-	s := NewStatus("/var/lib/stackhand", st, parts, true, 4242)
-	s.Verdict = Verdict{Level: VerdictFailing, Reasons: []string{"deploy deploy-000009 failed"}}
+	s := contract.NewStatus("/var/lib/stackhand", st, parts, true, 4242)
+	s.Verdict = contract.Verdict{Level: contract.VerdictFailing, Reasons: []string{"deploy deploy-000009 failed"}}
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "status.golden.json", append(b, '\n'))
+	statusGolden(t, "status.golden.json", append(b, '\n'))
 }
 
 // publicFields maps each field of the internal structs status --json is built from to the
 // public key it becomes, or to "" where it is deliberately left out. A field added to or
 // renamed in an internal struct fails TestEveryInternalFieldIsMappedOrPrivate until it
 // is placed here: renaming inside never changes the contract silently.
-var publicFields = map[reflect.Type]map[string]string{
+var statusFields = map[reflect.Type]map[string]string{
 	reflect.TypeFor[event.Instance](): {"InstanceID": "instance_id", "Region": "region", "AvailabilityZone": "az",
 		"PrivateIP": "private_ip", "PublicIP": "public_ip", "InstanceType": "instance_type", "LaunchTime": "launch_time",
 		"Hostname": "hostname", "Stack": "stack", "LogicalID": "logical_id", "AutoScalingGroup": "autoscaling_group"},
@@ -114,18 +112,18 @@ var publicFields = map[reflect.Type]map[string]string{
 
 func TestEveryInternalFieldIsMappedOrPrivate(t *testing.T) {
 	st, parts := fullState()
-	b, err := json.Marshal(NewStatus("/d", st, parts, true, 1))
+	b, err := json.Marshal(contract.NewStatus("/d", st, parts, true, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	keys := map[string]bool{}
 	collectKeys(t, b, keys)
-	for typ, fields := range publicFields {
+	for typ, fields := range statusFields {
 		for i := range typ.NumField() {
 			f := typ.Field(i)
 			key, ok := fields[f.Name]
 			if !ok {
-				t.Errorf("%s.%s is not in publicFields: map it to a key of the contract types (or to \"\" to keep it private)", typ, f.Name)
+				t.Errorf("%s.%s is not in statusFields: map it to a key of the contract types (or to \"\" to keep it private)", typ, f.Name)
 				continue
 			}
 			if key != "" && !keys[key] {
@@ -134,7 +132,7 @@ func TestEveryInternalFieldIsMappedOrPrivate(t *testing.T) {
 		}
 		for name := range fields {
 			if _, ok := typ.FieldByName(name); !ok {
-				t.Errorf("publicFields names %s.%s, which no longer exists: the internal field was renamed; keep the public key", typ, name)
+				t.Errorf("statusFields names %s.%s, which no longer exists: the internal field was renamed; keep the public key", typ, name)
 			}
 		}
 	}

@@ -14,6 +14,8 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+
+	"github.com/stackhand/stackhand/internal/contract"
 )
 
 // CloudWatchAPI is the part of the CloudWatch client the reporters use.
@@ -192,11 +194,11 @@ func (s *AWSSink) Publish(ctx context.Context, ns []Notification) error {
 	}
 	entries := make([]ebtypes.PutEventsRequestEntry, 0, len(ns))
 	for _, n := range ns {
-		detail, err := json.Marshal(n)
+		detail, err := json.Marshal(n.Detail())
 		if err != nil {
 			return err
 		}
-		e := ebtypes.PutEventsRequestEntry{Source: aws.String(Source), DetailType: aws.String(DetailTypes[n.Kind]),
+		e := ebtypes.PutEventsRequestEntry{Source: aws.String(contract.Source), DetailType: aws.String(contract.DetailType(n.Kind)),
 			Detail: aws.String(string(detail)), Time: aws.Time(n.Time)}
 		if s.EventBus != "" {
 			e.EventBusName = aws.String(s.EventBus)

@@ -87,7 +87,10 @@ func TestAWSSinkPublishAndSetUnhealthy(t *testing.T) {
 		evs[1].DetailType != "Stackhand Health Verdict" || !evs[0].Time.Equal(t0) {
 		t.Fatalf("events %+v", evs)
 	}
-	// The detail carries what the README's rule matches on.
+	// The detail is the public contract's, and carries what the README's rule matches on.
+	if want, _ := json.Marshal(ns[0].Detail()); evs[0].Detail != string(want) {
+		t.Errorf("detail %s, want %s", evs[0].Detail, want)
+	}
 	var d struct {
 		Event struct {
 			Event, Result string

@@ -17,7 +17,7 @@ import (
 // LocalSink is mode local's sink: JSON-lines files in local.dir that a developer (or a
 // test) reads.
 //
-//	events.jsonl          one Notification per line (events, health verdicts, alarm changes)
+//	events.jsonl          one contract.Detail per line (events, health verdicts, alarm changes)
 //	metrics.jsonl         one line per datum: {"namespace", "name", "unit", "dims", "time", ...}
 //	instance-health.jsonl one line per "mark Unhealthy" call
 //	alarm.json            the heartbeat alarm as it would be in CloudWatch; absent when deleted
@@ -127,11 +127,11 @@ func (s *LocalSink) SetUnhealthy(_ context.Context, instanceID string) error {
 		"time": time.Now().UTC(), "instance_id": instanceID, "health_status": "Unhealthy", "should_respect_grace_period": true}})
 }
 
-// Publish appends the notifications to events.jsonl.
+// Publish appends the notifications' details to events.jsonl.
 func (s *LocalSink) Publish(_ context.Context, ns []Notification) error {
 	lines := make([]any, len(ns))
 	for i := range ns {
-		lines[i] = ns[i]
+		lines[i] = ns[i].Detail()
 	}
 	return s.appendLines("events.jsonl", lines)
 }

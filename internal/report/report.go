@@ -6,7 +6,8 @@
 //   - health.go: health checks (hooks.d/health/ scripts, HTTP and TCP checks); after N
 //     failures in a row the instance marks itself Unhealthy in its Auto Scaling group.
 //   - metrics.go: memory, swap, disk and CPU metrics, aggregated into statistic sets.
-//   - notify.go: every event result, health verdict and alarm change, as notifications.
+//   - notify.go: every event result, health verdict and alarm change, as notifications,
+//     published as the public contract.Detail.
 //
 // Each reporter writes to a Sink: CloudWatch, Auto Scaling and EventBridge in mode aws
 // (aws.go), JSON-lines files in local.dir in mode local (local.go). What a sink could not
@@ -18,58 +19,48 @@ import (
 	"context"
 	"time"
 
+	"github.com/stackhand/stackhand/internal/contract"
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/state"
 	"github.com/stackhand/stackhand/internal/status"
 )
 
-// Notification kinds, and the EventBridge detail-type each is published with.
+// Notification kinds: the contract's (contract.KindEvent and so on).
 const (
-	KindEvent  = "event"  // a lifecycle event finished
-	KindHealth = "health" // the health verdict changed, or the instance was marked Unhealthy
-	KindAlarm  = "alarm"  // the heartbeat alarm was created, updated or deleted
+	KindEvent  = contract.KindEvent  // a lifecycle event finished
+	KindHealth = contract.KindHealth // the health verdict changed, or the instance was marked Unhealthy
+	KindAlarm  = contract.KindAlarm  // the heartbeat alarm was created, updated or deleted
 )
 
-// DetailTypes maps a notification kind to its EventBridge detail-type.
-var DetailTypes = map[string]string{
-	KindEvent:  "Stackhand Lifecycle Event",
-	KindHealth: "Stackhand Health Verdict",
-	KindAlarm:  "Stackhand Heartbeat Alarm",
-}
-
-// Source is the EventBridge source of every notification.
-const Source = "stackhand"
-
-// Notification is one thing the fleet may want to alert on. It is the detail of the
-// EventBridge event as it is the line of local mode's events.jsonl.
+// Notification is one thing the fleet may want to alert on, as the reporters hand it to
+// the Notifier. It is internal: sinks publish its Detail, the public contract.
 type Notification struct {
-	Kind     string         `json:"kind"`
-	Time     time.Time      `json:"time"`
-	Instance event.Instance `json:"instance"`
-	// Event is set for KindEvent: the event's outcome (id, event, result, duration, reason,
-	// failed hook, error).
-	Event *state.Outcome `json:"event,omitempty"`
+	Kind     string
+	Time     time.Time
+	Instance event.Instance
+	// Event is set for KindEvent: the event's outcome.
+	Event *state.Outcome
 	// Health is set for KindHealth.
-	Health *Verdict `json:"health,omitempty"`
+	Health *Verdict
 	// Alarm is set for KindAlarm.
-	Alarm *AlarmChange `json:"alarm,omitempty"`
+	Alarm *AlarmChange
 }
 
-// Verdict is a health verdict.
+// Verdict is a health verdict (published as contract.Health).
 type Verdict struct {
 	// Status is "healthy", "failing" (a check failed, fewer than N times in a row),
 	// "unhealthy" (N failures in a row) or "marked-unhealthy" (reported to Auto Scaling).
-	Status   string         `json:"status"`
-	Failures int            `json:"failures"`
-	Checks   []status.Check `json:"checks"`
+	Status   string
+	Failures int
+	Checks   []status.Check
 }
 
-// AlarmChange is a change made to the heartbeat alarm.
+// AlarmChange is a change made to the heartbeat alarm (published as contract.Alarm).
 type AlarmChange struct {
-	Name   string `json:"name"`
-	Change string `json:"change"` // created, updated, deleted
-	Action string `json:"action,omitempty"`
-	Reason string `json:"reason,omitempty"`
+	Name   string
+	Change string // created, updated, deleted
+	Action string
+	Reason string
 }
 
 // Datum is one metric value, or a statistic set when Count > 0.
@@ -133,4 +124,20 @@ func (f StatusFunc) tell(name string, h status.Component) {
 	if f != nil {
 		f(name, h)
 	}
+}
+// Detail returns n as the public document sinks write: the EventBridge detail, the line of
+// events.jsonl.
+func (n Notification) Detail() contract.Detail {
+	d := contract.NewDetail(n.Kind, n.Time, n.Instance)
+	if n.Event != nil {
+		e := contract.FromOutcome(*n.Event)
+		d.Event = &e
+	}
+	if n.Health != nil {
+		d.Health = &contract.Health{Status: n.Health.Status, Failures: n.Health.Failures, Checks: contract.FromChecks(n.Health.Checks)}
+	}
+	if n.Alarm != nil {
+		d.Alarm = &contract.Alarm{Name: n.Alarm.Name, Change: n.Alarm.Change, Action: n.Alarm.Action, Reason: n.Alarm.Reason}
+	}
+	return d
 }

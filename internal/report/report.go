@@ -125,6 +125,7 @@ func (f StatusFunc) tell(name string, h status.Component) {
 		f(name, h)
 	}
 }
+
 // Detail returns n as the public document sinks write: the EventBridge detail, the line of
 // events.jsonl.
 func (n Notification) Detail() contract.Detail {

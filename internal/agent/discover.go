@@ -27,14 +27,15 @@ const (
 func discoverAWS(ctx context.Context, cfg *config.Config, clk clock.Clock, reg *status.Registry, log *zap.Logger) (discovered, error) {
 	d := discoverer{clk: clk, reg: reg, log: log}
 	for {
+		onRetry := func(err error, wait time.Duration) { d.failed(err, wait) }
 		env, err := awsenv.Load(ctx, awsenv.Options{Region: cfg.Region, CredentialFile: cfg.CredentialFile,
-			Role: cfg.Role, CloudFormationURL: cfg.CloudFormationURL, Logger: log.Named("aws")})
+			Role: cfg.Role, CloudFormationURL: cfg.CloudFormationURL, Logger: log.Named("aws"), OnRetry: onRetry})
 		if err == nil {
 			var in discovered
 			in.env = env
 			in.identity, err = awsenv.Discover(ctx, env, nil, nil, awsenv.DiscoverOptions{Stack: cfg.Stack,
 				Resource: cfg.Resource, Region: cfg.Region, Logger: log.Named("aws"),
-				OnRetry: func(err error, wait time.Duration) { d.failed(err, wait) }})
+				OnRetry: onRetry})
 			if err == nil {
 				d.found()
 				log.Info("instance discovered", zap.String("instance", in.identity.InstanceID), zap.String("stack", in.identity.Stack),

@@ -252,7 +252,7 @@ func (w waiter) retry(ctx context.Context, call func(ctx context.Context) error)
 }
 
 func (e *Env) retryIMDS(ctx context.Context, sleep func(context.Context, time.Duration) error, call func(ctx context.Context) error) error {
-	return waiter{sleep: sleep, log: e.log, endpoint: e.imdsEndpoint}.retry(ctx, call)
+	return waiter{sleep: sleep, log: e.log, endpoint: e.imdsEndpoint, onRetry: e.opts.OnRetry}.retry(ctx, call)
 }
 
 // explainIMDS turns an IMDS failure that waiting will not fix into a message.

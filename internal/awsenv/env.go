@@ -55,6 +55,9 @@ type Options struct {
 	// Sleep waits between attempts to reach IMDS for the region; nil means a timer.
 	// Tests inject one so that they do not sleep.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// OnRetry, when set, is told of each wait for IMDS: the error and how long until the
+	// next attempt (the agent shows it in status).
+	OnRetry func(err error, wait time.Duration)
 }
 
 // Env is the AWS setup every AWS source and reporter shares.

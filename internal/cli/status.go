@@ -54,7 +54,8 @@ func cmdStatus(env Env, args []string) int {
 
 // verdict is the overall word on s at now, with its reasons worst first: failing when the
 // agent is not running, the instance is unknown, setup failed or an event's last run did
-// not succeed; degraded when a part has a problem or an event skipped something.
+// not succeed; degraded when a source or reporter has a problem. (An event's warnings,
+// such as a hooks directory that does not exist, show under EVENTS: many are normal.)
 func verdict(s contract.Status, now time.Time) contract.Verdict {
 	var failing, degraded []string
 	if !s.Agent.Running {
@@ -68,11 +69,8 @@ func verdict(s contract.Status, now time.Time) contract.Verdict {
 		if o == nil {
 			continue
 		}
-		switch {
-		case o.Result != string(state.Succeeded):
+		if o.Result != string(state.Succeeded) {
 			failing = append(failing, fmt.Sprintf("%s %s %s", k, o.ID, o.Result))
-		case len(o.Warnings) > 0:
-			degraded = append(degraded, fmt.Sprintf("%s %s: %d warning(s)", k, o.ID, len(o.Warnings)))
 		}
 	}
 	for _, b := range []struct {

@@ -232,7 +232,7 @@ func TestVerdict(t *testing.T) {
 		{"all well", func(*contract.Status) {}, contract.VerdictOK, ""},
 		{"a source problem", func(s *contract.Status) { s.Sources["tags"].LastError = "DescribeTags: throttled" }, contract.VerdictDegraded, "source tags: DescribeTags: throttled"},
 		{"a reporter problem", func(s *contract.Status) { s.Reporters["logs"] = &contract.Component{LastError: "denied"} }, contract.VerdictDegraded, "reporter logs: denied"},
-		{"a hook skipped", func(s *contract.Status) { s.Last["deploy"].Warnings = []string{"x: not executable"} }, contract.VerdictDegraded, "deploy deploy-000002: 1 warning(s)"},
+		{"a hook skipped", func(s *contract.Status) { s.Last["deploy"].Warnings = []string{"x: not executable"} }, contract.VerdictOK, ""},
 		{"an event failed", func(s *contract.Status) { s.Last["deploy"].Result = string(state.Failed) }, contract.VerdictFailing, "deploy deploy-000002 failed"},
 		{"not running", func(s *contract.Status) { s.Agent.Running = false }, contract.VerdictFailing, "the agent is not running"},
 		{"instance unknown", func(s *contract.Status) {

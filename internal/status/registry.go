@@ -65,13 +65,16 @@ func (r *Registry) Reporter(name string, c Component) {
 	r.changed(urgency(prev == nil || prev.LastError != c.LastError, FlushEvery))
 }
 
-// Source records one reading of a source: problem is "" for a good one. A problem is
-// logged when it first appears or changes, and its end once, not at every poll.
+// Source records one reading of a source: problem is "" for a good one. A source's first
+// reading and a change of its problem are written at once; later good readings within
+// LazyFlush. A problem is logged when it first appears or changes, and its end once, not
+// at every poll.
 func (r *Registry) Source(name, problem string) {
 	now := r.clk.Now().UTC()
 	r.mu.Lock()
 	c := r.snap.Sources[name]
-	if c == nil {
+	first := c == nil
+	if first {
 		c = &Component{}
 		r.snap.Sources[name] = c
 	}
@@ -89,7 +92,7 @@ func (r *Registry) Source(name, problem string) {
 	case problem == "" && prev != "":
 		r.log.Info("source recovered", zap.String("source", name))
 	}
-	r.changed(urgency(problem != prev, LazyFlush))
+	r.changed(urgency(first || problem != prev, LazyFlush))
 }
 
 // Snapshot returns a copy of what the registry holds now.

@@ -65,18 +65,23 @@ func TestReporterStatusIsWrittenAtOnceOrWithinFlushEvery(t *testing.T) {
 	testenv.WaitFor(t, "the new problem, at once", func() bool { return read(t, dir).Reporters["logs"].LastError == "throttled" })
 }
 
-// A source's good readings are written within LazyFlush (only their time changed); its
-// problem at once, logged once however many readings repeat it, and its end once.
+// A source's first reading is written at once; later good readings within LazyFlush
+// (only their time changed); a problem at once, logged once however many readings repeat
+// it, and its end once.
 func TestSourceProblemWrittenAtOnceAndLoggedOnce(t *testing.T) {
 	r, clk, dir, logs := running(t)
 	r.Source("tags", "")
+	testenv.WaitFor(t, "the first reading, at once", func() bool { return read(t, dir).Sources["tags"] != nil })
+	first := read(t, dir).Sources["tags"].LastOK
+	clk.Advance(time.Second)
+	r.Source("tags", "")
 	testenv.WaitFor(t, "the flush timer", func() bool { return clk.Pending() == 1 })
 	clk.Advance(FlushEvery)
-	if c := read(t, dir).Sources["tags"]; c != nil {
-		t.Fatalf("a good reading was written after %s, want within %s only: %+v", FlushEvery, LazyFlush, c)
+	if c := read(t, dir).Sources["tags"]; !c.LastOK.Equal(first) {
+		t.Fatalf("a later good reading was written after %s, want within %s only: %+v", FlushEvery, LazyFlush, c)
 	}
 	clk.Advance(LazyFlush - FlushEvery)
-	testenv.WaitFor(t, "the good reading", func() bool { return read(t, dir).Sources["tags"] != nil })
+	testenv.WaitFor(t, "the later good reading", func() bool { return read(t, dir).Sources["tags"].LastOK.After(first) })
 
 	for range 3 {
 		r.Source("tags", "DescribeTags: throttled")

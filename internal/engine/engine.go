@@ -105,7 +105,7 @@ type Engine struct {
 	peersRead bool
 
 	running *run
-	backoff map[string]backoff
+	backoff map[string]failing
 	timers  map[time.Time]clock.Timer
 
 	terminating   bool
@@ -128,7 +128,9 @@ type shutdownRequest struct {
 	deadline time.Time
 }
 
-type backoff struct {
+// failing is a slot's run of failed attempts at the same wanted values, and when it may
+// be tried again.
+type failing struct {
 	attempts    int
 	notBefore   time.Time
 	fingerprint string
@@ -151,7 +153,7 @@ func New(o Options) (*Engine, error) {
 		wake:      make(chan struct{}, 1),
 		shutdown:  make(chan shutdownRequest, 1),
 		observed:  map[string]source.Observed{},
-		backoff:   map[string]backoff{},
+		backoff:   map[string]failing{},
 		timers:    map[time.Time]clock.Timer{},
 		sourceErr: map[string]string{},
 		awaiting:  map[string]bool{},

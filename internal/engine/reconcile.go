@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/stackhand/stackhand/internal/backoff"
 	"github.com/stackhand/stackhand/internal/cfnpath"
 	"github.com/stackhand/stackhand/internal/config"
 	"github.com/stackhand/stackhand/internal/event"
@@ -243,17 +244,14 @@ func (e *Engine) wakeAt(t time.Time) {
 func (e *Engine) failed(dk, fp string) time.Time {
 	b := e.backoff[dk]
 	if b.fingerprint != fp {
-		b = backoff{fingerprint: fp}
+		b = failing{fingerprint: fp}
 	}
 	b.attempts++
-	wait := e.cfg.Interval.D()
-	if wait <= 0 {
-		wait = time.Minute
+	first := e.cfg.Interval.D()
+	if first <= 0 {
+		first = time.Minute
 	}
-	for i := 1; i < b.attempts && wait < maxBackoff; i++ {
-		wait *= 2
-	}
-	wait = min(wait, maxBackoff)
+	wait := backoff.Policy{Base: first, Factor: 2, Max: maxBackoff}.Delay(b.attempts - 1)
 	b.notBefore = e.clk.Now().Add(wait)
 	e.backoff[dk] = b
 	e.wakeAt(b.notBefore)

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -20,6 +19,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/stackhand/stackhand/internal/awsenv"
+	"github.com/stackhand/stackhand/internal/backoff"
+	"github.com/stackhand/stackhand/internal/clock"
 )
 
 // LogsClient is what the Batcher calls: the methods of *cloudwatchlogs.Client it uses.
@@ -292,30 +293,8 @@ func (s *stream) drop(p *payload, err error) {
 // backoff waits before retry attempt+1: full jitter over an exponential bound. It
 // returns false if ctx ended first.
 func (s *stream) backoff(ctx context.Context, attempt int) bool {
-	bound := s.b.maxBack
-	if attempt < 30 {
-		bound = min(bound, s.b.minBack<<attempt)
-	}
-	d := s.b.jitter(bound)
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	ch := make(chan struct{}, 1)
-	t := s.b.clk.AfterFunc(d, func() { signal(ch) })
-	select {
-	case <-ch:
-		return true
-	case <-ctx.Done():
-		t.Stop()
-		return false
-	}
-}
-
-func randomJitter(bound time.Duration) time.Duration {
-	if bound <= 0 {
-		return 0
-	}
-	return time.Duration(rand.Int64N(int64(bound)))
+	p := backoff.Policy{Base: s.b.minBack, Factor: 2, Max: s.b.maxBack, Jitter: 1, Rand: s.b.jitter}
+	return clock.Sleep(ctx, s.b.clk, p.Delay(attempt))
 }
 
 // create creates the stream, and its group first if that is what is missing (setting

@@ -78,7 +78,7 @@ func (h *Health) Run(ctx context.Context) {
 	h.init()
 	for {
 		h.Round(ctx)
-		if !sleep(ctx, h.Clock, h.Interval) {
+		if !clock.Sleep(ctx, h.Clock, h.Interval) {
 			return
 		}
 	}

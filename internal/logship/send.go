@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
-	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"go.uber.org/zap"
@@ -183,7 +182,7 @@ func (s *stream) send(ctx context.Context, p *payload) {
 	justCreated := false
 	for attempt := 0; ; attempt++ {
 		out, err := s.b.client.PutLogEvents(ctx, in, putOptions)
-		if err == nil || errorCode(err) == "DataAlreadyAcceptedException" {
+		if err == nil || awsenv.ErrorCode(err) == "DataAlreadyAcceptedException" {
 			var rejected int
 			if out != nil {
 				rejected = countRejected(out.RejectedLogEventsInfo, n)
@@ -195,7 +194,7 @@ func (s *stream) send(ctx context.Context, p *payload) {
 			return
 		}
 		switch {
-		case errorCode(err) == "ResourceNotFoundException" && !justCreated:
+		case awsenv.ErrorCode(err) == "ResourceNotFoundException" && !justCreated:
 			// The group or the stream does not exist: create them and try again at
 			// once. (Not found again right after: wait, then create again, which is
 			// harmless if they exist.)
@@ -302,7 +301,7 @@ func (s *stream) backoff(ctx context.Context, attempt int) bool {
 func (s *stream) create(ctx context.Context) error {
 	c := s.b.client
 	_, err := c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: &s.key.Group, LogStreamName: &s.key.Stream})
-	switch code := errorCode(err); {
+	switch code := awsenv.ErrorCode(err); {
 	case err == nil || code == "ResourceAlreadyExistsException":
 		return s.setRetention(ctx)
 	case code != "ResourceNotFoundException":
@@ -317,14 +316,14 @@ func (s *stream) create(ctx context.Context) error {
 			s.mu.Unlock()
 		}
 		s.b.log.Info("created log group", zap.String("group", s.key.Group))
-	case errorCode(err) != "ResourceAlreadyExistsException":
+	case awsenv.ErrorCode(err) != "ResourceAlreadyExistsException":
 		return err
 	}
 	if err := s.setRetention(ctx); err != nil {
 		return err
 	}
 	_, err = c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: &s.key.Group, LogStreamName: &s.key.Stream})
-	if err != nil && errorCode(err) != "ResourceAlreadyExistsException" {
+	if err != nil && awsenv.ErrorCode(err) != "ResourceAlreadyExistsException" {
 		return err
 	}
 	return nil
@@ -355,14 +354,6 @@ func (s *stream) setRetention(ctx context.Context) error {
 	return nil
 }
 
-func errorCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
 // unfixable reports whether err says the request itself is wrong, so that sending it
 // again cannot succeed. Everything else is retried: throttling, 5xx, network errors,
 // missing permissions or credentials (an operator can fix those while the agent waits;
@@ -370,7 +361,7 @@ func errorCode(err error) string {
 // tokens now and we send none; under the old rules it meant "not stored, send again"),
 // and errors this package does not know.
 func unfixable(err error) bool {
-	switch errorCode(err) {
+	switch awsenv.ErrorCode(err) {
 	case "InvalidParameterException", "SerializationException", "ValidationException",
 		"InvalidParameterValueException", "InvalidParameterCombination":
 		return true

@@ -172,7 +172,7 @@ func (a *LifecycleAction) heartbeat() {
 	_, err := a.ASG.RecordLifecycleActionHeartbeat(ctx, &autoscaling.RecordLifecycleActionHeartbeatInput{
 		AutoScalingGroupName: aws.String(a.Group), LifecycleHookName: aws.String(a.hook), InstanceId: aws.String(a.InstanceID)})
 	if err != nil {
-		a.Log.Error("lifecycle action heartbeat failed", zap.Error(explain(err, "autoscaling:RecordLifecycleActionHeartbeat")))
+		a.Log.Error("lifecycle action heartbeat failed", zap.Error(awsenv.ExplainErr(err, "autoscaling:RecordLifecycleActionHeartbeat")))
 	}
 }
 
@@ -199,7 +199,7 @@ func (a *LifecycleAction) ShutdownFinished(ok bool) {
 		InstanceId: aws.String(a.InstanceID), LifecycleActionResult: aws.String(result)})
 	if err != nil {
 		a.Log.Error("cannot complete the lifecycle action; Auto Scaling goes on at the hook's timeout",
-			zap.Error(explain(err, "autoscaling:CompleteLifecycleAction")))
+			zap.Error(awsenv.ExplainErr(err, "autoscaling:CompleteLifecycleAction")))
 		return
 	}
 	a.Log.Info("lifecycle action completed", zap.String("result", result), zap.String("lifecycle_hook", a.hook))
@@ -212,7 +212,7 @@ func (a *LifecycleAction) findHook(ctx context.Context) (string, int32, error) {
 		if a.HookName != "" {
 			return a.HookName, 0, nil
 		}
-		return "", 0, explain(err, "autoscaling:DescribeLifecycleHooks")
+		return "", 0, awsenv.ExplainErr(err, "autoscaling:DescribeLifecycleHooks")
 	}
 	for _, h := range out.LifecycleHooks {
 		name := aws.ToString(h.LifecycleHookName)

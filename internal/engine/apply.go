@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/json"
+	"slices"
 
 	"go.uber.org/zap"
 
@@ -210,14 +211,7 @@ func (e *Engine) request(r source.Request) {
 }
 
 func (e *Engine) knownRequest(id string) bool {
-	has := func(t event.Trigger) bool {
-		for _, r := range t.Requests {
-			if r == id {
-				return true
-			}
-		}
-		return false
-	}
+	has := func(t event.Trigger) bool { return slices.Contains(t.Requests, id) }
 	if e.st.Running != nil && has(e.st.Running.Trigger) {
 		return true
 	}

@@ -2,7 +2,7 @@ package engine
 
 import (
 	"bytes"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -268,18 +268,18 @@ func (e *Engine) enqueue(s pendingSpec, front bool) bool {
 			continue
 		}
 		changed := false
-		if s.reason != "" && !contains(p.Reasons, s.reason) {
+		if s.reason != "" && !slices.Contains(p.Reasons, s.reason) {
 			p.Reasons = append(p.Reasons, s.reason)
 			changed = true
 		}
 		for _, r := range s.trigger.Rules {
-			if !contains(p.Trigger.Rules, r) {
+			if !slices.Contains(p.Trigger.Rules, r) {
 				p.Trigger.Rules = append(p.Trigger.Rules, r)
 				changed = true
 			}
 		}
 		for _, r := range s.trigger.Requests {
-			if !contains(p.Trigger.Requests, r) {
+			if !slices.Contains(p.Trigger.Requests, r) {
 				p.Trigger.Requests = append(p.Trigger.Requests, r)
 				changed = true
 			}
@@ -314,15 +314,6 @@ func (e *Engine) enqueue(s pendingSpec, front bool) bool {
 	return true
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // peersChanged reports whether the observed peer set differs from the applied one.
 func (e *Engine) peersChanged() bool {
 	if !e.st.PeersApplied {
@@ -337,7 +328,7 @@ func peerFingerprint(ps []event.Instance) string {
 	for i, p := range ps {
 		ids[i] = p.InstanceID + "@" + p.PrivateIP + "/" + p.PublicIP
 	}
-	sort.Strings(ids)
+	slices.Sort(ids)
 	return strings.Join(ids, ",")
 }
 

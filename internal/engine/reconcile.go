@@ -120,7 +120,7 @@ func (e *Engine) reconcile() {
 	if !e.online() {
 		if !e.has(event.Setup) && e.allowed(dedupeKey(event.Setup, ""), "setup", now) {
 			e.enqueue(pendingSpec{kind: event.Setup, reason: "first start on instance " + e.identity.InstanceID,
-				explicit: true, trigger: event.Trigger{Type: "first-start"}}, true)
+				explicit: true, trigger: event.Trigger{Type: event.TriggerFirstStart}}, true)
 			e.save()
 		}
 		return
@@ -170,9 +170,9 @@ func (e *Engine) reconcile() {
 		if !e.allowed(dk, strings.Join(w.fp, "\n"), now) {
 			continue
 		}
-		typ := "watch"
+		typ := event.TriggerWatch
 		if len(w.rules) == 0 {
-			typ = "peers"
+			typ = event.TriggerPeers
 		}
 		if e.enqueue(pendingSpec{kind: event.Kind(kind), rule: rule, reason: strings.Join(w.reasons, "; "),
 			trigger: event.Trigger{Type: typ, Rules: w.rules}}, false) {

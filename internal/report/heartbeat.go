@@ -236,7 +236,7 @@ func (h *Heartbeat) Wait() {
 // ShutdownStarted is the engine's ShutdownObserver: a shutdown caused by anything but the
 // operating system ("system") is the instance terminating.
 func (h *Heartbeat) ShutdownStarted(cause string) {
-	if cause != "system" {
+	if event.ShutdownCause(cause) != event.CauseSystem {
 		h.Terminating()
 	}
 }

@@ -31,7 +31,7 @@ func poll(ctx context.Context, clk clock.Clock, interval time.Duration, jitter f
 	if interval <= 0 {
 		interval = time.Minute
 	}
-	// A wait is drawn from [lo, hi) by jitter.
+	// The policies draw their waits with jitter, a number in [0, 1).
 	draw := func(n time.Duration) time.Duration { return time.Duration(jitter() * float64(n)) }
 	// The wait after a good pass: the interval ±10 %.
 	steady := backoff.Policy{Base: interval * 11 / 10, Floor: interval * 9 / 10, Jitter: 1, Rand: draw}
@@ -45,6 +45,8 @@ func poll(ctx context.Context, clk clock.Clock, interval time.Duration, jitter f
 		if ctx.Err() != nil {
 			return
 		}
+		// Drawn on every pass, throttled or not, so a seeded jitter gives the same
+		// sequence of waits as before the policies.
 		wait := steady.Delay(0)
 		if res.throttled {
 			wait = throttled.Delay(streak)

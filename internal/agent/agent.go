@@ -267,7 +267,7 @@ func HooksDirProblems(dir string) []string {
 		if !e.IsDir() {
 			continue
 		}
-		if _, err := event.ParseKind(e.Name()); err != nil && e.Name() != "health" {
+		if _, err := event.ParseKind(e.Name()); err != nil && e.Name() != string(event.Health) {
 			out = append(out, fmt.Sprintf("%s: %v (and health); its hooks never run — rename the directory", filepath.Join(dir, e.Name()), err))
 		}
 	}

@@ -7,17 +7,15 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/stackhand/stackhand/internal/awsenv"
+	"github.com/stackhand/stackhand/internal/backoff"
 	"github.com/stackhand/stackhand/internal/clock"
 	"github.com/stackhand/stackhand/internal/config"
 	"github.com/stackhand/stackhand/internal/source"
 	"github.com/stackhand/stackhand/internal/status"
 )
 
-// Discovery's retries: the wait doubles from discoverFirst up to discoverMax.
-const (
-	discoverFirst = time.Second
-	discoverMax   = time.Minute
-)
+// discoverBackoff is discovery's wait between attempts: it doubles from 1 s up to 1 min.
+var discoverBackoff = backoff.Policy{Base: time.Second, Factor: 2, Max: time.Minute}
 
 // discoverAWS loads the AWS setup and discovers the instance from IMDS and its tags. A
 // failure of either is retried with backoff for as long as it takes, never given up on:
@@ -91,15 +89,11 @@ func (d *discoverer) failed(err error, wait time.Duration) {
 
 // retry records err and waits before the next attempt; false when ctx ended first.
 func (d *discoverer) retry(ctx context.Context, err error) bool {
-	wait := discoverFirst
-	for i := 0; i < d.attempts && wait < discoverMax; i++ {
-		wait *= 2
-	}
-	wait = min(wait, discoverMax)
+	wait := discoverBackoff.Delay(d.attempts)
 	d.failed(err, wait)
 	d.log.Warn("cannot discover the instance yet; retrying", zap.Error(err), zap.Duration("retry_in", wait),
 		zap.Int("attempt", d.attempts))
-	return sleep(ctx, d.clk, wait)
+	return clock.Sleep(ctx, d.clk, wait)
 }
 
 // found records the success.
@@ -107,17 +101,4 @@ func (d *discoverer) found() {
 	d.c.Settle(nil, d.clk.Now().UTC())
 	d.c.NextTry, d.c.Detail = time.Time{}, ""
 	d.reg.Discovery(d.c)
-}
-
-// sleep waits d on clk; false when ctx ends first.
-func sleep(ctx context.Context, clk clock.Clock, d time.Duration) bool {
-	done := make(chan struct{})
-	t := clk.AfterFunc(d, func() { close(done) })
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-done:
-		return true
-	}
 }

@@ -72,7 +72,7 @@ func startReporters(ctx context.Context, o reporterOptions) *reporters {
 		KillGrace: cfg.KillGrace.D(), Logger: o.log.Named("health").WithOptions(zap.IncreaseLevel(zap.WarnLevel)), Keep: healthKeep}
 	h := &report.Health{Sink: sink, Notifier: r.notifier, Clock: o.clk, Log: o.log.Named("health"), Status: tell,
 		Instance: in, Interval: cfg.Health.Interval.D(), Timeout: cfg.Health.Timeout.D(), Failures: cfg.Health.Failures,
-		Checks: cfg.Health.Checks, ScriptsDir: filepath.Join(cfg.HooksDir, "health"), Runner: runner}
+		Checks: cfg.Health.Checks, ScriptsDir: filepath.Join(cfg.HooksDir, string(event.Health)), Runner: runner}
 	run(h.Run)
 	if len(cfg.Logs.Files) > 0 {
 		startLogs(o, tell, run)

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"go.uber.org/zap"
 
+	"github.com/stackhand/stackhand/internal/backoff"
+	"github.com/stackhand/stackhand/internal/clock"
 	"github.com/stackhand/stackhand/internal/event"
 )
 
@@ -222,14 +224,15 @@ func (w waiter) retry(ctx context.Context, call func(ctx context.Context) error)
 	if log == nil {
 		log = zap.NewNop()
 	}
-	delay, limit := w.first, w.max
-	if delay <= 0 {
-		delay = time.Second
+	first, limit := w.first, w.max
+	if first <= 0 {
+		first = time.Second
 	}
 	if limit <= 0 {
 		limit = time.Minute
 	}
-	for {
+	policy := backoff.Policy{Base: first, Factor: 2, Max: limit}
+	for attempt := 0; ; attempt++ {
 		err := call(ctx)
 		if err == nil {
 			return nil
@@ -240,6 +243,7 @@ func (w waiter) retry(ctx context.Context, call func(ctx context.Context) error)
 		if !IsUnreachable(err) {
 			return explainIMDS(err, w.endpoint)
 		}
+		delay := policy.Delay(attempt)
 		log.Warn(fmt.Sprintf("IMDS unreachable at %s, retrying in %s", w.endpoint, delay), zap.Error(err))
 		if w.onRetry != nil {
 			w.onRetry(fmt.Errorf("IMDS unreachable at %s: %w", w.endpoint, err), delay)
@@ -247,7 +251,6 @@ func (w waiter) retry(ctx context.Context, call func(ctx context.Context) error)
 		if serr := sleep(ctx, delay); serr != nil {
 			return fmt.Errorf("IMDS unreachable at %s: %w (gave up: %w)", w.endpoint, err, serr)
 		}
-		delay = min(delay*2, limit)
 	}
 }
 
@@ -263,13 +266,10 @@ func explainIMDS(err error, endpoint string) error {
 	return fmt.Errorf("IMDS at %s: %w", endpoint, err)
 }
 
+// sleepCtx waits d on the wall clock; it returns ctx's error if ctx ends first.
 func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
+	if !clock.Sleep(ctx, clock.Real{}, d) {
 		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
+	return nil
 }

@@ -13,15 +13,28 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
+// ErrorCode returns the AWS error code err carries (a smithy.APIError anywhere in its
+// chain: "Throttling", "AccessDenied", "ResourceNotFoundException", ...), or "" if none.
+func ErrorCode(err error) string {
+	if ae, ok := apiError(err); ok {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// apiError returns the smithy.APIError in err's chain.
+func apiError(err error) (smithy.APIError, bool) {
+	var ae smithy.APIError
+	ok := errors.As(err, &ae)
+	return ae, ok
+}
+
 // IsThrottle reports whether err is AWS saying "slow down": a throttling error code
 // (the SDK's retry.DefaultThrottleErrorCodes: Throttling, RequestLimitExceeded,
 // TooManyRequestsException, ...) or HTTP 429.
 func IsThrottle(err error) bool {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		if _, ok := retry.DefaultThrottleErrorCodes[ae.ErrorCode()]; ok {
-			return true
-		}
+	if _, ok := retry.DefaultThrottleErrorCodes[ErrorCode(err)]; ok {
+		return true
 	}
 	return httpStatus(err) == 429
 }
@@ -29,12 +42,9 @@ func IsThrottle(err error) bool {
 // IsAccessDenied reports whether err is AWS refusing a call the credentials are not
 // allowed to make.
 func IsAccessDenied(err error) bool {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess", "AuthorizationError":
-			return true
-		}
+	switch ErrorCode(err) {
+	case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess", "AuthorizationError":
+		return true
 	}
 	return false
 }
@@ -42,13 +52,10 @@ func IsAccessDenied(err error) bool {
 // IsInvalidCredentials reports whether AWS rejected the credentials themselves (an
 // unknown or expired key, a bad signature), as opposed to a missing permission.
 func IsInvalidCredentials(err error) bool {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "InvalidClientTokenId", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken",
-			"ExpiredTokenException", "AuthFailure", "IncompleteSignature", "MissingAuthenticationToken":
-			return true
-		}
+	switch ErrorCode(err) {
+	case "InvalidClientTokenId", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken",
+		"ExpiredTokenException", "AuthFailure", "IncompleteSignature", "MissingAuthenticationToken":
+		return true
 	}
 	return false
 }
@@ -62,19 +69,19 @@ var notFoundMessage = regexp.MustCompile(`(?i)\b(does not exist|not found)\b`)
 // *.NotFound codes, ResourceNotFound, or CloudFormation's ValidationError "... does not
 // exist", or HTTP 404.
 func IsNotFound(err error) bool {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		code := ae.ErrorCode()
-		switch {
-		case strings.HasSuffix(code, "NotFound"), // EC2's *.NotFound, ResourceNotFound
-			code == "ResourceNotFoundException", code == "NoSuchEntity":
-			return true
-		case code == "ValidationError" && notFoundMessage.MatchString(ae.ErrorMessage()):
-			return true
-		}
-		return false
+	ae, ok := apiError(err)
+	if !ok {
+		return httpStatus(err) == 404
 	}
-	return httpStatus(err) == 404
+	code := ae.ErrorCode()
+	switch {
+	case strings.HasSuffix(code, "NotFound"), // EC2's *.NotFound, ResourceNotFound
+		code == "ResourceNotFoundException", code == "NoSuchEntity":
+		return true
+	case code == "ValidationError" && notFoundMessage.MatchString(ae.ErrorMessage()):
+		return true
+	}
+	return false
 }
 
 // IsUnreachable reports whether err means the endpoint could not be reached or failed
@@ -136,8 +143,7 @@ func Explain(err error, action string) string {
 	if err == nil {
 		return ""
 	}
-	var ae smithy.APIError
-	hasAPI := errors.As(err, &ae)
+	ae, hasAPI := apiError(err)
 	switch {
 	case IsNoCredentials(err):
 		return fmt.Sprintf("%s: no AWS credentials on this instance: attach an instance profile whose role allows %s, or set credential-file", action, action)

@@ -43,7 +43,7 @@ func cmdValidate(env Env, args []string) int {
 // and the files that would be skipped or are odd (warnings).
 func checkHooks(cfg *config.Config) (problems, warnings []string) {
 	warnings = append(warnings, agent.HooksDirProblems(cfg.HooksDir)...)
-	dirs := []string{"health"}
+	dirs := []string{string(event.Health)}
 	for _, k := range event.Kinds {
 		dirs = append(dirs, string(k))
 	}

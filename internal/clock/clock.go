@@ -2,6 +2,7 @@
 package clock
 
 import (
+	"context"
 	"sort"
 	"sync"
 	"time"
@@ -119,4 +120,22 @@ func (t *fakeTimer) Stop() bool {
 	}
 	t.stopped = true
 	return true
+}
+
+// Sleep waits d on c, or until ctx ends; it reports whether it waited all of d. A d of
+// zero or less does not wait: Sleep then reports whether ctx is still live. The timer is
+// stopped when ctx ends first, so nothing stays armed on c after Sleep returns.
+func Sleep(ctx context.Context, c Clock, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	done := make(chan struct{})
+	t := c.AfterFunc(d, func() { close(done) })
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		t.Stop()
+		return false
+	}
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"time"
 
 	"github.com/stackhand/stackhand/internal/event"
@@ -104,15 +105,7 @@ func (c *Config) IsSet(key string) bool {
 // Fires reports whether a change of this kind runs the rule; a rule with no "on" list (built
 // in code) fires on every change.
 func (r WatchRule) Fires(change event.ChangeKind) bool {
-	if len(r.On) == 0 {
-		return true
-	}
-	for _, on := range r.On {
-		if on == string(change) {
-			return true
-		}
-	}
-	return false
+	return len(r.On) == 0 || slices.Contains(r.On, string(change))
 }
 
 // EventFor returns the lifecycle event a change runs: the rule's event when set, else deploy

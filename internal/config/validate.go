@@ -2,12 +2,12 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -174,12 +174,7 @@ func (l *loader) validateWatch(c *Config) {
 }
 
 func (l *loader) validateHookEnv(c *Config) {
-	keys := make([]string, 0, len(c.HookEnv))
-	for k := range c.HookEnv {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(c.HookEnv)) {
 		ln := l.line("hook_env." + k)
 		switch {
 		case !envNameRE.MatchString(k):

@@ -133,7 +133,7 @@ func FromOutcome(o state.Outcome) Event {
 
 // FromTrigger returns the public form of t.
 func FromTrigger(t event.Trigger) Trigger {
-	return Trigger{Type: t.Type, Detail: t.Detail, Rules: slices.Clone(t.Rules), Requests: slices.Clone(t.Requests)}
+	return Trigger{Type: string(t.Type), Detail: t.Detail, Rules: slices.Clone(t.Rules), Requests: slices.Clone(t.Requests)}
 }
 
 // Health is a health verdict: Detail.Health.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/json"
+	"slices"
 
 	"go.uber.org/zap"
 
@@ -73,7 +74,7 @@ func (e *Engine) lifecycle(l source.Lifecycle) {
 	detail := l.Detail
 	state := l.State
 	if l.Spot {
-		state = "spot-interruption"
+		state = string(event.CauseSpotInterruption)
 	}
 	if e.st.Lifecycle.State != state {
 		e.st.Lifecycle.State = state
@@ -87,7 +88,7 @@ func (e *Engine) lifecycle(l source.Lifecycle) {
 		if k := event.Kind(e.cfg.Lifecycle.RebalanceEvent); k != "" {
 			e.enqueue(pendingSpec{kind: k, explicit: true,
 				reason:  "EC2 rebalance recommendation at " + l.Rebalance.UTC().Format("2006-01-02T15:04:05Z") + ": this instance is at elevated risk of interruption",
-				trigger: event.Trigger{Type: "lifecycle", Detail: "rebalance-recommendation"}}, false)
+				trigger: event.Trigger{Type: event.TriggerLifecycle, Detail: "rebalance-recommendation"}}, false)
 		} else {
 			e.log.Info("EC2 rebalance recommendation; lifecycle.rebalance_event is not set, so nothing runs", zap.Time("notice", l.Rebalance))
 		}
@@ -146,7 +147,7 @@ func (e *Engine) request(r source.Request) {
 	}
 	e.log.Info("request", zap.String("request", r.ID), zap.String("event", string(r.Event)), zap.String("reason", reason))
 	e.enqueue(pendingSpec{kind: r.Event, reason: reason, explicit: true,
-		trigger: event.Trigger{Type: "request", Detail: r.User, Requests: []string{r.ID}}}, false)
+		trigger: event.Trigger{Type: event.TriggerRequest, Detail: r.User, Requests: []string{r.ID}}}, false)
 	e.save()
 	if e.spool != nil {
 		e.spool.Remove(r.ID)
@@ -154,14 +155,7 @@ func (e *Engine) request(r source.Request) {
 }
 
 func (e *Engine) knownRequest(id string) bool {
-	has := func(t event.Trigger) bool {
-		for _, r := range t.Requests {
-			if r == id {
-				return true
-			}
-		}
-		return false
-	}
+	has := func(t event.Trigger) bool { return slices.Contains(t.Requests, id) }
 	if e.st.Running != nil && has(e.st.Running.Trigger) {
 		return true
 	}

@@ -49,8 +49,9 @@ type Notifier interface {
 // action uses it to keep a terminating instance waiting for them. Both calls run outside
 // the event loop; ShutdownFinished returns before the agent exits.
 type ShutdownObserver interface {
-	// ShutdownStarted gets the lifecycle state that caused the shutdown (Terminated,
-	// spot-interruption) or "system" for an operating system shutdown.
+	// ShutdownStarted gets the event.ShutdownCause of the shutdown: the lifecycle state
+	// that caused it (Terminated, spot-interruption) or "system" for an operating system
+	// shutdown.
 	ShutdownStarted(lifecycleState string)
 	ShutdownFinished(ok bool)
 }

@@ -2,12 +2,13 @@ package engine
 
 import (
 	"bytes"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/stackhand/stackhand/internal/backoff"
 	"github.com/stackhand/stackhand/internal/cfnpath"
 	"github.com/stackhand/stackhand/internal/config"
 	"github.com/stackhand/stackhand/internal/event"
@@ -119,7 +120,7 @@ func (e *Engine) reconcile() {
 	if !e.online() {
 		if !e.has(event.Setup) && e.allowed(dedupeKey(event.Setup, ""), "setup", now) {
 			e.enqueue(pendingSpec{kind: event.Setup, reason: "first start on instance " + e.identity.InstanceID,
-				explicit: true, trigger: event.Trigger{Type: "first-start"}}, true)
+				explicit: true, trigger: event.Trigger{Type: event.TriggerFirstStart}}, true)
 			e.save()
 		}
 		return
@@ -169,9 +170,9 @@ func (e *Engine) reconcile() {
 		if !e.allowed(dk, strings.Join(w.fp, "\n"), now) {
 			continue
 		}
-		typ := "watch"
+		typ := event.TriggerWatch
 		if len(w.rules) == 0 {
-			typ = "peers"
+			typ = event.TriggerPeers
 		}
 		if e.enqueue(pendingSpec{kind: event.Kind(kind), rule: rule, reason: strings.Join(w.reasons, "; "),
 			trigger: event.Trigger{Type: typ, Rules: w.rules}}, false) {
@@ -250,14 +251,11 @@ func (e *Engine) failed(dk, fp string, o state.Outcome, automatic bool) time.Tim
 	b.Kind, b.Rule, b.Automatic = o.Kind, o.Rule, automatic
 	b.LastEventID, b.LastError = o.ID, o.Error
 	b.Attempts++
-	wait := e.cfg.Interval.D()
-	if wait <= 0 {
-		wait = time.Minute
+	first := e.cfg.Interval.D()
+	if first <= 0 {
+		first = time.Minute
 	}
-	for i := 1; i < b.Attempts && wait < maxBackoff; i++ {
-		wait *= 2
-	}
-	wait = min(wait, maxBackoff)
+	wait := backoff.Policy{Base: first, Factor: 2, Max: maxBackoff}.Delay(b.Attempts - 1)
 	b.NotBefore = e.clk.Now().Add(wait).UTC()
 	if e.st.Retries == nil {
 		e.st.Retries = map[string]*state.Retry{}
@@ -277,18 +275,18 @@ func (e *Engine) enqueue(s pendingSpec, front bool) bool {
 			continue
 		}
 		changed := false
-		if s.reason != "" && !contains(p.Reasons, s.reason) {
+		if s.reason != "" && !slices.Contains(p.Reasons, s.reason) {
 			p.Reasons = append(p.Reasons, s.reason)
 			changed = true
 		}
 		for _, r := range s.trigger.Rules {
-			if !contains(p.Trigger.Rules, r) {
+			if !slices.Contains(p.Trigger.Rules, r) {
 				p.Trigger.Rules = append(p.Trigger.Rules, r)
 				changed = true
 			}
 		}
 		for _, r := range s.trigger.Requests {
-			if !contains(p.Trigger.Requests, r) {
+			if !slices.Contains(p.Trigger.Requests, r) {
 				p.Trigger.Requests = append(p.Trigger.Requests, r)
 				changed = true
 			}
@@ -323,15 +321,6 @@ func (e *Engine) enqueue(s pendingSpec, front bool) bool {
 	return true
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // peersChanged reports whether the observed peer set differs from the applied one.
 func (e *Engine) peersChanged() bool {
 	if !e.st.PeersApplied {
@@ -346,7 +335,7 @@ func peerFingerprint(ps []event.Instance) string {
 	for i, p := range ps {
 		ids[i] = p.InstanceID + "@" + p.PrivateIP + "/" + p.PublicIP
 	}
-	sort.Strings(ids)
+	slices.Sort(ids)
 	return strings.Join(ids, ",")
 }
 

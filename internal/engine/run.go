@@ -137,9 +137,9 @@ func (e *Engine) startShutdown() {
 		return
 	}
 	p := state.Pending{ID: e.nextID(event.Shutdown), Kind: event.Shutdown, Reasons: []string{e.shutdownWhy},
-		Trigger: event.Trigger{Type: "lifecycle", Detail: e.st.Lifecycle.State}, Explicit: true, Queued: e.clk.Now().UTC()}
+		Trigger: event.Trigger{Type: event.TriggerLifecycle, Detail: e.st.Lifecycle.State}, Explicit: true, Queued: e.clk.Now().UTC()}
 	if e.shutdownFor == "" {
-		p.Trigger = event.Trigger{Type: "system", Detail: "operating system shutdown"}
+		p.Trigger = event.Trigger{Type: event.TriggerSystem, Detail: "operating system shutdown"}
 	}
 	r := &run{p: p, dk: dedupeKey(event.Shutdown, ""), withPeers: true, peers: e.peers, shutdown: true}
 	e.launch(r, e.shutdownUntil)
@@ -189,13 +189,13 @@ func (e *Engine) launch(r *run, deadline time.Time) {
 	if !r.shutdown {
 		obs = nil
 	}
-	cause := "system"
+	cause := event.CauseSystem
 	if e.shutdownFor != "" {
-		cause = e.st.Lifecycle.State
+		cause = event.ShutdownCause(e.st.Lifecycle.State)
 	}
 	go func() {
 		if obs != nil {
-			obs.ShutdownStarted(cause)
+			obs.ShutdownStarted(string(cause))
 		}
 		res := runner.Run(ctx, spec)
 		if obs != nil {
@@ -361,9 +361,9 @@ func (e *Engine) finish(f finished) {
 		e.st.Setup = state.Setup{InstanceID: e.identity.InstanceID, Done: true, At: now, EventID: r.p.ID}
 		// OpsWorks: setup includes deploy, and configure runs once the instance is online.
 		e.enqueue(pendingSpec{kind: event.Configure, reason: "this instance finished setup and is online",
-			explicit: true, trigger: event.Trigger{Type: "setup"}}, true)
+			explicit: true, trigger: event.Trigger{Type: event.TriggerSetup}}, true)
 		e.enqueue(pendingSpec{kind: event.Deploy, reason: "setup is followed by deploy",
-			explicit: true, trigger: event.Trigger{Type: "setup"}}, true)
+			explicit: true, trigger: event.Trigger{Type: event.TriggerSetup}}, true)
 	}
 	e.save()
 }

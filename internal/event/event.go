@@ -22,6 +22,11 @@ const (
 	Shutdown  Kind = "shutdown"
 )
 
+// Health is the pseudo-event the health check scripts run as: their directory under the
+// hooks directory and the "event" of their payload. It is not a lifecycle event: it is
+// not in Kinds and ParseKind refuses it.
+const Health Kind = "health"
+
 // Kinds lists every lifecycle event in its documented order.
 var Kinds = []Kind{Setup, Configure, Deploy, Undeploy, Shutdown}
 
@@ -81,10 +86,33 @@ type Watched struct {
 	New    json.RawMessage `json:"new,omitempty"`
 }
 
+// TriggerType says what kind of thing caused an event.
+type TriggerType string
+
+// The causes of an event. A retry keeps the trigger of the run it repeats, with
+// Payload.Retry set.
+const (
+	// TriggerFirstStart is the agent's first start on this instance: it runs setup.
+	TriggerFirstStart TriggerType = "first-start"
+	// TriggerSetup is a finished setup: the configure and the deploy that follow it.
+	TriggerSetup TriggerType = "setup"
+	// TriggerWatch is a change of watched metadata paths or tags (Trigger.Rules).
+	TriggerWatch TriggerType = "watch"
+	// TriggerPeers is a change of the set of online peers.
+	TriggerPeers TriggerType = "peers"
+	// TriggerLifecycle is the instance's lifecycle: termination, spot interruption, or
+	// a rebalance recommendation (Trigger.Detail says which).
+	TriggerLifecycle TriggerType = "lifecycle"
+	// TriggerRequest is an operator's `stackhand trigger` (Trigger.Requests).
+	TriggerRequest TriggerType = "request"
+	// TriggerSystem is the operating system shutting down.
+	TriggerSystem TriggerType = "system"
+)
+
 // Trigger says what caused an event.
 type Trigger struct {
-	// Type is one of: first-start, setup, watch, peers, lifecycle, request, retry.
-	Type string `json:"type"`
+	// Type is what kind of thing caused the event.
+	Type TriggerType `json:"type"`
 	// Detail is free text, e.g. the lifecycle state or the requester.
 	Detail string `json:"detail,omitempty"`
 	// Rules names the watch rules whose change caused the event.
@@ -92,6 +120,38 @@ type Trigger struct {
 	// Requests lists the ids of `stackhand trigger` requests this event answers.
 	Requests []string `json:"requests,omitempty"`
 }
+
+// Result is how an event ended, as status and the outcome records show it.
+type Result string
+
+// The results an event can have.
+const (
+	// Succeeded: every hook exited 0.
+	Succeeded Result = "succeeded"
+	// Failed: a hook failed, timed out or was refused, or the event could not start.
+	Failed Result = "failed"
+	// Dropped: the event never ran because the agent is shutting down.
+	Dropped Result = "dropped"
+	// Superseded: the event never ran because what queued it no longer applies.
+	Superseded Result = "superseded"
+	// Interrupted: the agent ended the event, or stopped while it ran.
+	Interrupted Result = "interrupted"
+)
+
+// ShutdownCause says why the shutdown event runs: the lifecycle state that ends the
+// instance, or the operating system shutting down.
+type ShutdownCause string
+
+// The causes of a shutdown.
+const (
+	// CauseTerminated is Auto Scaling terminating the instance (its Terminated target
+	// lifecycle state).
+	CauseTerminated ShutdownCause = "Terminated"
+	// CauseSpotInterruption is EC2 reclaiming the spot instance.
+	CauseSpotInterruption ShutdownCause = "spot-interruption"
+	// CauseSystem is an operating system shutdown, with no lifecycle change seen.
+	CauseSystem ShutdownCause = "system"
+)
 
 // Payload is the JSON document each hook gets on stdin and in STACKHAND_EVENT_FILE.
 type Payload struct {

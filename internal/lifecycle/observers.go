@@ -1,6 +1,10 @@
 package lifecycle
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/stackhand/stackhand/internal/event"
+)
 
 // Observer is told when the shutdown hooks start and when they end (the engine's
 // ShutdownObserver). ShutdownStarted gets the cause: the lifecycle state that caused the
@@ -51,7 +55,7 @@ type AlarmRemoval struct{ Alarm Alarm }
 
 // ShutdownStarted starts the deletion when cause is a termination.
 func (a AlarmRemoval) ShutdownStarted(cause string) {
-	if cause != "system" {
+	if event.ShutdownCause(cause) != event.CauseSystem {
 		a.Alarm.Terminating()
 	}
 }

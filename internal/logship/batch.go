@@ -182,9 +182,6 @@ func NewBatcher(o BatcherOptions) *Batcher {
 	if b.maxBack < b.minBack {
 		b.maxBack = b.minBack
 	}
-	if b.jitter == nil {
-		b.jitter = randomJitter
-	}
 	return b
 }
 

@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/stackhand/stackhand/internal/awsenv"
 	"github.com/stackhand/stackhand/internal/clock"
 )
 
@@ -100,7 +101,7 @@ func (f *fakeLogs) PutLogEvents(ctx context.Context, in *cloudwatchlogs.PutLogEv
 	if put != nil {
 		out, err = put(n, b)
 	}
-	if err == nil || errorCode(err) == "DataAlreadyAcceptedException" {
+	if err == nil || awsenv.ErrorCode(err) == "DataAlreadyAcceptedException" {
 		f.mu.Lock()
 		f.stored = append(f.stored, b)
 		f.mu.Unlock()

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -14,12 +13,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
-	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"go.uber.org/zap"
 
 	"github.com/stackhand/stackhand/internal/awsenv"
+	"github.com/stackhand/stackhand/internal/backoff"
+	"github.com/stackhand/stackhand/internal/clock"
 )
 
 // LogsClient is what the Batcher calls: the methods of *cloudwatchlogs.Client it uses.
@@ -182,7 +182,7 @@ func (s *stream) send(ctx context.Context, p *payload) {
 	justCreated := false
 	for attempt := 0; ; attempt++ {
 		out, err := s.b.client.PutLogEvents(ctx, in, putOptions)
-		if err == nil || errorCode(err) == "DataAlreadyAcceptedException" {
+		if err == nil || awsenv.ErrorCode(err) == "DataAlreadyAcceptedException" {
 			var rejected int
 			if out != nil {
 				rejected = countRejected(out.RejectedLogEventsInfo, n)
@@ -194,7 +194,7 @@ func (s *stream) send(ctx context.Context, p *payload) {
 			return
 		}
 		switch {
-		case errorCode(err) == "ResourceNotFoundException" && !justCreated:
+		case awsenv.ErrorCode(err) == "ResourceNotFoundException" && !justCreated:
 			// The group or the stream does not exist: create them and try again at
 			// once. (Not found again right after: wait, then create again, which is
 			// harmless if they exist.)
@@ -292,30 +292,8 @@ func (s *stream) drop(p *payload, err error) {
 // backoff waits before retry attempt+1: full jitter over an exponential bound. It
 // returns false if ctx ended first.
 func (s *stream) backoff(ctx context.Context, attempt int) bool {
-	bound := s.b.maxBack
-	if attempt < 30 {
-		bound = min(bound, s.b.minBack<<attempt)
-	}
-	d := s.b.jitter(bound)
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	ch := make(chan struct{}, 1)
-	t := s.b.clk.AfterFunc(d, func() { signal(ch) })
-	select {
-	case <-ch:
-		return true
-	case <-ctx.Done():
-		t.Stop()
-		return false
-	}
-}
-
-func randomJitter(bound time.Duration) time.Duration {
-	if bound <= 0 {
-		return 0
-	}
-	return time.Duration(rand.Int64N(int64(bound)))
+	p := backoff.Policy{Base: s.b.minBack, Factor: 2, Max: s.b.maxBack, Jitter: 1, Rand: s.b.jitter}
+	return clock.Sleep(ctx, s.b.clk, p.Delay(attempt))
 }
 
 // create creates the stream, and its group first if that is what is missing (setting
@@ -323,7 +301,7 @@ func randomJitter(bound time.Duration) time.Duration {
 func (s *stream) create(ctx context.Context) error {
 	c := s.b.client
 	_, err := c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: &s.key.Group, LogStreamName: &s.key.Stream})
-	switch code := errorCode(err); {
+	switch code := awsenv.ErrorCode(err); {
 	case err == nil || code == "ResourceAlreadyExistsException":
 		return s.setRetention(ctx)
 	case code != "ResourceNotFoundException":
@@ -338,14 +316,14 @@ func (s *stream) create(ctx context.Context) error {
 			s.mu.Unlock()
 		}
 		s.b.log.Info("created log group", zap.String("group", s.key.Group))
-	case errorCode(err) != "ResourceAlreadyExistsException":
+	case awsenv.ErrorCode(err) != "ResourceAlreadyExistsException":
 		return err
 	}
 	if err := s.setRetention(ctx); err != nil {
 		return err
 	}
 	_, err = c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: &s.key.Group, LogStreamName: &s.key.Stream})
-	if err != nil && errorCode(err) != "ResourceAlreadyExistsException" {
+	if err != nil && awsenv.ErrorCode(err) != "ResourceAlreadyExistsException" {
 		return err
 	}
 	return nil
@@ -376,14 +354,6 @@ func (s *stream) setRetention(ctx context.Context) error {
 	return nil
 }
 
-func errorCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
 // unfixable reports whether err says the request itself is wrong, so that sending it
 // again cannot succeed. Everything else is retried: throttling, 5xx, network errors,
 // missing permissions or credentials (an operator can fix those while the agent waits;
@@ -391,7 +361,7 @@ func errorCode(err error) string {
 // tokens now and we send none; under the old rules it meant "not stored, send again"),
 // and errors this package does not know.
 func unfixable(err error) bool {
-	switch errorCode(err) {
+	switch awsenv.ErrorCode(err) {
 	case "InvalidParameterException", "SerializationException", "ValidationException",
 		"InvalidParameterValueException", "InvalidParameterCombination":
 		return true

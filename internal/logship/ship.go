@@ -191,9 +191,7 @@ func (s *Shipper) Run(ctx context.Context) error {
 func (s *Shipper) drain() {
 	deadline := s.o.Clock.Now().Add(DrainGrace)
 	for !s.shipped() && s.o.Clock.Now().Before(deadline) {
-		done := make(chan struct{})
-		s.o.Clock.AfterFunc(drainPoll, func() { close(done) })
-		<-done
+		clock.Sleep(context.Background(), s.o.Clock, drainPoll)
 	}
 }
 
@@ -214,14 +212,9 @@ func (s *Shipper) shipped() bool {
 }
 
 func (s *Shipper) reportUntil(ctx context.Context) {
-	tick := make(chan struct{}, 1)
 	for {
 		s.report()
-		t := s.o.Clock.AfterFunc(statusEvery, func() { tick <- struct{}{} })
-		select {
-		case <-tick:
-		case <-ctx.Done():
-			t.Stop()
+		if !clock.Sleep(ctx, s.o.Clock, statusEvery) {
 			return
 		}
 	}

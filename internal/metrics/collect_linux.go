@@ -406,10 +406,8 @@ func isOctal(b byte) bool { return b >= '0' && b <= '7' }
 
 // cutLine splits data after its first line; the line has no newline.
 func cutLine(data []byte) (line, rest []byte) {
-	if i := bytes.IndexByte(data, '\n'); i >= 0 {
-		return data[:i], data[i+1:]
-	}
-	return data, nil
+	line, rest, _ = bytes.Cut(data, []byte{'\n'})
+	return line, rest
 }
 
 // nextField returns the first run of non-blank bytes of b and what follows it, or nil.

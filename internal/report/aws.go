@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
+	"github.com/stackhand/stackhand/internal/awsenv"
 	"github.com/stackhand/stackhand/internal/contract"
 )
 
@@ -161,15 +162,10 @@ func (s *AWSSink) EnsureAlarm(ctx context.Context, spec AlarmSpec) (string, erro
 // DeleteAlarm deletes the alarm; CloudWatch does not fail on an alarm that is gone.
 func (s *AWSSink) DeleteAlarm(ctx context.Context, name string) error {
 	_, err := s.CloudWatch.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{name}})
-	if err != nil && isNotFound(err) {
+	if err != nil && awsenv.IsNotFound(err) {
 		return nil
 	}
 	return err
-}
-
-func isNotFound(err error) bool {
-	var ae interface{ ErrorCode() string }
-	return errors.As(err, &ae) && (ae.ErrorCode() == "ResourceNotFound" || ae.ErrorCode() == "ResourceNotFoundException")
 }
 
 // SetUnhealthy calls SetInstanceHealth Unhealthy with ShouldRespectGracePeriod.

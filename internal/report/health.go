@@ -78,7 +78,7 @@ func (h *Health) Run(ctx context.Context) {
 	h.init()
 	for {
 		h.Round(ctx)
-		if !sleep(ctx, h.Clock, h.Interval) {
+		if !clock.Sleep(ctx, h.Clock, h.Interval) {
 			return
 		}
 	}
@@ -166,7 +166,7 @@ func (h *Health) tcpCheck(ctx context.Context, addr string) error {
 }
 
 func (h *Health) scripts(ctx context.Context, id string) error {
-	res := h.Runner.Run(ctx, hooks.Spec{Event: event.Kind("health"), EventID: id, Reason: "health check",
+	res := h.Runner.Run(ctx, hooks.Spec{Event: event.Health, EventID: id, Reason: "health check",
 		InstanceID: h.Instance.InstanceID, Stack: h.Instance.Stack, Region: h.Instance.Region,
 		Dir: h.ScriptsDir, Timeout: h.Timeout, Payload: []byte(`{"event":"health"}`)})
 	if res.OK {

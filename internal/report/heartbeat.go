@@ -99,7 +99,7 @@ func (h *Heartbeat) Run(ctx context.Context) {
 	defer stop()
 	for !h.isStopped() {
 		h.beat(ctx)
-		if !sleep(ctx, h.Clock, h.Interval) {
+		if !clock.Sleep(ctx, h.Clock, h.Interval) {
 			return
 		}
 	}
@@ -216,7 +216,7 @@ func (h *Heartbeat) Terminating() {
 				h.notify(AlarmChange{Name: name, Change: "deleted", Reason: "the instance is terminating"})
 				return
 			}
-			if !sleep(ctx, h.Clock, backoff(attempt)/4) {
+			if !clock.Sleep(ctx, h.Clock, backoff(attempt)/4) {
 				h.Log.Error("could not delete the heartbeat alarm; delete it by hand", zap.String("alarm", name), zap.Error(err))
 				return
 			}

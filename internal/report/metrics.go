@@ -61,7 +61,7 @@ func (m *Metrics) Run(ctx context.Context) {
 	every := max(m.Interval/samplesPerInterval, time.Second)
 	next := m.Clock.Now().Add(m.Interval)
 	m.Collect()
-	for sleep(ctx, m.Clock, every) {
+	for clock.Sleep(ctx, m.Clock, every) {
 		m.Collect()
 		if now := m.Clock.Now(); !now.Before(next) {
 			m.Flush(now)

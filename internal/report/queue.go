@@ -2,10 +2,11 @@ package report
 
 import (
 	"context"
-	"math/rand/v2"
 	"sync"
 	"time"
 
+	// Renamed: this package's backoff is the function the sinks and their tests call.
+	backoffpkg "github.com/stackhand/stackhand/internal/backoff"
 	"github.com/stackhand/stackhand/internal/clock"
 )
 
@@ -91,29 +92,12 @@ const (
 	retryMax = 2 * time.Minute
 )
 
-// backoff returns the wait before retry number attempt (1, 2, ...): full jitter over an
-// exponential window, never less than half of it so retries do not bunch at zero.
-func backoff(attempt int) time.Duration {
-	d := retryMin
-	for i := 1; i < attempt && d < retryMax; i++ {
-		d *= 2
-	}
-	d = min(d, retryMax)
-	return d/2 + rand.N(d/2+1)
-}
+// retryPolicy is the wait before retrying a sink: drawn at random from an exponential
+// window, never less than half of it so retries do not bunch at zero.
+var retryPolicy = backoffpkg.Policy{Base: retryMin, Factor: 2, Max: retryMax, Jitter: 0.5}
 
-// sleep waits d on clk, or until ctx ends; it reports whether the wait was completed.
-func sleep(ctx context.Context, clk clock.Clock, d time.Duration) bool {
-	done := make(chan struct{})
-	t := clk.AfterFunc(d, func() { close(done) })
-	defer t.Stop()
-	select {
-	case <-done:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
+// backoff returns the wait before retry number attempt (1, 2, ...).
+func backoff(attempt int) time.Duration { return retryPolicy.Delay(attempt - 1) }
 
 // drain sends the queue's items in batches of at most batch until ctx ends. A failed send
 // is retried with backoff; report is told of every success and failure.
@@ -136,7 +120,7 @@ func drain[T any](ctx context.Context, clk clock.Clock, q *queue[T], batch int, 
 			}
 			report(err)
 			attempt++
-			if !sleep(ctx, clk, backoff(attempt)) {
+			if !clock.Sleep(ctx, clk, backoff(attempt)) {
 				return
 			}
 			continue

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -58,14 +59,7 @@ type Options struct {
 // service manager and enables it at boot, "uninstall" stops and removes it, "start",
 // "stop" and "status" do what they say. It writes what it did to o.Out.
 func Control(action string, o Options) error {
-	valid := false
-	for _, a := range Actions {
-		if action == a {
-			valid = true
-			break
-		}
-	}
-	if !valid {
+	if !slices.Contains(Actions, action) {
 		return fmt.Errorf("unknown service action %q: want one of %s", action, strings.Join(Actions, ", "))
 	}
 	if o.Out == nil {

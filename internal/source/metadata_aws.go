@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"go.uber.org/zap"
 
+	"github.com/stackhand/stackhand/internal/awsenv"
 	"github.com/stackhand/stackhand/internal/cfnpath"
 	"github.com/stackhand/stackhand/internal/clock"
 )
@@ -127,14 +128,14 @@ func (s *AWSMetadata) preCheckFailed(err error, resourcesRead bool, resources in
 	if s.Log != nil {
 		s.Log.Info("cloudformation:DescribeStacks is refused, so each pass reads every watched resource (one DescribeStackResource each); "+
 			"allow cloudformation:DescribeStacks on the stack to make a pass one call while the stack is unchanged (optional)",
-			zap.String("stack", s.Stack), zap.Int("resources", resources), zap.String("code", apiCode(err)), zap.Error(err))
+			zap.String("stack", s.Stack), zap.Int("resources", resources), zap.String("code", awsenv.ErrorCode(err)), zap.Error(err))
 	}
 }
 
 // isRefusal reports whether err is AWS refusing the caller for this action: no
 // permission, or credentials or a signing scheme it does not accept here.
 func isRefusal(err error) bool {
-	switch code := apiCode(err); {
+	switch code := awsenv.ErrorCode(err); {
 	case strings.HasPrefix(code, "AccessDenied"), code == "UnauthorizedOperation",
 		code == "InvalidClientTokenId", code == "MissingAuthenticationToken", code == "IncompleteSignature":
 		return true
@@ -164,11 +165,11 @@ func (s *AWSMetadata) readResources(ctx context.Context) (out map[string]Observe
 			}
 			cache[r.Path.LogicalID] = res
 			if err != nil {
-				if isThrottle(err) {
+				if awsenv.IsThrottle(err) {
 					throttled = true
 				}
 				if firstErr == nil {
-					firstErr = explain(err, "cloudformation:DescribeStackResource")
+					firstErr = awsenv.ExplainErr(err, "cloudformation:DescribeStackResource")
 					if strings.Contains(err.Error(), "does not exist") {
 						firstErr = fmt.Errorf("stack %s or its resource %s does not exist (deleted, or a wrong stack/resource in the config); watched values stay as they were: %w", s.Stack, r.Path.LogicalID, err)
 					}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/stackhand/stackhand/internal/awsenv"
 	"github.com/stackhand/stackhand/internal/clock"
 	"github.com/stackhand/stackhand/internal/event"
 )
@@ -49,7 +50,7 @@ func (s *AWSPeers) Run(ctx context.Context, emit func(Update)) error {
 			return pollResult{}
 		}
 		emit(Update{Source: s.Name(), Peers: peers, PeersRead: err == nil, Err: err})
-		return pollResult{throttled: err != nil && isThrottle(err)}
+		return pollResult{throttled: err != nil && awsenv.IsThrottle(err)}
 	})
 	return nil
 }
@@ -61,7 +62,7 @@ func (s *AWSPeers) Read(ctx context.Context) ([]event.Instance, error) {
 	}
 	out, err := s.ASG.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{s.Group}})
 	if err != nil {
-		return nil, explain(err, "autoscaling:DescribeAutoScalingGroups")
+		return nil, awsenv.ExplainErr(err, "autoscaling:DescribeAutoScalingGroups")
 	}
 	if len(out.AutoScalingGroups) == 0 {
 		return nil, fmt.Errorf("auto scaling group %s does not exist", s.Group)
@@ -82,7 +83,7 @@ func (s *AWSPeers) Read(ctx context.Context) ([]event.Instance, error) {
 	if len(missing) > 0 {
 		found, err := s.describe(ctx, &ec2.DescribeInstancesInput{InstanceIds: missing})
 		switch {
-		case err != nil && apiCode(err) == "InvalidInstanceID.NotFound":
+		case err != nil && awsenv.ErrorCode(err) == "InvalidInstanceID.NotFound":
 			// EC2 is eventually consistent: an instance the group already lists may be
 			// unknown to DescribeInstances for a moment. List it by id now; its details
 			// are asked for again on the next pass.
@@ -134,7 +135,7 @@ func (s *AWSPeers) describe(ctx context.Context, in *ec2.DescribeInstancesInput)
 	for {
 		out, err := s.EC2.DescribeInstances(ctx, in)
 		if err != nil {
-			return nil, explain(err, "ec2:DescribeInstances")
+			return nil, awsenv.ExplainErr(err, "ec2:DescribeInstances")
 		}
 		for _, r := range out.Reservations {
 			for _, i := range r.Instances {

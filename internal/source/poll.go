@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/stackhand/stackhand/internal/backoff"
 	"github.com/stackhand/stackhand/internal/clock"
 )
 
@@ -30,34 +31,31 @@ func poll(ctx context.Context, clk clock.Clock, interval time.Duration, jitter f
 	if interval <= 0 {
 		interval = time.Minute
 	}
-	wake := make(chan struct{}, 1)
+	// The policies draw their waits with jitter, a number in [0, 1).
+	draw := func(n time.Duration) time.Duration { return time.Duration(jitter() * float64(n)) }
+	// The wait after a good pass: the interval ±10 %.
+	steady := backoff.Policy{Base: interval * 11 / 10, Floor: interval * 9 / 10, Jitter: 1, Rand: draw}
+	// The wait after the n-th throttled pass in a row: never sooner than the interval, and
+	// at most two intervals, then three: a source that AWS throttles twice still sees a
+	// change within three intervals of it.
+	throttled := backoff.Policy{Base: 2 * interval, Factor: 2, Max: 3 * interval, Floor: interval, Jitter: 1, Rand: draw}
 	streak := 0
 	for {
 		res := pass(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		wait := time.Duration(float64(interval) * (0.9 + 0.2*jitter()))
+		// Drawn on every pass, throttled or not, so a seeded jitter gives the same
+		// sequence of waits as before the policies.
+		wait := steady.Delay(0)
 		if res.throttled {
-			// Never sooner than the interval, and at most three intervals: a source that
-			// AWS throttles twice still sees a change within three intervals of it.
+			wait = throttled.Delay(streak)
 			streak++
-			ceiling := interval * time.Duration(1+min(streak, 2))
-			wait = interval + time.Duration(jitter()*float64(ceiling-interval))
 		} else {
 			streak = 0
 		}
-		t := clk.AfterFunc(wait, func() {
-			select {
-			case wake <- struct{}{}:
-			default:
-			}
-		})
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !clock.Sleep(ctx, clk, wait) {
 			return
-		case <-wake:
 		}
 	}
 }

@@ -42,7 +42,7 @@ func (s AWSTags) Run(ctx context.Context, emit func(Update)) error {
 			return pollResult{}
 		}
 		emit(Update{Source: s.Name(), Tags: tags, Err: err})
-		return pollResult{throttled: err != nil && isThrottle(err)}
+		return pollResult{throttled: err != nil && awsenv.IsThrottle(err)}
 	})
 	return nil
 }

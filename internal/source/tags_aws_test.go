@@ -117,7 +117,7 @@ func TestEC2TagsErrors(t *testing.T) {
 	srv.SetFaults(awsfake.Faults{ThrottleRate: 1})
 	_, err := awsenv.EC2Tags(awsTestCtx(t), newAWSTestClients(srv.URL).ec2, "i-0123456789abcdef0")
 	checkErr(t, err, []string{"ec2:DescribeTags", "RequestLimitExceeded"})
-	if !isThrottle(err) {
-		t.Errorf("isThrottle(%v) = false: the poller would not back off", err)
+	if !awsenv.IsThrottle(err) {
+		t.Errorf("awsenv.IsThrottle(%v) = false: the poller would not back off", err)
 	}
 }

@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -92,12 +93,5 @@ func watchDir(ctx context.Context, clk clock.Clock, dir string, match func(name 
 }
 
 func isName(names ...string) func(string) bool {
-	return func(n string) bool {
-		for _, want := range names {
-			if n == want {
-				return true
-			}
-		}
-		return false
-	}
+	return func(n string) bool { return slices.Contains(names, n) }
 }

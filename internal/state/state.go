@@ -112,7 +112,7 @@ type Outcome struct {
 	Reason   string        `json:"reason"`
 	Trigger  event.Trigger `json:"trigger"`
 	Retry    bool          `json:"retry,omitempty"`
-	Result   string        `json:"result"` // succeeded, failed, dropped, superseded, interrupted
+	Result   string        `json:"result"` // one of the event.Result values
 	Start    time.Time     `json:"start,omitzero"`
 	End      time.Time     `json:"end"`
 	Duration Duration      `json:"duration"`
@@ -123,13 +123,13 @@ type Outcome struct {
 	Warnings []string      `json:"warnings,omitempty"`
 }
 
-// Results an Outcome can have.
+// Results an Outcome can have: the event.Result values, as the strings Outcome.Result holds.
 const (
-	Succeeded   = "succeeded"
-	Failed      = "failed"
-	Dropped     = "dropped"
-	Superseded  = "superseded"
-	Interrupted = "interrupted"
+	Succeeded   = string(event.Succeeded)
+	Failed      = string(event.Failed)
+	Dropped     = string(event.Dropped)
+	Superseded  = string(event.Superseded)
+	Interrupted = string(event.Interrupted)
 )
 
 // HookOutcome is one hook's part of an Outcome.

@@ -23,35 +23,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/stackhand/stackhand/internal/clock"
+	"github.com/stackhand/stackhand/internal/testenv/awsfake"
 )
 
 // The AWS backends are tested with the real SDK clients over real HTTP, against the AWS
 // stand-in (internal/testenv/awsfake) and the Amazon EC2 Metadata Mock (internal/testenv/imdsmock), as
 // TESTING.md asks. Helpers shared by the *_aws_test.go files live here.
 
-// awsTestMaxAttempts is the standard retryer's attempts per call in these tests.
-const awsTestMaxAttempts = 3
-
 // awsTestConfig is the SDK configuration of a client pointed at the stand-in (or at a
-// handler in front of it): static credentials, the SDK's standard endpoint override, and
-// the standard retryer with a 1 ms backoff and no retry quota, so throttled calls retry
-// quickly (as internal/testenv/awsfake's own tests do).
-func awsTestConfig(endpoint string) aws.Config {
-	return aws.Config{
-		Region: "us-east-1",
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: "AKIDSOURCETEST", SecretAccessKey: "secret", Source: "test"}, nil
-		}),
-		BaseEndpoint: aws.String(endpoint),
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = awsTestMaxAttempts
-				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
-				o.RateLimiter = ratelimit.None
-			})
-		},
-	}
-}
+// handler in front of it): awsfake.ClientConfig, whose retryer makes 3 attempts with a
+// 1 ms backoff.
+func awsTestConfig(endpoint string) aws.Config { return awsfake.ClientConfig(endpoint) }
 
 type awsTestClients struct {
 	cfn *cloudformation.Client
@@ -207,19 +189,6 @@ func fakeIMDS(t *testing.T, paths map[string]imdsReply) string {
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL
-}
-
-// waitFor waits, in real time and bounded by waitLimit, until cond holds: for what
-// another goroutine or process does, never to let time pass for the code under test.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", waitLimit, what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 // fixedJitter is a poll jitter that always returns j.

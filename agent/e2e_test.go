@@ -473,3 +473,22 @@ func TestUnwritableStateDirIsLoudButHooksStillRun(t *testing.T) {
 		t.Errorf("exit %d", code)
 	}
 }
+
+// One Ctrl-C is one "stopping" line, naming the signal (it was logged twice).
+func TestOneInterruptLogsOneStoppingLine(t *testing.T) {
+	w := newWorld(t, "")
+	a := w.start()
+	a.cmd.Process.Signal(os.Interrupt)
+	if code := a.exited(); code != 0 {
+		t.Fatalf("exit %d after an interrupt\n%s", code, a.output())
+	}
+	var stopping []string
+	for _, line := range strings.Split(a.output(), "\n") {
+		if strings.Contains(line, `"msg":"stopping"`) {
+			stopping = append(stopping, line)
+		}
+	}
+	if len(stopping) != 1 || !strings.Contains(stopping[0], `"signal":"interrupt"`) {
+		t.Errorf("stopping lines %q, want one naming the signal", stopping)
+	}
+}

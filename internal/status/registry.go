@@ -2,7 +2,6 @@ package status
 
 import (
 	"context"
-	"encoding/json"
 	"maps"
 	"os"
 	"path/filepath"
@@ -25,6 +24,8 @@ type Registry struct {
 	mu       sync.Mutex
 	snap     Snapshot
 	writeErr string
+	// buf is the last encoding's buffer, reused by the next (only Run's goroutine uses it).
+	buf []byte
 	// sourceErr is each source's problem as last logged, so it is logged once.
 	sourceErr map[string]string
 
@@ -180,13 +181,10 @@ func (r *Registry) flush() {
 	r.wantBy = time.Time{}
 	r.snap.UpdatedAt = r.clk.Now().UTC()
 	r.snap.PID = os.Getpid()
-	b, err := json.MarshalIndent(r.snap, "", "  ")
+	b := append(appendSnapshot(r.buf[:0], &r.snap), '\n')
 	r.mu.Unlock()
-	if err != nil {
-		r.log.Error("cannot encode the status", zap.Error(err))
-		return
-	}
-	err = atomicfile.Write(filepath.Join(r.dir, FileName), append(b, '\n'), 0o600)
+	r.buf = b
+	err := atomicfile.Write(filepath.Join(r.dir, FileName), b, 0o600)
 	msg := ""
 	if err != nil {
 		msg = err.Error()

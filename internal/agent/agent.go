@@ -85,6 +85,7 @@ func Run(parent context.Context, o Options) error {
 	if warn != nil {
 		log.Error("STATE FILE CORRUPT", zap.Error(warn))
 	}
+	adoptCfnHup(cfg, st, store, log)
 	reg := status.NewRegistry(cfg.StateDir, clk, log.Named("status"))
 	// Once start-up is over (discovery, the first events), the code it ran is no longer
 	// needed in memory: see trimCode.

@@ -20,6 +20,15 @@ func cfnHupDefaultDir() string {
 	return config.DefaultCfnHupDir
 }
 
+// cfnHupDataDir is where cfn-hup keeps metadata_db.json: config.DefaultCfnHupDataDir, on
+// the system drive on Windows.
+func cfnHupDataDir() string {
+	if drive := os.Getenv("SystemDrive"); runtime.GOOS == "windows" && drive != "" {
+		return drive + `\cfn\cfn-hup\data`
+	}
+	return config.DefaultCfnHupDataDir
+}
+
 // loaded is a config together with what loading it had to say.
 type loaded struct {
 	cfg      *config.Config
@@ -64,6 +73,7 @@ func loadConfig(path, cfnHupDir string) (*loaded, error) {
 			out.warnings = append(out.warnings, w.String())
 		}
 		cfg.ApplyCfnHup(h)
+		cfg.CfnHupDataDir = cfnHupDataDir()
 		out.cfnHup = cfnHupDir
 	}
 	out.cfg = cfg

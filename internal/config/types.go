@@ -54,6 +54,9 @@ type Config struct {
 	Role           string `yaml:"-"`
 	// Verbose comes from cfn-hup's [main]; it lowers the log level to debug.
 	Verbose bool `yaml:"-"`
+	// CfnHupDataDir is where cfn-hup kept metadata_db.json; set when cfn-hup's
+	// configuration is read, so that the first start adopts what cfn-hup already ran.
+	CfnHupDataDir string `yaml:"-"`
 	// CloudFormationURL overrides the CloudFormation endpoint; from cfn-hup's [main] url.
 	CloudFormationURL string `yaml:"-"`
 

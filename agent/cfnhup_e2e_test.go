@@ -141,3 +141,33 @@ func TestCfnHupDropInOnAFreshInstanceFiresPostAdd(t *testing.T) {
 		t.Errorf("release-hook.log %q, want %q; cfn-init %d call(s), want 0", got, want, d.cfnInitCalls())
 	}
 }
+
+// stackhand runs the binary with args and returns what it printed and its exit code.
+func stackhand(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
+	var o, e strings.Builder
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), code
+}
+
+// TestMissingConfigWithACfnHupDirRunsOnCfnHupAlone: --cfn-hup-dir makes a drop-in at any
+// --config path, and without cfn-hup.conf the message says which flag to fix.
+func TestMissingConfigWithACfnHupDirRunsOnCfnHupAlone(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.yaml")
+	out, errOut, code := stackhand(t, "validate", "--config", missing, "--cfn-hup-dir", "../internal/config/testdata/cfn-hup")
+	if code != 0 || !strings.Contains(out, missing+" does not exist: using the defaults and cfn-hup's configuration in ../internal/config/testdata/cfn-hup") {
+		t.Errorf("validate with a missing --config and a --cfn-hup-dir: exit %d, want 0\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = stackhand(t, "validate", "--config", missing, "--cfn-hup-dir", dir)
+	if want := filepath.Join(dir, "cfn-hup.conf") + "; pass --cfn-hup-dir the directory that holds cfn-hup.conf"; code != 1 || !strings.Contains(out, want) {
+		t.Errorf("validate with neither file: exit %d, want 1 and %q\n%s%s", code, want, out, errOut)
+	}
+}

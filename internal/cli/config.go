@@ -48,13 +48,19 @@ func loadConfig(path, cfnHupDir string) (*loaded, error) {
 		if auto == "" {
 			auto = cfnHupDefaultDir()
 		}
-		if path == config.DefaultConfigPath && fileExists(filepath.Join(auto, "cfn-hup.conf")) {
+		// A drop-in: no stackhand.yaml at the default path, or one named but absent
+		// together with an explicit --cfn-hup-dir.
+		if (path == config.DefaultConfigPath || cfnHupDir != "") && fileExists(filepath.Join(auto, "cfn-hup.conf")) {
 			cfg = config.Default()
 			out.warnings = append(out.warnings, fmt.Sprintf("%s does not exist: using the defaults and cfn-hup's configuration in %s", path, auto))
 			cfnHupDir = auto
 			err = nil
 		} else {
-			return nil, fmt.Errorf("config file %s does not exist; write one (see /usr/share/doc/stackhand/examples) or pass --config", path)
+			if cfnHupDir != "" {
+				return nil, fmt.Errorf("config file %s does not exist, and neither does %s; pass --cfn-hup-dir the directory that holds cfn-hup.conf, or write %s (see /usr/share/doc/stackhand/examples)",
+					path, filepath.Join(cfnHupDir, "cfn-hup.conf"), path)
+			}
+			return nil, fmt.Errorf("config file %s does not exist; write one (see /usr/share/doc/stackhand/examples), pass --config PATH, or --cfn-hup-dir DIR to run on cfn-hup's configuration alone", path)
 		}
 	}
 	if err != nil {

@@ -20,7 +20,7 @@ import (
 func cmdStatus(env Env, args []string) int {
 	fs, cfgPath := flags(env, "status", "status [--json] [--config PATH]")
 	asJSON := fs.Bool("json", false, "print JSON instead of text (the schema: README, \"stackhand status --json\")")
-	if code := parse(fs, args); code >= 0 {
+	if code := parse(env, fs, args); code >= 0 {
 		return code
 	}
 	ld, err := loadConfig(*cfgPath, "")

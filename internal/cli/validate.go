@@ -13,8 +13,8 @@ import (
 
 func cmdValidate(env Env, args []string) int {
 	fs, cfgPath := flags(env, "validate", "validate [--config PATH] [--cfn-hup-dir DIR]")
-	cfnHup := fs.String("cfn-hup-dir", "", "also check cfn-hup's configuration in DIR")
-	if code := parse(fs, args); code >= 0 {
+	cfnHup := fs.String("cfn-hup-dir", "", "also check cfn-hup's configuration in `DIR` (default: "+cfnHupDefaultDir()+" when it exists, in aws mode)")
+	if code := parse(env, fs, args); code >= 0 {
 		return code
 	}
 	ld, err := loadConfig(*cfgPath, *cfnHup)

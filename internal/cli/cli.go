@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strings"
-
 )
 
 // Exit codes, documented in README.

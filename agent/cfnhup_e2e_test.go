@@ -140,6 +140,29 @@ func TestCfnHupDropInOnAFreshInstanceFiresPostAdd(t *testing.T) {
 	if got, want := d.releaseLog(), "release changed:  -> v1\n"; got != want || d.cfnInitCalls() != 0 {
 		t.Errorf("release-hook.log %q, want %q; cfn-init %d call(s), want 0", got, want, d.cfnInitCalls())
 	}
+	checkCfnHupOnlyLog(t, a.output())
+}
+
+// checkCfnHupOnlyLog checks the log of a drop-in whose cfn-hup.conf says verbose=true:
+// verbose shows what cfn-hup -v showed (the auto-reloader's value stored without running
+// its action, at info), not the agent's debug lines; and the hooks directory a
+// cfn-hup-only setup never had is not warned about.
+func checkCfnHupOnlyLog(t *testing.T, out string) {
+	t.Helper()
+	if strings.Contains(out, `"level":"debug"`) {
+		t.Errorf("verbose=true turned on debug logging:\n%s", out)
+	}
+	if strings.Contains(out, "hooks directory") {
+		t.Errorf("a cfn-hup-only setup is warned about its hooks directory:\n%s", out)
+	}
+	stored := false
+	for _, line := range strings.Split(out, "\n") {
+		stored = stored || strings.Contains(line, `"level":"info"`) && strings.Contains(line, "the rule does not fire on this change") &&
+			strings.Contains(line, `"rule":"cfn-hup:cfn-auto-reloader-hook"`)
+	}
+	if !stored {
+		t.Errorf("verbose=true: no info line saying the auto-reloader's value was stored without running it:\n%s", out)
+	}
 }
 
 // stackhand runs the binary with args and returns what it printed and its exit code.

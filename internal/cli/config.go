@@ -54,6 +54,7 @@ func loadConfig(path, cfnHupDir string) (*loaded, error) {
 			cfg = config.Default()
 			out.warnings = append(out.warnings, fmt.Sprintf("%s does not exist: using the defaults and cfn-hup's configuration in %s", path, auto))
 			cfnHupDir = auto
+			cfg.CfnHupOnly = true
 			err = nil
 		} else {
 			if cfnHupDir != "" {

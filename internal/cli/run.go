@@ -20,11 +20,7 @@ func cmdRun(env Env, args []string) int {
 		return fail(env, ExitFailed, "%v", err)
 	}
 	cfg := ld.cfg
-	lvl := *level
-	if cfg.Verbose && lvl == "info" {
-		lvl = "debug"
-	}
-	log, closeLog, err := newLogger(lvl, cfg.LogDir, env.Stderr)
+	log, closeLog, err := newLogger(*level, cfg.LogDir, env.Stderr)
 	if err != nil {
 		return fail(env, ExitUsage, "%v", err)
 	}

@@ -61,7 +61,9 @@ reproducible:
 	VERSION='$(VERSION)' PKG_VERSION='$(PKG_VERSION)' packaging/test/reproducible.sh
 
 # The agent in local mode on the example config and hooks, in a scratch directory.
-run: build
+run:
+	@echo "make run: building $(BIN) first (a first build on a cold machine compiles the AWS SDK and takes a few minutes, silently; later builds take seconds)"
+	@$(MAKE) --no-print-directory build
 	@mkdir -p $(RUN_DIR)/local $(RUN_DIR)/demo
 	@cp packaging/examples/local.yaml $(RUN_DIR)/stackhand.yaml
 	@for f in packaging/examples/local/*; do [ -e $(RUN_DIR)/local/$$(basename $$f) ] || cp $$f $(RUN_DIR)/local/; done

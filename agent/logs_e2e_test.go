@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -598,7 +597,8 @@ func TestAWSLogsHooksAndAgentStreams(t *testing.T) {
 	noRefusedLogsCalls(t, w.aws)
 }
 
-// In mode local the lines land in local.dir/logs/<group>/<stream>.jsonl.
+// In mode local the lines land in local.dir/logs/<group>/<stream>.jsonl, each name
+// path-escaped (README, "Shipping logs to CloudWatch Logs").
 func TestLocalLogsWriteJSONLines(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -609,7 +609,8 @@ func TestLocalLogsWriteJSONLines(t *testing.T) {
 	app := startSeqLog(t, path, 1)
 	w.until("300 lines written", a, func() bool { return app.written() >= 300 })
 	n := app.stop()
-	file := filepath.Join(w.local, "logs", url.PathEscape(logsGroup), url.PathEscape(instance+"/app.log")+".jsonl")
+	// The names as README gives them: each path-escaped, "/" written %2F.
+	file := filepath.Join(w.local, "logs", "%2Fe2e%2Fapp", instance+"%2Fapp.log.jsonl")
 	read := func() []awsfake.LogEvent {
 		f, err := os.Open(file)
 		if err != nil {

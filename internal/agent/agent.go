@@ -62,8 +62,10 @@ func Run(parent context.Context, o Options) error {
 	}
 	log.Info("stackhand starting", zap.String("version", o.Version), zap.String("mode", cfg.Mode),
 		zap.String("config", cfg.Path), zap.String("hooks_dir", cfg.HooksDir), zap.String("state_dir", cfg.StateDir))
-	for _, p := range HooksDirProblems(cfg.HooksDir) {
-		log.Warn(p)
+	if _, err := os.Stat(cfg.HooksDir); !cfg.CfnHupOnly || err == nil {
+		for _, p := range HooksDirProblems(cfg.HooksDir) {
+			log.Warn(p)
+		}
 	}
 
 	// 1. The state directory.
@@ -85,6 +87,7 @@ func Run(parent context.Context, o Options) error {
 	if warn != nil {
 		log.Error("STATE FILE CORRUPT", zap.Error(warn))
 	}
+	adoptCfnHup(cfg, st, store, log)
 	reg := status.NewRegistry(cfg.StateDir, clk, log.Named("status"))
 	// Once start-up is over (discovery, the first events), the code it ran is no longer
 	// needed in memory: see trimCode.

@@ -3,14 +3,10 @@
 package cli
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-
-	"github.com/stackhand/stackhand/internal/config"
 )
 
 // Exit codes, documented in README.
@@ -19,7 +15,7 @@ const (
 	ExitFailed   = 1 // the command ran and what it did or checked failed
 	ExitUsage    = 2 // bad command line: unknown command, flag or event
 	ExitNoAgent  = 3 // trigger: no agent answered (not running, or the request was dropped)
-	ExitInternal = 4 // stackhand itself could not work (e.g. cannot read its state)
+	ExitInternal = 4 // stackhand could not read its own state
 )
 
 // Version is set at build time with -ldflags "-X github.com/stackhand/stackhand/internal/cli.Version=...".
@@ -75,41 +71,9 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.short)
 	}
-	fmt.Fprintln(w, "\nRun 'stackhand COMMAND --help' for a command's flags. Exit codes: 0 ok, 1 failed, 2 usage, 3 no agent answered, 4 internal error.")
-}
-
-// flags makes a FlagSet for a command with the --config flag every command takes.
-func flags(env Env, name, synopsis string) (*flag.FlagSet, *string) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	cfg := fs.String("config", config.DefaultConfigPath, "path of stackhand.yaml")
-	fs.Usage = func() {
-		fmt.Fprintf(env.Stderr, "Usage: stackhand %s\n\nFlags:\n", synopsis)
-		fs.PrintDefaults()
-	}
-	return fs, cfg
-}
-
-// parse parses args; it returns an exit code to stop with, or -1 to go on.
-func parse(fs *flag.FlagSet, args []string) int {
-	// Allow flags after positional arguments ("trigger deploy --reason x").
-	var pos []string
-	rest := args
-	for {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return ExitOK
-			}
-			return ExitUsage
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		rest = fs.Args()[1:]
-	}
-	fs.Parse(append([]string{"--"}, pos...))
-	return -1
+	fmt.Fprintln(w, "\nEvents: "+eventNames()+" (stackhand trigger EVENT).")
+	fmt.Fprint(w, "\n"+exitCodesHelp)
+	fmt.Fprintln(w, "\nRun 'stackhand COMMAND --help' for what a command does, its flags and its exit codes.")
 }
 
 func fail(env Env, code int, format string, a ...any) int {

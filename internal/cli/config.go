@@ -20,6 +20,15 @@ func cfnHupDefaultDir() string {
 	return config.DefaultCfnHupDir
 }
 
+// cfnHupDataDir is where cfn-hup keeps metadata_db.json: config.DefaultCfnHupDataDir, on
+// the system drive on Windows.
+func cfnHupDataDir() string {
+	if drive := os.Getenv("SystemDrive"); runtime.GOOS == "windows" && drive != "" {
+		return drive + `\cfn\cfn-hup\data`
+	}
+	return config.DefaultCfnHupDataDir
+}
+
 // loaded is a config together with what loading it had to say.
 type loaded struct {
 	cfg      *config.Config
@@ -39,13 +48,20 @@ func loadConfig(path, cfnHupDir string) (*loaded, error) {
 		if auto == "" {
 			auto = cfnHupDefaultDir()
 		}
-		if path == config.DefaultConfigPath && fileExists(filepath.Join(auto, "cfn-hup.conf")) {
+		// A drop-in: no stackhand.yaml at the default path, or one named but absent
+		// together with an explicit --cfn-hup-dir.
+		if (path == config.DefaultConfigPath || cfnHupDir != "") && fileExists(filepath.Join(auto, "cfn-hup.conf")) {
 			cfg = config.Default()
 			out.warnings = append(out.warnings, fmt.Sprintf("%s does not exist: using the defaults and cfn-hup's configuration in %s", path, auto))
 			cfnHupDir = auto
+			cfg.CfnHupOnly = true
 			err = nil
 		} else {
-			return nil, fmt.Errorf("config file %s does not exist; write one (see /usr/share/doc/stackhand/examples) or pass --config", path)
+			if cfnHupDir != "" {
+				return nil, fmt.Errorf("config file %s does not exist, and neither does %s; pass --cfn-hup-dir the directory that holds cfn-hup.conf, or write %s (see /usr/share/doc/stackhand/examples)",
+					path, filepath.Join(cfnHupDir, "cfn-hup.conf"), path)
+			}
+			return nil, fmt.Errorf("config file %s does not exist; write one (see /usr/share/doc/stackhand/examples), pass --config PATH, or --cfn-hup-dir DIR to run on cfn-hup's configuration alone", path)
 		}
 	}
 	if err != nil {
@@ -64,6 +80,7 @@ func loadConfig(path, cfnHupDir string) (*loaded, error) {
 			out.warnings = append(out.warnings, w.String())
 		}
 		cfg.ApplyCfnHup(h)
+		cfg.CfnHupDataDir = cfnHupDataDir()
 		out.cfnHup = cfnHupDir
 	}
 	out.cfg = cfg

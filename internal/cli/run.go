@@ -10,9 +10,9 @@ import (
 
 func cmdRun(env Env, args []string) int {
 	fs, cfgPath := flags(env, "run", "run [--config PATH] [--cfn-hup-dir DIR] [--log-level LEVEL]")
-	cfnHup := fs.String("cfn-hup-dir", "", "read cfn-hup's cfn-hup.conf and hooks.d/*.conf from DIR (default: "+cfnHupDefaultDir()+" when it exists, in aws mode)")
-	level := fs.String("log-level", "info", "debug, info, warn or error")
-	if code := parse(fs, args); code >= 0 {
+	cfnHup := fs.String("cfn-hup-dir", "", "read cfn-hup's cfn-hup.conf and hooks.d/*.conf from `DIR` (default: "+cfnHupDefaultDir()+" when it exists, in aws mode)")
+	level := fs.String("log-level", "info", "`LEVEL`: debug, info, warn or error")
+	if code := parse(env, fs, args); code >= 0 {
 		return code
 	}
 	ld, err := loadConfig(*cfgPath, *cfnHup)
@@ -20,11 +20,7 @@ func cmdRun(env Env, args []string) int {
 		return fail(env, ExitFailed, "%v", err)
 	}
 	cfg := ld.cfg
-	lvl := *level
-	if cfg.Verbose && lvl == "info" {
-		lvl = "debug"
-	}
-	log, closeLog, err := newLogger(lvl, cfg.LogDir, env.Stderr)
+	log, closeLog, err := newLogger(*level, cfg.LogDir, env.Stderr)
 	if err != nil {
 		return fail(env, ExitUsage, "%v", err)
 	}

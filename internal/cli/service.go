@@ -11,7 +11,7 @@ import (
 
 func cmdService(env Env, args []string) int {
 	fs, cfgPath := flags(env, "service", "service install|uninstall|start|stop|status [--config PATH]")
-	if code := parse(fs, args); code >= 0 {
+	if code := parse(env, fs, args); code >= 0 {
 		return code
 	}
 	if fs.NArg() != 1 {

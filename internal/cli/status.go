@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/stackhand/stackhand/internal/config"
 	"github.com/stackhand/stackhand/internal/contract"
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/state"
@@ -20,7 +22,7 @@ import (
 func cmdStatus(env Env, args []string) int {
 	fs, cfgPath := flags(env, "status", "status [--json] [--config PATH]")
 	asJSON := fs.Bool("json", false, "print JSON instead of text (the schema: README, \"stackhand status --json\")")
-	if code := parse(fs, args); code >= 0 {
+	if code := parse(env, fs, args); code >= 0 {
 		return code
 	}
 	ld, err := loadConfig(*cfgPath, "")
@@ -48,7 +50,7 @@ func cmdStatus(env Env, args []string) int {
 		}
 		return ExitOK
 	}
-	renderStatus(env.Stdout, s, now)
+	renderStatusStart(env.Stdout, s, now, startCommand(ld))
 	return ExitOK
 }
 
@@ -92,10 +94,29 @@ func verdict(s contract.Status, now time.Time) contract.Verdict {
 	return contract.Verdict{Level: contract.VerdictOK}
 }
 
-// renderStatus writes the text form of s, with ages relative to now. It is what an
-// on-call engineer reads first: the verdict, then the worst news first in each block,
-// and the blocks with a problem before the ones without.
+// startCommand is how to start the agent of this configuration: the service, or in mode
+// local the agent in the foreground (local mode is not a service).
+func startCommand(ld *loaded) string {
+	if ld.cfg.Mode != config.ModeLocal {
+		return "stackhand service start"
+	}
+	path := ld.cfg.Path
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return "stackhand run --config " + path + " (local mode runs in the foreground, not as a service)"
+}
+
+// renderStatus writes the text form of s as for the service; see renderStatusStart.
 func renderStatus(w io.Writer, s contract.Status, now time.Time) {
+	renderStatusStart(w, s, now, "stackhand service start")
+}
+
+// renderStatusStart writes the text form of s, with ages relative to now; start is the
+// command that starts the agent when it is not running. It is what an on-call engineer
+// reads first: the verdict, then the worst news first in each block, and the blocks with
+// a problem before the ones without.
+func renderStatusStart(w io.Writer, s contract.Status, now time.Time, start string) {
 	ts := func(t time.Time) string {
 		if t.IsZero() {
 			return "-"
@@ -120,9 +141,9 @@ func renderStatus(w io.Writer, s contract.Status, now time.Time) {
 	case s.Agent.Running:
 		fmt.Fprintf(w, "agent      running (pid %d), state in %s\n", s.Agent.PID, s.StateDir)
 	case s.UpdatedAt.IsZero():
-		fmt.Fprintf(w, "agent      NOT RUNNING (state in %s, never written); start it: stackhand service start\n", s.StateDir)
+		fmt.Fprintf(w, "agent      NOT RUNNING (state in %s, never written); start it: %s\n", s.StateDir, start)
 	default:
-		fmt.Fprintf(w, "agent      NOT RUNNING (state in %s, last written %s); start it: stackhand service start\n", s.StateDir, ts(s.UpdatedAt))
+		fmt.Fprintf(w, "agent      NOT RUNNING (state in %s, last written %s); start it: %s\n", s.StateDir, ts(s.UpdatedAt), start)
 	}
 	id := s.Identity
 	switch {

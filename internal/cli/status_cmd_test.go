@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,4 +87,13 @@ func TestStatusCorruptState(t *testing.T) {
 	}
 	r := run(t, "status", "--config", cfg)
 	r.check(t, ExitInternal, nil, []string{filepath.Join(dir, state.FileName) + " is corrupt"})
+}
+
+// TestStatusOfAStoppedLocalAgentSaysHowToStartIt: local mode is not a service, so the hint
+// is the foreground command with this config, not "stackhand service start".
+func TestStatusOfAStoppedLocalAgentSaysHowToStartIt(t *testing.T) {
+	cfg := localConfig(t, "")
+	r := run(t, "status", "--config", cfg)
+	r.check(t, ExitOK, nil, nil)
+	golden(t, "status/local-not-running.golden", []byte(strings.ReplaceAll(r.stdout, filepath.Dir(cfg), "$DIR")))
 }

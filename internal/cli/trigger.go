@@ -17,10 +17,10 @@ const triggerPoll = 100 * time.Millisecond
 
 func cmdTrigger(env Env, args []string) int {
 	fs, cfgPath := flags(env, "trigger", "trigger EVENT [--reason TEXT] [--no-wait] [--timeout D] [--config PATH]")
-	reason := fs.String("reason", "", "why, for the payload, the logs and status")
+	reason := fs.String("reason", "", "`TEXT`: why, for the payload, the logs and status")
 	noWait := fs.Bool("no-wait", false, "return once the request is handed over, without waiting for the result")
-	timeout := fs.Duration("timeout", 0, "give up waiting after this long (0: wait until the event ends)")
-	if code := parse(fs, args); code >= 0 {
+	timeout := fs.Duration("timeout", 0, "give up waiting after `D` (e.g. 10m; 0: wait until the event ends)")
+	if code := parse(env, fs, args); code >= 0 {
 		return code
 	}
 	if fs.NArg() != 1 {

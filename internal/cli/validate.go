@@ -2,8 +2,11 @@ package cli
 
 import (
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/stackhand/stackhand/internal/agent"
 	"github.com/stackhand/stackhand/internal/config"
@@ -13,8 +16,8 @@ import (
 
 func cmdValidate(env Env, args []string) int {
 	fs, cfgPath := flags(env, "validate", "validate [--config PATH] [--cfn-hup-dir DIR]")
-	cfnHup := fs.String("cfn-hup-dir", "", "also check cfn-hup's configuration in DIR")
-	if code := parse(fs, args); code >= 0 {
+	cfnHup := fs.String("cfn-hup-dir", "", "also check cfn-hup's configuration in `DIR` (default: "+cfnHupDefaultDir()+" when it exists, in aws mode)")
+	if code := parse(env, fs, args); code >= 0 {
 		return code
 	}
 	ld, err := loadConfig(*cfgPath, *cfnHup)
@@ -24,10 +27,14 @@ func cmdValidate(env Env, args []string) int {
 		return ExitFailed
 	}
 	problems, warnings := checkHooks(ld.cfg)
+	if _, err := os.Stat(ld.cfg.HooksDir); err != nil && ld.cfg.CfnHupOnly {
+		warnings = nil // a cfn-hup-only setup never had a hooks directory
+	}
 	warnings = append(ld.warnings, warnings...)
 	for _, w := range warnings {
 		fmt.Fprintln(env.Stdout, "warning: "+w)
 	}
+	printCfnHupRules(env.Stdout, ld)
 	for _, p := range problems {
 		fmt.Fprintln(env.Stdout, p)
 	}
@@ -35,7 +42,11 @@ func cmdValidate(env Env, args []string) int {
 		fmt.Fprintf(env.Stdout, "\nvalidate: %d problem(s)\n", len(problems))
 		return ExitFailed
 	}
-	fmt.Fprintf(env.Stdout, "validate: %s is valid (%d watch rules; hooks in %s)\n", ld.cfg.Path, len(ld.cfg.Watch), ld.cfg.HooksDir)
+	what := ld.cfg.Path
+	if ld.cfg.CfnHupOnly {
+		what = "cfn-hup's configuration in " + ld.cfnHup
+	}
+	fmt.Fprintf(env.Stdout, "validate: %s is valid (%d watch rules; hooks in %s)\n", what, len(ld.cfg.Watch), ld.cfg.HooksDir)
 	return ExitOK
 }
 
@@ -66,4 +77,39 @@ func checkHooks(cfg *config.Config) (problems, warnings []string) {
 		}
 	}
 	return problems, warnings
+}
+
+// cfnHupTriggers maps the change kinds back to cfn-hup's trigger names.
+var cfnHupTriggers = map[string]string{"add": "post.add", "update": "post.update", "remove": "post.remove"}
+
+// printCfnHupRules shows, for each cfn-hup hook section read, what it says and the watch
+// rule it became, so that a migrator sees each hook's fate before the switch.
+func printCfnHupRules(w io.Writer, ld *loaded) {
+	if ld.cfnHup == "" {
+		return
+	}
+	var rules []config.WatchRule
+	for _, r := range ld.cfg.Watch {
+		if r.CfnHup {
+			rules = append(rules, r)
+		}
+	}
+	fmt.Fprintf(w, "cfn-hup hooks in %s: %d, each a watch rule\n", ld.cfnHup, len(rules))
+	for _, r := range rules {
+		var trig, changes []string
+		for _, on := range r.On {
+			trig = append(trig, cfnHupTriggers[on])
+			changes = append(changes, on)
+		}
+		runas := r.RunAs
+		if runas == "" {
+			runas = "(the agent's user)"
+		}
+		fmt.Fprintf(w, "  [%s]  %s\n", strings.TrimPrefix(r.Name, config.CfnHupPrefix), r.Origin)
+		fmt.Fprintf(w, "    path      %s\n", r.Path)
+		fmt.Fprintf(w, "    triggers  %s\n", strings.Join(trig, ", "))
+		fmt.Fprintf(w, "    runas     %s\n", runas)
+		fmt.Fprintf(w, "    action    %s\n", strings.TrimSpace(r.Command))
+		fmt.Fprintf(w, "    becomes   rule %s: on %s of the value, runs the action with CFN_OLD_*/CFN_NEW_*\n", r.Name, strings.Join(changes, ", "))
+	}
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -70,4 +71,16 @@ func TestValidateMissingHooksDir(t *testing.T) {
 	cfg := localConfig(t, "")
 	r := run(t, "validate", "--config", cfg)
 	r.check(t, ExitOK, []string{"warning: " + filepath.Join(filepath.Dir(cfg), "hooks.d") + ": hooks directory cannot be read", "is valid"}, nil)
+}
+
+// TestValidateShowsWhatEachCfnHupSectionBecame: per cfn-hup section, its path, triggers,
+// runas, action and the watch rule it became, for a migrator to read before the switch.
+func TestValidateShowsWhatEachCfnHupSectionBecame(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the golden file holds the Linux default paths")
+	}
+	missing := filepath.Join(t.TempDir(), "stackhand.yaml")
+	r := run(t, "validate", "--config", missing, "--cfn-hup-dir", "../config/testdata/cfn-hup")
+	r.check(t, ExitOK, nil, nil)
+	golden(t, "validate/cfn-hup.golden", []byte(strings.ReplaceAll(r.stdout, missing, "$CONFIG")))
 }

@@ -326,7 +326,7 @@ func (c *Config) ApplyCfnHup(h *CfnHup) {
 	}
 	for _, hook := range h.Hooks {
 		r := WatchRule{
-			Name:    cfnHupPrefix + hook.Name,
+			Name:    CfnHupPrefix + hook.Name,
 			Path:    hook.Path.Raw,
 			On:      append([]string(nil), hook.On...),
 			Command: hook.Action,

@@ -14,4 +14,7 @@ const (
 	DefaultLogDir = "/var/log/stackhand"
 	// DefaultCfnHupDir is where cfn-hup reads cfn-hup.conf and hooks.d/.
 	DefaultCfnHupDir = "/etc/cfn"
+	// DefaultCfnHupDataDir is where a running cfn-hup keeps metadata_db.json, the value
+	// each hook last saw (cfnbootstrap/update_hooks.py, HookProcessor).
+	DefaultCfnHupDataDir = "/var/lib/cfn-hup/data"
 )

@@ -14,4 +14,7 @@ const (
 	DefaultLogDir = `C:\ProgramData\stackhand\logs`
 	// DefaultCfnHupDir is where cfn-hup reads cfn-hup.conf and hooks.d\ (%SystemDrive%\cfn).
 	DefaultCfnHupDir = `C:\cfn`
+	// DefaultCfnHupDataDir is where a running cfn-hup keeps metadata_db.json
+	// (%SystemDrive%\cfn\cfn-hup\data).
+	DefaultCfnHupDataDir = `C:\cfn\cfn-hup\data`
 )

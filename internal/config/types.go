@@ -52,8 +52,15 @@ type Config struct {
 	// CredentialFile and Role come from cfn-hup's [main] and are used by the AWS sources.
 	CredentialFile string `yaml:"-"`
 	Role           string `yaml:"-"`
-	// Verbose comes from cfn-hup's [main]; it lowers the log level to debug.
+	// Verbose comes from cfn-hup's [main]: what cfn-hup -v showed (each cfn-hup hook's value
+	// stored without running its action) is logged at info.
 	Verbose bool `yaml:"-"`
+	// CfnHupOnly is set for a drop-in: no stackhand.yaml, only cfn-hup's configuration.
+	// Such a setup never had a hooks directory, so a missing one is not worth a warning.
+	CfnHupOnly bool `yaml:"-"`
+	// CfnHupDataDir is where cfn-hup kept metadata_db.json; set when cfn-hup's
+	// configuration is read, so that the first start adopts what cfn-hup already ran.
+	CfnHupDataDir string `yaml:"-"`
 	// CloudFormationURL overrides the CloudFormation endpoint; from cfn-hup's [main] url.
 	CloudFormationURL string `yaml:"-"`
 

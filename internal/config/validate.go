@@ -16,9 +16,9 @@ import (
 	"github.com/stackhand/stackhand/internal/event"
 )
 
-// cfnHupPrefix starts the names of the rules read from cfn-hup's hooks; stackhand.yaml may
+// CfnHupPrefix starts the names of the rules read from cfn-hup's hooks; stackhand.yaml may
 // not use it, so that those names never clash.
-const cfnHupPrefix = "cfn-hup:"
+const CfnHupPrefix = "cfn-hup:"
 
 // retentionDays are the values CloudWatch Logs accepts for a log group's retention
 // (PutRetentionPolicy); 0 leaves the group's retention alone.
@@ -159,8 +159,8 @@ func (l *loader) validateWatch(c *Config) {
 
 		if r.Name == "" {
 			r.Name = defName
-		} else if strings.HasPrefix(r.Name, cfnHupPrefix) {
-			l.validf(l.line(p+".name"), "%s.name %q: names starting with %q are kept for the hooks read from cfn-hup's hooks.d; choose another name", p, r.Name, cfnHupPrefix)
+		} else if strings.HasPrefix(r.Name, CfnHupPrefix) {
+			l.validf(l.line(p+".name"), "%s.name %q: names starting with %q are kept for the hooks read from cfn-hup's hooks.d; choose another name", p, r.Name, CfnHupPrefix)
 		}
 		if r.Name == "" {
 			continue

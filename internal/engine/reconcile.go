@@ -92,7 +92,13 @@ func (e *Engine) changes() []change {
 			} else {
 				e.st.Applied[key] = val
 			}
-			e.log.Debug("watched value changed; the rule does not fire on this change", zap.String("rule", r.Name), zap.String("change", string(c)))
+			msg, fields := "watched value changed; the rule does not fire on this change", []zap.Field{zap.String("rule", r.Name), zap.String("change", string(c))}
+			if r.CfnHup && e.cfg.Verbose {
+				// What cfn-hup -v logs: the value stored without running the action.
+				e.log.Info(msg, append(fields, zap.String("path", r.Path))...)
+			} else {
+				e.log.Debug(msg, fields...)
+			}
 			applied = true
 			continue
 		}

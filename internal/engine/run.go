@@ -174,6 +174,8 @@ func (e *Engine) launch(r *run, deadline time.Time) {
 		Env:     e.hookEnv(r),
 		Payload: body,
 		Timeout: e.cfg.TimeoutFor(r.p.Kind),
+
+		QuietMissingDir: e.cfg.CfnHupOnly,
 	}
 	if r.rule != nil {
 		spec.Command = r.rule.Command

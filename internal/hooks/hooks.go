@@ -63,6 +63,9 @@ type Spec struct {
 	// character but letters, digits, '-', '_' and '.' made '_'. The engine gives the
 	// watch rule's name ("cfn-hup:<section>" for a cfn-hup hook); CommandName when "".
 	Name string
+	// QuietMissingDir says a missing Dir is normal (a cfn-hup-only setup never had one):
+	// no warning, the event succeeds with no hooks run.
+	QuietMissingDir bool
 	// RunAs is the user Command runs as (Unix): a name or a numeric uid. "" or the agent's
 	// own user changes nothing; anyone else needs the agent to be root.
 	RunAs string
@@ -198,6 +201,11 @@ func (r *Runner) Run(ctx context.Context, s Spec) Result {
 		jobs = []job{{name: name, logName: logFileName(name), argv: argv, rawLine: windowsCmdLine(argv)}}
 	} else {
 		hooks, skipped, err := List(s.Dir)
+		if errors.Is(err, fs.ErrNotExist) && s.QuietMissingDir {
+			res.OK = true
+			log.Debug("no hooks directory (a cfn-hup-only setup)", zap.String("dir", s.Dir))
+			return res
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			res.OK = true
 			res.Warnings = append(res.Warnings, fmt.Sprintf("hooks directory %s does not exist: no %s hooks ran", s.Dir, s.Event))

@@ -44,6 +44,10 @@ type State struct {
 	Peers []event.Instance `json:"peers"`
 	// PeersApplied is false until a configure has succeeded once.
 	PeersApplied bool `json:"peers_applied"`
+	// CfnHupAdopted is set once the values of cfn-hup's own record (metadata_db.json) were
+	// taken as applied, at the first start with cfn-hup's hooks: never again, so that a
+	// value removed since is not brought back from cfn-hup's stale record.
+	CfnHupAdopted bool `json:"cfn_hup_adopted,omitempty"`
 
 	// Running is the event in progress; found set at start, it was interrupted.
 	Running *Pending `json:"running,omitempty"`

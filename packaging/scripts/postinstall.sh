@@ -6,6 +6,9 @@
 # upgrade restarts it if it was running. Where systemd does not run (an image being
 # built, a container, a chroot) it only enables the unit, which needs no running
 # systemd: the agent starts at the machine's next boot.
+# While cfn-hup runs it does not start the agent on a first install: both would run every
+# cfn-hup action. The agent starts when the administrator stops cfn-hup (README,
+# "Switching from cfn-hup"); it then adopts what cfn-hup already ran.
 set -e
 
 case "$1" in
@@ -31,11 +34,22 @@ if $running; then
   systemctl daemon-reload || true
 fi
 
+# cfn_hup_running: cfn-hup's daemon writes its pid to /var/run/cfn-hup.pid (bin/cfn-hup).
+cfn_hup_running() {
+  for f in /run/cfn-hup.pid /var/run/cfn-hup.pid; do
+    [ -r "$f" ] && pid=$(cat "$f" 2>/dev/null) && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && return 0
+  done
+  return 1
+}
+
 if [ "$action" = install ]; then
   # enable only writes symlinks; it works offline too.
   systemctl enable stackhand.service >/dev/null 2>&1 ||
     echo "stackhand: could not enable stackhand.service; run: systemctl enable stackhand" >&2
-  if $running; then
+  if $running && cfn_hup_running; then
+    echo "stackhand: cfn-hup is running, so stackhand is not started (each action would run twice)."
+    echo "stackhand: to switch: stackhand validate && systemctl disable --now cfn-hup && systemctl start stackhand"
+  elif $running; then
     systemctl start stackhand.service ||
       echo "stackhand: the service did not start; see: journalctl -u stackhand" >&2
   else

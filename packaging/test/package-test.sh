@@ -123,7 +123,8 @@ script_calls() { # script_calls SCRIPT systemd|nosystemd ARGS... -> the systemct
   : >"$tmp/calls"
   unshare -m /bin/sh -c '
     mount -t tmpfs tmpfs /run
-    [ "$1" = systemd ] && mkdir -p /run/systemd/system
+    case "$1" in systemd*) mkdir -p /run/systemd/system ;; esac
+    [ "$1" = systemd+cfn-hup ] && echo $$ >/run/cfn-hup.pid # a live pid: cfn-hup runs
     shift; script=$1; shift
     exec /bin/sh "$script" "$@"' sh "$mode" "$script" "$@" >/dev/null 2>&1 </dev/null ||
     echo "exit status $?" >>"$tmp/calls"
@@ -136,6 +137,8 @@ while IFS='|' read -r what script mode args want; do
   expect_eq "$what" "$want" "$(script_calls $S/$script "$mode" $args)"
 done <<'TABLE'
 deb install, systemd runs: reload, enable, start|postinstall.sh|systemd|configure|daemon-reload;enable stackhand.service;start stackhand.service;
+deb install, cfn-hup runs: enable, not start (actions would run twice)|postinstall.sh|systemd+cfn-hup|configure|daemon-reload;enable stackhand.service;
+rpm install (1), cfn-hup runs: enable, not start|postinstall.sh|systemd+cfn-hup|1|daemon-reload;enable stackhand.service;
 deb install, no systemd (image build): enable only|postinstall.sh|nosystemd|configure|enable stackhand.service;
 deb upgrade, systemd runs: reload, restart if running|postinstall.sh|systemd|configure 0.9.0|daemon-reload;try-restart stackhand.service;
 deb upgrade, no systemd: nothing|postinstall.sh|nosystemd|configure 0.9.0|

@@ -158,6 +158,9 @@ func renderStatus(w io.Writer, s contract.Status, now time.Time) {
 			fmt.Fprint(w, "; shutdown hooks done")
 		}
 		fmt.Fprintln(w)
+		if s.Lifecycle.ShutdownDone && s.Lifecycle.ShutdownFor != "" && s.Lifecycle.ShutdownFor == s.Identity.InstanceID {
+			fmt.Fprintln(w, "           idle until the instance ends: the terminating shutdown is done, no event runs, requests are dropped")
+		}
 	}
 
 	fmt.Fprintln(w, "\nEVENTS")

@@ -516,3 +516,38 @@ func TestRestartAfterTerminatingShutdownRunsNothing(t *testing.T) {
 		t.Fatalf("after the restart on the drained instance: %v, want nothing more", got)
 	}
 }
+
+// A source that stops is restarted by its supervisor, without restarting the agent: the
+// request spool refused at start (writable by others) works once its mode is fixed, and
+// status showed the stop meanwhile (issue 15 item 14).
+func TestStoppedSourceIsRestartedWithoutAnAgentRestart(t *testing.T) {
+	w := newWorld(t, "")
+	w.hook("undeploy", "10-ok", `echo fine`)
+	spool := filepath.Join(w.state, "requests")
+	if err := os.MkdirAll(spool, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(spool, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	a := w.start()
+	var problem string
+	w.until("status to show the requests source stopped", a, func() bool {
+		src, _ := w.statusJSON()["sources"].(map[string]any)
+		c, _ := src["requests"].(map[string]any)
+		problem, _ = c["last_error"].(string)
+		return problem != ""
+	})
+	if !strings.Contains(problem, "chmod 0700") || !strings.Contains(problem, "restarting it in") {
+		t.Errorf("requests source problem %q: want the fix and the restart", problem)
+	}
+	if err := os.Chmod(spool, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// The supervisor's backoff is at most a minute; the trigger waits for its event.
+	out, errOut, code := w.cli("trigger", "undeploy", "--timeout", "90s")
+	if code != 0 || !strings.Contains(out, "succeeded") {
+		t.Fatalf("trigger after the spool was fixed: exit %d %q %q\n%s", code, out, errOut, a.output())
+	}
+	a.stop()
+}

@@ -51,7 +51,8 @@ const trimAfter = 10 * time.Second
 //     local;
 //  3. the reporters: notifier, heartbeat, health checks, metrics, log shipping;
 //  4. the shutdown actuators: the lifecycle action and the alarm's removal;
-//  5. the sources, and the engine that turns what they see into events.
+//  5. the sources, each under a supervisor that restarts it with backoff when it stops
+//     (supervise), and the engine that turns what they see into events.
 //
 // It stops in the reverse order: the engine (the running event gets the shutdown grace),
 // the sources, the reporters (the log shipper drains), the status writer.
@@ -164,10 +165,7 @@ func Run(parent context.Context, o Options) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := s.Run(srcCtx, func(u source.Update) { eng.Update(srcCtx, u) }); err != nil {
-					log.Error("source stopped", zap.String("source", s.Name()), zap.Error(err))
-					eng.Update(srcCtx, source.Update{Source: s.Name(), Err: err})
-				}
+				supervise(srcCtx, s, func(u source.Update) { eng.Update(srcCtx, u) }, clk, log)
 			}()
 		}
 

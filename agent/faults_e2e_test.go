@@ -58,3 +58,44 @@ func TestAWSBootWithEachEndpointFailingConverges(t *testing.T) {
 		})
 	}
 }
+
+// CloudFormation and CloudWatch accept every call and never answer (issue 15 item 6):
+// status shows the metadata source and the heartbeat in trouble meanwhile (an error once
+// the call's deadline passes, or STALE), and when the endpoints answer again the watch
+// deploys the next release and the heartbeat is sent — although the calls that hung are
+// still held by the stand-in: only the agent's deadlines freed it from them.
+func TestAWSHungEndpointsRecoverAndShowInStatus(t *testing.T) {
+	w := newAWSWorld(t, watchRelease+"aws_timeout: 1s\nheartbeat:\n  interval: 10s\n", imdsmock.Config{})
+	w.recordHooks(event.Deploy)
+	a := w.startAWS()
+	w.waitEvents(a, 1)
+	w.aws.SetFaults(awsfake.Faults{Hang: true, Only: map[string]bool{"cloudformation:*": true, "monitoring:*": true}})
+	hungAt := time.Now()
+	w.within(60*time.Second, "status to show the metadata source and the heartbeat in trouble", a, func() bool {
+		s := w.statusJSON()
+		src, _ := s["sources"].(map[string]any)
+		rep, _ := s["reporters"].(map[string]any)
+		md, _ := src["metadata"].(map[string]any)
+		hb, _ := rep["heartbeat"].(map[string]any)
+		trouble := func(c map[string]any) bool { return c != nil && (c["last_error"] != nil || c["stale"] == true) }
+		return trouble(md) && trouble(hb)
+	})
+	text, _, _ := w.cli("status")
+	t.Logf("status %s into the hang:\n%s", time.Since(hungAt).Round(time.Second), text)
+	if !strings.Contains(text, "DEGRADED") && !strings.Contains(text, "FAILING") {
+		t.Errorf("the verdict does not show the hang:\n%s", text)
+	}
+	if w.aws.Hung() == 0 {
+		t.Fatal("no call met the hang")
+	}
+	w.aws.SetMetadata(awsStack, "WebServer", `{"release": "v2"}`)
+	w.aws.SetFaults(awsfake.Faults{})
+	hbCalls := w.aws.Calls("monitoring", "PutMetricData")
+	if got := w.waitEvents(a, 2); got[1] != "deploy" {
+		t.Fatalf("after the hang: %v", got)
+	}
+	w.within(60*time.Second, "a heartbeat answered after the hang", a, func() bool {
+		return w.aws.Calls("monitoring", "PutMetricData") > hbCalls
+	})
+	a.stop()
+}

@@ -141,6 +141,17 @@ func Run(parent context.Context, o Options) error {
 		if err != nil {
 			return err
 		}
+		if found.env != nil {
+			// The AWS sources read at every pass: status calls one stale when its reads
+			// stop (mode local's sources report changes only).
+			for _, src := range sources {
+				every := cfg.Interval.D()
+				if src.Name() == "lifecycle" {
+					every = cfg.Lifecycle.PollInterval.D()
+				}
+				reg.Expect(status.KindSource, src.Name(), every)
+			}
+		}
 		spool := &source.Spool{StateDir: cfg.StateDir, Clock: clk, Interval: cfg.Interval.D(),
 			OnInvalid: func(file string, err error) { log.Warn("request refused", zap.String("file", file), zap.Error(err)) }}
 		sources = append(sources, spool)

@@ -492,3 +492,81 @@ func TestOneInterruptLogsOneStoppingLine(t *testing.T) {
 		t.Errorf("stopping lines %q, want one naming the signal", stopping)
 	}
 }
+
+// After a terminating shutdown the agent exits 0 and systemd (Restart=always) starts it
+// again: on the drained instance it must stay up idle — no deploy for a metadata change,
+// no configure for a peer, requests answered "dropped, the instance is terminating", no
+// second shutdown when the operating system then goes down — and say so in status.
+func TestRestartAfterTerminatingShutdownRunsNothing(t *testing.T) {
+	w := newWorld(t, watchRelease)
+	w.recordHooks(event.Shutdown, event.Configure, event.Deploy)
+	w.writeLocal("metadata.json", `{"release": "v1"}`)
+	a := w.start()
+	w.waitEvents(a, 2) // deploy and configure after setup
+	w.writeLocal("lifecycle", "Terminated\n")
+	if code := a.exited(); code != 0 {
+		t.Fatalf("exit %d after shutdown\n%s", code, a.output())
+	}
+	if got := w.events(); !reflect.DeepEqual(got, []string{"deploy", "configure", "shutdown"}) {
+		t.Fatalf("events %v", got)
+	}
+	// While it was down: a release to deploy and a peer that joined.
+	w.writeLocal("metadata.json", `{"release": "v2"}`)
+	w.writeLocal("peers.json", `[{"instance_id": "i-peer2", "private_ip": "10.0.0.2"}]`)
+	a = w.start()
+	w.until("the sources' first readings", a, func() bool {
+		src, _ := w.statusJSON()["sources"].(map[string]any)
+		return src["metadata"] != nil && src["peers"] != nil && src["lifecycle"] != nil
+	})
+	out, errOut, code := w.cli("trigger", "deploy")
+	if code == 0 || !strings.Contains(out+errOut, "dropped") || !strings.Contains(out+errOut, "terminating") {
+		t.Errorf("trigger on the drained instance: exit %d %q %q, want dropped, the instance is terminating", code, out, errOut)
+	}
+	text, _, _ := w.cli("status")
+	if !strings.Contains(text, "idle") {
+		t.Errorf("status does not say the agent is idle after the terminating shutdown:\n%s", text)
+	}
+	// The operating system going down now (SIGTERM with the system shutting down is not
+	// reproducible here) or the service stopping: either way, no second shutdown.
+	if code := a.stop(); code != 0 {
+		t.Errorf("exit %d on stop", code)
+	}
+	if got := w.events(); !reflect.DeepEqual(got, []string{"deploy", "configure", "shutdown"}) {
+		t.Fatalf("after the restart on the drained instance: %v, want nothing more", got)
+	}
+}
+
+// A source that stops is restarted by its supervisor, without restarting the agent: the
+// request spool refused at start (writable by others) works once its mode is fixed, and
+// status showed the stop meanwhile (issue 15 item 14).
+func TestStoppedSourceIsRestartedWithoutAnAgentRestart(t *testing.T) {
+	w := newWorld(t, "")
+	w.hook("undeploy", "10-ok", `echo fine`)
+	spool := filepath.Join(w.state, "requests")
+	if err := os.MkdirAll(spool, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(spool, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	a := w.start()
+	var problem string
+	w.until("status to show the requests source stopped", a, func() bool {
+		src, _ := w.statusJSON()["sources"].(map[string]any)
+		c, _ := src["requests"].(map[string]any)
+		problem, _ = c["last_error"].(string)
+		return problem != ""
+	})
+	if !strings.Contains(problem, "chmod 0700") || !strings.Contains(problem, "restarting it in") {
+		t.Errorf("requests source problem %q: want the fix and the restart", problem)
+	}
+	if err := os.Chmod(spool, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// The supervisor's backoff is at most a minute; the trigger waits for its event.
+	out, errOut, code := w.cli("trigger", "undeploy", "--timeout", "90s")
+	if code != 0 || !strings.Contains(out, "succeeded") {
+		t.Fatalf("trigger after the spool was fixed: exit %d %q %q\n%s", code, out, errOut, a.output())
+	}
+	a.stop()
+}

@@ -51,7 +51,8 @@ const trimAfter = 10 * time.Second
 //     local;
 //  3. the reporters: notifier, heartbeat, health checks, metrics, log shipping;
 //  4. the shutdown actuators: the lifecycle action and the alarm's removal;
-//  5. the sources, and the engine that turns what they see into events.
+//  5. the sources, each under a supervisor that restarts it with backoff when it stops
+//     (supervise), and the engine that turns what they see into events.
 //
 // It stops in the reverse order: the engine (the running event gets the shutdown grace),
 // the sources, the reporters (the log shipper drains), the status writer.
@@ -143,6 +144,17 @@ func Run(parent context.Context, o Options) error {
 		if err != nil {
 			return err
 		}
+		if found.env != nil {
+			// The AWS sources read at every pass: status calls one stale when its reads
+			// stop (mode local's sources report changes only).
+			for _, src := range sources {
+				every := cfg.Interval.D()
+				if src.Name() == "lifecycle" {
+					every = cfg.Lifecycle.PollInterval.D()
+				}
+				reg.Expect(status.KindSource, src.Name(), every)
+			}
+		}
 		spool := &source.Spool{StateDir: cfg.StateDir, Clock: clk, Interval: cfg.Interval.D(),
 			OnInvalid: func(file string, err error) { log.Warn("request refused", zap.String("file", file), zap.Error(err)) }}
 		sources = append(sources, spool)
@@ -167,10 +179,7 @@ func Run(parent context.Context, o Options) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := s.Run(srcCtx, func(u source.Update) { eng.Update(srcCtx, u) }); err != nil {
-					log.Error("source stopped", zap.String("source", s.Name()), zap.Error(err))
-					eng.Update(srcCtx, source.Update{Source: s.Name(), Err: err})
-				}
+				supervise(srcCtx, s, func(u source.Update) { eng.Update(srcCtx, u) }, clk, log)
 			}()
 		}
 

@@ -27,7 +27,7 @@ func discoverAWS(ctx context.Context, cfg *config.Config, clk clock.Clock, reg *
 	for {
 		onRetry := func(err error, wait time.Duration) { d.failed(err, wait) }
 		env, err := awsenv.Load(ctx, awsenv.Options{Region: cfg.Region, CredentialFile: cfg.CredentialFile,
-			Role: cfg.Role, CloudFormationURL: cfg.CloudFormationURL, Logger: log.Named("aws"), OnRetry: onRetry})
+			Role: cfg.Role, CloudFormationURL: cfg.CloudFormationURL, CallTimeout: cfg.AWSTimeout.D(), Logger: log.Named("aws"), OnRetry: onRetry})
 		if err == nil {
 			var in discovered
 			in.env = env

@@ -64,6 +64,7 @@ func startReporters(ctx context.Context, o reporterOptions) *reporters {
 		r.heartbeat = &report.Heartbeat{Sink: sink, Notifier: r.notifier, Clock: o.clk, Log: o.log.Named("heartbeat"), Status: tell,
 			Instance: in, Namespace: cfg.Heartbeat.Namespace, Interval: cfg.Heartbeat.Interval.D(),
 			Periods: cfg.Heartbeat.Alarm.Periods, Action: cfg.Heartbeat.Alarm.Action}
+		o.status.Expect(status.KindReporter, "heartbeat", cfg.Heartbeat.Interval.D())
 		run(r.heartbeat.Run)
 	}
 	// Health runs even with nothing to check yet: a script dropped into hooks.d/health
@@ -81,6 +82,7 @@ func startReporters(ctx context.Context, o reporterOptions) *reporters {
 		m := &report.Metrics{Sink: sink, Clock: o.clk, Log: o.log.Named("metrics"), Status: tell, Instance: in,
 			Namespace: cfg.Metrics.Namespace, Interval: cfg.Metrics.Interval.D(), HighResolution: cfg.Metrics.HighResolution,
 			IgnoreFSTypes: cfg.Metrics.IgnoreFileSystems}
+		o.status.Expect(status.KindReporter, "metrics", cfg.Metrics.Interval.D())
 		run(m.Run)
 	}
 	// Everything that runs from now on is built: start-up's code (the SDK's service

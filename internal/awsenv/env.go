@@ -58,9 +58,14 @@ type Options struct {
 	// OnRetry, when set, is told of each wait for IMDS: the error and how long until the
 	// next attempt (the agent shows it in status).
 	OnRetry func(err error, wait time.Duration)
+	// CallTimeout is how long one attempt of an AWS call waits for the answer to start
+	// once the request is sent; each operation, retries included, gets OperationTimeout
+	// of it. Zero means DefaultCallTimeout. See deadline.go.
+	CallTimeout time.Duration
 }
 
-// Env is the AWS setup every AWS source and reporter shares.
+// Env is the AWS setup every AWS source and reporter shares. Every client it makes
+// gives each call a deadline (deadline.go).
 type Env struct {
 	// Config is the SDK configuration: credentials, region, standard retries.
 	Config aws.Config
@@ -85,8 +90,13 @@ func Load(ctx context.Context, opts Options) (*Env, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
+	callTimeout := opts.CallTimeout
+	if callTimeout <= 0 {
+		callTimeout = DefaultCallTimeout
+	}
 	base := []func(*config.LoadOptions) error{
 		config.WithRetryMode(aws.RetryModeStandard),
+		config.WithHTTPClient(httpClient(callTimeout)),
 	}
 	if opts.Region != "" {
 		base = append(base, config.WithRegion(opts.Region))
@@ -194,21 +204,30 @@ func (e *Env) Region() string { return e.Config.Region }
 func (e *Env) Logger() *zap.Logger { return e.log }
 
 // EC2 returns an EC2 client (DescribeTags, DescribeInstances).
-func (e *Env) EC2() *ec2.Client { return ec2.NewFromConfig(e.Config) }
+func (e *Env) EC2() *ec2.Client {
+	return ec2.NewFromConfig(e.Config, func(o *ec2.Options) { o.APIOptions = append(o.APIOptions, e.addOperationDeadline) })
+}
 
 // AutoScaling returns an Auto Scaling client.
-func (e *Env) AutoScaling() *autoscaling.Client { return autoscaling.NewFromConfig(e.Config) }
+func (e *Env) AutoScaling() *autoscaling.Client {
+	return autoscaling.NewFromConfig(e.Config, func(o *autoscaling.Options) { o.APIOptions = append(o.APIOptions, e.addOperationDeadline) })
+}
 
 // CloudWatch returns a CloudWatch client (heartbeat, alarm, metrics). It speaks Smithy
 // RPC v2 CBOR; AWS_ENDPOINT_URL_CLOUDWATCH overrides its endpoint.
-func (e *Env) CloudWatch() *cloudwatch.Client { return cloudwatch.NewFromConfig(e.Config) }
+func (e *Env) CloudWatch() *cloudwatch.Client {
+	return cloudwatch.NewFromConfig(e.Config, func(o *cloudwatch.Options) { o.APIOptions = append(o.APIOptions, e.addOperationDeadline) })
+}
 
 // EventBridge returns an EventBridge client (notifications).
-func (e *Env) EventBridge() *eventbridge.Client { return eventbridge.NewFromConfig(e.Config) }
+func (e *Env) EventBridge() *eventbridge.Client {
+	return eventbridge.NewFromConfig(e.Config, func(o *eventbridge.Options) { o.APIOptions = append(o.APIOptions, e.addOperationDeadline) })
+}
 
 // CloudWatchLogs returns a CloudWatch Logs client (log shipping).
 func (e *Env) CloudWatchLogs(optFns ...func(*cloudwatchlogs.Options)) *cloudwatchlogs.Client {
-	return cloudwatchlogs.NewFromConfig(e.Config, optFns...)
+	deadline := func(o *cloudwatchlogs.Options) { o.APIOptions = append(o.APIOptions, e.addOperationDeadline) }
+	return cloudwatchlogs.NewFromConfig(e.Config, append([]func(*cloudwatchlogs.Options){deadline}, optFns...)...)
 }
 
 // CloudFormation returns the CloudFormation client, made once. Its endpoint is
@@ -223,7 +242,7 @@ func (e *Env) CloudFormation() *cloudformation.Client {
 				o.BaseEndpoint = aws.String(normalizeURL(u))
 			}
 			o.AuthSchemeResolver = &cfnAuthResolver{inner: o.AuthSchemeResolver, auth: e.cfn}
-			o.APIOptions = append(o.APIOptions, e.cfn.addMiddleware)
+			o.APIOptions = append(o.APIOptions, e.cfn.addMiddleware, e.addOperationDeadline)
 		})
 	})
 	return e.cfnClient

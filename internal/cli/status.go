@@ -41,6 +41,7 @@ func cmdStatus(env Env, args []string) int {
 	pid, running := state.Holder(dir)
 	now := time.Now()
 	s := contract.NewStatus(dir, st, parts, running, pid)
+	markStale(&s, now)
 	s.Verdict = verdict(s, now)
 	if *asJSON {
 		enc := json.NewEncoder(env.Stdout)
@@ -52,6 +53,37 @@ func cmdStatus(env Env, args []string) int {
 	}
 	renderStatusStart(env.Stdout, s, now, startCommand(ld))
 	return ExitOK
+}
+
+// markStale sets Stale on each source and reporter of a running agent whose last success
+// (or the time the agent began expecting one) is older than status.StaleAfter its
+// interval: a part stuck without an error to show (a call that never returns).
+func markStale(s *contract.Status, now time.Time) {
+	if !s.Agent.Running {
+		return
+	}
+	for _, parts := range []map[string]*contract.Component{s.Sources, s.Reporters} {
+		for _, c := range parts {
+			if c.EverySeconds <= 0 {
+				continue
+			}
+			sc := status.Component{LastOK: c.LastOK, Since: c.Since, Every: time.Duration(c.EverySeconds * float64(time.Second))}
+			if at := sc.StaleAt(); !at.IsZero() && now.After(at) {
+				c.Stale = true
+			}
+		}
+	}
+}
+
+// staleText says what a stale part last did and what was expected of it.
+func staleText(c *contract.Component, now time.Time) string {
+	last := "never ok"
+	if !c.LastOK.IsZero() {
+		last = "last ok " + age(now.Sub(c.LastOK)) + " ago"
+	} else if !c.Since.IsZero() {
+		last = "never ok in " + age(now.Sub(c.Since))
+	}
+	return fmt.Sprintf("STALE: %s, expected every %s", last, time.Duration(c.EverySeconds*float64(time.Second)))
 }
 
 // verdict is the overall word on s at now, with its reasons worst first: failing when the
@@ -80,8 +112,19 @@ func verdict(s contract.Status, now time.Time) contract.Verdict {
 		parts map[string]*contract.Component
 	}{{"source", s.Sources}, {"reporter", s.Reporters}} {
 		for _, n := range slices.Sorted(maps.Keys(b.parts)) {
-			if b.parts[n].LastError != "" {
-				degraded = append(degraded, b.what+" "+n+": "+clip(b.parts[n].LastError, 100))
+			c := b.parts[n]
+			if c.Stale {
+				// A heartbeat that stopped lets its alarm act (reboot, recover) on an
+				// instance that may be healthy.
+				why := b.what + " " + n + ": " + staleText(c, now)
+				if b.what == "reporter" && n == "heartbeat" {
+					failing = append(failing, why+"; the heartbeat alarm may act on this instance")
+				} else {
+					degraded = append(degraded, why)
+				}
+			}
+			if c.LastError != "" {
+				degraded = append(degraded, b.what+" "+n+": "+clip(c.LastError, 100))
 			}
 		}
 	}
@@ -179,6 +222,9 @@ func renderStatusStart(w io.Writer, s contract.Status, now time.Time, start stri
 			fmt.Fprint(w, "; shutdown hooks done")
 		}
 		fmt.Fprintln(w)
+		if s.Lifecycle.ShutdownDone && s.Lifecycle.ShutdownFor != "" && s.Lifecycle.ShutdownFor == s.Identity.InstanceID {
+			fmt.Fprintln(w, "           idle until the instance ends: the terminating shutdown is done, no event runs, requests are dropped")
+		}
 	}
 
 	fmt.Fprintln(w, "\nEVENTS")
@@ -265,7 +311,7 @@ func renderStatusStart(w io.Writer, s contract.Status, now time.Time, start stri
 		return cmp.Compare(errorCount(b.parts), errorCount(a.parts))
 	})
 	for _, b := range blocks {
-		healthBlock(w, b.title, b.parts, ts, b.okWhat)
+		healthBlock(w, b.title, b.parts, ts, b.okWhat, now)
 	}
 }
 
@@ -273,7 +319,7 @@ func renderStatusStart(w io.Writer, s contract.Status, now time.Time, start stri
 func errorCount(parts map[string]*contract.Component) int {
 	n := 0
 	for _, c := range parts {
-		if c.LastError != "" {
+		if c.LastError != "" || c.Stale {
 			n++
 		}
 	}
@@ -281,13 +327,13 @@ func errorCount(parts map[string]*contract.Component) int {
 }
 
 // healthBlock writes one block of parts: those with a problem first, then by name.
-func healthBlock(w io.Writer, title string, hs map[string]*contract.Component, ts func(time.Time) string, okWhat string) {
+func healthBlock(w io.Writer, title string, hs map[string]*contract.Component, ts func(time.Time) string, okWhat string, now time.Time) {
 	if len(hs) == 0 {
 		fmt.Fprintf(w, "%-10s none\n", title)
 		return
 	}
 	names := slices.SortedFunc(maps.Keys(hs), func(a, b string) int {
-		if ea, eb := hs[a].LastError != "", hs[b].LastError != ""; ea != eb {
+		if ea, eb := hs[a].LastError != "" || hs[a].Stale, hs[b].LastError != "" || hs[b].Stale; ea != eb {
 			if ea {
 				return -1
 			}
@@ -305,6 +351,11 @@ func healthBlock(w io.Writer, title string, hs map[string]*contract.Component, t
 			}
 			fmt.Fprintf(w, "  %-10s ERROR since %s, last ok %s:\n", n, ts(h.ErrorAt), lastOK)
 			fmt.Fprintf(w, "             %s\n", h.LastError)
+			if h.Stale {
+				fmt.Fprintf(w, "             %s\n", staleText(h, now))
+			}
+		} else if h.Stale {
+			fmt.Fprintf(w, "  %-10s %s\n", n, staleText(h, now))
 		} else {
 			fmt.Fprintf(w, "  %-10s ok, %s %s\n", n, okWhat, ts(h.LastOK))
 		}

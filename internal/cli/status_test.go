@@ -239,11 +239,30 @@ func TestVerdict(t *testing.T) {
 			s.Identity = contract.Instance{}
 			s.Discovery = &contract.Component{LastError: "IMDS unreachable"}
 		}, contract.VerdictFailing, "the instance is not known: IMDS unreachable"},
+		// Stale: a part whose last success is older than StaleAfter(every) (3 intervals
+		// and one more for the lazy write: 4 min at 1 min), with no error to show.
+		{"a source within its staleness bound", func(s *contract.Status) {
+			s.Sources["metadata"] = &contract.Component{EverySeconds: 60, LastOK: statusNow.Add(-3 * time.Minute)}
+		}, contract.VerdictOK, ""},
+		{"a stale source", func(s *contract.Status) {
+			s.Sources["metadata"] = &contract.Component{EverySeconds: 60, LastOK: statusNow.Add(-5 * time.Minute)}
+		}, contract.VerdictDegraded, "source metadata: STALE: last ok 5m ago, expected every 1m0s"},
+		{"a source whose first call never returned", func(s *contract.Status) {
+			s.Sources["metadata"] = &contract.Component{EverySeconds: 60, Since: statusNow.Add(-10 * time.Minute)}
+		}, contract.VerdictDegraded, "source metadata: STALE: never ok in 10m, expected every 1m0s"},
+		{"a stale heartbeat", func(s *contract.Status) {
+			s.Reporters["heartbeat"] = &contract.Component{EverySeconds: 60, LastOK: statusNow.Add(-5 * time.Minute)}
+		}, contract.VerdictFailing, "reporter heartbeat: STALE: last ok 5m ago, expected every 1m0s; the heartbeat alarm may act on this instance"},
+		{"stale means nothing when the agent is not running", func(s *contract.Status) {
+			s.Agent.Running = false
+			s.Sources["metadata"] = &contract.Component{EverySeconds: 60, LastOK: statusNow.Add(-5 * time.Minute)}
+		}, contract.VerdictFailing, "the agent is not running"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := ok()
 			tt.change(&s)
+			markStale(&s, statusNow)
 			v := verdict(s, statusNow)
 			if v.Level != tt.level || (tt.reason != "" && (len(v.Reasons) == 0 || v.Reasons[0] != tt.reason)) || (tt.reason == "" && len(v.Reasons) > 0) {
 				t.Errorf("verdict %+v, want %s first for %q", v, tt.level, tt.reason)

@@ -13,11 +13,12 @@ var allChanges = []string{string(event.Add), string(event.Update), string(event.
 // Default returns the configuration used when stackhand.yaml leaves a setting out.
 func Default() *Config {
 	return &Config{
-		Mode:     ModeAWS,
-		Interval: Duration(60 * time.Second),
-		HooksDir: DefaultHooksDir,
-		StateDir: DefaultStateDir,
-		LogDir:   DefaultLogDir,
+		Mode:       ModeAWS,
+		Interval:   Duration(60 * time.Second),
+		AWSTimeout: Duration(30 * time.Second),
+		HooksDir:   DefaultHooksDir,
+		StateDir:   DefaultStateDir,
+		LogDir:     DefaultLogDir,
 		Timeouts: Timeouts{
 			Default:  Duration(30 * time.Minute),
 			Shutdown: Duration(2 * time.Minute),

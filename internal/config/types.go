@@ -35,9 +35,12 @@ type Config struct {
 	// ShutdownGrace bounds how long an event that is running when a shutdown arrives may go on.
 	ShutdownGrace Duration `yaml:"shutdown_grace"`
 	// KillGrace is the time between SIGTERM and SIGKILL when a hook's process tree is ended.
-	KillGrace Duration  `yaml:"kill_grace"`
-	Local     Local     `yaml:"local"`
-	Lifecycle Lifecycle `yaml:"lifecycle"`
+	KillGrace Duration `yaml:"kill_grace"`
+	// AWSTimeout is how long one attempt of an AWS call waits for the answer to start once
+	// the request is sent; an operation with its retries gets four of it. Default 30s.
+	AWSTimeout Duration  `yaml:"aws_timeout"`
+	Local      Local     `yaml:"local"`
+	Lifecycle  Lifecycle `yaml:"lifecycle"`
 
 	Heartbeat Heartbeat `yaml:"heartbeat"`
 	Health    Health    `yaml:"health"`

@@ -45,6 +45,9 @@ func (l *loader) validate(c *Config) {
 	if c.Interval.D() < time.Second {
 		l.validf(l.line("interval"), "interval %s is too short: sources poll at most once a second; write e.g. \"60s\"", c.Interval)
 	}
+	if c.AWSTimeout.D() < time.Second {
+		l.validf(l.line("aws_timeout"), "aws_timeout %s is too short: an AWS call needs at least 1s to answer; write e.g. \"30s\"", c.AWSTimeout)
+	}
 	l.validateWatch(c)
 	l.validateHookEnv(c)
 	switch c.Lifecycle.RebalanceEvent {

@@ -115,6 +115,13 @@ type Component struct {
 	Counters  map[string]int64 `json:"counters,omitempty"`
 	Checks    []Check          `json:"checks,omitempty"`
 	Files     []File           `json:"files,omitempty"`
+	// EverySeconds is how often the part succeeds when all is well, and Since when the
+	// agent began expecting it to; absent for a part that acts only on demand.
+	EverySeconds float64   `json:"every_seconds,omitempty"`
+	Since        time.Time `json:"since,omitzero"`
+	// Stale says the part's last success (or Since, before any) is older than a few of
+	// its intervals, while the agent runs: it stopped without saying why.
+	Stale bool `json:"stale,omitempty"`
 }
 
 // File is one shipped log file.
@@ -186,7 +193,7 @@ func fromPending(p state.Pending) Pending {
 
 func fromComponent(c status.Component) Component {
 	out := Component{LastOK: c.LastOK, LastError: c.LastError, ErrorAt: c.ErrorAt, Detail: c.Detail,
-		Attempts: c.Attempts, NextTry: c.NextTry, Counters: c.Counters}
+		Attempts: c.Attempts, NextTry: c.NextTry, Counters: c.Counters, EverySeconds: c.Every.Seconds(), Since: c.Since}
 	if len(c.Checks) > 0 {
 		out.Checks = FromChecks(c.Checks)
 	}

@@ -62,7 +62,7 @@ func fullState() (*state.State, *status.Snapshot) {
 	st.Retries = map[string]*state.Retry{"deploy/app": {Kind: event.Deploy, Rule: "app", Attempts: 2, NotBefore: statusAt.Add(2 * time.Minute),
 		Automatic: true, Fingerprint: "app|release=v2", LastEventID: "deploy-000009", LastError: "hook 20-migrate exited with status 1"}}
 	c := &status.Component{LastOK: statusAt.Add(-time.Minute), LastError: "throttled", ErrorAt: statusAt, Detail: "detail",
-		Attempts: 3, NextTry: statusAt.Add(8 * time.Second), Counters: map[string]int64{"sent": 7},
+		Attempts: 3, NextTry: statusAt.Add(8 * time.Second), Counters: map[string]int64{"sent": 7}, Every: time.Minute, Since: statusAt.Add(-time.Hour),
 		Checks: []status.Check{{Name: "web", OK: false, Failures: 2, LastRun: statusAt, LastError: "HTTP 503"}},
 		Files: []status.File{{Path: "/var/log/app.log", Group: "g", Stream: "s", Shipped: 10, Size: 20, LagSeconds: 1.5,
 			LastError: "denied", ErrorAt: statusAt}}}
@@ -104,7 +104,8 @@ var statusFields = map[reflect.Type]map[string]string{
 	reflect.TypeFor[state.Retry](): {"Kind": "event", "Rule": "rule", "Attempts": "attempts", "NotBefore": "next_attempt",
 		"Automatic": "", "Fingerprint": "", "LastEventID": "last_event_id", "LastError": "last_error"},
 	reflect.TypeFor[status.Component](): {"LastOK": "last_ok", "LastError": "last_error", "ErrorAt": "error_at",
-		"Detail": "detail", "Attempts": "attempts", "NextTry": "next_try", "Counters": "counters", "Checks": "checks", "Files": "files"},
+		"Detail": "detail", "Attempts": "attempts", "NextTry": "next_try", "Counters": "counters", "Checks": "checks", "Files": "files",
+		"Every": "every_seconds", "Since": "since"},
 	reflect.TypeFor[status.Check](): {"Name": "name", "OK": "ok", "Failures": "failures", "LastRun": "last_run", "LastError": "last_error"},
 	reflect.TypeFor[status.File](): {"Path": "path", "Group": "group", "Stream": "stream", "Shipped": "shipped", "Size": "size",
 		"LagSeconds": "lag_seconds", "LastError": "last_error", "ErrorAt": "error_at"},

@@ -66,6 +66,11 @@ func (e *Engine) setIdentity(in event.Instance) {
 	cp := in
 	e.identity = &cp
 	e.st.Identity = in
+	if e.drained && e.st.Lifecycle.ShutdownFor != in.InstanceID {
+		// A state directory from a drained instance on a new one (baked into an AMI):
+		// this instance is not terminating.
+		e.drained, e.terminating, e.shutdownWhy = false, false, ""
+	}
 	e.save()
 }
 
@@ -131,8 +136,11 @@ func (e *Engine) request(r source.Request) {
 		return
 	}
 	if e.terminating {
-		e.answer([]string{r.ID}, state.Outcome{Kind: r.Event, Result: state.Dropped,
-			Error: "the agent is shutting down: " + e.shutdownWhy, End: e.clk.Now().UTC()})
+		why := "the agent is shutting down: " + e.shutdownWhy
+		if e.drained {
+			why = "dropped, " + drainedWhy
+		}
+		e.answer([]string{r.ID}, state.Outcome{Kind: r.Event, Result: state.Dropped, Error: why, End: e.clk.Now().UTC()})
 		if e.spool != nil {
 			e.spool.Remove(r.ID)
 		}

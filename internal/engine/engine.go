@@ -114,6 +114,10 @@ type Engine struct {
 	exit          bool
 	// terminatedNoted is set once the agent said that this termination's shutdown already ran.
 	terminatedNoted bool
+	// drained is set once this instance's terminating shutdown is done (in this run, or
+	// in an earlier one: systemd restarts the agent after it exits): nothing more is
+	// queued or run, requests are answered dropped, until the instance is gone.
+	drained bool
 
 	saveErr string
 }
@@ -163,9 +167,29 @@ func New(o Options) (*Engine, error) {
 		e.st.Running = nil
 		e.st.Queue = append([]state.Pending{retry}, e.st.Queue...)
 	}
+	if l := e.st.Lifecycle; l.ShutdownDone && l.ShutdownFor != "" && l.ShutdownFor == e.st.Identity.InstanceID {
+		e.drain()
+	}
 	e.st.PID = os.Getpid()
 	e.save()
 	return e, nil
+}
+
+// drainedWhy is what the events and requests dropped on a drained instance are told.
+const drainedWhy = "the instance is terminating and its shutdown hooks already ran: nothing more runs on it"
+
+// drain makes the engine idle for good on an instance whose terminating shutdown is
+// done: what was queued is dropped, and nothing is queued or run again. The caller saves.
+func (e *Engine) drain() {
+	if !e.drained {
+		e.log.Warn("this instance's terminating shutdown is done: the agent stays up idle, runs no event and drops every request until the instance ends",
+			zap.String("instance", e.st.Lifecycle.ShutdownFor))
+	}
+	e.drained, e.terminating, e.shutdownWhy = true, true, drainedWhy
+	for _, p := range e.st.Queue {
+		e.drop(p, state.Dropped, drainedWhy)
+	}
+	e.st.Queue = []state.Pending{}
 }
 
 // Update hands the engine what a source saw. It blocks until the engine takes it or ctx ends.
@@ -201,6 +225,13 @@ func (e *Engine) Run(ctx context.Context) error {
 		case f := <-e.done:
 			e.finish(f)
 		case r := <-e.shutdown:
+			if e.drained {
+				// The shutdown hooks ran for this termination already: the operating
+				// system going down is its end, not a reason to run them again.
+				e.log.Info("the operating system is going down on the drained instance; no shutdown hooks run again", zap.String("reason", r.reason))
+				e.exit = true
+				continue
+			}
 			e.beginShutdown(r.reason, r.deadline, "")
 		case <-e.wake:
 		}

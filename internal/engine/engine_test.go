@@ -500,11 +500,19 @@ func TestTerminationPreemptsQueue(t *testing.T) {
 		t.Errorf("Last[shutdown] = %+v", o)
 	}
 
-	// The agent restarts before the instance is gone: no second shutdown.
+	// The agent restarts before the instance is gone: no second shutdown, and nothing
+	// else runs either — a request (the barrier sync used before issue 15 item 10) is
+	// answered dropped.
 	h2 := start(t, cfg, h.dir, h.clk)
 	h2.update(identity(self))
 	h2.update(source.Update{Source: "lifecycle", Lifecycle: &source.Lifecycle{State: source.Terminated}})
-	h2.sync()
+	h2.request("after-restart", event.Undeploy)
+	if a := h2.answers(1); a[0].o.Result != state.Dropped {
+		t.Fatalf("a request after the restart: %+v, want dropped", a[0].o)
+	}
+	if st := h2.read(); st.Running != nil || len(st.Queue) != 0 {
+		t.Fatalf("after the restart: Running %+v Queue %+v", st.Running, st.Queue)
+	}
 }
 
 func TestShutdownCall(t *testing.T) {
@@ -898,7 +906,9 @@ func TestShutdownBeforeSourcesReported(t *testing.T) {
 }
 
 // A restart on an instance whose termination already ran its shutdown hooks does not run
-// them again, even when the lifecycle source reports before the identity does.
+// them again, even when the lifecycle source reports before the identity does; and it runs
+// nothing else either (issue 15 item 10): a request is answered dropped, and the
+// operating system going down then ends the engine without a second shutdown.
 func TestTerminatedBeforeIdentityAfterShutdownDone(t *testing.T) {
 	cfg := testConfig(t)
 	dir, clk := t.TempDir(), newClock()
@@ -913,10 +923,20 @@ func TestTerminatedBeforeIdentityAfterShutdownDone(t *testing.T) {
 	h.update(source.Update{Source: "lifecycle", Lifecycle: &source.Lifecycle{State: source.Terminated}})
 	h.update(identity(event.Instance{InstanceID: "i-0done"}))
 	h.request("r-after", event.Undeploy)
-	if c := h.next(event.Undeploy); c != nil {
-		ok(c)
+	got := h.answers(1)
+	if got[0].o.Result != state.Dropped || !strings.Contains(got[0].o.Error, "dropped, the instance is terminating") {
+		t.Fatalf("answer %+v: want dropped, the instance is terminating", got[0].o)
 	}
-	if got := h.answers(1); got[0].o.Kind != event.Undeploy || got[0].o.Result != state.Succeeded {
-		t.Fatalf("answer %+v: a shutdown ran again instead of the request", got[0])
+	if st := h.read(); st.Running != nil || len(st.Queue) != 0 {
+		t.Fatalf("the drained instance runs or queues: Running %+v Queue %+v", st.Running, st.Queue)
+	}
+	h.e.Shutdown("the operating system is shutting down", time.Time{})
+	if err := h.wait(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c := <-h.runner.calls:
+		t.Fatalf("the drained instance ran %s %s", c.spec.Event, c.spec.EventID)
+	default:
 	}
 }

@@ -55,7 +55,7 @@ func (r *run) coversPeers(peers []event.Instance) bool {
 
 // startNext starts the first queued event that still has something to do.
 func (e *Engine) startNext() {
-	if e.running != nil || e.exit {
+	if e.running != nil || e.exit || e.drained {
 		return
 	}
 	// A shutdown does not wait for the sources: the instance may be going away before
@@ -359,6 +359,9 @@ func (e *Engine) finish(f finished) {
 		e.st.Lifecycle.ShutdownDone = e.shutdownFor != ""
 		e.st.Lifecycle.ShutdownFor = e.shutdownFor
 		e.exit = true
+		if e.shutdownFor != "" {
+			e.drain()
+		}
 	case r.p.Kind == event.Setup && res.OK:
 		e.st.Setup = state.Setup{InstanceID: e.identity.InstanceID, Done: true, At: now, EventID: r.p.ID}
 		// OpsWorks: setup includes deploy, and configure runs once the instance is online.

@@ -28,6 +28,8 @@ type Registry struct {
 	buf []byte
 	// sourceErr is each source's problem as last logged, so it is logged once.
 	sourceErr map[string]string
+	// every is each part's expected interval, by "source:name" or "reporter:name" (Expect).
+	every map[string]time.Duration
 
 	// wantBy is when what changed must be written at the latest (zero: nothing waits);
 	// kick tells Run that it moved earlier.
@@ -42,8 +44,8 @@ func NewRegistry(dir string, clk clock.Clock, log *zap.Logger) *Registry {
 	}
 	return &Registry{dir: dir, clk: clk, log: log,
 		snap:      Snapshot{Version: Version, Sources: map[string]*Component{}, Reporters: map[string]*Component{}},
-		sourceErr: map[string]string{},
-		kick:      make(chan struct{}, 1)}
+		sourceErr: map[string]string{}, every: map[string]time.Duration{},
+		kick: make(chan struct{}, 1)}
 }
 
 // Discovery records how finding out which instance this is goes.
@@ -55,12 +57,51 @@ func (r *Registry) Discovery(c Component) {
 	r.changed(urgency(prev == nil || prev.LastError != c.LastError, FlushEvery))
 }
 
+// Parts that Expect names: a source or a reporter.
+const (
+	KindSource   = "source"
+	KindReporter = "reporter"
+)
+
+// Expect says that the source or reporter name (kind KindSource or KindReporter)
+// succeeds every every while all is well, from now on: status calls it stale when it
+// goes StaleAfter(every) without a success, even before its first report (a first call
+// that never returns).
+func (r *Registry) Expect(kind, name string, every time.Duration) {
+	now := r.clk.Now().UTC()
+	r.mu.Lock()
+	r.every[kind+":"+name] = every
+	parts := r.snap.Sources
+	if kind == KindReporter {
+		parts = r.snap.Reporters
+	}
+	c := parts[name]
+	if c == nil {
+		c = &Component{}
+		parts[name] = c
+	}
+	c.Every, c.Since = every, now
+	r.mu.Unlock()
+	r.changed(FlushEvery)
+}
+
+// expected stamps c with what Expect said of the part; the caller holds r.mu.
+func (r *Registry) expected(kind, name string, c *Component, prev *Component) {
+	if every, ok := r.every[kind+":"+name]; ok {
+		c.Every = every
+		if prev != nil {
+			c.Since = prev.Since
+		}
+	}
+}
+
 // Reporter records a reporter's status (heartbeat, health, metrics, notify, logs). A new
 // or cleared problem is written at once (the reporter logged it); counters and lags
 // within FlushEvery.
 func (r *Registry) Reporter(name string, c Component) {
 	r.mu.Lock()
 	prev := r.snap.Reporters[name]
+	r.expected(KindReporter, name, &c, prev)
 	r.snap.Reporters[name] = &c
 	r.mu.Unlock()
 	r.changed(urgency(prev == nil || prev.LastError != c.LastError, FlushEvery))
@@ -86,6 +127,12 @@ func (r *Registry) Source(name, problem string) {
 	}
 	prev := r.sourceErr[name]
 	r.sourceErr[name] = problem
+	within := LazyFlush
+	if c.Every > 0 {
+		// A good reading is written within one interval when that is shorter, so that
+		// the file's last_ok is never what makes a part look stale.
+		within = min(within, c.Every)
+	}
 	r.mu.Unlock()
 	switch {
 	case problem != "" && problem != prev:
@@ -93,7 +140,7 @@ func (r *Registry) Source(name, problem string) {
 	case problem == "" && prev != "":
 		r.log.Info("source recovered", zap.String("source", name))
 	}
-	r.changed(urgency(first || problem != prev, LazyFlush))
+	r.changed(urgency(first || problem != prev, within))
 }
 
 // Snapshot returns a copy of what the registry holds now.

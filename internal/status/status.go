@@ -43,6 +43,13 @@ type Component struct {
 	// for a part that retries on its own schedule (discovery).
 	Attempts int       `json:"attempts,omitempty"`
 	NextTry  time.Time `json:"next_try,omitzero"`
+	// Every is how often the part succeeds when all is well (a source's poll interval, the
+	// heartbeat's period), and Since when the agent began expecting it to: a part whose
+	// last success (or Since, before any) is older than StaleAfter(Every) is stale — it
+	// stopped without saying why (a call that never returns). Zero for a part that only
+	// acts on demand.
+	Every time.Duration `json:"every,omitempty"`
+	Since time.Time     `json:"since,omitzero"`
 	// Counters are a reporter's running totals since the agent started ("sent",
 	// "dropped", "retries", "rejected").
 	Counters map[string]int64 `json:"counters,omitempty"`
@@ -50,6 +57,33 @@ type Component struct {
 	Checks []Check `json:"checks,omitempty"`
 	// Files is what the log shipper knows of each file it follows (the "logs" reporter).
 	Files []File `json:"files,omitempty"`
+}
+
+// StaleIntervals is how many of its intervals a part may go without a success before
+// status calls it stale.
+const StaleIntervals = 3
+
+// StaleAfter is how long a part that succeeds every every may go without a success: a
+// few intervals, plus the time its good readings may wait to be written (LazyFlush at
+// most, or one interval when that is shorter).
+func StaleAfter(every time.Duration) time.Duration {
+	return StaleIntervals*every + min(every, LazyFlush)
+}
+
+// StaleAt is when c becomes stale if nothing succeeds before; zero for a part with no
+// interval.
+func (c Component) StaleAt() time.Time {
+	if c.Every <= 0 {
+		return time.Time{}
+	}
+	ref := c.LastOK
+	if ref.IsZero() {
+		ref = c.Since
+	}
+	if ref.IsZero() {
+		return time.Time{}
+	}
+	return ref.Add(StaleAfter(c.Every))
 }
 
 // Settle records an attempt's outcome at now: the error and when it came, or the success.

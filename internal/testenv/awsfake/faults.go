@@ -11,7 +11,7 @@ import (
 // from a generator seeded with Seed, so a sequence of calls made one after
 // another meets the same faults on every run.
 //
-// The order in which a call meets them: Latency, then DropRate, then
+// The order in which a call meets them: Latency, then Hang, then DropRate, then
 // ThrottleAbove, then ThrottleRate, then ServerErrorRate. Faults apply to
 // calls of a known action with an accepted Authorization header; every
 // faulted call is counted and logged with Call.Fault set.
@@ -40,6 +40,12 @@ type Faults struct {
 	// second across all clients: a token bucket refilled at ThrottleAbove
 	// tokens per second holding at most one second's worth.
 	ThrottleAbove float64
+	// Hang makes every affected call one that is accepted and never answered: the
+	// handler holds it, reading nothing more and writing nothing, until the client gives
+	// up (closes the connection) or the server closes, then drops the connection. A
+	// call that hangs stays hung after SetFaults clears Hang: only the client's own
+	// deadline frees it. It comes after Latency, before every other fault.
+	Hang bool
 	// Only restricts the faults to some actions, named "Action" or
 	// "service:Action" ("DescribeStackResource", "ec2:DescribeTags"), or to
 	// every action of a service, "service:*" ("logs:*" with DropRate 1 takes
@@ -103,6 +109,11 @@ func (s *Server) applyFaults(ctx context.Context, c *call) (drop bool) {
 	s.mu.Unlock()
 
 	s.sleep(ctx, f.Latency)
+	if f.Hang {
+		c.Fault = "hang"
+		s.hang(ctx)
+		return true
+	}
 	switch {
 	case dropRoll < f.DropRate:
 		c.Fault = "drop"
@@ -115,6 +126,24 @@ func (s *Server) applyFaults(ctx context.Context, c *call) (drop bool) {
 		c.Fault = "server-error"
 	}
 	return false
+}
+
+// hang waits until the call's client gives up or the server closes.
+func (s *Server) hang(ctx context.Context) {
+	s.mu.Lock()
+	s.hung++
+	s.mu.Unlock()
+	select {
+	case <-ctx.Done():
+	case <-s.closed:
+	}
+}
+
+// Hung returns how many calls met the Hang fault so far.
+func (s *Server) Hung() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hung
 }
 
 // faultError is the error answering a call that met c.Fault.

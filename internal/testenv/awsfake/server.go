@@ -157,6 +157,8 @@ type Server struct {
 	completes  []LifecycleCall
 
 	faults faultState
+	// hung counts the calls that met the Hang fault.
+	hung int
 
 	// clock is what SetNow installed; nil means time.Now.
 	clock func() time.Time

@@ -165,3 +165,49 @@ func TestStatusDuringAnIMDSOutageShowsTheDiscoveryError(t *testing.T) {
 		t.Errorf("exit %d", code)
 	}
 }
+
+// The logs block of status shows each configured file and one line for the hooks' output
+// (a file per hook run), with its count, however many events ran.
+func TestStatusShowsHookOutputAsOneLine(t *testing.T) {
+	dir := t.TempDir()
+	app := filepath.Join(dir, "app.log")
+	if err := os.WriteFile(app, []byte("started\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w := newWorld(t, logsConfig(app))
+	w.hook("undeploy", "10-a", "echo a")
+	w.hook("undeploy", "20-b", "echo b")
+	a := w.start()
+	for range 3 {
+		if _, errOut, code := w.cli("trigger", "undeploy"); code != 0 {
+			t.Fatalf("trigger: exit %d %s", code, errOut)
+		}
+	}
+	hookFiles := func() int {
+		n := 0
+		r, _ := w.statusJSON()["reporters"].(map[string]any)
+		logs, _ := r["logs"].(map[string]any)
+		files, _ := logs["files"].([]any)
+		for _, f := range files {
+			if strings.HasSuffix(f.(map[string]any)["stream"].(string), "/hooks") {
+				n++
+			}
+		}
+		return n
+	}
+	w.until("six hook logs followed", a, func() bool { return hookFiles() >= 6 })
+	out, _, _ := w.cli("status")
+	var appLines, hookLines []string
+	for _, line := range strings.Split(out, "\n") {
+		switch {
+		case strings.Contains(line, app+" -> "):
+			appLines = append(appLines, line)
+		case strings.Contains(line, "/hooks: "):
+			hookLines = append(hookLines, line)
+		}
+	}
+	if len(appLines) != 1 || len(hookLines) != 1 || !regexp.MustCompile(`^\s+\d+ files in .*/log/hooks -> `).MatchString(hookLines[0]) {
+		t.Errorf("logs block: app lines %q, hook lines %q; want one each, the hooks' with its count:\n%s", appLines, hookLines, out)
+	}
+	a.stop()
+}

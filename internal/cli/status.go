@@ -385,13 +385,66 @@ func reporterDetails(w io.Writer, h *contract.Component, ts func(time.Time) stri
 		}
 		fmt.Fprintf(w, "%scheck %s: FAILING, %d in a row, %s: %s\n", indent, c.Name, c.Failures, ts(c.LastRun), clip(c.LastError, 100))
 	}
-	for _, f := range h.Files {
-		fmt.Fprintf(w, "%s%s -> %s/%s: shipped %d of %d bytes, lag %d bytes, %s\n", indent, f.Path, f.Group, f.Stream,
-			f.Shipped, f.Size, max(f.Size-f.Shipped, 0), time.Duration(f.LagSeconds*float64(time.Second)).Round(time.Second))
-		if f.LastError != "" {
-			fmt.Fprintf(w, "%s  ERROR %s: %s\n", indent, ts(f.ErrorAt), clip(f.LastError, 100))
+	// Files that ship to one stream (the hooks' output: a file per hook run) are one line,
+	// with counts; only those with an error are named.
+	for _, files := range byStream(h.Files) {
+		f := files[0]
+		lag := func(f contract.File) time.Duration {
+			return time.Duration(f.LagSeconds * float64(time.Second)).Round(time.Second)
+		}
+		if len(files) == 1 {
+			fmt.Fprintf(w, "%s%s -> %s/%s: shipped %d of %d bytes, lag %d bytes, %s\n", indent, f.Path, f.Group, f.Stream,
+				f.Shipped, f.Size, max(f.Size-f.Shipped, 0), lag(f))
+		} else {
+			var shipped, size, behind int64
+			var worst time.Duration
+			for _, g := range files {
+				shipped, size, behind = shipped+g.Shipped, size+g.Size, behind+max(g.Size-g.Shipped, 0)
+				worst = max(worst, lag(g))
+			}
+			fmt.Fprintf(w, "%s%d files in %s -> %s/%s: shipped %d of %d bytes, lag %d bytes, %s\n", indent, len(files),
+				commonDir(files), f.Group, f.Stream, shipped, size, behind, worst)
+		}
+		for _, g := range files {
+			if g.LastError == "" {
+				continue
+			}
+			what := ""
+			if len(files) > 1 {
+				what = " " + g.Path
+			}
+			fmt.Fprintf(w, "%s  ERROR%s %s: %s\n", indent, what, ts(g.ErrorAt), clip(g.LastError, 100))
 		}
 	}
+}
+
+// byStream groups files by the log stream they ship to, in the order each stream first
+// appears.
+func byStream(files []contract.File) [][]contract.File {
+	var out [][]contract.File
+	at := map[string]int{}
+	for _, f := range files {
+		k := f.Group + "\x00" + f.Stream
+		i, ok := at[k]
+		if !ok {
+			i = len(out)
+			at[k] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], f)
+	}
+	return out
+}
+
+// commonDir is the longest directory that holds every file.
+func commonDir(files []contract.File) string {
+	dir := filepath.Dir(files[0].Path)
+	for _, f := range files[1:] {
+		for dir != "." && dir != string(filepath.Separator) && !strings.HasPrefix(f.Path, dir+string(filepath.Separator)) {
+			dir = filepath.Dir(dir)
+		}
+	}
+	return dir
 }
 
 // age writes d in its largest unit that keeps it readable at a glance: 40s, 15m, 26h, 3d.

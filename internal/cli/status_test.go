@@ -100,6 +100,10 @@ func fullStatus() contract.Status {
 					{Path: "/var/log/app/app.log", Group: "shop-prod", Stream: "i-0123456789abcdef0/app.log", Shipped: 73400320, Size: 73401000, LagSeconds: 2.4},
 					{Path: "/var/log/app/denied.log", Group: "shop-prod", Stream: "i-0123456789abcdef0/denied.log", Size: 1200,
 						LastError: "open /var/log/app/denied.log: permission denied", ErrorAt: ago(10 * time.Minute)},
+					{Path: "/var/log/stackhand/hooks/deploy-000009/10-fetch.log", Group: "shop-prod", Stream: "i-0123456789abcdef0/hooks", Shipped: 300, Size: 300},
+					{Path: "/var/log/stackhand/hooks/deploy-000009/20-migrate.log", Group: "shop-prod", Stream: "i-0123456789abcdef0/hooks", Shipped: 900, Size: 1000, LagSeconds: 1.2},
+					{Path: "/var/log/stackhand/hooks/configure-000008/10-peers.log", Group: "shop-prod", Stream: "i-0123456789abcdef0/hooks", Shipped: 40, Size: 40,
+						LastError: "read: input/output error", ErrorAt: ago(time.Hour)},
 				}},
 		},
 	}

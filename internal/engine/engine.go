@@ -76,6 +76,12 @@ type Options struct {
 	Await []string
 }
 
+// maxInterruptedReruns is how many times in a row an event that the agent's stop or death
+// interrupted is run again at the next start. One more interruption and it is recorded as
+// failed and left to the failure schedule: a hook that reboots the machine, or a deploy that
+// upgrades (and so restarts) the agent, would otherwise run at every start, forever.
+const maxInterruptedReruns = 2
+
 // maxBackoff caps the wait between retries of a failing event.
 const maxBackoff = time.Hour
 
@@ -147,21 +153,8 @@ func New(o Options) (*Engine, error) {
 		e.awaiting[name] = true
 	}
 	if r := e.st.Running; r != nil {
-		now := e.clk.Now().UTC()
-		e.log.Warn("the agent stopped while an event was running; running it again with STACKHAND_RETRY=1",
-			zap.String("event", string(r.Kind)), zap.String("event_id", r.ID))
-		e.st.Record(state.Outcome{ID: r.ID, Kind: r.Kind, Rule: r.Rule, Reason: joinReasons(r.Reasons),
-			Trigger: r.Trigger, Retry: r.Retry, Result: state.Interrupted, Start: r.Started, End: now,
-			Error: "the agent stopped while this event ran"})
-		retry := *r
-		retry.ID = e.nextID(r.Kind)
-		retry.Retry = true
-		retry.Explicit = true
-		retry.Started = time.Time{}
-		retry.Queued = now
-		retry.Reasons = append([]string{"re-run of " + r.ID + ", interrupted when the agent stopped"}, r.Reasons...)
 		e.st.Running = nil
-		e.st.Queue = append([]state.Pending{retry}, e.st.Queue...)
+		e.interrupted(*r)
 	}
 	e.st.PID = os.Getpid()
 	e.save()
@@ -255,6 +248,56 @@ func (e *Engine) stop() error {
 			e.running.cancel()
 		case <-e.updates:
 		}
+	}
+}
+
+// interrupted takes the event r that the state says was running when the agent stopped or
+// died: it is recorded as interrupted and queued again, first, with Retry set — unless it
+// was interrupted more than maxInterruptedReruns times in a row, then it is recorded as
+// failed and its slot backs off like any failure. The caller saves the state.
+func (e *Engine) interrupted(r state.Pending) {
+	now := e.clk.Now().UTC()
+	n := r.Interruptions + 1
+	o := state.Outcome{ID: r.ID, Kind: r.Kind, Rule: r.Rule, Reason: joinReasons(r.Reasons),
+		Trigger: r.Trigger, Retry: r.Retry, Result: state.Interrupted, Start: r.Started, End: now,
+		Error: "the agent stopped while this event ran"}
+	if !r.Started.IsZero() {
+		o.Duration = state.Duration(now.Sub(r.Started))
+	}
+	if n <= maxInterruptedReruns {
+		e.log.Warn("the agent stopped while an event was running; running it again with STACKHAND_RETRY=1",
+			zap.String("event", string(r.Kind)), zap.String("event_id", r.ID), zap.Int("interruptions", n))
+		e.st.Record(o)
+		retry := r
+		retry.ID = e.nextID(r.Kind)
+		retry.Retry = true
+		retry.Explicit = true
+		retry.Started = time.Time{}
+		retry.Queued = now
+		retry.Interruptions = n
+		retry.Reasons = append([]string{"re-run of " + r.ID + ", interrupted when the agent stopped"}, r.Reasons...)
+		e.st.Queue = append([]state.Pending{retry}, e.st.Queue...)
+		return
+	}
+	fix := "fix the hook, then run `stackhand trigger " + string(r.Kind) + "`"
+	if r.Rule != "" {
+		fix = "fix the command of watch rule " + r.Rule + "; it runs again when its value changes or its retry is due"
+	}
+	o.Result = state.Failed
+	o.Error = fmt.Sprintf("interrupted %d times: the agent stopped or died each time it ran "+
+		"(does a hook reboot the machine, or restart or upgrade stackhand?); not re-run — %s", n, fix)
+	automatic := r.Fingerprint != "" // a change or a setup still stands; a bare request does not
+	next := e.failed(dedupeKey(r.Kind, r.Rule), r.Fingerprint, o, automatic)
+	fields := []zap.Field{zap.String("event", string(r.Kind)), zap.String("event_id", r.ID),
+		zap.Int("interruptions", n), zap.String("error", o.Error)}
+	if automatic {
+		fields = append(fields, zap.Time("retry_after", next.UTC()))
+	}
+	e.log.Error("event failed: interrupted too many times", fields...)
+	e.st.Record(o)
+	e.answer(r.Trigger.Requests, o)
+	if e.notify != nil {
+		e.notify.EventDone(o, e.st.Identity)
 	}
 }
 

@@ -149,6 +149,9 @@ func (e *Engine) startShutdown() {
 func (e *Engine) launch(r *run, deadline time.Time) {
 	now := e.clk.Now().UTC()
 	r.p.Started = now
+	if r.fp != "" {
+		r.p.Fingerprint = r.fp // a re-run that started before its change was seen keeps its own
+	}
 	running := r.p
 	e.st.Running = &running
 	e.save()

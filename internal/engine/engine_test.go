@@ -993,3 +993,33 @@ func TestInterruptedEventRunsAgainAtMostTwice(t *testing.T) {
 	ok(c)
 	h.sync()
 }
+
+// A spot notice read after its deadline still runs the shutdown hooks, for at least
+// MinShutdownWindow, and says that the deadline had passed.
+func TestSpotNoticePastItsDeadlineStillRunsShutdown(t *testing.T) {
+	h := start(t, testConfig(t), "", nil)
+	h.boot()
+	deadline := h.clk.Now().Add(-10 * time.Second)
+	h.update(source.Update{Source: "lifecycle", Lifecycle: &source.Lifecycle{State: source.InService, Spot: true, Deadline: deadline}})
+	before := time.Now()
+	s := h.next(event.Shutdown)
+	if err := s.ctx.Err(); err != nil {
+		t.Fatalf("the shutdown hooks' context is already over (%v): they would not run", err)
+	}
+	if until, ok := s.ctx.Deadline(); !ok || until.Before(before.Add(minShutdownWindow)) {
+		t.Errorf("shutdown bounded until %v (set %v); want at least %v from its start", until, ok, minShutdownWindow)
+	}
+	if p := s.payload(t); !p.Deadline.Equal(deadline) {
+		t.Errorf("payload deadline %v, want the notice's %v", p.Deadline, deadline)
+	}
+	if n := h.logs.FilterMessageSnippet("deadline has already passed").Len(); n != 1 {
+		t.Errorf("%d log lines say the deadline had passed, want 1", n)
+	}
+	ok(s)
+	if err := h.wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// minShutdownWindow is README's minimum window of the shutdown hooks (engine.MinShutdownWindow).
+const minShutdownWindow = 5 * time.Second

@@ -145,7 +145,8 @@ func (e *Engine) startShutdown() {
 	e.launch(r, e.shutdownUntil)
 }
 
-// launch starts r's hooks in their own goroutine; the result comes back on e.done.
+// launch starts r's hooks in their own goroutine; the result comes back on e.done. A
+// deadline (a shutdown's) bounds them, see shutdownContext; the payload carries it as given.
 func (e *Engine) launch(r *run, deadline time.Time) {
 	now := e.clk.Now().UTC()
 	r.p.Started = now
@@ -156,10 +157,7 @@ func (e *Engine) launch(r *run, deadline time.Time) {
 	e.st.Running = &running
 	e.save()
 
-	ctx, cancel := context.WithCancel(context.Background())
-	if !deadline.IsZero() {
-		ctx, cancel = context.WithDeadline(context.Background(), deadline)
-	}
+	ctx, cancel := e.shutdownContext(deadline)
 	r.cancel = cancel
 	e.running = r
 

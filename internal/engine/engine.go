@@ -102,6 +102,10 @@ type Engine struct {
 	done     chan finished
 	wake     chan struct{}
 	shutdown chan shutdownRequest
+	finishCh chan struct{}
+
+	// finishing is set by Finish: no new event starts, and Run returns once none runs.
+	finishing bool
 
 	awaiting  map[string]bool
 	identity  *event.Instance
@@ -145,6 +149,7 @@ func New(o Options) (*Engine, error) {
 		done:     make(chan finished, 1),
 		wake:     make(chan struct{}, 1),
 		shutdown: make(chan shutdownRequest, 1),
+		finishCh: make(chan struct{}, 1),
 		observed: map[string]source.Observed{},
 		timers:   map[time.Time]clock.Timer{},
 		awaiting: map[string]bool{},
@@ -179,13 +184,34 @@ func (e *Engine) Shutdown(reason string, deadline time.Time) {
 	}
 }
 
+// Finish asks Run to start no new event and to return once the running one, if any, has
+// finished — however long it takes (ctx ending still bounds it by the shutdown grace).
+// The agent uses it to restart on a reloaded configuration without losing the running
+// event. A shutdown already begun still runs.
+func (e *Engine) Finish() {
+	select {
+	case e.finishCh <- struct{}{}:
+	default:
+	}
+}
+
+// Terminated reports whether Run returned because the shutdown event that ends the agent
+// ran. Call it after Run returned.
+func (e *Engine) Terminated() bool { return e.exit }
+
 // Run is the event loop. It returns nil after a shutdown event that ends the agent (the
-// instance is terminating, or Shutdown was called), or after ctx ends and the running
-// event, if any, finished or was stopped at the end of the shutdown grace.
+// instance is terminating, or Shutdown was called), after Finish once no event runs, or
+// after ctx ends and the running event, if any, finished or was stopped at the end of the
+// shutdown grace.
 func (e *Engine) Run(ctx context.Context) error {
 	e.log.Info("engine started", zap.Int("queued", len(e.st.Queue)))
 	e.step()
 	for !e.exit {
+		if e.finishing && e.running == nil && !e.terminating {
+			e.save()
+			e.log.Info("engine finished: no event runs", zap.Int("queued", len(e.st.Queue)))
+			return nil
+		}
 		select {
 		case <-ctx.Done():
 			return e.stop()
@@ -195,6 +221,12 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.finish(f)
 		case r := <-e.shutdown:
 			e.beginShutdown(r.reason, r.deadline, "")
+		case <-e.finishCh:
+			if !e.finishing && e.running != nil {
+				e.log.Info("waiting for the running event to finish; no new event starts",
+					zap.String("event_id", e.running.p.ID))
+			}
+			e.finishing = true
 		case <-e.wake:
 		}
 		e.step()

@@ -55,7 +55,7 @@ func (r *run) coversPeers(peers []event.Instance) bool {
 
 // startNext starts the first queued event that still has something to do.
 func (e *Engine) startNext() {
-	if e.running != nil || e.exit {
+	if e.running != nil || e.exit || (e.finishing && !e.terminating) {
 		return
 	}
 	// A shutdown does not wait for the sources: the instance may be going away before

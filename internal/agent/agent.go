@@ -154,7 +154,13 @@ func Run(parent context.Context, o Options) (next *config.Config, err error) {
 		spool := &source.Spool{StateDir: cfg.StateDir, Clock: clk, Interval: cfg.Interval.D(),
 			OnInvalid: func(file string, err error) { log.Warn("request refused", zap.String("file", file), zap.Error(err)) }}
 		sources = append(sources, spool)
-		eng, err := engine.New(engine.Options{Config: cfg, Store: store, State: st, Runner: hookRunner(cfg, log),
+		// What a hook left running when the agent last died is ended before any event runs,
+		// so that an interrupted event runs again alone, not beside its previous run.
+		runner := hookRunner(cfg, log)
+		if _, err := runner.EndLeftover(); err != nil {
+			log.Error("cannot read what the last hook left running; it may still run", zap.Error(err))
+		}
+		eng, err := engine.New(engine.Options{Config: cfg, Store: store, State: st, Runner: runner,
 			Spool: spool, Notifier: rep.notifier, Shutdown: observers, Status: reg, Clock: clk,
 			Logger: log.Named("engine"), Await: append([]string{"identity"}, await...)})
 		if err != nil {
@@ -247,6 +253,10 @@ func reload(o Options, reg *status.Registry, log *zap.Logger) *config.Config {
 // configSource is the name under which status shows a reload that was refused.
 const configSource = "config"
 
+// RunningHookFile, in the state directory, records the hook that runs (its cgroup, pid and
+// start time) so that the next start can end what it left if the agent dies.
+const RunningHookFile = "running-hook.json"
+
 // hookRunner is the runner of the lifecycle events' hooks. Payloads go to the state
 // directory, or to a private temporary directory while that cannot be written.
 func hookRunner(cfg *config.Config, log *zap.Logger) *hooks.Runner {
@@ -259,7 +269,7 @@ func hookRunner(cfg *config.Config, log *zap.Logger) *hooks.Runner {
 		}
 	}
 	return &hooks.Runner{PayloadDir: payloadDir, LogDir: filepath.Join(cfg.LogDir, "hooks"),
-		KillGrace: cfg.KillGrace.D(), Logger: log.Named("hooks")}
+		KillGrace: cfg.KillGrace.D(), Logger: log.Named("hooks"), RecordFile: filepath.Join(cfg.StateDir, RunningHookFile)}
 }
 
 // discovered is what step 2 found: the instance, and in mode aws the AWS setup.

@@ -107,34 +107,50 @@ func unifiedGroup(cgroup []byte) (string, bool) {
 	return "", false
 }
 
-// container is the cgroup one hook run is contained in; nil when there is none.
+// container is how one hook run is contained: its cgroup (path), or, when none could be
+// made (path ""), the agent as a child subreaper and the run's event id, which its
+// adopted orphans carry in their environment.
 type container struct {
-	path string
-	dir  *os.File // open while the hook starts: clone3 puts the child in it
+	path    string
+	dir     *os.File // open while the hook starts: clone3 puts the child in it
+	eventID string
 }
 
-// contain makes a cgroup for the hook cmd is about to start and makes cmd start inside
-// it. It returns nil, and why, when no group can be made: the hook then runs without one.
-func contain(cmd *exec.Cmd) (*container, error) {
+// contain makes a cgroup for the hook of run eventID that cmd is about to start, and makes
+// cmd start inside it. When no group can be made it says why, makes the agent a child
+// subreaper instead, and returns a container without a group.
+func contain(cmd *exec.Cmd, eventID string) (*container, error) {
+	c := &container{eventID: eventID}
 	parent, err := cgroupParent()
-	if err != nil {
-		return nil, err
+	if err == nil {
+		err = c.makeGroup(cmd, parent)
 	}
+	if err != nil {
+		if serr := becomeSubreaper(); serr != nil {
+			err = fmt.Errorf("%w; and the agent cannot be a child subreaper either: %v", err, serr)
+		}
+		return c, err
+	}
+	return c, nil
+}
+
+func (c *container) makeGroup(cmd *exec.Cmd, parent string) error {
 	path := filepath.Join(parent, fmt.Sprintf("stackhand-hook-%d-%d", os.Getpid(), cgroupSeq.Add(1)))
 	if err := os.Mkdir(path, 0o755); err != nil {
-		return nil, fmt.Errorf("make cgroup %s: %w", path, err)
+		return fmt.Errorf("make cgroup %s: %w", path, err)
 	}
 	dir, err := os.Open(path)
 	if err != nil {
 		_ = os.Remove(path)
-		return nil, fmt.Errorf("open cgroup %s: %w", path, err)
+		return fmt.Errorf("open cgroup %s: %w", path, err)
 	}
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.UseCgroupFD = true
 	cmd.SysProcAttr.CgroupFD = int(dir.Fd())
-	return &container{path: path, dir: dir}, nil
+	c.path, c.dir = path, dir
+	return nil
 }
 
 // name is what the record keeps of the container: the group's path.
@@ -156,7 +172,7 @@ func (c *container) started(int) {
 
 // procs returns the pids in the group, nil when it is gone.
 func (c *container) procs() []int {
-	if c == nil {
+	if c == nil || c.path == "" {
 		return nil
 	}
 	return cgroupProcs(c.path)
@@ -179,7 +195,7 @@ func cgroupProcs(path string) []int {
 // kill SIGKILLs everything in the group at once (cgroup.kill, Linux 5.14); on an older
 // kernel it signals each member.
 func (c *container) kill() {
-	if c != nil {
+	if c != nil && c.path != "" {
 		killCgroup(c.path)
 	}
 }
@@ -201,6 +217,10 @@ func (c *container) release() {
 		return
 	}
 	c.started(0)
+	if c.path == "" {
+		reapAdopted()
+		return
+	}
 	lingering.add(c.path)
 	lingering.sweep()
 }

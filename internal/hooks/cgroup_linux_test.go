@@ -2,7 +2,10 @@ package hooks
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -81,4 +84,40 @@ func TestEndLeftoverWithoutCgroup(t *testing.T) {
 	}
 	<-done
 	waitGone(t, []int{pid, child})
+}
+
+// A daemon that double-forked into a session of its own is ended at the hook's timeout:
+// through the hook's cgroup, and, where none can be made, as an orphan the agent adopted
+// as a child subreaper.
+func TestRunEndsADoubleForkedDaemon(t *testing.T) {
+	for _, mode := range []string{"cgroup", "subreaper"} {
+		t.Run(mode, func(t *testing.T) {
+			if mode == "cgroup" {
+				if _, err := cgroupParent(); err != nil {
+					t.Skipf("no cgroup v2 group can be made here: %v", err)
+				}
+			} else {
+				saved := cgroupParent
+				cgroupParent = func() (string, error) { return "", errors.New("test: no cgroup") }
+				t.Cleanup(func() { cgroupParent = saved })
+			}
+			f := newFixture(t)
+			pidFile := filepath.Join(f.out, "pids")
+			killAtCleanup(t, pidFile)
+			f.hook("10-daemon", `( setsid sleep 300 > /dev/null 2>&1 < /dev/null & echo $! >> "$PIDS" )
+sleep 300`)
+			s := f.spec("ev-daemon-" + mode)
+			s.Timeout = 500 * time.Millisecond
+			s.Env = append(s.Env, "PIDS="+pidFile)
+			res := f.runner.Run(context.Background(), s)
+			if res.OK || len(res.Hooks) != 1 || !res.Hooks[0].TimedOut {
+				t.Fatalf("result %+v; want a timeout", res)
+			}
+			pids := readPids(t, pidFile)
+			if len(pids) != 1 {
+				t.Fatalf("daemon pids %v", pids)
+			}
+			waitGone(t, pids)
+		})
+	}
 }

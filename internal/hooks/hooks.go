@@ -328,10 +328,10 @@ func (r *Runner) runOne(ctx context.Context, s Spec, j job, id *identity, env []
 	// Contained where the platform allows it (a cgroup, a job object), so that nothing the
 	// hook starts escapes the end of its tree; recorded, so that a dead agent's successor
 	// can end it.
-	cg, cgErr := contain(cmd)
+	cg, cgErr := contain(cmd, s.EventID)
 	if cgErr != nil {
 		noContainer.Do(func() {
-			log.Info("hooks run without a container of their own; their process trees are followed through process groups and parents",
+			log.Info("hooks run without a cgroup of their own: their trees are followed through process groups, parents and, on Linux, the orphans the agent adopts as a child subreaper",
 				zap.String("why", cgErr.Error()))
 		})
 	}
@@ -342,7 +342,7 @@ func (r *Runner) runOne(ctx context.Context, s Spec, j job, id *identity, env []
 
 	log.Info("hook started", zap.String("hook", j.name), zap.String("log_file", hr.LogFile))
 	hr.Start = time.Now()
-	if err := cmd.Start(); err != nil {
+	if err := startHook(cmd); err != nil {
 		cg.started(0)
 		hr.Duration = time.Since(hr.Start)
 		hr.Err = startError(j, err)
@@ -353,7 +353,7 @@ func (r *Runner) runOne(ctx context.Context, s Spec, j job, id *identity, env []
 	rec.PID, rec.Start = cmd.Process.Pid, procStart(cmd.Process.Pid)
 	r.record(rec, log)
 	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
+	go func() { waited <- waitHook(cmd) }()
 
 	var timeout <-chan time.Time
 	if s.Timeout > 0 {

@@ -20,7 +20,7 @@ type container struct {
 // contain makes the job object for the hook cmd is about to start. The hook joins it as
 // soon as it started (see started): os/exec gives no way to start a process suspended
 // and resume it, so a child made in that first instant would not be in the job.
-func contain(*exec.Cmd) (*container, error) {
+func contain(*exec.Cmd, string) (*container, error) {
 	job, err := windows.CreateJobObject(nil, nil)
 	if err != nil {
 		return nil, fmt.Errorf("create a job object: %w", err)
@@ -82,3 +82,9 @@ func procStart(int) uint64 { return 0 }
 // endLeftover has nothing to do on Windows: the hooks of an agent that died were in its
 // job objects, which ended them when it died.
 func endLeftover(runningHook, time.Duration) int { return 0 }
+
+// startHook starts cmd.
+func startHook(cmd *exec.Cmd) error { return cmd.Start() }
+
+// waitHook waits for cmd.
+func waitHook(cmd *exec.Cmd) error { return cmd.Wait() }

@@ -133,7 +133,11 @@ type treeKiller struct {
 func (k *treeKiller) sweep(sig syscall.Signal, onlyNew bool) int {
 	procs := scanProcs(k.procfs)
 	roots := k.seen
-	if members := k.cg.procs(); len(members) > 0 {
+	members := k.cg.procs()
+	if k.cg != nil && k.cg.path == "" && isSubreaper.Load() {
+		members = adoptedOf(procs, k.cg.eventID) // orphans reparented to the agent
+	}
+	if len(members) > 0 {
 		roots = make(map[int]uint64, len(k.seen)+len(members))
 		for pid, start := range k.seen {
 			roots[pid] = start

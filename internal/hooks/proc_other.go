@@ -12,7 +12,7 @@ import (
 // container stands for a hook's container, which these systems do not give: always nil.
 type container struct{}
 
-func contain(*exec.Cmd) (*container, error) {
+func contain(*exec.Cmd, string) (*container, error) {
 	return nil, errors.New("no cgroups on this system")
 }
 
@@ -62,3 +62,9 @@ wait:
 	}
 	return waitErr, exited
 }
+
+// startHook starts cmd.
+func startHook(cmd *exec.Cmd) error { return cmd.Start() }
+
+// waitHook waits for cmd.
+func waitHook(cmd *exec.Cmd) error { return cmd.Wait() }

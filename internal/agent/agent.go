@@ -35,6 +35,11 @@ type Options struct {
 	Log    *zap.Logger
 	// Version is logged at start.
 	Version string
+	// Hangups delivers the requests to reload the configuration (SIGHUP); nil: none come.
+	Hangups <-chan os.Signal
+	// Reload reads and checks the configuration again, as at start; it is called for each
+	// request on Hangups, and returns the warnings to log with the new configuration.
+	Reload func() (*config.Config, []string, error)
 }
 
 // trimAfter is when, after the agent starts, its start-up code is unmapped again (the
@@ -56,7 +61,13 @@ const trimAfter = 10 * time.Second
 //
 // It stops in the reverse order: the engine (the running event gets the shutdown grace),
 // the sources, the reporters (the log shipper drains), the status writer.
-func Run(parent context.Context, o Options) error {
+//
+// A request on o.Hangups reloads the configuration: when o.Reload says the new one is
+// invalid, the agent goes on with the old one, and says so in the log and in status (as
+// the source "config"); when it is valid, no new event starts, the running one finishes
+// however long it takes, everything stops in the reverse order, and Run returns the new
+// configuration for the caller to run Run with again. next is nil otherwise.
+func Run(parent context.Context, o Options) (next *config.Config, err error) {
 	cfg, log := o.Config, o.Log
 	if cfg.Umask != nil {
 		setUmask(*cfg.Umask)
@@ -74,7 +85,7 @@ func Run(parent context.Context, o Options) error {
 	var locked *state.ErrLocked
 	switch {
 	case errors.As(err, &locked):
-		return err
+		return nil, err
 	case err != nil:
 		log.Error("cannot lock the state directory; going on without the lock — make it writable", zap.Error(err))
 	}
@@ -97,7 +108,7 @@ func Run(parent context.Context, o Options) error {
 	})
 	defer trim.Stop()
 
-	return service.Run(parent, log, func(ctx context.Context) error {
+	err = service.Run(parent, log, func(ctx context.Context) error {
 		statusCtx, stopStatus := context.WithCancel(context.Background())
 		statusDone := make(chan struct{})
 		go func() { defer close(statusDone); reg.Run(statusCtx) }()
@@ -158,7 +169,13 @@ func Run(parent context.Context, o Options) error {
 		spool := &source.Spool{StateDir: cfg.StateDir, Clock: clk, Interval: cfg.Interval.D(),
 			OnInvalid: func(file string, err error) { log.Warn("request refused", zap.String("file", file), zap.Error(err)) }}
 		sources = append(sources, spool)
-		eng, err := engine.New(engine.Options{Config: cfg, Store: store, State: st, Runner: hookRunner(cfg, log),
+		// What a hook left running when the agent last died is ended before any event runs,
+		// so that an interrupted event runs again alone, not beside its previous run.
+		runner := hookRunner(cfg, log)
+		if _, err := runner.EndLeftover(); err != nil {
+			log.Error("cannot read what the last hook left running; it may still run", zap.Error(err))
+		}
+		eng, err := engine.New(engine.Options{Config: cfg, Store: store, State: st, Runner: runner,
 			Spool: spool, Notifier: rep.notifier, Shutdown: observers, Status: reg, Clock: clk,
 			Logger: log.Named("engine"), Await: append([]string{"identity"}, await...)})
 		if err != nil {
@@ -183,23 +200,74 @@ func Run(parent context.Context, o Options) error {
 			}()
 		}
 
-		// Until the service stops or a terminating shutdown is done; then in reverse.
+		// Until the service stops, a terminating shutdown is done, or a reloaded configuration
+		// waits for the running event to finish; then in reverse.
 		var runErr error
-		select {
-		case runErr = <-engDone:
-		case <-ctx.Done():
-			if errors.Is(context.Cause(ctx), service.ErrSystemShutdown) {
-				eng.Shutdown("the operating system is shutting down", time.Time{})
-			} else {
-				stopEngine()
+		hangups := o.Hangups
+	wait:
+		for {
+			select {
+			case runErr = <-engDone:
+				break wait
+			case <-ctx.Done():
+				if errors.Is(context.Cause(ctx), service.ErrSystemShutdown) {
+					eng.Shutdown("the operating system is shutting down", time.Time{})
+				} else {
+					stopEngine()
+				}
+				runErr = <-engDone
+				break wait
+			case <-hangups:
+				if c := reload(o, reg, log); c != nil {
+					next = c
+					eng.Finish()
+				}
 			}
-			runErr = <-engDone
+		}
+		if eng.Terminated() || ctx.Err() != nil {
+			next = nil // the agent ends: nothing to run again
 		}
 		stopSources()
 		wg.Wait()
 		return runErr
 	})
+	if err != nil {
+		return nil, err
+	}
+	return next, nil
 }
+
+// reload reads the configuration again for a SIGHUP. It returns the new configuration
+// when it is valid; otherwise it logs why and shows it in status, and returns nil: the
+// agent goes on with the configuration it has.
+func reload(o Options, reg *status.Registry, log *zap.Logger) *config.Config {
+	if o.Reload == nil {
+		log.Warn("SIGHUP: this agent cannot reload its configuration; restart it to apply changes")
+		return nil
+	}
+	log.Info("SIGHUP: reading the configuration again", zap.String("config", o.Config.Path))
+	cfg, warnings, err := o.Reload()
+	if err != nil {
+		msg := fmt.Sprintf("reload refused, still running on the configuration loaded before: %v", err)
+		log.Error("SIGHUP: the new configuration is invalid; going on with the one loaded before — fix it (stackhand validate) and send SIGHUP again",
+			zap.String("config", o.Config.Path), zap.Error(err))
+		reg.Source(configSource, msg)
+		return nil
+	}
+	for _, w := range warnings {
+		log.Warn(w)
+	}
+	log.Info("SIGHUP: the new configuration is valid; restarting on it once the running event, if any, has finished",
+		zap.String("config", cfg.Path))
+	return cfg
+}
+
+// configSource is the name under which status shows a reload that was refused.
+const configSource = "config"
+
+// RunningHookFile, in the state directory, records the hook that runs (its cgroup, pid and
+// start time) so that the next start can end what it left if the agent dies.
+const RunningHookFile = "running-hook.json"
 
 // hookRunner is the runner of the lifecycle events' hooks. Payloads go to the state
 // directory, or to a private temporary directory while that cannot be written.
@@ -213,7 +281,7 @@ func hookRunner(cfg *config.Config, log *zap.Logger) *hooks.Runner {
 		}
 	}
 	return &hooks.Runner{PayloadDir: payloadDir, LogDir: filepath.Join(cfg.LogDir, "hooks"),
-		KillGrace: cfg.KillGrace.D(), Logger: log.Named("hooks")}
+		KillGrace: cfg.KillGrace.D(), Logger: log.Named("hooks"), RecordFile: filepath.Join(cfg.StateDir, RunningHookFile)}
 }
 
 // discovered is what step 2 found: the instance, and in mode aws the AWS setup.

@@ -6,6 +6,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/stackhand/stackhand/internal/agent"
+	"github.com/stackhand/stackhand/internal/config"
+	"github.com/stackhand/stackhand/internal/service"
 )
 
 func cmdRun(env Env, args []string) int {
@@ -15,22 +17,47 @@ func cmdRun(env Env, args []string) int {
 	if code := parse(env, fs, args); code >= 0 {
 		return code
 	}
+	// Before anything is written: a log reader that goes away must not kill the agent, and
+	// SIGHUP asks for a reload instead of ending it.
+	service.SurviveBrokenPipes()
+	hangups, stopHangups := service.Hangups()
+	defer stopHangups()
+
 	ld, err := loadConfig(*cfgPath, *cfnHup)
 	if err != nil {
 		return fail(env, ExitFailed, "%v", err)
 	}
-	cfg := ld.cfg
-	log, closeLog, err := newLogger(*level, cfg.LogDir, env.Stderr)
-	if err != nil {
-		return fail(env, ExitUsage, "%v", err)
+	cfg, warnings := ld.cfg, ld.warnings
+	reload := func() (*config.Config, []string, error) {
+		ld, err := loadConfig(*cfgPath, *cfnHup)
+		if err != nil {
+			return nil, nil, err
+		}
+		return ld.cfg, ld.warnings, nil
 	}
-	defer closeLog()
-	for _, w := range ld.warnings {
-		log.Warn(w)
+	for {
+		// The logger is made again for each configuration: log_dir may change.
+		log, closeLog, err := newLogger(*level, cfg.LogDir, env.Stderr)
+		if err != nil {
+			return fail(env, ExitUsage, "%v", err)
+		}
+		for _, w := range warnings {
+			log.Warn(w)
+		}
+		// agent.Run logs the warnings of a configuration it reloads.
+		next, err := agent.Run(context.Background(), agent.Options{Config: cfg, Log: log, Version: Version,
+			Hangups: hangups, Reload: reload})
+		if err != nil {
+			log.Error("the agent stopped on an error", zap.Error(err))
+			closeLog()
+			return ExitFailed
+		}
+		if next == nil {
+			closeLog()
+			return ExitOK
+		}
+		log.Info("restarting on the reloaded configuration", zap.String("config", next.Path))
+		closeLog()
+		cfg, warnings = next, nil
 	}
-	if err := agent.Run(context.Background(), agent.Options{Config: cfg, Log: log, Version: Version}); err != nil {
-		log.Error("the agent stopped on an error", zap.Error(err))
-		return ExitFailed
-	}
-	return ExitOK
 }

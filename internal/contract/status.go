@@ -90,6 +90,9 @@ type Pending struct {
 	Retry    bool      `json:"retry,omitempty"`
 	Queued   time.Time `json:"queued"`
 	Started  time.Time `json:"started,omitzero"`
+	// Interruptions counts the earlier runs of this event that the agent's stop or death
+	// interrupted, in a row; absent when none.
+	Interruptions int `json:"interruptions,omitempty"`
 }
 
 // Retry is a failed event the agent tries again by itself.
@@ -188,7 +191,7 @@ func NewStatus(stateDir string, st *state.State, parts *status.Snapshot, running
 
 func fromPending(p state.Pending) Pending {
 	return Pending{ID: p.ID, Event: string(p.Kind), Rule: p.Rule, Reasons: p.Reasons, Trigger: FromTrigger(p.Trigger),
-		Explicit: p.Explicit, Retry: p.Retry, Queued: p.Queued, Started: p.Started}
+		Explicit: p.Explicit, Retry: p.Retry, Queued: p.Queued, Started: p.Started, Interruptions: p.Interruptions}
 }
 
 func fromComponent(c status.Component) Component {

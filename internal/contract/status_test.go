@@ -56,7 +56,7 @@ func fullState() (*state.State, *status.Snapshot) {
 		Hooks: []state.HookOutcome{{Name: "20-migrate", ExitCode: 1, Duration: state.Duration(9 * time.Second), TimedOut: true,
 			Refused: "writable by others", Error: "killed", LogFile: "/var/log/stackhand/hooks/deploy-000009/20-migrate.log"}}})
 	p := state.Pending{ID: "configure-000010", Kind: event.Configure, Rule: "app", Reasons: []string{"peers changed"}, Trigger: tr,
-		Explicit: true, Retry: true, Queued: statusAt.Add(-2 * time.Minute), Started: statusAt.Add(-time.Minute)}
+		Explicit: true, Retry: true, Queued: statusAt.Add(-2 * time.Minute), Started: statusAt.Add(-time.Minute), Interruptions: 1}
 	st.Running = &p
 	st.Queue = []state.Pending{p}
 	st.Retries = map[string]*state.Retry{"deploy/app": {Kind: event.Deploy, Rule: "app", Attempts: 2, NotBefore: statusAt.Add(2 * time.Minute),
@@ -95,7 +95,8 @@ var statusFields = map[reflect.Type]map[string]string{
 	reflect.TypeFor[state.Lifecycle](): {"State": "state", "Detail": "detail", "SeenAt": "seen_at",
 		"ShutdownDone": "shutdown_done", "ShutdownFor": "shutdown_for", "RebalanceAt": "rebalance_at"},
 	reflect.TypeFor[state.Pending](): {"ID": "id", "Kind": "event", "Rule": "rule", "Reasons": "reasons", "Trigger": "trigger",
-		"Explicit": "explicit", "Retry": "retry", "Queued": "queued", "Started": "started"},
+		"Explicit": "explicit", "Retry": "retry", "Queued": "queued", "Started": "started",
+		"Interruptions": "interruptions", "Fingerprint": ""},
 	reflect.TypeFor[state.Outcome](): {"ID": "id", "Kind": "event", "Rule": "rule", "Reason": "reason", "Trigger": "trigger",
 		"Retry": "retry", "Result": "result", "Start": "start", "End": "end", "Duration": "duration", "Failed": "failed_hook",
 		"Error": "error", "Tail": "output_tail", "Hooks": "hooks", "Warnings": "warnings"},

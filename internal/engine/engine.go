@@ -76,6 +76,12 @@ type Options struct {
 	Await []string
 }
 
+// maxInterruptedReruns is how many times in a row an event that the agent's stop or death
+// interrupted is run again at the next start. One more interruption and it is recorded as
+// failed and left to the failure schedule: a hook that reboots the machine, or a deploy that
+// upgrades (and so restarts) the agent, would otherwise run at every start, forever.
+const maxInterruptedReruns = 2
+
 // maxBackoff caps the wait between retries of a failing event.
 const maxBackoff = time.Hour
 
@@ -96,6 +102,10 @@ type Engine struct {
 	done     chan finished
 	wake     chan struct{}
 	shutdown chan shutdownRequest
+	finishCh chan struct{}
+
+	// finishing is set by Finish: no new event starts, and Run returns once none runs.
+	finishing bool
 
 	awaiting  map[string]bool
 	identity  *event.Instance
@@ -143,6 +153,7 @@ func New(o Options) (*Engine, error) {
 		done:     make(chan finished, 1),
 		wake:     make(chan struct{}, 1),
 		shutdown: make(chan shutdownRequest, 1),
+		finishCh: make(chan struct{}, 1),
 		observed: map[string]source.Observed{},
 		timers:   map[time.Time]clock.Timer{},
 		awaiting: map[string]bool{},
@@ -151,21 +162,8 @@ func New(o Options) (*Engine, error) {
 		e.awaiting[name] = true
 	}
 	if r := e.st.Running; r != nil {
-		now := e.clk.Now().UTC()
-		e.log.Warn("the agent stopped while an event was running; running it again with STACKHAND_RETRY=1",
-			zap.String("event", string(r.Kind)), zap.String("event_id", r.ID))
-		e.st.Record(state.Outcome{ID: r.ID, Kind: r.Kind, Rule: r.Rule, Reason: joinReasons(r.Reasons),
-			Trigger: r.Trigger, Retry: r.Retry, Result: state.Interrupted, Start: r.Started, End: now,
-			Error: "the agent stopped while this event ran"})
-		retry := *r
-		retry.ID = e.nextID(r.Kind)
-		retry.Retry = true
-		retry.Explicit = true
-		retry.Started = time.Time{}
-		retry.Queued = now
-		retry.Reasons = append([]string{"re-run of " + r.ID + ", interrupted when the agent stopped"}, r.Reasons...)
 		e.st.Running = nil
-		e.st.Queue = append([]state.Pending{retry}, e.st.Queue...)
+		e.interrupted(*r)
 	}
 	if l := e.st.Lifecycle; l.ShutdownDone && l.ShutdownFor != "" && l.ShutdownFor == e.st.Identity.InstanceID {
 		e.drain()
@@ -210,13 +208,34 @@ func (e *Engine) Shutdown(reason string, deadline time.Time) {
 	}
 }
 
+// Finish asks Run to start no new event and to return once the running one, if any, has
+// finished — however long it takes (ctx ending still bounds it by the shutdown grace).
+// The agent uses it to restart on a reloaded configuration without losing the running
+// event. A shutdown already begun still runs.
+func (e *Engine) Finish() {
+	select {
+	case e.finishCh <- struct{}{}:
+	default:
+	}
+}
+
+// Terminated reports whether Run returned because the shutdown event that ends the agent
+// ran. Call it after Run returned.
+func (e *Engine) Terminated() bool { return e.exit }
+
 // Run is the event loop. It returns nil after a shutdown event that ends the agent (the
-// instance is terminating, or Shutdown was called), or after ctx ends and the running
-// event, if any, finished or was stopped at the end of the shutdown grace.
+// instance is terminating, or Shutdown was called), after Finish once no event runs, or
+// after ctx ends and the running event, if any, finished or was stopped at the end of the
+// shutdown grace.
 func (e *Engine) Run(ctx context.Context) error {
 	e.log.Info("engine started", zap.Int("queued", len(e.st.Queue)))
 	e.step()
 	for !e.exit {
+		if e.finishing && e.running == nil && !e.terminating {
+			e.save()
+			e.log.Info("engine finished: no event runs", zap.Int("queued", len(e.st.Queue)))
+			return nil
+		}
 		select {
 		case <-ctx.Done():
 			return e.stop()
@@ -233,6 +252,12 @@ func (e *Engine) Run(ctx context.Context) error {
 				continue
 			}
 			e.beginShutdown(r.reason, r.deadline, "")
+		case <-e.finishCh:
+			if !e.finishing && e.running != nil {
+				e.log.Info("waiting for the running event to finish; no new event starts",
+					zap.String("event_id", e.running.p.ID))
+			}
+			e.finishing = true
 		case <-e.wake:
 		}
 		e.step()
@@ -286,6 +311,56 @@ func (e *Engine) stop() error {
 			e.running.cancel()
 		case <-e.updates:
 		}
+	}
+}
+
+// interrupted takes the event r that the state says was running when the agent stopped or
+// died: it is recorded as interrupted and queued again, first, with Retry set — unless it
+// was interrupted more than maxInterruptedReruns times in a row, then it is recorded as
+// failed and its slot backs off like any failure. The caller saves the state.
+func (e *Engine) interrupted(r state.Pending) {
+	now := e.clk.Now().UTC()
+	n := r.Interruptions + 1
+	o := state.Outcome{ID: r.ID, Kind: r.Kind, Rule: r.Rule, Reason: joinReasons(r.Reasons),
+		Trigger: r.Trigger, Retry: r.Retry, Result: state.Interrupted, Start: r.Started, End: now,
+		Error: "the agent stopped while this event ran"}
+	if !r.Started.IsZero() {
+		o.Duration = state.Duration(now.Sub(r.Started))
+	}
+	if n <= maxInterruptedReruns {
+		e.log.Warn("the agent stopped while an event was running; running it again with STACKHAND_RETRY=1",
+			zap.String("event", string(r.Kind)), zap.String("event_id", r.ID), zap.Int("interruptions", n))
+		e.st.Record(o)
+		retry := r
+		retry.ID = e.nextID(r.Kind)
+		retry.Retry = true
+		retry.Explicit = true
+		retry.Started = time.Time{}
+		retry.Queued = now
+		retry.Interruptions = n
+		retry.Reasons = append([]string{"re-run of " + r.ID + ", interrupted when the agent stopped"}, r.Reasons...)
+		e.st.Queue = append([]state.Pending{retry}, e.st.Queue...)
+		return
+	}
+	fix := "fix the hook, then run `stackhand trigger " + string(r.Kind) + "`"
+	if r.Rule != "" {
+		fix = "fix the command of watch rule " + r.Rule + "; it runs again when its value changes or its retry is due"
+	}
+	o.Result = state.Failed
+	o.Error = fmt.Sprintf("interrupted %d times: the agent stopped or died each time it ran "+
+		"(does a hook reboot the machine, or restart or upgrade stackhand?); not re-run — %s", n, fix)
+	automatic := r.Fingerprint != "" // a change or a setup still stands; a bare request does not
+	next := e.failed(dedupeKey(r.Kind, r.Rule), r.Fingerprint, o, automatic)
+	fields := []zap.Field{zap.String("event", string(r.Kind)), zap.String("event_id", r.ID),
+		zap.Int("interruptions", n), zap.String("error", o.Error)}
+	if automatic {
+		fields = append(fields, zap.Time("retry_after", next.UTC()))
+	}
+	e.log.Error("event failed: interrupted too many times", fields...)
+	e.st.Record(o)
+	e.answer(r.Trigger.Requests, o)
+	if e.notify != nil {
+		e.notify.EventDone(o, e.st.Identity)
 	}
 }
 

@@ -940,3 +940,106 @@ func TestTerminatedBeforeIdentityAfterShutdownDone(t *testing.T) {
 	default:
 	}
 }
+
+// An event the agent's death interrupts runs again at most twice; interrupted a third time
+// it is recorded as failed, says why and what to do, and backs off like any failure.
+func TestInterruptedEventRunsAgainAtMostTwice(t *testing.T) {
+	cfg := testConfig(t)
+	clk := newClock()
+	h := start(t, cfg, "", clk)
+	h.boot()
+	h.update(meta("release", `"v2"`))
+	d := h.next(event.Deploy)
+	id := d.spec.EventID
+	running := func(h *harness, id string) *state.State {
+		return h.state(id+" running", func(st *state.State) bool { return st.Running != nil && st.Running.ID == id })
+	}
+	st := running(h, id)
+	if st.Running.Fingerprint == "" {
+		t.Fatalf("the running deploy has no fingerprint in the state: %+v", st.Running)
+	}
+	// The agent dies while the event runs, and starts again on what the state file holds.
+	restart := func(st *state.State) *harness {
+		t.Helper()
+		dir := t.TempDir()
+		_, store, _, err := state.Open(dir, clk.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.Save(st); err != nil {
+			t.Fatal(err)
+		}
+		st, store, _, err = state.Open(dir, clk.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := startWithAwait(t, cfg, dir, clk, st, store, []string{"metadata"})
+		h.update(identity(self))
+		h.update(meta("release", `"v2"`))
+		return h
+	}
+	for i := 1; i <= 2; i++ {
+		h = restart(st)
+		c := h.next(event.Deploy)
+		if !c.spec.Retry {
+			t.Errorf("re-run %d: Retry not set", i)
+		}
+		if o := h.outcome(id); o.Result != state.Interrupted {
+			t.Errorf("re-run %d: outcome of %s = %+v, want interrupted", i, id, o)
+		}
+		id = c.spec.EventID
+		st = running(h, id)
+		if st.Running.Interruptions != i {
+			t.Errorf("re-run %d: interruptions in the state = %d", i, st.Running.Interruptions)
+		}
+	}
+	h = restart(st)
+	o := h.outcome(id)
+	if o.Result != state.Failed || !strings.Contains(o.Error, "interrupted 3 times") ||
+		!strings.Contains(o.Error, "stackhand trigger deploy") {
+		t.Errorf("third interruption: outcome %+v, want failed, interrupted 3 times, and how to go on", o)
+	}
+	h.sync() // nothing ran in its place
+	r := h.read().Retries["deploy/"]
+	if r == nil || r.Attempts != 1 || !r.Automatic || !r.NotBefore.Equal(clk.Now().Add(cfg.Interval.D())) {
+		t.Fatalf("retry schedule after the third interruption = %+v, want attempt 1 due in one interval", r)
+	}
+	// The failure schedule brings it back, counting interruptions from zero.
+	clk.Advance(cfg.Interval.D())
+	c := h.next(event.Deploy)
+	if st := running(h, c.spec.EventID); st.Running.Interruptions != 0 {
+		t.Errorf("the scheduled retry carries %d interruptions", st.Running.Interruptions)
+	}
+	ok(c)
+	h.sync()
+}
+
+// A spot notice read after its deadline still runs the shutdown hooks, for at least
+// MinShutdownWindow, and says that the deadline had passed.
+func TestSpotNoticePastItsDeadlineStillRunsShutdown(t *testing.T) {
+	h := start(t, testConfig(t), "", nil)
+	h.boot()
+	deadline := h.clk.Now().Add(-10 * time.Second)
+	h.update(source.Update{Source: "lifecycle", Lifecycle: &source.Lifecycle{State: source.InService, Spot: true, Deadline: deadline}})
+	before := time.Now()
+	s := h.next(event.Shutdown)
+	if err := s.ctx.Err(); err != nil {
+		t.Fatalf("the shutdown hooks' context is already over (%v): they would not run", err)
+	}
+	if until, ok := s.ctx.Deadline(); !ok || until.Before(before.Add(minShutdownWindow)) {
+		t.Errorf("shutdown bounded until %v (set %v); want at least %v from its start", until, ok, minShutdownWindow)
+	}
+	if p := s.payload(t); !p.Deadline.Equal(deadline) {
+		t.Errorf("payload deadline %v, want the notice's %v", p.Deadline, deadline)
+	}
+	if n := h.logs.FilterMessageSnippet("deadline has already passed").Len(); n != 1 {
+		t.Errorf("%d log lines say the deadline had passed, want 1", n)
+	}
+	ok(s)
+	if err := h.wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// minShutdownWindow is README's minimum window of the shutdown hooks (engine.MinShutdownWindow).
+const minShutdownWindow = 5 * time.Second

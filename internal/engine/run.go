@@ -55,7 +55,7 @@ func (r *run) coversPeers(peers []event.Instance) bool {
 
 // startNext starts the first queued event that still has something to do.
 func (e *Engine) startNext() {
-	if e.running != nil || e.exit || e.drained {
+	if e.running != nil || e.exit || e.drained || (e.finishing && !e.terminating) {
 		return
 	}
 	// A shutdown does not wait for the sources: the instance may be going away before
@@ -145,18 +145,19 @@ func (e *Engine) startShutdown() {
 	e.launch(r, e.shutdownUntil)
 }
 
-// launch starts r's hooks in their own goroutine; the result comes back on e.done.
+// launch starts r's hooks in their own goroutine; the result comes back on e.done. A
+// deadline (a shutdown's) bounds them, see shutdownContext; the payload carries it as given.
 func (e *Engine) launch(r *run, deadline time.Time) {
 	now := e.clk.Now().UTC()
 	r.p.Started = now
+	if r.fp != "" {
+		r.p.Fingerprint = r.fp // a re-run that started before its change was seen keeps its own
+	}
 	running := r.p
 	e.st.Running = &running
 	e.save()
 
-	ctx, cancel := context.WithCancel(context.Background())
-	if !deadline.IsZero() {
-		ctx, cancel = context.WithDeadline(context.Background(), deadline)
-	}
+	ctx, cancel := e.shutdownContext(deadline)
 	r.cancel = cancel
 	e.running = r
 

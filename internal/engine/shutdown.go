@@ -1,12 +1,37 @@
 package engine
 
 import (
+	"context"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/stackhand/stackhand/internal/state"
 )
+
+// MinShutdownWindow is the least time the shutdown hooks get, whatever the deadline says:
+// a spot notice read late (the agent was down, IMDS slow) must still run them, not skip
+// them because the deadline has passed.
+const MinShutdownWindow = 5 * time.Second
+
+// shutdownContext bounds the shutdown hooks by deadline when it is set, giving them at least
+// MinShutdownWindow from now; it logs when the deadline is already past or too close.
+func (e *Engine) shutdownContext(deadline time.Time) (context.Context, context.CancelFunc) {
+	if deadline.IsZero() {
+		return context.WithCancel(context.Background())
+	}
+	left := deadline.Sub(e.clk.Now())
+	if left < MinShutdownWindow {
+		msg := "the shutdown deadline is too close; the shutdown hooks get the minimum window"
+		if left <= 0 {
+			msg = "the shutdown deadline has already passed; the shutdown hooks get the minimum window"
+		}
+		e.log.Warn(msg, zap.Time("deadline", deadline.UTC()), zap.Duration("left", left),
+			zap.Duration("window", MinShutdownWindow))
+		left = MinShutdownWindow
+	}
+	return context.WithTimeout(context.Background(), left)
+}
 
 // beginShutdown preempts the queue: pending events are dropped (their requesters told), the
 // running event gets the shutdown grace, then the shutdown event runs, bounded by deadline

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -97,6 +98,10 @@ type Runner struct {
 	// pruned after each Run; DefaultKeep when zero, no pruning when negative.
 	Keep int
 
+	// RecordFile, when set, is where the runner records the hook it runs (see
+	// EndLeftover); it belongs in the agent's state directory.
+	RecordFile string
+
 	// euid stands in for os.Geteuid in tests.
 	euid func() int
 }
@@ -153,6 +158,9 @@ type HookResult struct {
 func (h HookResult) OK() bool {
 	return h.ExitCode == 0 && h.Refused == "" && h.Err == "" && !h.TimedOut && !h.Canceled
 }
+
+// noContainer makes the runner say once per process that hooks run uncontained.
+var noContainer sync.Once
 
 // job is one hook to run, file or command.
 type job struct {
@@ -325,17 +333,35 @@ func (r *Runner) runOne(ctx context.Context, s Spec, j job, id *identity, env []
 	if id != nil {
 		id.apply(cmd)
 	}
+	// Contained where the platform allows it (a cgroup, a job object), so that nothing the
+	// hook starts escapes the end of its tree; recorded, so that a dead agent's successor
+	// can end it.
+	cg, cgErr := contain(cmd, s.EventID)
+	if cgErr != nil {
+		noContainer.Do(func() {
+			log.Info("hooks run without a cgroup of their own: their trees are followed through process groups, parents and, on Linux, the orphans the agent adopts as a child subreaper",
+				zap.String("why", cgErr.Error()))
+		})
+	}
+	defer cg.release()
+	rec := runningHook{EventID: s.EventID, Hook: j.name, Cgroup: cg.name()}
+	r.record(rec, log)
+	defer r.forget()
 
 	log.Info("hook started", zap.String("hook", j.name), zap.String("log_file", hr.LogFile))
 	hr.Start = time.Now()
-	if err := cmd.Start(); err != nil {
+	if err := startHook(cmd); err != nil {
+		cg.started(0)
 		hr.Duration = time.Since(hr.Start)
 		hr.Err = startError(j, err)
 		note(out, hr.LogFile, "stackhand: "+hr.Err)
 		return hr, r.finish(log, j.name, hr, from)
 	}
+	cg.started(cmd.Process.Pid)
+	rec.PID, rec.Start = cmd.Process.Pid, procStart(cmd.Process.Pid)
+	r.record(rec, log)
 	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
+	go func() { waited <- waitHook(cmd) }()
 
 	var timeout <-chan time.Time
 	if s.Timeout > 0 {
@@ -358,7 +384,7 @@ func (r *Runner) runOne(ctx context.Context, s Spec, j job, id *identity, env []
 			why = fmt.Sprintf("canceled (%v)", context.Cause(ctx))
 		}
 		log.Warn("hook "+why+"; ending its process tree", zap.String("hook", j.name), zap.Int("pid", cmd.Process.Pid))
-		waitErr, reaped = endTree(cmd.Process.Pid, r.killGrace(), waited)
+		waitErr, reaped = endTree(cmd.Process.Pid, cg, r.killGrace(), waited)
 		note(out, hr.LogFile, fmt.Sprintf("stackhand: hook %s; its process tree was ended", why))
 	}
 	hr.Duration = time.Since(hr.Start)

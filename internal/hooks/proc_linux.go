@@ -117,10 +117,12 @@ func treeOf(procs map[int]procInfo, pgid int, roots map[int]uint64) map[int]proc
 }
 
 // treeKiller signals one hook's process tree, remembering every process it has seen so
-// that their descendants stay in reach after their parents die.
+// that their descendants stay in reach after their parents die. With a cgroup, every
+// member of the group is in the tree too, wherever it moved.
 type treeKiller struct {
 	procfs  string
 	pgid    int
+	cg      *container
 	seen    map[int]uint64 // pid → start time
 	grouped bool           // the group has had its first signal
 }
@@ -129,7 +131,24 @@ type treeKiller struct {
 // onlyNew only those not signalled before. Members of the hook's group get one signal to
 // the group, the others one each. It returns how many processes are still running.
 func (k *treeKiller) sweep(sig syscall.Signal, onlyNew bool) int {
-	tree := treeOf(scanProcs(k.procfs), k.pgid, k.seen)
+	procs := scanProcs(k.procfs)
+	roots := k.seen
+	members := k.cg.procs()
+	if k.cg != nil && k.cg.path == "" && isSubreaper.Load() {
+		members = adoptedOf(procs, k.cg.eventID) // orphans reparented to the agent
+	}
+	if len(members) > 0 {
+		roots = make(map[int]uint64, len(k.seen)+len(members))
+		for pid, start := range k.seen {
+			roots[pid] = start
+		}
+		for _, pid := range members {
+			if p, ok := procs[pid]; ok {
+				roots[pid] = p.start
+			}
+		}
+	}
+	tree := treeOf(procs, k.pgid, roots)
 	toGroup := !onlyNew || !k.grouped
 	group := false
 	for pid, p := range tree {
@@ -162,12 +181,13 @@ func (k *treeKiller) send(pid int, sig syscall.Signal) {
 }
 
 // endTree ends the process tree of the hook whose pid is pid (the leader of its own
-// process group). It collects the tree from /proc before signalling, so children that
-// moved to another group or session are caught too; sends SIGTERM to the group and to
+// process group), contained in cg when it is not nil. It collects the tree from /proc and
+// the cgroup before signalling, so children that moved to another group or session are
+// caught too (without a cgroup, only while their parent chain is there to follow); sends SIGTERM to the group and to
 // each of them; and, when something still runs after grace, SIGKILL to all. It returns
 // the hook's wait error, and whether the hook was reaped.
-func endTree(pid int, grace time.Duration, waited <-chan error) (error, bool) {
-	k := &treeKiller{procfs: "/proc", pgid: pid, seen: map[int]uint64{}}
+func endTree(pid int, cg *container, grace time.Duration, waited <-chan error) (error, bool) {
+	k := &treeKiller{procfs: "/proc", pgid: pid, cg: cg, seen: map[int]uint64{}}
 	k.sweep(syscall.SIGTERM, true)
 
 	var waitErr error
@@ -196,6 +216,7 @@ term:
 	bound := time.NewTimer(reapWait)
 	defer bound.Stop()
 	for {
+		cg.kill()
 		if k.sweep(syscall.SIGKILL, false) == 0 && exited {
 			return waitErr, true
 		}
@@ -207,4 +228,73 @@ term:
 			return waitErr, exited
 		}
 	}
+}
+
+// procStart returns the start time of pid (clock ticks after boot), 0 when it is gone.
+func procStart(pid int) uint64 {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0
+	}
+	p, err := parseStat(b)
+	if err != nil {
+		return 0
+	}
+	return p.start
+}
+
+// endLeftover ends what a hook recorded in rec left running when the agent died: its
+// cgroup, all of it, when it had one; else its process group and the descendants of its
+// first process, if that process is still the one recorded (same start time: a pid may
+// have been reused). It returns how many processes it signalled.
+func endLeftover(rec runningHook, grace time.Duration) int {
+	n := 0
+	var cg *container
+	if rec.Cgroup != "" && strings.HasPrefix(filepath.Base(rec.Cgroup), "stackhand-hook-") {
+		if _, err := os.Stat(filepath.Join(rec.Cgroup, "cgroup.procs")); err == nil {
+			cg = &container{path: rec.Cgroup}
+			n += len(cg.procs())
+		}
+	}
+	if rec.PID > 1 {
+		k := &treeKiller{procfs: "/proc", cg: cg, seen: map[int]uint64{}}
+		procs := scanProcs("/proc")
+		leader, ok := procs[rec.PID]
+		switch {
+		case ok && leader.start == rec.Start:
+			k.pgid = rec.PID
+			k.seen[rec.PID] = rec.Start
+		case ok:
+			// The pid belongs to another process now: the group id is not ours either.
+			k.pgid = -1
+		default:
+			k.pgid = rec.PID // the leader is gone; its group's members, if any, are ours
+		}
+		tree := treeOf(procs, k.pgid, k.seen)
+		for _, p := range cg.procs() {
+			delete(tree, p)
+		}
+		n += len(tree)
+		if n > 0 {
+			k.sweep(syscall.SIGTERM, true)
+			deadline := time.Now().Add(grace)
+			for time.Now().Before(deadline) && k.sweep(syscall.SIGTERM, true) > 0 {
+				time.Sleep(pollInterval)
+			}
+			bound := time.Now().Add(reapWait)
+			for time.Now().Before(bound) && k.sweep(syscall.SIGKILL, false) > 0 {
+				cg.kill()
+				time.Sleep(pollInterval)
+			}
+		}
+	}
+	if cg != nil {
+		cg.kill()
+		bound := time.Now().Add(reapWait)
+		for time.Now().Before(bound) && len(cg.procs()) > 0 {
+			time.Sleep(pollInterval)
+		}
+		_ = os.Remove(cg.path)
+	}
+	return n
 }

@@ -28,10 +28,11 @@ func prepareProc(cmd *exec.Cmd, raw string) {
 func signalOf(*os.ProcessState) string { return "" }
 
 // endTree ends the process tree of the hook whose pid is pid with taskkill: first
-// politely (WM_CLOSE), then, after grace, forcefully. taskkill /T follows parent
-// links, so a descendant whose parent already exited is out of its reach.
+// politely (WM_CLOSE), then, after grace, forcefully, and then every process of its job
+// object cg (when it has one): taskkill /T follows parent links, so a descendant whose
+// parent already exited is out of its reach, but not out of the job.
 // It returns the hook's wait error, and whether the hook was reaped.
-func endTree(pid int, grace time.Duration, waited <-chan error) (error, bool) {
+func endTree(pid int, cg *container, grace time.Duration, waited <-chan error) (error, bool) {
 	taskkill(pid, false)
 	var waitErr error
 	exited := false
@@ -54,6 +55,7 @@ func endTree(pid int, grace time.Duration, waited <-chan error) (error, bool) {
 		case <-time.After(reapWait):
 		}
 	}
+	cg.kill() // what taskkill could not follow
 	return waitErr, exited
 }
 

@@ -328,3 +328,17 @@ func TestUnitVerifies(t *testing.T) {
 		}
 	})
 }
+
+// The shipped unit delegates its cgroup to the agent, which puts each hook run in a group
+// of its own (see package hooks), and reloads on SIGHUP; both are in README.
+func TestShippedUnitDelegatesItsCgroupAndReloads(t *testing.T) {
+	lines := map[string]bool{}
+	for _, l := range strings.Split(string(packaging.SystemdUnit), "\n") {
+		lines[strings.TrimSpace(l)] = true
+	}
+	for _, want := range []string{"Delegate=yes", "ExecReload=/bin/kill -HUP $MAINPID"} {
+		if !lines[want] {
+			t.Errorf("packaging/systemd/stackhand.service lacks the line %q", want)
+		}
+	}
+}

@@ -55,3 +55,20 @@ func systemShuttingDown(state func() (string, error)) bool {
 	s, err := state()
 	return err == nil && s == "stopping"
 }
+
+// Hangups delivers every SIGHUP from now on, which then no longer ends the process: the
+// agent takes it as "reload the configuration". stop restores the default.
+func Hangups() (hup <-chan os.Signal, stop func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	return ch, func() { signal.Stop(ch) }
+}
+
+// SurviveBrokenPipes keeps a write to a closed stdout or stderr (a log reader that went
+// away) from killing the process with SIGPIPE: the write fails with EPIPE instead, as it
+// does under systemd, which starts services with SIGPIPE ignored. It catches the signal
+// rather than ignoring it, because an ignored signal stays ignored in the hooks the agent
+// runs, and they are owed the default.
+func SurviveBrokenPipes() {
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE) // never read: each delivery is dropped
+}

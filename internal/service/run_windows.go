@@ -172,3 +172,11 @@ func waitToKillServiceTimeout() time.Duration {
 	}
 	return time.Duration(ms) * time.Millisecond
 }
+
+// Hangups delivers nothing on Windows, which has no SIGHUP: a changed configuration takes
+// effect when the service restarts.
+func Hangups() (hup <-chan os.Signal, stop func()) { return nil, func() {} }
+
+// SurviveBrokenPipes does nothing on Windows: a write to a closed pipe fails, it does not
+// raise a signal.
+func SurviveBrokenPipes() {}

@@ -106,6 +106,13 @@ type Pending struct {
 	Retry    bool      `json:"retry,omitempty"`
 	Queued   time.Time `json:"queued"`
 	Started  time.Time `json:"started,omitzero"`
+	// Interruptions counts how many times in a row this event (an earlier run of it, then
+	// its re-runs) was interrupted because the agent stopped or died while it ran.
+	Interruptions int `json:"interruptions,omitempty"`
+	// Fingerprint identifies the wanted values the event runs at (see Retry.Fingerprint);
+	// set when it starts, so that an event the agent gives up re-running after too many
+	// interruptions backs off in the right slot.
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 // Outcome is a finished (or dropped) event.

@@ -25,6 +25,7 @@ import (
 	"github.com/stackhand/stackhand/internal/atomicfile"
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/omitempty"
+	"github.com/stackhand/stackhand/internal/trust"
 )
 
 const (
@@ -158,6 +159,8 @@ type job struct {
 	path    string // "" for a command
 	argv    []string
 	rawLine string // Windows raw command line, see windowsCmdLine
+	// checked is what the safety check looked at; the file it resolved to is what runs.
+	checked trust.Result
 }
 
 // Run runs s's hooks one after the other and reports what they did. It stops at the first
@@ -246,9 +249,16 @@ func (r *Runner) Run(ctx context.Context, s Spec) Result {
 			hr = HookResult{Name: j.name, Path: j.path, ExitCode: -1, Canceled: true, Start: time.Now(),
 				Err: fmt.Sprintf("not started: %v", context.Cause(ctx))}
 		case j.path != "":
-			if err := check(j.path, filepath.Join(filepath.Base(s.Dir), j.name), r.geteuid()); err != nil {
+			checked, err := check(j.path, filepath.Join(filepath.Base(s.Dir), j.name), r.geteuid())
+			if err != nil {
 				hr = HookResult{Name: j.name, Path: j.path, ExitCode: -1, Start: time.Now(), Refused: err.Error()}
 				break
+			}
+			// Run the file that was checked, not the name that led to it: every directory
+			// from / down to it is one only root (or the agent's user) can change.
+			j.checked = checked
+			if argv, err := commandLine(runtime.GOOS, checked.Resolved); err == nil {
+				j.argv, j.rawLine = argv, windowsCmdLine(argv)
 			}
 			hr, res.Tail = r.runOne(ctx, s, j, nil, env, payloadFile, runDir, log)
 		case idErr != nil:
@@ -318,6 +328,11 @@ func (r *Runner) runOne(ctx context.Context, s Spec, j job, id *identity, env []
 		id.apply(cmd)
 	}
 
+	if err := j.checked.Unchanged(); err != nil {
+		hr.Refused = err.Error()
+		note(out, hr.LogFile, "stackhand: not run: "+hr.Refused)
+		return hr, hr.Refused
+	}
 	log.Info("hook started", zap.String("hook", j.name), zap.String("log_file", hr.LogFile))
 	hr.Start = time.Now()
 	if err := cmd.Start(); err != nil {

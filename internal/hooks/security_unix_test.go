@@ -1,0 +1,91 @@
+//go:build unix
+
+package hooks
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRunRefusesHooksDirTakenOver is issue 15's first hole: the user who owns hooks_dir
+// (the directory above hooks.d/<event>) replaces the event directory with a symlink to a
+// root-owned directory of executables. Every hook there would run as root; the walk from
+// the hook up to / refuses them, naming hooks_dir and the chown that fixes it.
+func TestRunRefusesHooksDirTakenOver(t *testing.T) {
+	requireRoot(t)
+	f := newFixture(t)
+	hooksDir := filepath.Dir(f.dir)
+	// A root-owned directory of executables, as /usr/sbin is.
+	sbin := filepath.Join(filepath.Dir(hooksDir), "sbin")
+	mkdir(t, sbin, 0o755)
+	writeFile(t, filepath.Join(sbin, "reboot"), "#!/bin/sh\ntouch \"$OUT/ran-as-root\"\n", 0o755)
+	if err := os.RemoveAll(f.dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(sbin, f.dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{hooksDir, f.dir} {
+		if err := os.Lchown(p, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := f.runner.Run(context.Background(), f.spec("ev-takeover"))
+	if f.exists("ran-as-root") {
+		t.Fatal("a hook reached through a directory another user owns ran as root")
+	}
+	want := "deploy/reboot: directory " + hooksDir + " is owned by uid 65534 (nobody), not root; run: chown root " + hooksDir
+	if res.OK || len(res.Hooks) != 1 || res.Hooks[0].Refused != want {
+		t.Fatalf("result %+v\nwant the hook refused with %q", res, want)
+	}
+	if err := Check(filepath.Join(f.dir, "reboot")); err == nil || !strings.Contains(err.Error(), "directory "+hooksDir+" is owned by uid 65534") {
+		t.Errorf("Check (what validate uses) = %v", err)
+	}
+}
+
+// TestRunRefusesWritableAncestor: a directory anywhere above the hook that group or
+// others can write lets them rename the tree below it away and put their own in its place.
+func TestRunRefusesWritableAncestor(t *testing.T) {
+	requireRoot(t)
+	f := newFixture(t)
+	f.hook("10-app", `touch "$OUT/10"`)
+	top := filepath.Dir(filepath.Dir(f.dir)) // the directory holding hooks.d
+	mkdir(t, top, 0o775)
+	res := f.runner.Run(context.Background(), f.spec("ev-ancestor"))
+	want := "deploy/10-app: directory " + top + " is writable by group (mode 0775); run: chmod go-w " + top
+	if res.OK || len(res.Hooks) != 1 || res.Hooks[0].Refused != want || f.exists("10") {
+		t.Fatalf("result %+v\nwant the hook refused with %q", res, want)
+	}
+}
+
+// TestRunExecutesTheCheckedFile: a hook reached through a symlink runs as the file the
+// check resolved (its $0 is the target), and a file swapped after the check is not run.
+func TestRunExecutesTheCheckedFile(t *testing.T) {
+	requireRoot(t)
+	f := newFixture(t)
+	lib := filepath.Join(filepath.Dir(f.dir), "lib")
+	mkdir(t, lib, 0o755)
+	target := writeFile(t, filepath.Join(lib, "app.sh"), "#!/bin/sh\necho \"zero=$0\"\n", 0o755)
+	if err := os.Symlink(target, filepath.Join(f.dir, "10-app")); err != nil {
+		t.Fatal(err)
+	}
+	res := f.runner.Run(context.Background(), f.spec("ev-resolved"))
+	if !res.OK || !strings.Contains(res.Tail, "zero="+target) {
+		t.Fatalf("result %+v; want the resolved file run", res)
+	}
+
+	checked, err := check(target, "deploy/10-app", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	swapped := writeFile(t, filepath.Join(lib, "other"), "#!/bin/sh\n", 0o755)
+	if err := os.Rename(swapped, target); err != nil {
+		t.Fatal(err)
+	}
+	if err := checked.Unchanged(); err == nil || !strings.Contains(err.Error(), "was replaced after it was checked") {
+		t.Errorf("Unchanged after a swap = %v", err)
+	}
+}

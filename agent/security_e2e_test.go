@@ -132,3 +132,67 @@ const w0, d0 = "<CFG>", "<DIR>"
 func runCmd(w *world, extra ...string) *exec.Cmd {
 	return exec.Command(binPath, append([]string{"run", "--config", w.cfg}, extra...)...)
 }
+
+// TestSecurityStateAndLogDirsOthersCanChangeAreRefused: a state or log directory another
+// user owns or may write would let that user redirect what root writes there; run refuses
+// it with the command that fixes it. Missing directories are created 0700 and 0750.
+func TestSecurityStateAndLogDirsOthersCanChangeAreRefused(t *testing.T) {
+	requireRootE2E(t)
+	for _, tc := range []struct {
+		name string
+		dir  string // under the world
+		set  func(p string)
+		want string
+	}{
+		{"state owned by nobody", "state", func(p string) { os.Chown(p, nobodyUID, nobodyUID) },
+			"state directory <P> is owned by uid 65534 (nobody), not root; run: chown root <P>"},
+		{"log writable by others", "log", func(p string) { os.Chmod(p, 0o777) },
+			"log directory <P> is writable by group and others (mode 0777); run: chmod go-w <P>"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, "")
+			p := filepath.Join(w.dir, tc.dir)
+			if err := os.Mkdir(p, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			tc.set(p)
+			want := strings.ReplaceAll(tc.want, "<P>", p)
+			a := w.launch(runCmd(w))
+			if code := a.exited(); code == 0 || !strings.Contains(a.output(), want) {
+				t.Errorf("run: exit %d, want non-zero and %q\n%s", code, want, a.output())
+			}
+		})
+	}
+
+	w := newWorld(t, "")
+	a := w.start()
+	for dir, mode := range map[string]os.FileMode{"state": 0o700, "log": 0o750} {
+		fi, err := os.Stat(filepath.Join(w.dir, dir))
+		if err != nil || fi.Mode().Perm() != mode {
+			t.Errorf("%s: %v, mode %v; want created with %04o", dir, err, fi.Mode().Perm(), mode)
+		}
+	}
+	a.stop()
+}
+
+// TestSecurityAgentLogIsNotWrittenThroughASymlink: an agent.log replaced by a link to a
+// file root can write is not followed; the agent says so and logs to stderr only.
+func TestSecurityAgentLogIsNotWrittenThroughASymlink(t *testing.T) {
+	w := newWorld(t, "")
+	victim := filepath.Join(w.dir, "victim")
+	w.writeFile(victim, "untouched\n")
+	if err := os.MkdirAll(filepath.Join(w.dir, "log"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, filepath.Join(w.dir, "log", "agent.log")); err != nil {
+		t.Fatal(err)
+	}
+	a := w.start()
+	a.stop()
+	if b, _ := os.ReadFile(victim); string(b) != "untouched\n" {
+		t.Errorf("agent.log's link target was written:\n%s", b)
+	}
+	if !strings.Contains(a.output(), "cannot write the agent log file") {
+		t.Errorf("the agent did not say it could not write agent.log:\n%s", a.output())
+	}
+}

@@ -24,6 +24,9 @@ func cmdRun(env Env, args []string) int {
 	if cfg.Verbose && lvl == "info" {
 		lvl = "debug"
 	}
+	if err := agent.PrepareDirs(cfg); err != nil {
+		return fail(env, ExitFailed, "%v", err)
+	}
 	log, closeLog, err := newLogger(lvl, cfg.LogDir, env.Stderr)
 	if err != nil {
 		return fail(env, ExitUsage, "%v", err)

@@ -230,8 +230,14 @@ func (r *Runner) Run(ctx context.Context, s Spec) Result {
 		return res
 	}
 
-	runDir := filepath.Join(r.LogDir, s.EventID)
-	if err := os.MkdirAll(runDir, 0o750); err != nil {
+	// The run's log directory is one the agent made: a symlink planted in its place
+	// would send hook logs (root writes them) wherever it points.
+	logDir, err := ownSubdir(r.LogDir, 0o750)
+	if err != nil {
+		return fail("hook log directory: %v", err)
+	}
+	runDir, err := trust.Subdir(logDir, s.EventID, 0o750, os.Geteuid())
+	if err != nil {
 		return fail("create run log directory: %v", err)
 	}
 	// Resolve the identity once: a wrong runas fails the command, not the whole agent.
@@ -293,7 +299,7 @@ func (r *Runner) Run(ctx context.Context, s Spec) Result {
 func (r *Runner) runOne(ctx context.Context, s Spec, j job, id *identity, env []string, payloadFile, runDir string, log *zap.Logger) (HookResult, string) {
 	hr := HookResult{Name: j.name, Path: j.path, ExitCode: -1, Start: time.Now()}
 	hr.LogFile = filepath.Join(runDir, j.logName)
-	out, err := os.OpenFile(hr.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	out, err := trust.OpenNoFollow(hr.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
 	if err != nil {
 		hr.Err = fmt.Sprintf("open hook log: %v", err)
 		return hr, hr.Err
@@ -305,7 +311,7 @@ func (r *Runner) runOne(ctx context.Context, s Spec, j job, id *identity, env []
 		return hr, hr.Err
 	}
 	from := fi.Size() // a rerun appends; this run's output starts here
-	in, err := os.Open(payloadFile)
+	in, err := trust.OpenNoFollow(payloadFile, os.O_RDONLY, 0)
 	if err != nil {
 		hr.Err = fmt.Sprintf("open payload: %v", err)
 		return hr, hr.Err
@@ -422,8 +428,8 @@ func (r *Runner) writePayload(eventID string, payload []byte) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("payload directory %s: %w", r.PayloadDir, err)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("create payload directory: %w", err)
+	if dir, err = ownSubdir(dir, 0o700); err != nil {
+		return "", fmt.Errorf("payload directory: %w", err)
 	}
 	if len(payload) == 0 {
 		payload = []byte("{}")
@@ -433,6 +439,17 @@ func (r *Runner) writePayload(eventID string, payload []byte) (string, error) {
 		return "", fmt.Errorf("payload: %w", err)
 	}
 	return path, nil
+}
+
+// ownSubdir makes dir (creating its parent when missing) and makes sure it is a real
+// directory the agent owns, not a symlink planted in its place: payloads and hook logs
+// are written there by root.
+func ownSubdir(dir string, perm os.FileMode) (string, error) {
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, perm); err != nil {
+		return "", err
+	}
+	return trust.Subdir(parent, filepath.Base(dir), perm, os.Geteuid())
 }
 
 // checkEventID makes sure an event id is safe as a file name.

@@ -89,3 +89,63 @@ func TestRunExecutesTheCheckedFile(t *testing.T) {
 		t.Errorf("Unchanged after a swap = %v", err)
 	}
 }
+
+// TestRunWritesNothingThroughPlantedSymlinks: a link planted where the runner writes — the
+// run's log directory, a hook's log file, the payload directory — is not followed, and
+// what it points at is left alone; pruning removes no link's target.
+func TestRunWritesNothingThroughPlantedSymlinks(t *testing.T) {
+	victimDir := t.TempDir()
+	victim := writeFile(t, filepath.Join(victimDir, "shadow"), "root:secret\n", 0o644)
+	for _, tc := range []struct {
+		name  string
+		plant func(f *fixture)
+		want  string
+	}{
+		{"hook log", func(f *fixture) {
+			mkdir(t, filepath.Join(f.runner.LogDir, "ev-1"), 0o750)
+			os.Symlink(victim, filepath.Join(f.runner.LogDir, "ev-1", "10-app.log"))
+		}, "open hook log"},
+		{"run log directory", func(f *fixture) {
+			mkdir(t, f.runner.LogDir, 0o750)
+			os.Symlink(victimDir, filepath.Join(f.runner.LogDir, "ev-1"))
+		}, "is a symlink, not the directory the agent made"},
+		{"hook log root", func(f *fixture) {
+			os.Symlink(victimDir, f.runner.LogDir)
+		}, "is a symlink, not the directory the agent made"},
+		{"payload directory", func(f *fixture) {
+			os.Symlink(victimDir, f.runner.PayloadDir)
+		}, "is a symlink, not the directory the agent made"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.hook("10-app", "echo overwritten")
+			tc.plant(f)
+			res := f.runner.Run(context.Background(), f.spec("ev-1"))
+			got := res.Err
+			if len(res.Hooks) > 0 {
+				got += res.Hooks[0].Err
+			}
+			if res.OK || !strings.Contains(got, tc.want) {
+				t.Errorf("result %+v\nwant a failure containing %q", res, tc.want)
+			}
+			if b, _ := os.ReadFile(victim); string(b) != "root:secret\n" {
+				t.Errorf("the link's target was written: %q", b)
+			}
+			if entries, _ := os.ReadDir(victimDir); len(entries) != 1 {
+				t.Errorf("files appeared where the link points: %v", entries)
+			}
+		})
+	}
+
+	// Pruning: a link among the old payloads and run logs is skipped, its target kept.
+	f := newFixture(t)
+	f.runner.Keep = 1
+	f.hook("10-app", "true")
+	f.runner.Run(context.Background(), f.spec("ev-0"))
+	os.Symlink(victimDir, filepath.Join(f.runner.LogDir, "ev-00-link"))
+	os.Symlink(victim, filepath.Join(f.runner.PayloadDir, "ev-00-link.json"))
+	f.runner.Run(context.Background(), f.spec("ev-1"))
+	if b, _ := os.ReadFile(victim); string(b) != "root:secret\n" {
+		t.Errorf("pruning followed a link: %q", b)
+	}
+}

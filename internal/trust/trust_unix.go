@@ -4,6 +4,7 @@ package trust
 
 import (
 	"fmt"
+	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -243,4 +244,63 @@ func ReadFile(path, label string, euid int) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %s was replaced while it was read; try again", label, res.Resolved)
 	}
 	return io.ReadAll(f)
+}
+
+// OwnDir makes sure dir is a directory the agent (effective uid euid) may write into
+// without anyone else redirecting what it writes: it creates dir with perm when it is
+// missing (owned by the agent, as a process's files are), then requires dir to be owned by
+// the agent's user itself, writable by neither group nor others, and every directory above
+// it to pass Check. label names dir in messages ("state directory"). It returns the
+// resolved path. An ownership or mode problem satisfies errors.Is(err, ErrUntrusted); a
+// directory that cannot be created does not.
+func OwnDir(dir, label string, perm os.FileMode, euid int) (string, error) {
+	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, perm); err != nil {
+			return "", fmt.Errorf("create %s %s: %w", label, dir, err)
+		}
+		if err := os.Chmod(dir, perm); err != nil { // past the umask
+			return "", fmt.Errorf("%s %s: %w", label, dir, err)
+		}
+	}
+	full := label + " " + dir
+	res, err := Check(dir, full, Dir, euid)
+	if err != nil {
+		return "", err
+	}
+	st, err := lstat(res.Resolved)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", full, err)
+	}
+	if int(st.Uid) != euid {
+		who := strconv.Itoa(euid)
+		if euid == 0 {
+			who = "root"
+		}
+		return "", untrusted("%s is owned by %s, not the agent's user (%s): that user could redirect what the agent writes there; run: chown %s %s",
+			full, describeUID(st.Uid), who, who, res.Resolved)
+	}
+	return res.Resolved, nil
+}
+
+// Subdir returns parent/name, a directory the agent made itself inside a directory that
+// passed OwnDir: created with perm when missing, and otherwise required to be a real
+// directory (not a symlink planted there) owned by the agent's user.
+func Subdir(parent, name string, perm os.FileMode, euid int) (string, error) {
+	p := filepath.Join(parent, name)
+	if err := os.Mkdir(p, perm); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", err
+	}
+	st, err := lstat(p)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case st.Mode&syscall.S_IFMT == syscall.S_IFLNK:
+		return "", untrusted("%s is a symlink, not the directory the agent made; remove it: rm %s", p, p)
+	case st.Mode&syscall.S_IFMT != syscall.S_IFDIR:
+		return "", fmt.Errorf("%s is not a directory; remove it: rm %s", p, p)
+	case int(st.Uid) != euid:
+		return "", untrusted("%s is owned by %s, not the agent's user; run: chown -R %d %s", p, describeUID(st.Uid), euid, p)
+	}
+	return p, nil
 }

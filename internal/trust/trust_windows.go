@@ -49,3 +49,27 @@ func ReadFile(path, label string, euid int) ([]byte, error) {
 	}
 	return os.ReadFile(res.Resolved)
 }
+
+// OwnDir creates dir when it is missing and returns it; Windows checks no owner here.
+func OwnDir(dir, label string, perm os.FileMode, euid int) (string, error) {
+	if err := os.MkdirAll(dir, perm); err != nil {
+		return "", fmt.Errorf("create %s %s: %w", label, dir, err)
+	}
+	return dir, nil
+}
+
+// Subdir creates parent/name when it is missing and refuses a symlink there.
+func Subdir(parent, name string, perm os.FileMode, euid int) (string, error) {
+	p := filepath.Join(parent, name)
+	if err := os.Mkdir(p, perm); err != nil && !os.IsExist(err) {
+		return "", err
+	}
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return "", err
+	}
+	if !fi.IsDir() {
+		return "", fmt.Errorf("%s is not a directory (a link?); remove it", p)
+	}
+	return p, nil
+}

@@ -3,8 +3,8 @@
 package trust
 
 import (
-	"fmt"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"

@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -45,6 +46,24 @@ func hookEnv(goos string, base []string, s Spec, payloadFile string, identity []
 	if goos != "windows" {
 		if v, ok := lookupEnv(env, "PATH", false); !ok || v == "" {
 			env = mergeEnv(false, env, []string{"PATH=" + defaultPath})
+		}
+	}
+	return env
+}
+
+// runAsKeep are the variables of the agent's environment a runas command keeps, as sudo's
+// env_reset keeps them: the locale and the time zone. Everything else (AWS credentials,
+// AWS_* endpoints, proxies, the agent's own settings) is dropped.
+var runAsKeep = []string{"LANG", "LANGUAGE", "TZ", "TERM"}
+
+// runAsBaseEnv is the environment a command run as another user starts from: a sane PATH
+// and what runAsKeep names (and LC_*), from the agent's environment base.
+func runAsBaseEnv(base []string) []string {
+	env := []string{"PATH=" + defaultPath}
+	for _, kv := range base {
+		k := envKey(kv)
+		if strings.HasPrefix(k, "LC_") || slices.Contains(runAsKeep, k) {
+			env = append(env, kv)
 		}
 	}
 	return env

@@ -242,11 +242,21 @@ func (r *Runner) Run(ctx context.Context, s Spec) Result {
 	}
 	// Resolve the identity once: a wrong runas fails the command, not the whole agent.
 	identity, idErr := lookupRunAs(s.RunAs, r.geteuid())
+	base, eventFile := os.Environ(), payloadFile
 	var identityEnv []string
 	if identity != nil {
-		identityEnv = []string{"HOME=" + identity.home, "USER=" + identity.name, "LOGNAME=" + identity.name}
+		// Another user gets what sudo's env_reset gives, never the agent's environment
+		// (its AWS credentials among it), and a copy of the payload it can read.
+		base = runAsBaseEnv(os.Environ())
+		identityEnv = []string{"HOME=" + identity.home, "USER=" + identity.name, "LOGNAME=" + identity.name, "SHELL=" + identity.shell}
+		copyFile, cleanup, err := identity.payloadCopy(payloadFile)
+		if err != nil {
+			return fail("payload for runas %s: %v", s.RunAs, err)
+		}
+		defer cleanup()
+		eventFile = copyFile
 	}
-	env := hookEnv(runtime.GOOS, os.Environ(), s, payloadFile, identityEnv)
+	env := hookEnv(runtime.GOOS, base, s, eventFile, identityEnv)
 
 	for i, j := range jobs {
 		var hr HookResult

@@ -149,3 +149,45 @@ func TestRunWritesNothingThroughPlantedSymlinks(t *testing.T) {
 		t.Errorf("pruning followed a link: %q", b)
 	}
 }
+
+// TestRunAsGetsOnlyTheContractEnvironment: a command run as another user gets sudo's
+// env_reset — the hook contract's variables, hook_env, a sane PATH, the user's HOME, USER,
+// LOGNAME and SHELL, LANG and TZ — never the agent's AWS credentials, and a payload file it
+// can read.
+func TestRunAsGetsOnlyTheContractEnvironment(t *testing.T) {
+	requireRoot(t)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "agent-secret")
+	t.Setenv("AWS_SESSION_TOKEN", "agent-token")
+	t.Setenv("STACKHAND_AGENT_ONLY", "x")
+	t.Setenv("PATH", "/opt/agent/bin:/usr/bin:/bin")
+	t.Setenv("LANG", "C.UTF-8")
+	t.Setenv("TZ", "UTC")
+	f := newFixture(t)
+	s := f.spec("ev-runas")
+	s.Dir, s.RunAs = "", "nobody"
+	s.Env = []string{"APP_ENV=prod"}
+	s.Command = `env | sort; echo "payload=$(cat "$STACKHAND_EVENT_FILE")"`
+	res := f.runner.Run(context.Background(), s)
+	if !res.OK {
+		t.Fatalf("result %+v", res)
+	}
+	for _, want := range []string{"STACKHAND_EVENT=deploy\n", "APP_ENV=prod\n", "PATH=" + defaultPath + "\n",
+		"USER=nobody\n", "LOGNAME=nobody\n", "HOME=", "SHELL=", "LANG=C.UTF-8\n", "TZ=UTC\n",
+		`payload={"event":"deploy"}`} {
+		if !strings.Contains(res.Tail, want) {
+			t.Errorf("output lacks %q:\n%s", want, res.Tail)
+		}
+	}
+	for _, leak := range []string{"agent-secret", "agent-token", "STACKHAND_AGENT_ONLY", "/opt/agent/bin"} {
+		if strings.Contains(res.Tail, leak) {
+			t.Errorf("output has %q from the agent's environment:\n%s", leak, res.Tail)
+		}
+	}
+	if entries, _ := filepath.Glob(filepath.Join(os.TempDir(), "stackhand-runas-*")); len(entries) > 0 {
+		for _, e := range entries {
+			if fi, err := os.Stat(e); err == nil && fi.ModTime().After(res.Hooks[0].Start) {
+				t.Errorf("the payload copy %s was not removed after the run", e)
+			}
+		}
+	}
+}

@@ -196,3 +196,21 @@ func TestSecurityAgentLogIsNotWrittenThroughASymlink(t *testing.T) {
 		t.Errorf("the agent did not say it could not write agent.log:\n%s", a.output())
 	}
 }
+
+// TestSecurityHookOutputCannotDriveTheTerminal: a hook that prints terminal escapes (a new
+// window title, a cleared screen, a fake success) and fails shows them escaped in trigger's
+// and status's output, never raw.
+func TestSecurityHookOutputCannotDriveTheTerminal(t *testing.T) {
+	w := newWorld(t, "")
+	w.hook("deploy", "10-app", `printf '\033]0;all good\007\033[2J\033[Hdeploy succeeded\r\n'; exit 1`)
+	a := w.start()
+	defer a.stop()
+	_, stderr, code := w.cli("trigger", "deploy")
+	if code == 0 || strings.ContainsAny(stderr, "\x1b\x07\r") || !strings.Contains(stderr, `\x1b]0;all good\x07\x1b[2J`) {
+		t.Errorf("trigger: exit %d, want a failure with the escapes shown escaped:\n%q", code, stderr)
+	}
+	out, _, _ := w.cli("status")
+	if strings.ContainsAny(out, "\x1b\x07\r") || !strings.Contains(out, `\x1b[Hdeploy succeeded\x0d`) {
+		t.Errorf("status shows raw control characters or hides the output:\n%q", out)
+	}
+}

@@ -95,7 +95,11 @@ func verdict(s contract.Status, now time.Time) contract.Verdict {
 // renderStatus writes the text form of s, with ages relative to now. It is what an
 // on-call engineer reads first: the verdict, then the worst news first in each block,
 // and the blocks with a problem before the ones without.
+//
+// Everything it writes goes through terminalSafe: hook output and errors are shown, never
+// obeyed by the terminal.
 func renderStatus(w io.Writer, s contract.Status, now time.Time) {
+	w = terminalSafe(w)
 	ts := func(t time.Time) string {
 		if t.IsZero() {
 			return "-"

@@ -39,7 +39,7 @@ func TestStatusEscapesHookOutputGolden(t *testing.T) {
 			event.Deploy: {ID: "deploy-000007", Kind: event.Deploy, Reason: "release \x1b[32mv2",
 				Result: state.Failed, End: ago(time.Minute), Duration: state.Duration(time.Second),
 				Failed: "10-app", Error: "hook 10-app exited 1: \x1b[2Jboom",
-				Hooks:  []state.HookOutcome{{Name: "10-app", ExitCode: 1}}, Tail: hostileTail},
+				Hooks: []state.HookOutcome{{Name: "10-app", ExitCode: 1}}, Tail: hostileTail},
 		},
 		Queue:     []state.Pending{},
 		UpdatedAt: ago(time.Minute),

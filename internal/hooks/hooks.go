@@ -257,6 +257,9 @@ func (r *Runner) Run(ctx context.Context, s Spec) Result {
 		eventFile = copyFile
 	}
 	env := hookEnv(runtime.GOOS, base, s, eventFile, identityEnv)
+	if err := checkEnvSize(env); err != nil {
+		return fail("%v", err)
+	}
 
 	for i, j := range jobs {
 		var hr HookResult

@@ -191,3 +191,28 @@ func TestRunAsGetsOnlyTheContractEnvironment(t *testing.T) {
 		}
 	}
 }
+
+// TestRunBoundsTheEnvironment: a reason listing thousands of peers is cut in
+// STACKHAND_REASON (the payload has it all) and the hooks run; a CFN_NEW_* value from the
+// fleet owner's metadata too big for exec fails the event with its name and size.
+func TestRunBoundsTheEnvironment(t *testing.T) {
+	f := newFixture(t)
+	f.hook("10-app", `printf 'reason=%s\n' "${#STACKHAND_REASON}"`)
+	s := f.spec("ev-peers")
+	s.Reason = "peers joined: " + strings.Repeat("i-0123456789abcdef0, ", 10000)
+	res := f.runner.Run(context.Background(), s)
+	if !res.OK || !strings.Contains(res.Tail, "reason=") {
+		t.Fatalf("result %+v; a long reason must not stop the hooks", res)
+	}
+	if env := hookEnv("linux", nil, s, "p", nil); len(env[2]) > maxReason+len("STACKHAND_REASON=")+10 {
+		t.Errorf("STACKHAND_REASON is %d bytes", len(env[2]))
+	}
+
+	s = f.spec("ev-big-meta")
+	s.Env = append(s.Env, "CFN_NEW_METADATA="+strings.Repeat("x", 200000))
+	res = f.runner.Run(context.Background(), s)
+	want := "environment variable CFN_NEW_METADATA is 200000 bytes, more than the 131054 bytes exec allows"
+	if res.OK || !strings.Contains(res.Err, want) {
+		t.Errorf("result %+v\nwant the event failed with %q", res, want)
+	}
+}

@@ -14,38 +14,11 @@
 // the agent's user and writable by neither group nor others.
 package trust
 
-import (
-	"errors"
-	"fmt"
-	"path/filepath"
-	"strings"
-)
+import "errors"
 
-// maxLinks bounds the symlinks followed while resolving one path, as the kernel's ELOOP does.
-const maxLinks = 40
-
-// ErrUntrusted marks the errors of Check and CheckDir that are about ownership or mode
+// ErrUntrusted marks the errors of Check, ReadFile, OwnDir and Subdir that are about ownership or mode
 // (as opposed to a path that cannot be read).
 var ErrUntrusted = errors.New("untrusted")
-
-// problem is an ownership or mode problem; Error says what and the command that fixes it.
-type problem struct{ msg string }
-
-func (p *problem) Error() string        { return p.msg }
-func (p *problem) Is(target error) bool { return target == ErrUntrusted }
-
-func untrusted(format string, args ...any) error {
-	return &problem{msg: fmt.Sprintf(format, args...)}
-}
-
-// splitPath returns the components of a clean absolute path ("/a/b" → ["a", "b"]).
-func splitPath(p string) []string {
-	p = strings.Trim(filepath.ToSlash(p), "/")
-	if p == "" {
-		return nil
-	}
-	return strings.Split(p, "/")
-}
 
 // Kind says what Check expects at the end of the path.
 type Kind int

@@ -11,8 +11,31 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 )
+
+// maxLinks bounds the symlinks followed while resolving one path, as the kernel's ELOOP does.
+const maxLinks = 40
+
+// problem is an ownership or mode problem; Error says what and the command that fixes it.
+type problem struct{ msg string }
+
+func (p *problem) Error() string        { return p.msg }
+func (p *problem) Is(target error) bool { return target == ErrUntrusted }
+
+func untrusted(format string, args ...any) error {
+	return &problem{msg: fmt.Sprintf(format, args...)}
+}
+
+// splitPath returns the components of a clean absolute path ("/a/b" → ["a", "b"]).
+func splitPath(p string) []string {
+	p = strings.Trim(filepath.ToSlash(p), "/")
+	if p == "" {
+		return nil
+	}
+	return strings.Split(p, "/")
+}
 
 // Check walks path from / to its end as described in the package doc and returns the
 // resolved path, or why the agent (effective uid euid) must not trust it. label names

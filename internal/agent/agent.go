@@ -27,6 +27,7 @@ import (
 	"github.com/stackhand/stackhand/internal/source"
 	"github.com/stackhand/stackhand/internal/state"
 	"github.com/stackhand/stackhand/internal/status"
+	"github.com/stackhand/stackhand/internal/trust"
 )
 
 // Options are what Run needs.
@@ -81,6 +82,9 @@ func Run(parent context.Context, o Options) (next *config.Config, err error) {
 	}
 
 	// 1. The state directory.
+	if err := PrepareDirs(cfg); err != nil {
+		return nil, err
+	}
 	lock, err := state.Acquire(cfg.StateDir)
 	var locked *state.ErrLocked
 	switch {
@@ -269,11 +273,40 @@ const configSource = "config"
 // start time) so that the next start can end what it left if the agent dies.
 const RunningHookFile = "running-hook.json"
 
+// PrepareDirs creates the state and log directories when they are missing (0700 and
+// 0750, owned by the agent's user) and refuses them when another user owns them or group
+// or others may write them, or any directory above them lets another user replace them:
+// that user could point payloads, hook logs, the agent log or payload pruning at any file
+// root can write. A state.json others can change is refused too. A directory that cannot
+// be created is not an error here: the agent goes on and says so where it writes.
+func PrepareDirs(cfg *config.Config) error {
+	euid := os.Geteuid()
+	for _, d := range []struct {
+		dir, label string
+		perm       os.FileMode
+	}{{cfg.StateDir, "state directory", 0o700}, {cfg.LogDir, "log directory", 0o750}} {
+		if d.dir == "" {
+			continue
+		}
+		if _, err := trust.OwnDir(d.dir, d.label, d.perm, euid); errors.Is(err, trust.ErrUntrusted) {
+			return err
+		}
+	}
+	sf := filepath.Join(cfg.StateDir, state.FileName)
+	if _, err := os.Lstat(sf); err == nil {
+		if _, err := trust.Check(sf, "state file "+sf, trust.File, euid); errors.Is(err, trust.ErrUntrusted) {
+			return err
+		}
+	}
+	return nil
+}
+
 // hookRunner is the runner of the lifecycle events' hooks. Payloads go to the state
 // directory, or to a private temporary directory while that cannot be written.
 func hookRunner(cfg *config.Config, log *zap.Logger) *hooks.Runner {
-	payloadDir := filepath.Join(cfg.StateDir, "payloads")
-	if err := os.MkdirAll(payloadDir, 0o700); err != nil {
+	payloadDir, err := trust.Subdir(cfg.StateDir, "payloads", 0o700, os.Geteuid())
+	if err != nil {
+		payloadDir = filepath.Join(cfg.StateDir, "payloads")
 		if tmp, terr := os.MkdirTemp("", "stackhand-payloads-"); terr == nil {
 			log.Error("cannot write payloads into the state directory; using a private temporary directory until it is fixed",
 				zap.Error(err), zap.String("payload_dir", tmp))

@@ -9,6 +9,8 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/stackhand/stackhand/internal/trust"
 )
 
 // agentLogMax and agentLogKeep bound the agent's own log file: 10 MiB, three old copies.
@@ -82,7 +84,8 @@ func openRotating(path string, max int64, keep int) (*rotating, error) {
 }
 
 func (r *rotating) open() error {
-	f, err := os.OpenFile(r.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	// Never through a symlink: root writes this file.
+	f, err := trust.OpenNoFollow(r.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
 	if err != nil {
 		return err
 	}

@@ -36,6 +36,9 @@ func cmdRun(env Env, args []string) int {
 		return ld.cfg, ld.warnings, nil
 	}
 	for {
+		if err := agent.PrepareDirs(cfg); err != nil {
+			return fail(env, ExitFailed, "%v", err)
+		}
 		// The logger is made again for each configuration: log_dir may change.
 		log, closeLog, err := newLogger(*level, cfg.LogDir, env.Stderr)
 		if err != nil {

@@ -159,7 +159,11 @@ func renderStatus(w io.Writer, s contract.Status, now time.Time) {
 // command that starts the agent when it is not running. It is what an on-call engineer
 // reads first: the verdict, then the worst news first in each block, and the blocks with
 // a problem before the ones without.
+//
+// Everything it writes goes through terminalSafe: hook output and errors are shown, never
+// obeyed by the terminal.
 func renderStatusStart(w io.Writer, s contract.Status, now time.Time, start string) {
+	w = terminalSafe(w)
 	ts := func(t time.Time) string {
 		if t.IsZero() {
 			return "-"

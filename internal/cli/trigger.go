@@ -85,7 +85,10 @@ func cmdTrigger(env Env, args []string) int {
 }
 
 // printOutcome prints an event's outcome and returns the exit code that says it.
+// What it prints goes through terminalSafe: a hook's output and errors are shown, never
+// obeyed by the terminal.
 func printOutcome(env Env, o state.Outcome) int {
+	env.Stdout, env.Stderr = terminalSafe(env.Stdout), terminalSafe(env.Stderr)
 	switch o.Result {
 	case state.Succeeded:
 		fmt.Fprintf(env.Stdout, "%s %s succeeded in %s\n", o.Kind, o.ID, time.Duration(o.Duration).Round(time.Millisecond))

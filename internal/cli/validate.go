@@ -72,7 +72,7 @@ func checkHooks(cfg *config.Config) (problems, warnings []string) {
 		}
 		for _, h := range list {
 			if err := hooks.Check(h.Path); err != nil {
-				problems = append(problems, fmt.Sprintf("%s: %v", h.Path, err))
+				problems = append(problems, err.Error()) // it starts with h.Path
 			}
 		}
 	}

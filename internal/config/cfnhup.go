@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stackhand/stackhand/internal/cfnpath"
+	"github.com/stackhand/stackhand/internal/trust"
 )
 
 // CfnHup is a cfn-hup configuration directory (/etc/cfn): cfn-hup.conf's [main] and the
@@ -65,8 +66,10 @@ func LoadCfnHup(dir string) (*CfnHup, error) {
 	h := &CfnHup{}
 	var errs []Problem
 
+	// cfn-hup's actions run as root: its files are read only if only root (or the
+	// agent's user) can change them, as package trust checks.
 	mainPath := filepath.Join(dir, "cfn-hup.conf")
-	data, err := os.ReadFile(mainPath)
+	data, err := trust.ReadFile(mainPath, mainPath, os.Geteuid())
 	if err != nil {
 		return nil, fmt.Errorf("read cfn-hup config: %w", err)
 	}
@@ -100,7 +103,7 @@ func LoadCfnHup(dir string) (*CfnHup, error) {
 		files = append(files, p)
 	}
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := trust.ReadFile(f, f, os.Geteuid())
 		if err != nil {
 			return nil, fmt.Errorf("read cfn-hup hooks: %w", err)
 		}

@@ -13,12 +13,18 @@ import (
 	"sync"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/stackhand/stackhand/internal/trust"
 )
 
 // Load reads and parses the stackhand.yaml at path. A missing file gives an error for which
 // errors.Is(err, fs.ErrNotExist) holds; problems in the file give a *Errors.
+//
+// Its watch rules' commands run as root, so the file is read only if only root (or the
+// agent's user) can change it: the file and every directory above it, as package trust
+// checks (on Unix); otherwise the error says so, with the chown or chmod that fixes it.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := trust.ReadFile(path, path, os.Geteuid())
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}

@@ -1,7 +1,10 @@
 package hooks
 
 import (
+	"fmt"
+	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // defaultPath is the PATH a hook gets when the agent has none (systemd gives services one,
@@ -29,7 +32,7 @@ func hookEnv(goos string, base []string, s Spec, payloadFile string, identity []
 	contract := []string{
 		"STACKHAND_EVENT=" + string(s.Event),
 		"STACKHAND_EVENT_ID=" + s.EventID,
-		"STACKHAND_REASON=" + s.Reason,
+		"STACKHAND_REASON=" + boundReason(s.Reason),
 		"STACKHAND_EVENT_FILE=" + payloadFile,
 		"STACKHAND_INSTANCE_ID=" + s.InstanceID,
 		"STACKHAND_STACK=" + s.Stack,
@@ -45,6 +48,58 @@ func hookEnv(goos string, base []string, s Spec, payloadFile string, identity []
 	if goos != "windows" {
 		if v, ok := lookupEnv(env, "PATH", false); !ok || v == "" {
 			env = mergeEnv(false, env, []string{"PATH=" + defaultPath})
+		}
+	}
+	return env
+}
+
+const (
+	// maxEnvEntry is the longest KEY=VALUE entry exec takes on Linux (MAX_ARG_STRLEN, 32
+	// pages, counting the terminating NUL).
+	maxEnvEntry = 32*4096 - 1
+	// maxReason bounds STACKHAND_REASON: with thousands of peers it lists every joined id.
+	// The payload file carries the whole reason.
+	maxReason = 4096
+)
+
+// boundReason cuts a reason longer than maxReason at a character boundary and says so.
+func boundReason(reason string) string {
+	if len(reason) <= maxReason {
+		return reason
+	}
+	cut := maxReason - 100
+	for cut > 0 && !utf8.RuneStart(reason[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d more bytes; the payload file, $STACKHAND_EVENT_FILE, has the whole reason)", reason[:cut], len(reason)-cut)
+}
+
+// checkEnvSize returns an error naming the first entry of env too big for exec, and its
+// size: such an entry would fail the event on every try.
+func checkEnvSize(env []string) error {
+	for _, kv := range env {
+		if len(kv) > maxEnvEntry {
+			k := envKey(kv)
+			return fmt.Errorf("environment variable %s is %d bytes, more than the %d bytes exec allows for one variable; the payload file ($STACKHAND_EVENT_FILE) carries the same data in full: read it from there, or make the value smaller",
+				k, len(kv)-len(k)-1, maxEnvEntry-len(k)-1)
+		}
+	}
+	return nil
+}
+
+// runAsKeep are the variables of the agent's environment a runas command keeps, as sudo's
+// env_reset keeps them: the locale and the time zone. Everything else (AWS credentials,
+// AWS_* endpoints, proxies, the agent's own settings) is dropped.
+var runAsKeep = []string{"LANG", "LANGUAGE", "TZ", "TERM"}
+
+// runAsBaseEnv is the environment a command run as another user starts from: a sane PATH
+// and what runAsKeep names (and LC_*), from the agent's environment base.
+func runAsBaseEnv(base []string) []string {
+	env := []string{"PATH=" + defaultPath}
+	for _, kv := range base {
+		k := envKey(kv)
+		if strings.HasPrefix(k, "LC_") || slices.Contains(runAsKeep, k) {
+			env = append(env, kv)
 		}
 	}
 	return env

@@ -26,6 +26,7 @@ import (
 	"github.com/stackhand/stackhand/internal/atomicfile"
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/omitempty"
+	"github.com/stackhand/stackhand/internal/trust"
 )
 
 const (
@@ -169,6 +170,8 @@ type job struct {
 	path    string // "" for a command
 	argv    []string
 	rawLine string // Windows raw command line, see windowsCmdLine
+	// checked is what the safety check looked at; the file it resolved to is what runs.
+	checked trust.Result
 }
 
 // Run runs s's hooks one after the other and reports what they did. It stops at the first
@@ -243,17 +246,36 @@ func (r *Runner) Run(ctx context.Context, s Spec) Result {
 		return res
 	}
 
-	runDir := filepath.Join(r.LogDir, s.EventID)
-	if err := os.MkdirAll(runDir, 0o750); err != nil {
+	// The run's log directory is one the agent made: a symlink planted in its place
+	// would send hook logs (root writes them) wherever it points.
+	logDir, err := ownSubdir(r.LogDir, 0o750)
+	if err != nil {
+		return fail("hook log directory: %v", err)
+	}
+	runDir, err := trust.Subdir(logDir, s.EventID, 0o750, os.Geteuid())
+	if err != nil {
 		return fail("create run log directory: %v", err)
 	}
 	// Resolve the identity once: a wrong runas fails the command, not the whole agent.
 	identity, idErr := lookupRunAs(s.RunAs, r.geteuid())
+	base, eventFile := os.Environ(), payloadFile
 	var identityEnv []string
 	if identity != nil {
-		identityEnv = []string{"HOME=" + identity.home, "USER=" + identity.name, "LOGNAME=" + identity.name}
+		// Another user gets what sudo's env_reset gives, never the agent's environment
+		// (its AWS credentials among it), and a copy of the payload it can read.
+		base = runAsBaseEnv(os.Environ())
+		identityEnv = []string{"HOME=" + identity.home, "USER=" + identity.name, "LOGNAME=" + identity.name, "SHELL=" + identity.shell}
+		copyFile, cleanup, err := identity.payloadCopy(payloadFile)
+		if err != nil {
+			return fail("payload for runas %s: %v", s.RunAs, err)
+		}
+		defer cleanup()
+		eventFile = copyFile
 	}
-	env := hookEnv(runtime.GOOS, os.Environ(), s, payloadFile, identityEnv)
+	env := hookEnv(runtime.GOOS, base, s, eventFile, identityEnv)
+	if err := checkEnvSize(env); err != nil {
+		return fail("%v", err)
+	}
 
 	for i, j := range jobs {
 		var hr HookResult
@@ -262,9 +284,16 @@ func (r *Runner) Run(ctx context.Context, s Spec) Result {
 			hr = HookResult{Name: j.name, Path: j.path, ExitCode: -1, Canceled: true, Start: time.Now(),
 				Err: fmt.Sprintf("not started: %v", context.Cause(ctx))}
 		case j.path != "":
-			if err := check(j.path, filepath.Join(filepath.Base(s.Dir), j.name), r.geteuid()); err != nil {
+			checked, err := check(j.path, filepath.Join(filepath.Base(s.Dir), j.name), r.geteuid())
+			if err != nil {
 				hr = HookResult{Name: j.name, Path: j.path, ExitCode: -1, Start: time.Now(), Refused: err.Error()}
 				break
+			}
+			// Run the file that was checked, not the name that led to it: every directory
+			// from / down to it is one only root (or the agent's user) can change.
+			j.checked = checked
+			if argv, err := commandLine(runtime.GOOS, checked.Resolved); err == nil {
+				j.argv, j.rawLine = argv, windowsCmdLine(argv)
 			}
 			hr, res.Tail = r.runOne(ctx, s, j, nil, env, payloadFile, runDir, log)
 		case idErr != nil:
@@ -299,7 +328,7 @@ func (r *Runner) Run(ctx context.Context, s Spec) Result {
 func (r *Runner) runOne(ctx context.Context, s Spec, j job, id *identity, env []string, payloadFile, runDir string, log *zap.Logger) (HookResult, string) {
 	hr := HookResult{Name: j.name, Path: j.path, ExitCode: -1, Start: time.Now()}
 	hr.LogFile = filepath.Join(runDir, j.logName)
-	out, err := os.OpenFile(hr.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	out, err := trust.OpenNoFollow(hr.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
 	if err != nil {
 		hr.Err = fmt.Sprintf("open hook log: %v", err)
 		return hr, hr.Err
@@ -311,7 +340,7 @@ func (r *Runner) runOne(ctx context.Context, s Spec, j job, id *identity, env []
 		return hr, hr.Err
 	}
 	from := fi.Size() // a rerun appends; this run's output starts here
-	in, err := os.Open(payloadFile)
+	in, err := trust.OpenNoFollow(payloadFile, os.O_RDONLY, 0)
 	if err != nil {
 		hr.Err = fmt.Sprintf("open payload: %v", err)
 		return hr, hr.Err
@@ -348,6 +377,11 @@ func (r *Runner) runOne(ctx context.Context, s Spec, j job, id *identity, env []
 	r.record(rec, log)
 	defer r.forget()
 
+	if err := j.checked.Unchanged(); err != nil {
+		hr.Refused = err.Error()
+		note(out, hr.LogFile, "stackhand: not run: "+hr.Refused)
+		return hr, hr.Refused
+	}
 	log.Info("hook started", zap.String("hook", j.name), zap.String("log_file", hr.LogFile))
 	hr.Start = time.Now()
 	if err := startHook(cmd); err != nil {
@@ -441,8 +475,8 @@ func (r *Runner) writePayload(eventID string, payload []byte) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("payload directory %s: %w", r.PayloadDir, err)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("create payload directory: %w", err)
+	if dir, err = ownSubdir(dir, 0o700); err != nil {
+		return "", fmt.Errorf("payload directory: %w", err)
 	}
 	if len(payload) == 0 {
 		payload = []byte("{}")
@@ -452,6 +486,17 @@ func (r *Runner) writePayload(eventID string, payload []byte) (string, error) {
 		return "", fmt.Errorf("payload: %w", err)
 	}
 	return path, nil
+}
+
+// ownSubdir makes dir (creating its parent when missing) and makes sure it is a real
+// directory the agent owns, not a symlink planted in its place: payloads and hook logs
+// are written there by root.
+func ownSubdir(dir string, perm os.FileMode) (string, error) {
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, perm); err != nil {
+		return "", err
+	}
+	return trust.Subdir(parent, filepath.Base(dir), perm, os.Geteuid())
 }
 
 // checkEventID makes sure an event id is safe as a file name.

@@ -640,7 +640,7 @@ func TestRunRefused(t *testing.T) {
 				mkdir(t, f.dir, 0o777)
 				return f.dir
 			},
-			want: "directory %[1]s is writable by group and others (mode 0777); run: chmod go-w %[1]s",
+			want: "deploy/10-app: directory %[1]s is writable by group and others (mode 0777); run: chmod go-w %[1]s",
 		},
 		{
 			name: "symlink to a group-writable target",
@@ -666,7 +666,7 @@ func TestRunRefused(t *testing.T) {
 				}
 				return lib
 			},
-			want: "directory %[1]s (holding the target of deploy/10-app (-> %[1]s/app.sh)) is writable by group (mode 0775); run: chmod go-w %[1]s",
+			want: "deploy/10-app: directory %[1]s is writable by group (mode 0775); run: chmod go-w %[1]s",
 		},
 	}
 	for _, tt := range tests {
@@ -783,7 +783,7 @@ func TestCheckAgentNotRoot(t *testing.T) {
 			if err := os.Chown(p, tt.owner, 0); err != nil {
 				t.Fatal(err)
 			}
-			err := check(p, "deploy/hook", agent)
+			_, err := check(p, "deploy/hook", agent)
 			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
 				t.Errorf("check = %v, want %q", err, tt.want)
 			}

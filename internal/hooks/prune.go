@@ -37,6 +37,9 @@ func (r *Runner) prune(current string, log *zap.Logger) {
 	} {
 		for _, name := range pruneList(p.dir, p.current, keep, p.is) {
 			path := filepath.Join(p.dir, name)
+			if fi, err := os.Lstat(path); err != nil || fi.Mode()&os.ModeSymlink != 0 {
+				continue // gone, or replaced by a link since it was listed: never follow it
+			}
 			if err := os.RemoveAll(path); err != nil {
 				log.Warn("cannot prune old hook file", zap.String("path", path), zap.Error(err))
 			}

@@ -3,10 +3,14 @@
 package hooks
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"os/user"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -14,6 +18,7 @@ import (
 type identity struct {
 	name     string
 	home     string
+	shell    string // from the passwd database; /bin/sh when it says none
 	uid, gid uint32
 	groups   []uint32
 }
@@ -48,7 +53,7 @@ func lookupRunAs(runAs string, euid int) (*identity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runas %s: gid %q: %w", runAs, u.Gid, err)
 	}
-	id := &identity{name: u.Username, home: u.HomeDir, uid: uint32(uid), gid: uint32(gid)}
+	id := &identity{name: u.Username, home: u.HomeDir, shell: loginShell(u.Uid), uid: uint32(uid), gid: uint32(gid)}
 	gids, err := u.GroupIds()
 	if err != nil {
 		return nil, fmt.Errorf("runas %s: supplementary groups: %w", runAs, err)
@@ -69,4 +74,57 @@ func (id *identity) apply(cmd *exec.Cmd) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Credential = &syscall.Credential{Uid: id.uid, Gid: id.gid, Groups: id.groups}
+}
+
+// loginShell returns the login shell of uid from /etc/passwd (os/user does not give it),
+// or /bin/sh.
+func loginShell(uid string) string {
+	b, err := os.ReadFile("/etc/passwd")
+	if err != nil {
+		return "/bin/sh"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Split(line, ":")
+		if len(f) == 7 && f[2] == uid && f[6] != "" {
+			return f[6]
+		}
+	}
+	return "/bin/sh"
+}
+
+// payloadCopy makes a copy of the payload file that id can read and no one else but
+// root: in a fresh directory of its own (0711 root: id can reach the file, not list or
+// change the directory), a file owned by id, mode 0400, given its owner and mode before it
+// appears under its final name. cleanup removes it.
+func (id *identity) payloadCopy(payloadFile string) (path string, cleanup func(), err error) {
+	data, err := os.ReadFile(payloadFile)
+	if err != nil {
+		return "", nil, err
+	}
+	dir, err := os.MkdirTemp("", "stackhand-runas-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup = func() { os.RemoveAll(dir) }
+	tmp := filepath.Join(dir, ".payload.json.tmp")
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o400)
+	if err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	_, werr := f.Write(data)
+	if err := errors.Join(werr, f.Chown(int(id.uid), int(id.gid)), f.Chmod(0o400), f.Close()); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	path = filepath.Join(dir, filepath.Base(payloadFile))
+	if err := os.Rename(tmp, path); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	if err := os.Chmod(dir, 0o711); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	return path, cleanup, nil
 }

@@ -9,7 +9,7 @@ import (
 
 // identity is the user a command runs as when it is not the agent's own; Windows has none.
 type identity struct {
-	name, home string
+	name, home, shell string
 }
 
 // lookupRunAs refuses runas on Windows: commands run as the agent's service account.
@@ -21,3 +21,8 @@ func lookupRunAs(runAs string, _ int) (*identity, error) {
 }
 
 func (*identity) apply(*exec.Cmd) {}
+
+// payloadCopy is never called on Windows (lookupRunAs gives no identity there).
+func (*identity) payloadCopy(payloadFile string) (string, func(), error) {
+	return payloadFile, func() {}, nil
+}

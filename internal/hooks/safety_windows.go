@@ -8,6 +8,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/stackhand/stackhand/internal/trust"
 )
 
 // Check returns why the hook at path may not run, or nil. As cron and sudo do on Unix,
@@ -16,14 +18,17 @@ import (
 // no one else a right to change them (see windowsUnsafe): the agent runs hooks as
 // LocalSystem. The error names who has which right and the icacls command that fixes it.
 func Check(path string) error {
-	return check(path, path, 0)
+	_, err := check(path, path, 0)
+	return err
 }
 
 // check is Check with the name the hook has in messages (label); euid is unused on
 // Windows, where the owner must be one of the administrative principals whoever the
 // agent runs as.
-func check(path, label string, _ int) error {
-	return checkTree(path, label, checkACL)
+// It returns the path to run: path itself (Windows runs a hook by its extension, so the
+// name a link has matters).
+func check(path, label string, _ int) (trust.Result, error) {
+	return trust.Result{Resolved: path}, checkTree(path, label, checkACL)
 }
 
 // checkACL checks the owner and DACL of one file or directory, resolved already.

@@ -647,3 +647,102 @@ func TestLocalLogsWriteJSONLines(t *testing.T) {
 		}
 	}
 }
+
+// appendSeq appends lines from..to of seqLine to path.
+func appendSeq(t *testing.T, path, prefix string, from, to int) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString(prefix)
+	for i := from; i <= to; i++ {
+		b.WriteString(seqLine(i))
+		b.WriteByte('\n')
+	}
+	if _, err := f.WriteString(b.String()); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The agent is stopped; the application goes on writing and its log is rotated twice
+// (app.log → app.log.1 → app.log.2), with lines in each generation. The checkpoint names
+// the oldest generation; the middle one only its place in the rotation set. After the
+// start every line arrives, in order, once.
+func TestAWSLogsRotatedTwiceWhileDown(t *testing.T) {
+	t.Parallel()
+	w, path := newLogsWorld(t)
+	a := w.startAWS()
+	app := startSeqLog(t, path, 2)
+	w.until("300 lines written", a, func() bool { return app.written() >= 300 })
+	w.waitShipped(a, 300, waitLimit)
+	if code := a.stop(); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	for i, at := range []int{600, 900} {
+		w.until(fmt.Sprintf("%d lines written before rotation %d", at, i+1), a, func() bool { return app.written() >= at })
+		app.rotate()
+	}
+	w.until("1,200 lines written", a, func() bool { return app.written() >= 1200 })
+	a = w.startAWS()
+	n := app.stop()
+	w.waitShipped(a, n, waitLimit)
+	if code := a.stop(); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	checkComplete(t, w.aws, n, false)
+	if !strings.Contains(a.output(), "shipping a file rotated while the agent was down") {
+		t.Errorf("the middle generation's pickup is not logged:\n%s", a.output())
+	}
+	t.Logf("%d lines, 2 rotations while the agent was down", n)
+	noRefusedLogsCalls(t, w.aws)
+}
+
+// The agent is stopped; the log, which starts with a banner longer than a KiB, is copied
+// to app.log.1 and truncated (copytruncate), then written again — the same banner, then
+// more lines than before — past the offset the checkpoint names. After the start the
+// agent reads the copy from the checkpoint and the new file from its start: every line
+// arrives, in order, once, and the truncation is logged.
+func TestAWSLogsCopyTruncateWhileDown(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "app")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "app.log")
+	cfg := logsConfig(path) + "      filters:\n        - type: exclude\n          expression: '^banner'\n"
+	w := newAWSWorld(t, cfg, imdsmock.Config{})
+	banner := "banner " + strings.Repeat("=", 1100) + "\n"
+	appendSeq(t, path, banner, 1, 300)
+	a := w.startAWS()
+	w.waitShipped(a, 300, waitLimit)
+	if code := a.stop(); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	appendSeq(t, path, "", 301, 400)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+".1", b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendSeq(t, path, banner, 401, 1000)
+	a = w.startAWS()
+	w.waitShipped(a, 1000, waitLimit)
+	if code := a.stop(); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	checkComplete(t, w.aws, 1000, false)
+	if !strings.Contains(a.output(), "truncated while the agent was down") {
+		t.Errorf("the truncation is not logged:\n%s", a.output())
+	}
+	noRefusedLogsCalls(t, w.aws)
+}

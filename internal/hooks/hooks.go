@@ -33,6 +33,10 @@ const (
 	// DefaultKeep is how many payload files and run log directories a Runner keeps
 	// when Keep is zero.
 	DefaultKeep = 200
+	// DefaultMaxRunLog is Runner.MaxRunLog when zero: the first and last 1 MiB of a run.
+	DefaultMaxRunLog = 2 << 20
+	// DefaultMaxLogTotal is Runner.MaxLogTotal when zero.
+	DefaultMaxLogTotal = 512 << 20
 	// DefaultKillGrace is the time between SIGTERM and SIGKILL when KillGrace is zero.
 	DefaultKillGrace = 10 * time.Second
 
@@ -98,6 +102,13 @@ type Runner struct {
 	// Keep is how many payload files and run log directories are kept, the oldest
 	// pruned after each Run; DefaultKeep when zero, no pruning when negative.
 	Keep int
+	// MaxRunLog bounds the output one run of a hook leaves in its log file: past it the
+	// first and last MaxRunLog/2 bytes are kept, with a line between saying how much was
+	// cut. DefaultMaxRunLog when zero, no cap when negative.
+	MaxRunLog int64
+	// MaxLogTotal bounds the run log directories together: past it the oldest are pruned
+	// (the current run's never). DefaultMaxLogTotal when zero, no bound when negative.
+	MaxLogTotal int64
 
 	// RecordFile, when set, is where the runner records the hook it runs (see
 	// EndLeftover); it belongs in the agent's state directory.
@@ -437,6 +448,7 @@ func (r *Runner) runOne(ctx context.Context, s Spec, j job, id *identity, env []
 
 // finish logs a finished hook and its output, and returns its output tail.
 func (r *Runner) finish(log *zap.Logger, name string, hr HookResult, from int64) string {
+	r.capLog(log, name, hr.LogFile, from)
 	if err := logOutput(log, name, hr.LogFile, from); err != nil {
 		log.Warn("cannot read hook output", zap.String("hook", name), zap.Error(err))
 	}

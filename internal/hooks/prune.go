@@ -45,6 +45,48 @@ func (r *Runner) prune(current string, log *zap.Logger) {
 			}
 		}
 	}
+	r.pruneBytes(current, isRunLog, log)
+}
+
+// pruneBytes deletes the oldest run log directories, the current run's never, while
+// together they hold more than MaxLogTotal bytes.
+func (r *Runner) pruneBytes(current string, isRunLog func(os.DirEntry) bool, log *zap.Logger) {
+	limit := r.MaxLogTotal
+	if limit == 0 {
+		limit = DefaultMaxLogTotal
+	}
+	if limit < 0 {
+		return
+	}
+	total := dirBytes(filepath.Join(r.LogDir, current))
+	// pruneList with keep 1 lists every other run log, newest first.
+	for _, name := range pruneList(r.LogDir, current, 1, isRunLog) {
+		path := filepath.Join(r.LogDir, name)
+		total += dirBytes(path)
+		if total <= limit {
+			continue
+		}
+		if err := os.RemoveAll(path); err != nil {
+			log.Warn("cannot prune old hook file", zap.String("path", path), zap.Error(err))
+		} else {
+			log.Info("pruned an old run's hook logs: the run logs together passed their bound", zap.String("path", path), zap.Int64("max_total_bytes", limit))
+		}
+	}
+}
+
+// dirBytes returns the bytes of the regular files in dir.
+func dirBytes(dir string) int64 {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
+			n += fi.Size()
+		}
+	}
+	return n
 }
 
 // pruneList returns the names in dir that is selects, beyond the newest keep (by

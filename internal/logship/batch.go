@@ -83,7 +83,9 @@ type BatcherOptions struct {
 //   - A message longer than MaxMessageBytes is split at a UTF-8 boundary into parts
 //     that each fit, each part ending with " [stackhand: split i/n]" and carrying the
 //     event's timestamp. Only the last part acknowledges the event's offset. (Split,
-//     not truncated: no byte of the file is lost.)
+//     not truncated: no byte of the file is lost.) A Tailer's overlong lines arrive
+//     already cut into marked parts that fit (recordReader.chunk), as it never holds
+//     a line whole.
 //   - An event more than MaxEventAge old or more than MaxEventAhead in the future when
 //     its batch is cut (by the Clock) is set aside: not sent, counted in
 //     StreamStats.SetAside, logged at most once a minute per stream, and acknowledged

@@ -70,6 +70,16 @@ type checkpointGen struct {
 	Fingerprint    string `json:"fingerprint"` // FNV-1a 64 of the first fingerprint_len bytes, hex
 	FingerprintLen int    `json:"fingerprint_len"`
 	Offset         int64  `json:"offset"`
+	// TailFingerprint (FNV-1a 64, hex) is of the TailLen bytes just before TailAt, an
+	// offset acknowledged when the file was last open (at most Offset): a restart that
+	// finds the same first bytes but other bytes there knows the file was truncated and
+	// written again (copytruncate) while the agent was down.
+	TailFingerprint string `json:"tail_fingerprint,omitempty"`
+	TailLen         int    `json:"tail_len,omitempty"`
+	TailAt          int64  `json:"tail_at,omitempty"`
+	// ModTime (Unix ns) is the file's modification time when the checkpoint was written:
+	// rotated files modified since then hold lines no checkpoint names.
+	ModTime int64 `json:"mtime_ns,omitempty"`
 }
 
 // checkpoint is the file written for one followed path. Its top-level identity and offset
@@ -81,6 +91,9 @@ type checkpoint struct {
 	checkpointGen
 	Updated time.Time       `json:"updated"`
 	Next    []checkpointGen `json:"next,omitempty"`
+	// Done lists the last generations read to their end and closed, with that end: a
+	// restart that finds one in the rotation set sends only what was added after it.
+	Done []checkpointGen `json:"done,omitempty"`
 }
 
 // gens returns the generations cp names, oldest first.
@@ -94,6 +107,14 @@ func (g checkpointGen) fp() (fingerprint, error) {
 	if g.FingerprintLen < 0 || g.FingerprintLen > fpMax {
 		return fingerprint{}, fmt.Errorf("fingerprint_len %d is out of range", g.FingerprintLen)
 	}
+	if g.TailLen < 0 || g.TailLen > fpMax || int64(g.TailLen) > g.TailAt || g.TailAt > g.Offset {
+		return fingerprint{}, fmt.Errorf("tail_len %d is out of range", g.TailLen)
+	}
+	if g.TailLen > 0 {
+		if _, err := strconv.ParseUint(g.TailFingerprint, 16, 64); err != nil {
+			return fingerprint{}, fmt.Errorf("tail_fingerprint %q: %w", g.TailFingerprint, err)
+		}
+	}
 	if g.FingerprintLen == 0 {
 		return fingerprint{}, nil
 	}
@@ -102,6 +123,68 @@ func (g checkpointGen) fp() (fingerprint, error) {
 		return fingerprint{}, fmt.Errorf("fingerprint %q: %w", g.Fingerprint, err)
 	}
 	return fingerprint{sum: sum, n: g.FingerprintLen}, nil
+}
+
+// tailFingerprintOf hashes the up to fpMax bytes of f just before off.
+func tailFingerprintOf(f *os.File, off int64) (fingerprint, error) {
+	n := int(min(off, fpMax))
+	if n <= 0 {
+		return fingerprint{}, nil
+	}
+	var buf [fpMax]byte
+	got, err := f.ReadAt(buf[:n], off-int64(n))
+	if got < n {
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		return fingerprint{}, err
+	}
+	return fingerprint{sum: hashBytes(buf[:n]), n: n}, nil
+}
+
+// tailMatches reports whether f holds, just before g.TailAt, the bytes it held when the
+// checkpoint was written (true when the checkpoint has no tail fingerprint: one written
+// by an older agent).
+func (g checkpointGen) tailMatches(f *os.File) bool {
+	if g.TailLen == 0 {
+		return true
+	}
+	sum, err := strconv.ParseUint(g.TailFingerprint, 16, 64)
+	if err != nil {
+		return false
+	}
+	fp, err := tailFingerprintOf(f, g.TailAt)
+	return err == nil && fp.n == g.TailLen && fp.sum == sum
+}
+
+// fileMark is what a checkpoint entry records of an open file besides its offset: the
+// fingerprint of the bytes before an acknowledged offset, and the modification time.
+type fileMark struct {
+	tail   fingerprint
+	tailAt int64
+	mod    int64 // Unix ns
+}
+
+// markOf reads f's mark at offset off.
+func markOf(f *os.File, off int64) (fileMark, bool) {
+	fi, err := f.Stat()
+	if err != nil {
+		return fileMark{}, false
+	}
+	fp, err := tailFingerprintOf(f, off)
+	if err != nil {
+		return fileMark{}, false
+	}
+	return fileMark{tail: fp, tailAt: off, mod: fi.ModTime().UnixNano()}, true
+}
+
+func genEntryMarked(id fileID, fp fingerprint, off int64, m fileMark) checkpointGen {
+	e := genEntry(id, fp, off)
+	if m.tail.n > 0 && m.tailAt <= off {
+		e.TailFingerprint, e.TailLen, e.TailAt = strconv.FormatUint(m.tail.sum, 16), m.tail.n, m.tailAt
+	}
+	e.ModTime = m.mod
+	return e
 }
 
 func genEntry(id fileID, fp fingerprint, off int64) checkpointGen {
@@ -137,7 +220,7 @@ func readCheckpoint(dir, path string) (*checkpoint, error) {
 		// Two paths with one hash: the other path's checkpoint.
 		return nil, nil
 	}
-	for _, g := range cp.gens() {
+	for _, g := range append(cp.gens(), cp.Done...) {
 		if _, err := g.fp(); err != nil {
 			return nil, fmt.Errorf("checkpoint %s of %s is corrupt: %w", name, path, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -128,6 +129,11 @@ type recordReader struct {
 	hasPend bool
 	pendEnd int64
 
+	// part counts the parts of the overlong line being read that were sent (0: none);
+	// partBuf is where a part and its marker are put together.
+	part    uint32
+	partBuf []byte
+
 	now      int64 // arrival time of the bytes being read (ms)
 	lastTime int64 // the previous event's timestamp (ms), 0 before the first
 	scratch  []byte
@@ -179,7 +185,7 @@ func (r *recordReader) feed(buf []byte, end int64, now int64) error {
 		r.flushRaw()
 		line := r.carry
 		r.carry = r.carry[:0] // line stays valid: lineValid copies what it keeps
-		if err := r.lineValid(trimCR(line), lineEnd); err != nil {
+		if err := r.endLine(trimCR(line), lineEnd); err != nil {
 			return err
 		}
 	}
@@ -212,8 +218,11 @@ func (r *recordReader) line(seg []byte, end int64) error {
 	return r.lineValid(r.scratch, end)
 }
 
+// maxPartText is how much of an overlong line one part holds: room is left for its marker.
+const maxPartText = MaxMessageBytes - len(splitMarker) - len("4294967295/?]")
+
 // addCarry appends a line's raw bytes (which end at end) to the carried partial line,
-// cutting off a chunk as an event of its own when the line grows past MaxMessageBytes.
+// cutting off a part as an event of its own when the line grows past maxPartText.
 func (r *recordReader) addCarry(seg []byte, end int64) error {
 	held := r.nraw
 	prev := len(r.carry)
@@ -241,7 +250,7 @@ func (r *recordReader) addCarry(seg []byte, end int64) error {
 		r.carry, rest = appendValid(r.carry, seg, r.rc.enc, false)
 		r.nraw = copy(r.raw[:], rest)
 	}
-	if len(r.carry) > MaxMessageBytes && prev > 0 {
+	if len(r.carry) > maxPartText && prev > 0 {
 		// Emit what was there before this segment: it ends on a UTF-8 boundary, at the
 		// offset before the bytes that were held incomplete.
 		if err := r.chunk(r.carry[:prev], r.carryEnd-int64(held)); err != nil {
@@ -263,14 +272,35 @@ func (r *recordReader) flushRaw() {
 	}
 }
 
-// chunk emits part of an overlong line as an event of its own.
+// chunk emits a part of an overlong line, not its last, as an event of its own, marked
+// " [stackhand: split i/?]": the line is never held whole, so the count of its parts is
+// not known until its last, which lastPart marks " [stackhand: split n/n]".
 func (r *recordReader) chunk(text []byte, end int64) error {
 	if r.hasPend {
 		if err := r.flushPending(); err != nil {
 			return err
 		}
 	}
-	return r.emit(text, end)
+	r.part++
+	r.partBuf = append(append(append(r.partBuf[:0], text...), splitMarker...), strconv.FormatUint(uint64(r.part), 10)...)
+	r.partBuf = append(r.partBuf, "/?]"...)
+	err := r.emit(r.partBuf, end)
+	if cap(r.partBuf) > 4*slabSize {
+		r.partBuf = nil
+	}
+	return err
+}
+
+// endLine handles the end of a line read through carry: the last part of an overlong
+// line gets its marker, then it is a line as any other.
+func (r *recordReader) endLine(line []byte, end int64) error {
+	if r.part == 0 {
+		return r.lineValid(line, end)
+	}
+	n := r.part + 1
+	r.part = 0
+	r.partBuf = appendSplitSuffix(append(r.partBuf[:0], line...), n, n)
+	return r.lineValid(r.partBuf, end)
 }
 
 // lineValid handles a complete line of valid UTF-8.
@@ -329,7 +359,7 @@ func (r *recordReader) flush(now int64) error {
 		r.flushRaw()
 		line := r.carry
 		r.carry = r.carry[:0]
-		if err := r.lineValid(trimCR(line), r.carryEnd); err != nil {
+		if err := r.endLine(trimCR(line), r.carryEnd); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package logship
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -174,7 +175,9 @@ func TestRecordLongLine(t *testing.T) {
 		if i > 0 && e.end <= s.evs[i-1].end {
 			t.Fatalf("chunk offsets do not grow: %d after %d", e.end, s.evs[i-1].end)
 		}
-		joined = append(joined, e.msg...)
+		// The marker is checked by TestRecordOverlongLineSplitMarked.
+		msg := e.msg[:strings.LastIndex(e.msg, " [stackhand: split ")]
+		joined = append(joined, msg...)
 	}
 	if len(s.evs) < 11 || !bytes.Equal(joined, line) {
 		t.Fatalf("%d chunks; joined equal: %v", len(s.evs)-1, bytes.Equal(joined, line))
@@ -301,5 +304,59 @@ func TestFingerprintGrowth(t *testing.T) {
 	defer g.Close()
 	if fp10.matches(g) || fpFull.matches(g) {
 		t.Fatal("a rewritten file matches the old fingerprint")
+	}
+}
+
+// TestRecordOverlongLineSplitMarked: a line longer than an event may be is sent in parts
+// (never held whole), each at most MaxMessageBytes with its marker, as README documents:
+// " [stackhand: split i/?]" on each part while the line goes on, " [stackhand: split
+// n/n]" on its last. The parts without their markers are the line.
+func TestRecordOverlongLineSplitMarked(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		f    config.LogFile
+		line string
+	}{
+		{"ascii", config.LogFile{}, strings.Repeat("0123456789", (3<<20+512<<10)/10)},
+		{"utf-8", config.LogFile{}, strings.Repeat("0123456789abcdé", (10<<20)/16)},
+		{"multi-line", config.LogFile{MultiLineStartPattern: `^\d`}, strings.Repeat("0123456789", (2<<20+7)/10)},
+		{"latin-1", config.LogFile{Encoding: "latin-1"}, strings.Repeat("abc\xe9", (3<<20)/4)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, s := newTestReader(t, tc.f)
+			feedAll(t, r, []byte(tc.line+"\n9 after\n"), readBufSize)
+			if err := r.flush(2000); err != nil {
+				t.Fatal(err)
+			}
+			if len(s.evs) < 3 || s.evs[len(s.evs)-1].msg != "9 after" {
+				t.Fatalf("%d events, last %q", len(s.evs), s.evs[len(s.evs)-1].msg[:min(40, len(s.evs[len(s.evs)-1].msg))])
+			}
+			parts := s.evs[:len(s.evs)-1]
+			n := len(parts)
+			var joined strings.Builder
+			for i, e := range parts {
+				want := fmt.Sprintf(" [stackhand: split %d/?]", i+1)
+				if i == n-1 {
+					want = fmt.Sprintf(" [stackhand: split %d/%d]", n, n)
+				}
+				if !strings.HasSuffix(e.msg, want) {
+					t.Fatalf("part %d of %d ends %q, want the marker %q", i+1, n, e.msg[max(0, len(e.msg)-40):], want)
+				}
+				if len(e.msg) > MaxMessageBytes {
+					t.Errorf("part %d is %d bytes, over %d", i+1, len(e.msg), MaxMessageBytes)
+				}
+				if !utf8.ValidString(e.msg) {
+					t.Errorf("part %d is not valid UTF-8", i+1)
+				}
+				joined.WriteString(strings.TrimSuffix(e.msg, want))
+			}
+			want := tc.line
+			if tc.f.Encoding == "latin-1" {
+				want = strings.ReplaceAll(want, "\xe9", "é")
+			}
+			if joined.String() != want {
+				t.Errorf("the %d parts without their markers are %d bytes, not the line's %d", n, joined.Len(), len(want))
+			}
+		})
 	}
 }

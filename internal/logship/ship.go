@@ -102,9 +102,10 @@ func NewShipper(o ShipperOptions) (*Shipper, error) {
 		FlushInterval: o.Config.Logs.ForceFlushInterval.D(), Retention: func(k StreamKey) int { return retention[k.Group] }})
 	ckdir := filepath.Join(o.Config.StateDir, "logs")
 	for i, e := range entries {
-		// The tailer's messages are valid UTF-8 already: no need for Put's check.
+		// The tailer's messages are valid UTF-8 already: no need for Put's check. The
+		// tailer names its file_path in every line itself.
 		t, err := NewTailer(TailerOptions{File: e, Put: s.batcher.putValid, CheckpointDir: ckdir, Clock: o.Clock,
-			Log: o.Log.Named("tail").With(zap.String("file_path", e.FilePath)), Location: o.Location,
+			Log: o.Log.Named("tail"), Location: o.Location,
 			Stream: func(path string) StreamKey {
 				return StreamKey{Group: s.expand(e.LogGroupName, path), Stream: s.expand(e.LogStreamName, path)}
 			}})

@@ -2,18 +2,25 @@ package logship
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/stackhand/stackhand/internal/config"
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/status"
+	"github.com/stackhand/stackhand/internal/testenv"
 )
 
 func TestShipperExpandsPlaceholders(t *testing.T) {
@@ -138,6 +145,90 @@ func TestShipperShipsAndResumes(t *testing.T) {
 	for _, f := range last.Files {
 		if f.Shipped != f.Size || f.Group != "/fleet/shop" {
 			t.Errorf("file status %+v", f)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// duplicateKeys returns the top-level keys that occur more than once in a JSON object.
+func duplicateKeys(t *testing.T, line string) []string {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(line))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("log line is not a JSON object: %q", line)
+	}
+	seen := map[string]bool{}
+	var dups []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		k := tok.(string)
+		if seen[k] {
+			dups = append(dups, k)
+		}
+		seen[k] = true
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+	}
+	return dups
+}
+
+// TestShipperLogLinesNameFilePathOnce: a tailer's log line, as the agent writes it (JSON),
+// carries the entry's file_path key once: a JSON object with a key twice is read
+// differently by different tools (the first or the last wins).
+func TestShipperLogLinesNameFilePathOnce(t *testing.T) {
+	dir := t.TempDir()
+	appDir := filepath.Join(dir, "app")
+	if err := os.MkdirAll(filepath.Join(appDir, "dir.log"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.StateDir, cfg.LogDir = filepath.Join(dir, "state"), filepath.Join(dir, "log")
+	cfg.Logs.Files = []config.LogFile{{FilePath: filepath.Join(appDir, "*.log"), LogGroupName: "g", LogStreamName: "s"}}
+	var out syncBuffer
+	log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(&out), zapcore.DebugLevel))
+	sh, err := NewShipper(ShipperOptions{Config: cfg, Instance: event.Instance{InstanceID: "i-0abc"},
+		Client: &LocalLogs{Dir: filepath.Join(dir, "out")}, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sh.Run(ctx) }()
+	testenv.WaitFor(t, "the tailer's warning about dir.log", func() bool {
+		return strings.Contains(out.String(), "matches a directory")
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(out.String()) {
+		if !strings.Contains(line, `"file_path"`) {
+			continue
+		}
+		if dups := duplicateKeys(t, line); len(dups) > 0 {
+			t.Errorf("keys %v more than once in %s", dups, line)
 		}
 	}
 }

@@ -487,6 +487,13 @@ func (t *Tailer) SyncCheckpoints() {
 		t.cpTimer.Stop()
 		t.cpTimer = nil
 	}
+	var marks []markTarget
+	for fl := range t.dirty {
+		marks = fl.staleMarks(marks)
+	}
+	t.mu.Unlock()
+	t.takeMarks(marks)
+	t.mu.Lock()
 	type job struct {
 		fl *follower
 		cp *checkpoint

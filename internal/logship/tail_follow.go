@@ -3,9 +3,12 @@ package logship
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,8 +38,9 @@ type follower struct {
 	restored bool
 
 	// Guarded by Tailer.mu.
-	gens       []*generation // not yet finished (closed and acknowledged), oldest first
-	toClose    []*os.File    // files of dropped generations, for the follower to close
+	gens       []*generation   // not yet finished (closed and acknowledged), oldest first
+	toClose    []*os.File      // files of dropped generations, for the follower to close
+	done       []checkpointGen // the last generations read to their end and closed
 	everOpened bool
 	lastErr    string
 	errAt      time.Time
@@ -59,6 +63,7 @@ type generation struct {
 
 	// Guarded by Tailer.mu.
 	fp         fingerprint
+	mark       fileMark // for the checkpoint: see checkpointGen.TailFingerprint
 	size       int64
 	acked      int64
 	skipTo     int64 // offset after trailing bytes that made no event
@@ -115,9 +120,9 @@ func (fl *follower) checkpoint(now time.Time) *checkpoint {
 	if len(fl.gens) == 0 {
 		return nil
 	}
-	cp := &checkpoint{Path: fl.path, Updated: now}
+	cp := &checkpoint{Path: fl.path, Updated: now, Done: slices.Clone(fl.done)}
 	for i, g := range fl.gens {
-		e := genEntry(g.id, g.fp, g.acked)
+		e := genEntryMarked(g.id, g.fp, g.acked, g.mark)
 		if i == 0 {
 			cp.checkpointGen = e
 		} else {
@@ -126,6 +131,44 @@ func (fl *follower) checkpoint(now time.Time) *checkpoint {
 	}
 	return cp
 }
+
+// markTarget is an open generation whose mark is out of date, and the offset to take it at.
+type markTarget struct {
+	g   *generation
+	f   *os.File
+	off int64
+}
+
+// staleMarks returns fl's open generations whose mark is older than their acknowledged
+// offset. t.mu held.
+func (fl *follower) staleMarks(out []markTarget) []markTarget {
+	for _, g := range fl.gens {
+		if !g.closed && g.f != nil && g.mark.tailAt != g.acked {
+			out = append(out, markTarget{g, g.f, g.acked})
+		}
+	}
+	return out
+}
+
+// takeMarks reads the marks of ts (without t.mu: a small read and a stat each; a file
+// closed meanwhile just keeps its old mark) and stores them.
+func (t *Tailer) takeMarks(ts []markTarget) {
+	marks := make([]fileMark, len(ts))
+	ok := make([]bool, len(ts))
+	for i, m := range ts {
+		marks[i], ok[i] = markOf(m.f, m.off)
+	}
+	t.mu.Lock()
+	for i, m := range ts {
+		if ok[i] && m.g.f == m.f && m.off <= m.g.acked {
+			m.g.mark = marks[i]
+		}
+	}
+	t.mu.Unlock()
+}
+
+// maxDone bounds the closed generations a checkpoint lists.
+const maxDone = DefaultMaxOpenRotated
 
 // checkPath looks at what fl's path names now: the first time, it applies the checkpoint;
 // later it opens a new generation when the path names a new file (rotation), and marks
@@ -247,10 +290,15 @@ func (t *Tailer) open(path string) (*os.File, fileID, int64, error) {
 }
 
 // restore starts following fl from its checkpoint: each generation it names, found at
-// the path or under a rotated name in the same directory, from its acknowledged offset,
-// then the file now at the path. Without a checkpoint a file is read from its start, or
-// from its end when it was there at start and from_beginning is false. It reports whether
-// the path is gone (does not exist).
+// the path or under a rotated name in the same directory, from its acknowledged offset;
+// then the files of the rotation set modified since (rotated while the agent was down,
+// which no checkpoint names), oldest first; then the file now at the path. A generation
+// truncated in place while the agent was down (its first bytes or the bytes before its
+// offset changed: copytruncate) is read from its start, after the copy beside it from the
+// offset. What cannot be read (a generation deleted, compressed, a copy not kept) is
+// logged and set as the file's error. Without a checkpoint a file is read from its start,
+// or from its end when it was there at start and from_beginning is false. It reports
+// whether the path is gone (does not exist).
 func (t *Tailer) restore(fl *follower) (gone bool) {
 	var cp *checkpoint
 	var cerr error
@@ -274,57 +322,11 @@ func (t *Tailer) restore(fl *follower) (gone bool) {
 		f.Close()
 		return false
 	}
-	var list []opened
-	has := func(id fileID) bool {
-		for _, o := range list {
-			if o.id == id {
-				return true
-			}
-		}
-		return false
-	}
-	usedF := false
+	r := restoring{t: t, fl: fl, f: f, fid: fid}
 	if cp != nil {
-		for _, e := range cp.gens() {
-			if has(e.id()) {
-				continue
-			}
-			efp, _ := e.fp()
-			var gf *os.File
-			at := false
-			if e.id() == fid && efp.matches(f) {
-				gf, at, usedF = f, true, true
-			} else if e.id() != fid {
-				var p string
-				gf, p = locateGen(fl.path, e)
-				if gf != nil {
-					t.log.Info("draining the rotated file a checkpoint names first", zap.String("path", fl.path),
-						zap.String("rotated", p), zap.Int64("offset", e.Offset))
-				}
-			}
-			if gf == nil {
-				t.log.Warn("a file the checkpoint names is gone (rotated away, compressed or deleted while the agent was down); lines after its checkpoint may not be shipped",
-					zap.String("path", fl.path), zap.Int64("offset", e.Offset), zap.Uint64("inode", e.Inode))
-				continue
-			}
-			gid, gsize, err := statFile(gf)
-			if err != nil {
-				if gf != f {
-					gf.Close()
-				}
-				continue
-			}
-			pos := e.Offset
-			if pos > gsize {
-				t.log.Info("file is shorter than its checkpoint (truncated while the agent was down); reading it from the start",
-					zap.String("path", fl.path), zap.Int64("offset", pos), zap.Int64("size", gsize))
-				pos = 0
-			}
-			gfp, _ := fingerprintOf(gf, gsize)
-			list = append(list, opened{f: gf, id: gid, fp: gfp, pos: pos, size: gsize, at: at})
-		}
+		r.fromCheckpoint(cp)
 	}
-	if !has(fid) {
+	if !r.has(fid) {
 		var pos int64
 		switch {
 		case cp != nil || cerr != nil:
@@ -337,28 +339,202 @@ func (t *Tailer) restore(fl *follower) (gone bool) {
 			}
 		}
 		fp, _ := fingerprintOf(f, size)
-		list = append(list, opened{f: f, id: fid, fp: fp, pos: pos, size: size, at: true})
-		usedF = true
+		r.list = append(r.list, opened{f: f, id: fid, fp: fp, pos: pos, size: size, at: true})
+		r.usedF = true
 	}
-	if !usedF {
+	if !r.usedF {
 		f.Close()
 	}
 	now := t.clk.Now()
 	t.mu.Lock()
-	for i, o := range list {
+	for i, o := range r.list {
 		g := t.newGen(fl, o.f, o.id, o.fp, o.pos, o.size)
-		if i < len(list)-1 || !o.at {
+		if i < len(r.list)-1 || !o.at {
 			g.superseded = now
 		}
 		fl.gens = append(fl.gens, g)
+	}
+	if cp != nil {
+		fl.done = cp.Done
 	}
 	fl.restored = true
 	fl.everOpened = true
 	t.enforceBound(fl)
 	t.mu.Unlock()
 	t.clearWarning(fl.path)
+	if len(r.lost) > 0 {
+		t.mu.Lock()
+		fl.lastErr, fl.errAt = "not shipped: "+strings.Join(r.lost, "; "), now
+		t.mu.Unlock()
+	}
 	fl.poke()
 	return false
+}
+
+// restoring is what restore has found of a path's generations so far.
+type restoring struct {
+	t     *Tailer
+	fl    *follower
+	f     *os.File // the file at the path
+	fid   fileID
+	usedF bool
+	list  []opened
+	// since is the newest modification time (Unix ns) of the generations the checkpoint
+	// names: rotated files modified since hold lines nothing names.
+	since int64
+	// lost says what could not be read.
+	lost []string
+}
+
+func (r *restoring) has(id fileID) bool {
+	for _, o := range r.list {
+		if o.id == id {
+			return true
+		}
+	}
+	return false
+}
+
+// add lists gf (found under name) to be read from pos.
+func (r *restoring) add(gf *os.File, pos int64, at bool) {
+	gid, gsize, err := statFile(gf)
+	if err != nil {
+		if gf != r.f {
+			gf.Close()
+		}
+		return
+	}
+	if fi, err := gf.Stat(); err == nil {
+		r.since = max(r.since, fi.ModTime().UnixNano())
+	}
+	gfp, _ := fingerprintOf(gf, gsize)
+	r.list = append(r.list, opened{f: gf, id: gid, fp: gfp, pos: pos, size: gsize, at: at})
+}
+
+func (r *restoring) lose(msg, what string, fields ...zap.Field) {
+	r.lost = append(r.lost, what)
+	r.t.log.Warn(msg, append([]zap.Field{zap.String("path", r.fl.path), zap.String("not_shipped", what)}, fields...)...)
+}
+
+// fromCheckpoint lists the generations cp names, and after them the rotated files
+// modified since that cp does not name.
+func (r *restoring) fromCheckpoint(cp *checkpoint) {
+	t, fl := r.t, r.fl
+	for _, e := range cp.gens() {
+		r.since = max(r.since, e.ModTime)
+		if r.has(e.id()) {
+			continue
+		}
+		efp, _ := e.fp()
+		var gf *os.File
+		where := fl.path
+		if e.id() == r.fid && efp.matches(r.f) {
+			gf = r.f
+			r.usedF = true
+		} else if e.id() != r.fid {
+			gf, where = locateGen(fl.path, e)
+			if gf != nil {
+				t.log.Info("draining the rotated file a checkpoint names first", zap.String("path", fl.path),
+					zap.String("rotated", where), zap.Int64("offset", e.Offset))
+			}
+		}
+		if gf == nil {
+			// Renamed and compressed, deleted, or (same inode, other first bytes) truncated
+			// in place: a copy with the same bytes up to the checkpoint still has its lines.
+			if c, p := locateCopy(fl.path, e, r.has); c != nil {
+				t.log.Info("the file a checkpoint names was replaced (copytruncate while the agent was down?); reading its copy from the checkpoint",
+					zap.String("path", fl.path), zap.String("copy", p), zap.Int64("offset", e.Offset))
+				r.add(c, e.Offset, false)
+				continue
+			}
+			r.lose("a file the checkpoint names is gone (rotated away, compressed or deleted while the agent was down) and no plain copy is beside it; its lines after the checkpoint could not be read",
+				fmt.Sprintf("the lines after offset %d of the file that was %s (inode %d)", e.Offset, fl.path, e.Inode),
+				zap.Int64("offset", e.Offset), zap.Uint64("inode", e.Inode))
+			continue
+		}
+		_, gsize, err := statFile(gf)
+		if err != nil {
+			if gf != r.f {
+				gf.Close()
+			}
+			continue
+		}
+		pos := e.Offset
+		if pos > gsize || !e.tailMatches(gf) {
+			// Truncated in place while the agent was down, and perhaps written again past
+			// the offset: what came after the checkpoint is in a copy, if one was kept.
+			if c, p := locateCopy(fl.path, e, func(id fileID) bool { return id == r.fid || r.has(id) }); c != nil {
+				t.log.Info("file was truncated while the agent was down (copytruncate); reading its copy from the checkpoint, then the file from its start",
+					zap.String("path", where), zap.String("copy", p), zap.Int64("offset", pos), zap.Int64("size", gsize))
+				r.add(c, pos, false)
+			} else {
+				r.lose("file was truncated while the agent was down (copytruncate?) and no plain copy of it is beside it; the lines between the checkpoint and the truncation could not be read; reading the file from its start",
+					fmt.Sprintf("the lines of %s between offset %d and its truncation", where, pos),
+					zap.Int64("offset", pos), zap.Int64("size", gsize))
+			}
+			pos = 0
+		}
+		r.add(gf, pos, gf == r.f)
+	}
+	if r.since == 0 {
+		r.since = cp.Updated.UnixNano() // a checkpoint of an older agent
+	}
+	for _, rf := range rotationSet(fl.path, t.opt.File.FilePath) {
+		if rf.mod.UnixNano() < r.since {
+			continue
+		}
+		if rf.compressed != "" {
+			r.lose("a rotated file modified since the checkpoint is compressed and cannot be tailed; its lines that were not shipped could not be read (logrotate's delaycompress keeps the newest rotated file plain)",
+				fmt.Sprintf("%s (compressed, modified %s)", rf.path, rf.mod.UTC().Format(time.RFC3339)))
+			continue
+		}
+		gf, err := openFile(rf.path)
+		if err != nil {
+			r.lose("cannot open a rotated file modified since the checkpoint; its lines could not be read",
+				fmt.Sprintf("%s (%v)", rf.path, err))
+			continue
+		}
+		gid, gsize, err := statFile(gf)
+		if err != nil || gid == r.fid || r.has(gid) {
+			gf.Close()
+			continue
+		}
+		var pos int64
+		for _, d := range cp.Done {
+			if dfp, _ := d.fp(); d.id() == gid && dfp.matches(gf) && d.Offset <= gsize {
+				pos = d.Offset
+			}
+		}
+		if pos >= gsize {
+			gf.Close()
+			continue
+		}
+		t.log.Info("shipping a file rotated while the agent was down, which the checkpoint does not name",
+			zap.String("path", fl.path), zap.String("rotated", rf.path), zap.Int64("offset", pos))
+		r.add(gf, pos, false)
+	}
+}
+
+// locateCopy finds, among path's rotation set, a plain file that holds what the
+// checkpoint generation g named up to its offset (the same first bytes and the same bytes
+// before the offset): the copy copytruncate made. skip leaves out files already listed.
+func locateCopy(path string, g checkpointGen, skip func(fileID) bool) (*os.File, string) {
+	fp, _ := g.fp()
+	for _, rf := range rotationSet(path, "") {
+		if rf.compressed != "" {
+			continue
+		}
+		f, err := openFile(rf.path)
+		if err != nil {
+			continue
+		}
+		id, size, err := statFile(f)
+		if err == nil && !skip(id) && size >= g.Offset && fp.matches(f) && g.tailMatches(f) {
+			return f, rf.path
+		}
+		f.Close()
+	}
+	return nil, ""
 }
 
 // run reads fl's generations whenever woken, until ctx ends.
@@ -386,6 +562,11 @@ func (fl *follower) run(ctx context.Context) {
 
 func (fl *follower) closeAll() {
 	t := fl.t
+	// The last checkpoint is written after the files are closed: mark them now.
+	t.mu.Lock()
+	marks := fl.staleMarks(nil)
+	t.mu.Unlock()
+	t.takeMarks(marks)
 	t.mu.Lock()
 	var files []*os.File
 	for _, g := range fl.gens {
@@ -570,6 +751,10 @@ func (fl *follower) closeGen(g *generation) {
 	g.closed = true
 	g.end = g.pos
 	t.remember(g, g.pos)
+	if len(fl.done) >= maxDone {
+		fl.done = slices.Delete(fl.done, 0, 1)
+	}
+	fl.done = append(fl.done, genEntry(g.id, g.fp, g.pos))
 	t.finishIfDone(g)
 	t.markDirty(fl)
 	t.mu.Unlock()

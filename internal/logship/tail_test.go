@@ -660,7 +660,19 @@ func TestTailLongLine(t *testing.T) {
 	startTailer(t, config.LogFile{FilePath: p}, "", c)
 	tailWait(t, "after", c, func() bool { m := c.messages(); return len(m) > 0 && m[len(m)-1] == "after" })
 	m := c.messages()
-	if got := strings.Join(m[:len(m)-1], ""); got != line {
-		t.Fatalf("%d chunks do not reassemble the line (%d of %d bytes)", len(m)-1, len(got), len(line))
+	parts := m[:len(m)-1]
+	var got strings.Builder
+	for i, p := range parts {
+		marker := fmt.Sprintf(" [stackhand: split %d/?]", i+1)
+		if i == len(parts)-1 {
+			marker = fmt.Sprintf(" [stackhand: split %d/%d]", len(parts), len(parts))
+		}
+		if !strings.HasSuffix(p, marker) {
+			t.Fatalf("part %d of %d does not end with %q", i+1, len(parts), marker)
+		}
+		got.WriteString(strings.TrimSuffix(p, marker))
+	}
+	if got.String() != line {
+		t.Fatalf("%d parts without their markers do not reassemble the line (%d of %d bytes)", len(parts), got.Len(), len(line))
 	}
 }

@@ -45,8 +45,10 @@ type Options struct {
 
 // trimAfter is when, after the agent starts, its start-up code is unmapped again (the
 // reporters do it as soon as they start; this catches what ran since, such as the first
-// events' code, and an agent whose AWS setup keeps failing).
-const trimAfter = 10 * time.Second
+// events' code, and an agent whose AWS setup keeps failing). It comes after the status
+// writer's first deferred write (status.FlushEvery after the reporters' first reports):
+// at 10 s the write right after it brought back the pages the unmapping had just dropped.
+const trimAfter = status.FlushEvery + 5*time.Second
 
 // Run runs the agent until the service is stopped (ctx ends, or the service manager or a
 // signal says so) or a terminating shutdown is done. In order:

@@ -130,9 +130,7 @@ func (e *Engine) lifecycle(l source.Lifecycle) {
 // or answered, e.g. before a crash) is not queued twice.
 func (e *Engine) request(r source.Request) {
 	if e.knownRequest(r.ID) {
-		if e.spool != nil {
-			e.spool.Remove(r.ID)
-		}
+		e.removeRequest(r.ID)
 		return
 	}
 	if e.terminating {
@@ -141,9 +139,7 @@ func (e *Engine) request(r source.Request) {
 			why = "dropped, " + drainedWhy
 		}
 		e.answer([]string{r.ID}, state.Outcome{Kind: r.Event, Result: state.Dropped, Error: why, End: e.clk.Now().UTC()})
-		if e.spool != nil {
-			e.spool.Remove(r.ID)
-		}
+		e.removeRequest(r.ID)
 		return
 	}
 	reason := r.Reason
@@ -157,9 +153,7 @@ func (e *Engine) request(r source.Request) {
 	e.enqueue(pendingSpec{kind: r.Event, reason: reason, explicit: true,
 		trigger: event.Trigger{Type: event.TriggerRequest, Detail: r.User, Requests: []string{r.ID}}}, false)
 	e.save()
-	if e.spool != nil {
-		e.spool.Remove(r.ID)
-	}
+	e.removeRequest(r.ID)
 }
 
 func (e *Engine) knownRequest(id string) bool {

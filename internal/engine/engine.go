@@ -130,6 +130,12 @@ type Engine struct {
 	drained bool
 
 	saveErr string
+	// batching is set while applyBatch takes in waiting updates: save only marks the state
+	// dirty, and spool files wait in spoolDone for the write.
+	batching, batchDirty bool
+	spoolDone            []string
+	// saves counts state writes (for tests and benchmarks).
+	saves int
 }
 
 type shutdownRequest struct {
@@ -240,7 +246,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return e.stop()
 		case u := <-e.updates:
-			e.apply(u)
+			e.applyBatch(u)
 		case f := <-e.done:
 			e.finish(f)
 		case r := <-e.shutdown:
@@ -365,11 +371,18 @@ func (e *Engine) interrupted(r state.Pending) {
 }
 
 func (e *Engine) save() {
+	if e.batching {
+		e.batchDirty = true
+		return
+	}
 	e.st.UpdatedAt = e.clk.Now().UTC()
+	e.saves++
 	err := e.store.Save(e.st)
 	msg := ""
 	if err != nil {
-		msg = err.Error()
+		// Logged once per cause: the message may name a temporary file that differs at
+		// every attempt.
+		msg = rootCause(err).Error()
 	}
 	if msg != e.saveErr {
 		if err != nil {
@@ -380,6 +393,69 @@ func (e *Engine) save() {
 		}
 		e.saveErr = msg
 	}
+}
+
+// rootCause is the innermost error err wraps.
+func rootCause(err error) error {
+	for {
+		inner := errors.Unwrap(err)
+		if inner == nil {
+			return err
+		}
+		err = inner
+	}
+}
+
+// maxBatch bounds how many waiting requests the loop takes in before it saves and acts.
+const maxBatch = 1000
+
+// applyBatch takes in u; when u is a request, it also takes every update already waiting
+// (up to maxBatch) until one that is not a request, then writes the state once: 10,000
+// spooled requests are a few writes, not 10,000 rewrites of a file that grows with each.
+// Any other update is followed by a reconcile, as before, so no change is skipped. A
+// request's spool file is removed only after the write that holds it, so a crash in
+// between loses nothing (the request is read again, and a known one is dropped).
+func (e *Engine) applyBatch(u source.Update) {
+	if u.Request == nil {
+		e.apply(u)
+		return
+	}
+	e.batching = true
+	e.apply(u)
+more:
+	for n := 1; n < maxBatch; n++ {
+		select {
+		case u := <-e.updates:
+			e.apply(u)
+			if u.Request == nil {
+				break more
+			}
+		default:
+			break more
+		}
+	}
+	e.batching = false
+	if e.batchDirty {
+		e.batchDirty = false
+		e.save()
+	}
+	for _, id := range e.spoolDone {
+		e.spool.Remove(id)
+	}
+	e.spoolDone = e.spoolDone[:0]
+}
+
+// removeRequest removes request id's spool file, after the batch's state write when one
+// is being taken in.
+func (e *Engine) removeRequest(id string) {
+	if e.spool == nil {
+		return
+	}
+	if e.batching {
+		e.spoolDone = append(e.spoolDone, id)
+		return
+	}
+	e.spool.Remove(id)
 }
 
 func (e *Engine) nextID(k event.Kind) string {

@@ -75,7 +75,7 @@ run:
 	@echo "stackhand runs in local mode in $(RUN_DIR)/ (Ctrl-C stops it)."
 	@echo "  see a deploy:    edit $(RUN_DIR)/local/metadata.json and change \"release\""
 	@echo "  see a configure: add an instance to $(RUN_DIR)/local/peers.json"
-	@echo "  see a shutdown:  echo Terminated > $(RUN_DIR)/local/lifecycle"
+	@echo "  see a shutdown:  echo Terminated > $(RUN_DIR)/local/lifecycle   (then make clean starts a fresh instance)"
 	@echo "  ship a log line: echo hello >> $(RUN_DIR)/demo/app.log   (lands in $(RUN_DIR)/local/logs/)"
 	@echo "  in another terminal: $(BIN) status --config $(RUN_DIR)/stackhand.yaml"
 	@echo "                      $(BIN) trigger deploy --config $(RUN_DIR)/stackhand.yaml"

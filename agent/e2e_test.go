@@ -570,3 +570,58 @@ func TestStoppedSourceIsRestartedWithoutAnAgentRestart(t *testing.T) {
 	}
 	a.stop()
 }
+
+// instance.json deleted and written again while the agent runs (an editor, a careless
+// script) is the same instance: setup does not run again and what was applied stays.
+func TestLocalInstanceFileDeletedAndWrittenAgainIsTheSameInstance(t *testing.T) {
+	w := newWorld(t, watchRelease)
+	w.recordHooks(event.Setup, event.Deploy)
+	w.writeLocal("metadata.json", `{"release": "v1"}`)
+	a := w.start()
+	w.waitEvents(a, 2) // setup, deploy
+	instance, err := os.ReadFile(filepath.Join(w.local, "instance.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(w.local, "instance.json")); err != nil {
+		t.Fatal(err)
+	}
+	identityError := func() string {
+		src, _ := w.statusJSON()["sources"].(map[string]any)
+		id, _ := src["identity"].(map[string]any)
+		e, _ := id["last_error"].(string)
+		return e
+	}
+	w.until("status to say instance.json is gone", a, func() bool { return strings.Contains(identityError(), "is gone: keeping instance i-0e2e0000000000001") })
+	w.writeLocal("instance.json", string(instance))
+	w.until("the identity source to recover", a, func() bool { return identityError() == "" })
+	// A barrier: the request runs after everything the two changes could have queued.
+	if _, errOut, code := w.cli("trigger", "undeploy"); code != 0 {
+		t.Fatalf("trigger: exit %d %s", code, errOut)
+	}
+	if got := w.events(); !reflect.DeepEqual(got, []string{"setup", "deploy"}) {
+		t.Errorf("events %v: instance.json deleted and written again ran more", got)
+	}
+	if st := w.statusJSON(); st["identity"].(map[string]any)["instance_id"] != "i-0e2e0000000000001" {
+		t.Errorf("identity %v", st["identity"])
+	}
+	a.stop()
+}
+
+// A local agent started again after its instance's terminating shutdown stays idle and
+// says how to start a fresh instance (local mode has no instance that ends).
+func TestLocalAgentAfterItsTerminationSaysHowToStartAFreshOne(t *testing.T) {
+	w := newWorld(t, "")
+	a := w.start()
+	w.writeLocal("lifecycle", "Terminated\n")
+	if code := a.exited(); code != 0 {
+		t.Fatalf("exit %d after the shutdown", code)
+	}
+	a = w.start()
+	w.until("the hint in the log", a, func() bool { return strings.Contains(a.output(), "to start a fresh instance") })
+	out, _, _ := w.cli("status")
+	if !strings.Contains(out, "to start a fresh instance, stop the agent and remove its state directory "+w.state) {
+		t.Errorf("status lacks the fresh-start hint:\n%s", out)
+	}
+	a.stop()
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stackhand/stackhand/internal/config"
 	"github.com/stackhand/stackhand/internal/contract"
+	"github.com/stackhand/stackhand/internal/engine"
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/state"
 	"github.com/stackhand/stackhand/internal/status"
@@ -52,6 +53,9 @@ func cmdStatus(env Env, args []string) int {
 		return ExitOK
 	}
 	renderStatusStart(env.Stdout, s, now, startCommand(ld))
+	if ld.cfg.Mode == config.ModeLocal && s.Lifecycle.ShutdownDone && s.Lifecycle.ShutdownFor != "" && s.Lifecycle.ShutdownFor == s.Identity.InstanceID {
+		fmt.Fprintln(env.Stdout, "\n"+engine.LocalFreshStart(dir))
+	}
 	return ExitOK
 }
 

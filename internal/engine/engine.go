@@ -179,6 +179,13 @@ func New(o Options) (*Engine, error) {
 	return e, nil
 }
 
+// LocalFreshStart says how to start a fresh instance in mode local once this one's
+// terminating shutdown ran (there no instance ever ends, so the agent would idle forever).
+func LocalFreshStart(stateDir string) string {
+	return "mode local: to start a fresh instance, stop the agent and remove its state directory " + stateDir +
+		" (make run: make clean), then start it again"
+}
+
 // drainedWhy is what the events and requests dropped on a drained instance are told.
 const drainedWhy = "the instance is terminating and its shutdown hooks already ran: nothing more runs on it"
 
@@ -188,6 +195,9 @@ func (e *Engine) drain() {
 	if !e.drained {
 		e.log.Warn("this instance's terminating shutdown is done: the agent stays up idle, runs no event and drops every request until the instance ends",
 			zap.String("instance", e.st.Lifecycle.ShutdownFor))
+		if e.cfg.Mode == config.ModeLocal {
+			e.log.Warn(LocalFreshStart(e.cfg.StateDir))
+		}
 	}
 	e.drained, e.terminating, e.shutdownWhy = true, true, drainedWhy
 	for _, p := range e.st.Queue {

@@ -2,7 +2,11 @@ package source
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/stackhand/stackhand/internal/event"
@@ -62,13 +66,23 @@ func fillString(p *string, def string) {
 // Run reports the identity at start and whenever instance.json changes. An unreadable file
 // is reported as an error without an identity: the defaults would be another instance id,
 // and the engine would start over as a new instance (setup runs again) because of a typo.
+//
+// instance.json gone while the agent runs (deleted before it is written again) keeps the
+// last identity: only another instance_id is another instance.
 func (s LocalIdentity) Run(ctx context.Context, emit func(Update)) error {
+	var last *event.Instance
 	watchDir(ctx, s.clock(), s.Dir, isName(InstanceFile), s.interval(), func() {
+		if _, err := os.Stat(filepath.Join(s.Dir, InstanceFile)); errors.Is(err, fs.ErrNotExist) && last != nil {
+			emit(Update{Source: s.Name(), Identity: last, Err: fmt.Errorf("%s is gone: keeping instance %s; write it again (another instance_id would be a new instance, with setup)",
+				filepath.Join(s.Dir, InstanceFile), last.InstanceID)})
+			return
+		}
 		in, err := s.Read()
 		if err != nil {
 			emit(Update{Source: s.Name(), Err: err})
 			return
 		}
+		last = &in
 		emit(Update{Source: s.Name(), Identity: &in})
 	})
 	return nil

@@ -103,7 +103,8 @@ FUZZ_TARGETS := ./internal/cfnpath:FuzzParse ./internal/cfnpath:FuzzLookup \
 	./internal/config:FuzzCfnHupINI ./internal/config:FuzzParseYAML \
 	./internal/metrics:FuzzParseMeminfo ./internal/metrics:FuzzParseStat ./internal/metrics:FuzzMountinfo \
 	./internal/hooks:FuzzLogFileName ./internal/backoff:FuzzPolicyDelay \
-	./internal/awsenv:FuzzParseCredentialFile ./internal/status:FuzzAppendString ./internal/status:FuzzAppendFloat
+	./internal/awsenv:FuzzParseCredentialFile ./internal/status:FuzzAppendString ./internal/status:FuzzAppendFloat \
+	./internal/state:FuzzDecode
 fuzz-short:
 	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \

@@ -103,7 +103,9 @@ FUZZ_TARGETS := ./internal/cfnpath:FuzzParse ./internal/cfnpath:FuzzLookup \
 	./internal/config:FuzzCfnHupINI ./internal/config:FuzzParseYAML \
 	./internal/metrics:FuzzParseMeminfo ./internal/metrics:FuzzParseStat ./internal/metrics:FuzzMountinfo \
 	./internal/hooks:FuzzLogFileName ./internal/backoff:FuzzPolicyDelay \
-	./internal/awsenv:FuzzParseCredentialFile ./internal/status:FuzzAppendString ./internal/status:FuzzAppendFloat
+	./internal/awsenv:FuzzParseCredentialFile ./internal/status:FuzzAppendString ./internal/status:FuzzAppendFloat \
+	./internal/state:FuzzDecode ./internal/source:FuzzParseRequest ./internal/source:FuzzLocalFiles \
+	./internal/logship:FuzzRecordReader
 fuzz-short:
 	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \

@@ -257,7 +257,7 @@ func reload(o Options, reg *status.Registry, log *zap.Logger) *config.Config {
 		msg := fmt.Sprintf("reload refused, still running on the configuration loaded before: %v", err)
 		log.Error("SIGHUP: the new configuration is invalid; going on with the one loaded before — fix it (stackhand validate) and send SIGHUP again",
 			zap.String("config", o.Config.Path), zap.Error(err))
-		reg.Source(configSource, msg)
+		reg.Source(configSource, msg, "")
 		return nil
 	}
 	for _, w := range warnings {

@@ -222,6 +222,45 @@ func TestIMDSv1OnlyIsRefused(t *testing.T) {
 	}
 }
 
+// An IMDS that answers HTTP 503 was reached: the retry says so instead of "unreachable",
+// and is retried all the same.
+func TestIMDSServerErrorIsRetriedAndNamed(t *testing.T) {
+	m := imdsmock.Start(t, imdsmock.Config{InstanceID: "i-0busy000000000000", Tags: map[string]string{TagStackName: "busy"}})
+	target, _ := url.Parse(m.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var up atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	isolate(t, srv.URL)
+
+	md := imds.New(imds.Options{Endpoint: srv.URL, EnableFallback: aws.FalseTernary, Retryer: aws.NopRetryer{}})
+	log, logs := observed()
+	sleep := func(ctx context.Context, d time.Duration) error {
+		up.Store(true)
+		return nil
+	}
+	inst, err := Discover(context.Background(), nil, md, nil, DiscoverOptions{Logger: log, Sleep: sleep, MaxBackoff: 4 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inst.InstanceID != "i-0busy000000000000" {
+		t.Errorf("instance id %q", inst.InstanceID)
+	}
+	msg := "IMDS at " + srv.URL + " answered HTTP 503 (a server error), retrying in 1s"
+	if logs.FilterMessage(msg).Len() != 1 {
+		t.Errorf("no log line %q; got %v", msg, logs.All())
+	}
+	if n := logs.FilterMessageSnippet("unreachable").Len(); n != 0 {
+		t.Errorf("%d log lines say unreachable for an endpoint that answered: %v", n, logs.All())
+	}
+}
+
 func TestIMDSUnreachableThenReachable(t *testing.T) {
 	m := imdsmock.Start(t, imdsmock.Config{InstanceID: "i-0late000000000000", Tags: map[string]string{TagStackName: "late"}})
 	target, _ := url.Parse(m.URL)

@@ -244,12 +244,16 @@ func (w waiter) retry(ctx context.Context, call func(ctx context.Context) error)
 			return explainIMDS(err, w.endpoint)
 		}
 		delay := policy.Delay(attempt)
-		log.Warn(fmt.Sprintf("IMDS unreachable at %s, retrying in %s", w.endpoint, delay), zap.Error(err))
+		what := "IMDS unreachable at " + w.endpoint
+		if code := serverError(err); code != 0 {
+			what = fmt.Sprintf("IMDS at %s answered HTTP %d (a server error)", w.endpoint, code)
+		}
+		log.Warn(fmt.Sprintf("%s, retrying in %s", what, delay), zap.Error(err))
 		if w.onRetry != nil {
-			w.onRetry(fmt.Errorf("IMDS unreachable at %s: %w", w.endpoint, err), delay)
+			w.onRetry(fmt.Errorf("%s: %w", what, err), delay)
 		}
 		if serr := sleep(ctx, delay); serr != nil {
-			return fmt.Errorf("IMDS unreachable at %s: %w (gave up: %w)", w.endpoint, err, serr)
+			return fmt.Errorf("%s: %w (gave up: %w)", what, err, serr)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -85,7 +86,8 @@ func IsNotFound(err error) bool {
 }
 
 // IsUnreachable reports whether err means the endpoint could not be reached or failed
-// on its side (connection refused, timeout, DNS, HTTP 5xx): waiting may fix it.
+// on its side (connection refused, timeout, DNS, HTTP 5xx): waiting may fix it. Explain
+// tells the two apart: a 5xx is an answer, not an endpoint out of reach.
 func IsUnreachable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return false
@@ -117,6 +119,23 @@ func isTokenFailure(err error) bool {
 }
 
 var tokenUnreachable = regexp.MustCompile(`request send failed|StatusCode: 5\d\d|deadline exceeded|timeout|connection refused|connection reset`)
+
+var tokenStatus = regexp.MustCompile(`StatusCode: (5\d\d)`)
+
+// serverError returns the HTTP status (500 to 599) of an endpoint that answered but failed
+// on its side, or 0. A failed IMDSv2 token request says its status only in its message.
+func serverError(err error) int {
+	if code := httpStatus(err); code >= 500 {
+		return code
+	}
+	if isTokenFailure(err) {
+		if m := tokenStatus.FindStringSubmatch(err.Error()); m != nil {
+			code, _ := strconv.Atoi(m[1])
+			return code
+		}
+	}
+	return 0
+}
 
 func httpStatus(err error) int {
 	var re *smithyhttp.ResponseError
@@ -168,6 +187,13 @@ func Explain(err error, action string) string {
 			return fmt.Sprintf("%s: not found: %s", action, ae.ErrorMessage())
 		}
 		return fmt.Sprintf("%s: not found", action)
+	case serverError(err) != 0:
+		// The endpoint was reached and answered; it failed on its side. IsUnreachable still
+		// holds, so the call is retried like one that got no answer.
+		if hasAPI {
+			return fmt.Sprintf("%s: AWS answered HTTP %d (a server error; retrying): %s: %s", action, serverError(err), ae.ErrorCode(), ae.ErrorMessage())
+		}
+		return fmt.Sprintf("%s: AWS answered HTTP %d (a server error; retrying)", action, serverError(err))
 	case IsUnreachable(err):
 		return fmt.Sprintf("%s: AWS endpoint unreachable, will retry: %v", action, err)
 	case hasAPI:

@@ -32,6 +32,11 @@ func TestExplainRealErrors(t *testing.T) {
 			"cloudformation:DescribeStackResource: not found: Stack 'web-prod' does not exist"},
 		{"bad key", "InvalidClientTokenId", "The security token included in the request is invalid.", 403, IsInvalidCredentials,
 			"cloudformation:DescribeStackResource: AWS rejected the credentials (InvalidClientTokenId: The security token included in the request is invalid.): check the instance profile or credential-file"},
+		// A 5xx is an answer, not an endpoint out of reach; it is still retried (IsUnreachable).
+		{"server error", "ServiceUnavailable", "Service is unavailable", 503, IsUnreachable,
+			"cloudformation:DescribeStackResource: AWS answered HTTP 503 (a server error; retrying): ServiceUnavailable: Service is unavailable"},
+		{"internal failure", "InternalFailure", "An internal error occurred", 500, IsUnreachable,
+			"cloudformation:DescribeStackResource: AWS answered HTTP 500 (a server error; retrying): InternalFailure: An internal error occurred"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -83,6 +83,9 @@ func loadConfig(path, cfnHupDir string) (*loaded, error) {
 		cfg.CfnHupDataDir = cfnHupDataDir()
 		out.cfnHup = cfnHupDir
 	}
+	for _, w := range cfg.Warnings() {
+		out.warnings = append(out.warnings, w.String())
+	}
 	out.cfg = cfg
 	return out, nil
 }

@@ -84,3 +84,11 @@ func TestValidateShowsWhatEachCfnHupSectionBecame(t *testing.T) {
 	r.check(t, ExitOK, nil, nil)
 	golden(t, "validate/cfn-hup.golden", []byte(strings.ReplaceAll(r.stdout, missing, "$CONFIG")))
 }
+
+// README (Configuration): a resource that no metadata rule reads is a warning in validate,
+// as it is at start.
+func TestValidateWarnsResourceNoRuleReads(t *testing.T) {
+	cfg := localConfig(t, "watch:\n  - tag: Release\n")
+	r := run(t, "validate", "--config", cfg)
+	r.check(t, ExitOK, []string{"warning: " + cfg + `:3: resource "WebServer" is set but no watch rule reads its Metadata`}, nil)
+}

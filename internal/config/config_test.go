@@ -252,6 +252,20 @@ func TestParseErrors(t *testing.T) {
 				{9, `logs.files[1].timestamp_format "%Y-%m-%d %Q": %Q is not supported`},
 				{11, `logs.files[1].filters[0].type "drop" is not known; use include or exclude`},
 				{12, "logs.files[1].filters[0].expression does not compile"}}},
+		{"log group names CloudWatch refuses", "logs:\n  files:\n    - file_path: /a\n      log_group_name: 'my group*'\n    - file_path: /b\n      log_group_name: 'app/{stack}/{file_name}#1'\n    - file_path: /c\n      log_group_name: 'app:{instance_id}'\n    - file_path: /d\n      log_group_name: '{instance_id}" + strings.Repeat("g", 513) + "'\n",
+			[]problem{{4, `logs.files[0].log_group_name "my group*" has characters CloudWatch Logs refuses in this name (' ' '*'); it accepts letters, digits and _ - / . #`},
+				{8, `logs.files[2].log_group_name "app:{instance_id}" has characters CloudWatch Logs refuses in this name (':')`},
+				{10, "logs.files[3].log_group_name is 513 characters long without its placeholders; CloudWatch Logs accepts at most 512"}}},
+		{"log stream names CloudWatch refuses", "logs:\n  files:\n    - file_path: /a\n      log_group_name: g\n      log_stream_name: '{instance_id}:app'\n    - file_path: /b\n      log_group_name: g\n      log_stream_name: 'all*'\n    - file_path: /c\n      log_group_name: g\n      log_stream_name: 'web server {hostname} [1]'\n",
+			[]problem{{5, `logs.files[0].log_stream_name "{instance_id}:app" has characters CloudWatch Logs refuses in this name (':'); it accepts any character but : and *`},
+				{8, `logs.files[1].log_stream_name "all*" has characters CloudWatch Logs refuses in this name ('*')`}}},
+		{"unknown placeholders", "logs:\n  files:\n    - file_path: /a\n      log_group_name: '/app/{instnace_id}'\n      log_stream_name: '{{instance_id}'\n    - file_path: /b\n      log_group_name: '/app/{region}'\n",
+			[]problem{{4, `logs.files[0].log_group_name "/app/{instnace_id}": {instnace_id} is not a placeholder; use one of {instance_id} {hostname} {local_hostname} {ip_address} {file_name} {stack}`},
+				{7, `logs.files[1].log_group_name "/app/{region}": {region} is not a placeholder`}}},
+		{"region with spaces", "region: us east 1\n", []problem{{1, `region "us east 1" is not an AWS region name (lower-case words and a number joined by -, e.g. us-east-1)`}}},
+		{"region not a region", "\nregion: US-EAST-1\n", []problem{{2, `region "US-EAST-1" is not an AWS region name`}}},
+		{"NUL byte on its own line", "mode: aws\nstack: s\nreg\x00ion: x\n", []problem{{3, "byte 0x00 (a control character) at column 4 is not allowed in YAML; remove it"}}},
+		{"control characters on two lines", "mode: aws\x01\nstack: s\n\nx: \x00\x00\n", []problem{{1, "byte 0x01 (a control character) at column 10"}, {4, "byte 0x00 (a control character) at column 4"}}},
 		{"type problem is not reported twice", "health:\n  checks:\n    - http: [a]\n", []problem{{3, "health.checks[0].http must be a single value"}}},
 	}
 	for _, tt := range tests {
@@ -378,4 +392,38 @@ func FuzzParseYAML(f *testing.F) {
 			t.Fatal("config returned with an error")
 		}
 	})
+}
+
+func TestValidRegionsAndLogNames(t *testing.T) {
+	in := "region: us-gov-west-1\nlogs:\n  files:\n    - file_path: /a\n      log_group_name: '/aws/app_1.prod#{stack}-{instance_id}/{file_name}'\n      log_stream_name: '{hostname} web {local_hostname} [{ip_address}] {x'\n"
+	if _, err := Parse([]byte(in), "stackhand.yaml"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWarningsResourceNoRuleReads(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"resource and a tag rule", "\nresource: AppServer\nwatch:\n  - tag: Release\n",
+			`stackhand.yaml:2: resource "AppServer" is set but no watch rule reads its Metadata, so nothing watches it: add a rule with metadata: <key>, or remove resource`},
+		{"resource and no rules", "resource: AppServer\n", `stackhand.yaml:1: resource "AppServer" is set but no watch rule reads its Metadata`},
+		{"resource and a metadata rule", "resource: AppServer\nwatch:\n  - tag: Release\n  - metadata: release\n", ""},
+		{"no resource", "watch:\n  - tag: Release\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse([]byte(tt.in), "stackhand.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := c.Warnings()
+			switch {
+			case tt.want == "" && len(w) != 0:
+				t.Errorf("Warnings() = %v, want none", w)
+			case tt.want != "" && (len(w) != 1 || !strings.HasPrefix(w[0].String(), tt.want)):
+				t.Errorf("Warnings() = %v, want one starting %q", w, tt.want)
+			}
+		})
+	}
 }

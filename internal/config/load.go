@@ -111,6 +111,9 @@ func (l *loader) parse(data []byte) *Config {
 	cfg := Default()
 	cfg.Path = l.file
 
+	if l.controlChars(data) {
+		return nil
+	}
 	var root yaml.Node
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
@@ -137,6 +140,28 @@ func (l *loader) parse(data []byte) *Config {
 		l.yamlError(err, "")
 	}
 	return l.finish(cfg)
+}
+
+// controlChars reports each line holding a control character YAML does not allow (a NUL
+// byte, say), at the line it is on: yaml.v3 says only "control characters are not allowed",
+// always on line 1. It reports whether there were any.
+func (l *loader) controlChars(data []byte) bool {
+	found := false
+	line, col := 1, 0
+	reported := 0
+	for _, b := range data {
+		col++
+		switch {
+		case b == '\n':
+			line, col = line+1, 0
+		case (b < 0x20 && b != '\t' && b != '\r') || b == 0x7f:
+			if reported != line {
+				reported, found = line, true
+				l.typef(line, "byte 0x%02x (a control character) at column %d is not allowed in YAML; remove it (tr -d '\\%03o' writes the file without it)", b, col, b)
+			}
+		}
+	}
+	return found
 }
 
 // yamlError turns a yaml.v3 error into problems with lines, skipping lines already reported.

@@ -48,6 +48,9 @@ func (l *loader) validate(c *Config) {
 	if c.AWSTimeout.D() < time.Second {
 		l.validf(l.line("aws_timeout"), "aws_timeout %s is too short: an AWS call needs at least 1s to answer; write e.g. \"30s\"", c.AWSTimeout)
 	}
+	if c.Region != "" && !regionRE.MatchString(c.Region) {
+		l.validf(l.line("region"), "region %q is not an AWS region name (lower-case words and a number joined by -, e.g. us-east-1); fix it, or leave region out to use the instance's", c.Region)
+	}
 	l.validateWatch(c)
 	l.validateHookEnv(c)
 	switch c.Lifecycle.RebalanceEvent {
@@ -286,6 +289,11 @@ func (l *loader) validateLogs(c *Config) {
 		}
 		if f.LogGroupName == "" {
 			l.validf(line, "%s has no log_group_name: name the CloudWatch Logs group to send it to", p)
+		} else {
+			l.checkLogName(p+".log_group_name", f.LogGroupName, logGroupChars, "letters, digits and _ - / . #")
+		}
+		if f.LogStreamName != "" {
+			l.checkLogName(p+".log_stream_name", f.LogStreamName, logStreamChars, "any character but : and *")
 		}
 		if f.RetentionInDays != 0 && !slices.Contains(retentionDays, f.RetentionInDays) {
 			l.validf(l.line(p+".retention_in_days"), "%s.retention_in_days %d is not one CloudWatch Logs accepts; use one of %s, or 0 to leave it unset",
@@ -320,6 +328,85 @@ func (l *loader) validateLogs(c *Config) {
 				l.validf(l.line(fp+".expression"), "%s.expression does not compile as a Go regular expression: %v", fp, err)
 			}
 		}
+	}
+}
+
+// Warnings are what is valid but most likely not what was meant, for the agent to log at
+// start and validate to print: so far a resource that no watch rule reads. Call it after
+// ApplyCfnHup, whose rules count too.
+func (c *Config) Warnings() []Problem {
+	if c.Resource == "" {
+		return nil
+	}
+	for _, r := range c.Watch {
+		if r.Metadata != "" {
+			return nil
+		}
+	}
+	return []Problem{{File: c.Path, Line: c.set["resource"], Msg: fmt.Sprintf(
+		"resource %q is set but no watch rule reads its Metadata, so nothing watches it: add a rule with metadata: <key>, or remove resource", c.Resource)}}
+}
+
+// LogNamePlaceholders are what a log group or stream name may hold, each replaced when the
+// file is shipped (package logship expands them).
+var LogNamePlaceholders = []string{"{instance_id}", "{hostname}", "{local_hostname}", "{ip_address}", "{file_name}", "{stack}"}
+
+// maxLogName is the longest log group or stream name CloudWatch Logs accepts
+// (CreateLogGroup, CreateLogStream: 1 to 512 characters).
+const maxLogName = 512
+
+var (
+	// logGroupChars is what CreateLogGroup accepts in a name: [\.\-_/#A-Za-z0-9]+.
+	logGroupChars = regexp.MustCompile(`^[A-Za-z0-9_\-/.#]*$`)
+	// logStreamChars is what CreateLogStream accepts in a name: [^:*]*.
+	logStreamChars = regexp.MustCompile(`^[^:*]*$`)
+	// regionRE is the shape of an AWS region name: us-east-1, us-gov-west-1, eu-central-2.
+	regionRE = regexp.MustCompile(`^[a-z]{2,}(-[a-z]+)+-[0-9]+$`)
+)
+
+// checkLogName reports a log group or stream name CloudWatch Logs would refuse: an unknown
+// placeholder, or literal text (the name with its placeholders taken out) with characters
+// chars does not accept or longer than CloudWatch Logs allows. What a placeholder expands to
+// is not known before the agent runs, so it is not checked here.
+func (l *loader) checkLogName(key, name string, chars *regexp.Regexp, allowed string) {
+	ln := l.line(key)
+	var literal strings.Builder
+	for rest := name; rest != ""; {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			literal.WriteString(rest)
+			break
+		}
+		literal.WriteString(rest[:i])
+		rest = rest[i:]
+		j := strings.IndexByte(rest, '}')
+		if j < 0 {
+			literal.WriteString(rest)
+			break
+		}
+		switch ph := rest[:j+1]; {
+		case strings.Contains(ph[1:], "{"): // "{a{b}": the first brace is text
+			literal.WriteByte('{')
+			rest = rest[1:]
+		case slices.Contains(LogNamePlaceholders, ph):
+			rest = rest[j+1:]
+		default:
+			l.validf(ln, "%s %q: %s is not a placeholder; use one of %s, or leave the braces out", key, name, ph, strings.Join(LogNamePlaceholders, " "))
+			rest = rest[j+1:]
+		}
+	}
+	lit := literal.String()
+	if !chars.MatchString(lit) {
+		var bad []string
+		for _, r := range lit {
+			if q := strconv.QuoteRune(r); !chars.MatchString(string(r)) && !slices.Contains(bad, q) {
+				bad = append(bad, q)
+			}
+		}
+		l.validf(ln, "%s %q has characters CloudWatch Logs refuses in this name (%s); it accepts %s: replace or remove them", key, name, strings.Join(bad, " "), allowed)
+	}
+	if len(lit) > maxLogName {
+		l.validf(ln, "%s is %d characters long without its placeholders; CloudWatch Logs accepts at most %d: shorten it", key, len(lit), maxLogName)
 	}
 }
 

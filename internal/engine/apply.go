@@ -15,7 +15,7 @@ import (
 func (e *Engine) apply(u source.Update) {
 	delete(e.awaiting, u.Source)
 	if e.status != nil {
-		e.status.Source(u.Source, u.Problem())
+		e.status.Source(u.Source, u.Problem(), u.Detail)
 	}
 	if u.Identity != nil {
 		e.setIdentity(*u.Identity)

@@ -42,6 +42,17 @@ func TestShipperExpandsPlaceholders(t *testing.T) {
 	}
 }
 
+// The placeholders validate accepts in a group or stream name are those the shipper
+// expands: no name validate passes reaches CloudWatch Logs with braces in it.
+func TestShipperExpandsEveryPlaceholderValidateAccepts(t *testing.T) {
+	s := &Shipper{o: ShipperOptions{Hostname: "h", Instance: event.Instance{InstanceID: "i-1", PrivateIP: "10.0.0.1", Stack: "s"}}}
+	for _, ph := range config.LogNamePlaceholders {
+		if got := s.expand(ph, "/var/log/a.log"); got == "" || strings.ContainsAny(got, "{}") {
+			t.Errorf("expand(%q) = %q: validate accepts it, the shipper does not expand it", ph, got)
+		}
+	}
+}
+
 // readLocal returns the messages of a LocalLogs stream.
 func readLocal(t *testing.T, dir, group, stream string) []string {
 	t.Helper()

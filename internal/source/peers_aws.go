@@ -34,14 +34,22 @@ type AWSPeers struct {
 	known map[string]event.Instance // instance details by id, kept across passes
 }
 
+// NoPeers is what the peers source says, and status shows, on an instance outside any
+// Auto Scaling group and stack.
+const NoPeers = "no peers to watch: this instance is in no Auto Scaling group and has no aws:cloudformation:stack-name tag (set stack in the config to watch the instances of a stack)"
+
 // Name returns "peers".
 func (*AWSPeers) Name() string { return "peers" }
 
 // Run polls until ctx ends.
 func (s *AWSPeers) Run(ctx context.Context, emit func(Update)) error {
 	if s.Group == "" && s.Stack == "" {
-		emit(Update{Source: s.Name(), Err: fmt.Errorf("this instance is in no Auto Scaling group and has no aws:cloudformation:stack-name tag: no peers can be found (set stack in the config)")})
-		<-ctx.Done()
+		// Nothing is wrong (an instance that only ships logs, say), and nothing is read:
+		// each pass says so again, so that status sees the source alive, not stale.
+		poll(ctx, s.Clock, s.Interval, s.Jitter, func(context.Context) pollResult {
+			emit(Update{Source: s.Name(), Detail: NoPeers})
+			return pollResult{}
+		})
 		return nil
 	}
 	poll(ctx, s.Clock, s.Interval, s.Jitter, func(ctx context.Context) pollResult {

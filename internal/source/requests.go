@@ -217,6 +217,13 @@ func (s *Spool) read(path, id string) (Request, error) {
 	if err != nil {
 		return req, err
 	}
+	return parseRequest(b, path, id)
+}
+
+// parseRequest reads the request file at path, named for request id, from its bytes b.
+// Every error names the file, which is refused and answered as failed.
+func parseRequest(b []byte, path, id string) (Request, error) {
+	var req Request
 	if err := json.Unmarshal(b, &req); err != nil {
 		return req, fmt.Errorf("%s is not a valid request: %v", path, err)
 	}
@@ -224,7 +231,7 @@ func (s *Spool) read(path, id string) (Request, error) {
 		return req, fmt.Errorf("%s holds request id %q, not %q", path, req.ID, id)
 	}
 	if _, err := event.ParseKind(string(req.Event)); err != nil {
-		return req, err
+		return req, fmt.Errorf("%s: %w", path, err)
 	}
 	return req, nil
 }

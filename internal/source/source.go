@@ -28,6 +28,9 @@ type Update struct {
 	Source string
 	// Err is a problem reading the source; the fields below that are nil were not read.
 	Err error
+	// Detail is what status shows beside a reading that went well and the log says once at
+	// info: that there is nothing to watch, say.
+	Detail string
 	// Metadata holds the watched metadata values by rule name (only when read).
 	Metadata map[string]Observed
 	// Tags holds all of the instance's tags (only when read; nil = not read).

@@ -110,8 +110,9 @@ func (r *Registry) Reporter(name string, c Component) {
 // Source records one reading of a source: problem is "" for a good one. A source's first
 // reading and a change of its problem are written at once; later good readings within
 // LazyFlush. A problem is logged when it first appears or changes, and its end once, not
-// at every poll.
-func (r *Registry) Source(name, problem string) {
+// at every poll. detail is what a good reading has to say (status shows it; "" for
+// nothing), logged at info when it first appears or changes.
+func (r *Registry) Source(name, problem, detail string) {
 	now := r.clk.Now().UTC()
 	r.mu.Lock()
 	c := r.snap.Sources[name]
@@ -120,8 +121,9 @@ func (r *Registry) Source(name, problem string) {
 		c = &Component{}
 		r.snap.Sources[name] = c
 	}
+	prevDetail := c.Detail
 	if problem == "" {
-		c.LastOK, c.LastError = now, ""
+		c.LastOK, c.LastError, c.Detail = now, "", detail
 	} else {
 		c.LastError, c.ErrorAt = problem, now
 	}
@@ -140,7 +142,10 @@ func (r *Registry) Source(name, problem string) {
 	case problem == "" && prev != "":
 		r.log.Info("source recovered", zap.String("source", name))
 	}
-	r.changed(urgency(first || problem != prev, within))
+	if problem == "" && detail != "" && detail != prevDetail {
+		r.log.Info(detail, zap.String("source", name))
+	}
+	r.changed(urgency(first || problem != prev || c.Detail != prevDetail, within))
 }
 
 // Snapshot returns a copy of what the registry holds now.

@@ -70,11 +70,11 @@ func TestReporterStatusIsWrittenAtOnceOrWithinFlushEvery(t *testing.T) {
 // it, and its end once.
 func TestSourceProblemWrittenAtOnceAndLoggedOnce(t *testing.T) {
 	r, clk, dir, logs := running(t)
-	r.Source("tags", "")
+	r.Source("tags", "", "")
 	testenv.WaitFor(t, "the first reading, at once", func() bool { return read(t, dir).Sources["tags"] != nil })
 	first := read(t, dir).Sources["tags"].LastOK
 	clk.Advance(time.Second)
-	r.Source("tags", "")
+	r.Source("tags", "", "")
 	testenv.WaitFor(t, "the flush timer", func() bool { return clk.Pending() == 1 })
 	clk.Advance(FlushEvery)
 	if c := read(t, dir).Sources["tags"]; !c.LastOK.Equal(first) {
@@ -84,10 +84,10 @@ func TestSourceProblemWrittenAtOnceAndLoggedOnce(t *testing.T) {
 	testenv.WaitFor(t, "the later good reading", func() bool { return read(t, dir).Sources["tags"].LastOK.After(first) })
 
 	for range 3 {
-		r.Source("tags", "DescribeTags: throttled")
+		r.Source("tags", "DescribeTags: throttled", "")
 	}
 	testenv.WaitFor(t, "the problem", func() bool { return read(t, dir).Sources["tags"].LastError == "DescribeTags: throttled" })
-	r.Source("tags", "")
+	r.Source("tags", "", "")
 	if n := logs.FilterMessage("source problem; nothing it watches changes until it is fixed").Len(); n != 1 {
 		t.Errorf("the problem was logged %d times, want once", n)
 	}
@@ -121,7 +121,7 @@ func TestRegistryNeverBlocksAndWritesAtStop(t *testing.T) {
 	r := NewRegistry(dir, clock.NewFake(t0), zap.NewNop())
 	for i := range 100 {
 		r.Reporter("logs", Component{LastError: string(rune('a' + i%26))})
-		r.Source("tags", "")
+		r.Source("tags", "", "")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -142,5 +142,28 @@ func TestReadMissingAndCorrupt(t *testing.T) {
 	}
 	if _, err := Read(dir); err == nil {
 		t.Error("a corrupt file read without error")
+	}
+}
+
+// A good reading with a detail (the peers source outside any group and stack) is ok in
+// status with that detail, logged once at info, never as a problem.
+func TestSourceDetailIsOKAndLoggedOnceAtInfo(t *testing.T) {
+	r, clk, dir, logs := running(t)
+	for range 3 {
+		r.Source("peers", "", "no peers to watch: no group")
+		clk.Advance(time.Second)
+	}
+	testenv.WaitFor(t, "the reading", func() bool { return read(t, dir).Sources["peers"] != nil })
+	c := read(t, dir).Sources["peers"]
+	if c.LastError != "" || c.LastOK.IsZero() || c.Detail != "no peers to watch: no group" {
+		t.Errorf("peers %+v, want ok with the detail", c)
+	}
+	if n := logs.FilterMessage("no peers to watch: no group").FilterField(zap.String("source", "peers")).Len(); n != 1 {
+		t.Errorf("the detail was logged %d times, want once: %v", n, logs.All())
+	}
+	for _, e := range logs.All() {
+		if e.Level > zap.InfoLevel {
+			t.Errorf("logged at %s: %s", e.Level, e.Message)
+		}
 	}
 }

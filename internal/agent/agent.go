@@ -106,6 +106,9 @@ func Run(parent context.Context, o Options) (next *config.Config, err error) {
 		log.Error("STATE FILE CORRUPT", zap.Error(warn))
 	}
 	adoptCfnHup(cfg, st, store, log)
+	// Event ids never repeat, even when the state was lost or went back to its last good
+	// copy: the next one follows the highest found among the hook logs and payloads.
+	st.SeqAtLeast(state.HighestSeq(filepath.Join(cfg.LogDir, "hooks"), filepath.Join(cfg.StateDir, "payloads")))
 	reg := status.NewRegistry(cfg.StateDir, clk, log.Named("status"))
 	// Once start-up is over (discovery, the first events), the code it ran is no longer
 	// needed in memory: see trimCode.
@@ -304,7 +307,8 @@ func PrepareDirs(cfg *config.Config) error {
 }
 
 // hookRunner is the runner of the lifecycle events' hooks. Payloads go to the state
-// directory, or to a private temporary directory while that cannot be written.
+// directory, or, for each one that cannot be written there, to a private temporary
+// directory (see hooks.Runner.PayloadDir).
 func hookRunner(cfg *config.Config, log *zap.Logger) *hooks.Runner {
 	payloadDir, err := trust.Subdir(cfg.StateDir, "payloads", 0o700, os.Geteuid())
 	if err != nil {

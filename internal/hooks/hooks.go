@@ -88,7 +88,10 @@ type Spec struct {
 // Runner runs hooks. Its zero value is not usable: PayloadDir and LogDir are required.
 // A Runner may be shared; Runs of the same EventID must not overlap.
 type Runner struct {
-	// PayloadDir holds the payload files, <EventID>.json, mode 0600; created 0700.
+	// PayloadDir holds the payload files, <EventID>.json, mode 0600; created 0700. A
+	// payload that cannot be written there (a read-only or full state directory) goes to
+	// a private temporary directory instead, said once in the log and in each Result's
+	// Warnings, so that the event still runs.
 	PayloadDir string
 	// LogDir holds one directory per run, <EventID>/ (0750), with one <hook>.log (0640)
 	// per hook run, <name>.log for a Command (see Spec.Name). A rerun with the same
@@ -116,6 +119,11 @@ type Runner struct {
 
 	// euid stands in for os.Geteuid in tests.
 	euid func() int
+
+	// fallbackMu guards fallback, the private directory of the payloads that PayloadDir
+	// refused ("" while it takes them).
+	fallbackMu sync.Mutex
+	fallback   string
 }
 
 // Result is what a Run did. It never loses a hook's exit code, timeout or duration.
@@ -206,9 +214,12 @@ func (r *Runner) Run(ctx context.Context, s Spec) Result {
 	if s.Command == "" && s.Dir == "" {
 		return fail("event %s: neither a hooks directory nor a command to run", s.Event)
 	}
-	payloadFile, err := r.writePayload(s.EventID, s.Payload)
+	payloadFile, warning, err := r.writePayload(s.EventID, s.Payload, log)
 	if err != nil {
 		return fail("%v", err)
+	}
+	if warning != "" {
+		res.Warnings = append(res.Warnings, warning)
 	}
 	res.PayloadFile = payloadFile
 	defer r.prune(s.EventID, log)
@@ -481,17 +492,47 @@ func note(out *os.File, path, line string) {
 	_, _ = out.WriteString(line + "\n")
 }
 
-// writePayload writes the payload file atomically, mode 0600, and returns its absolute path.
-func (r *Runner) writePayload(eventID string, payload []byte) (string, error) {
-	dir, err := filepath.Abs(r.PayloadDir)
+// writePayload writes the payload file atomically, mode 0600, and returns its absolute
+// path. When PayloadDir refuses it, the payload goes to the fallback directory, with a
+// warning for the event's result; the switch each way is logged once.
+func (r *Runner) writePayload(eventID string, payload []byte, log *zap.Logger) (path, warning string, err error) {
+	if len(payload) == 0 {
+		payload = []byte("{}")
+	}
+	path, err = writePayloadIn(r.PayloadDir, eventID, payload)
+	r.fallbackMu.Lock()
+	defer r.fallbackMu.Unlock()
+	if err == nil {
+		if r.fallback != "" {
+			log.Info("payloads are written into the state directory again", zap.String("payload_dir", r.PayloadDir))
+			os.RemoveAll(r.fallback)
+			r.fallback = ""
+		}
+		return path, "", nil
+	}
+	if r.fallback == "" {
+		tmp, terr := os.MkdirTemp("", "stackhand-payloads-")
+		if terr != nil {
+			return "", "", fmt.Errorf("%v; and no temporary directory for it either: %v", err, terr)
+		}
+		log.Error("cannot write payloads into the state directory; using a private temporary directory until it is fixed",
+			zap.Error(err), zap.String("payload_dir", tmp))
+		r.fallback = tmp
+	}
+	path, ferr := writePayloadIn(r.fallback, eventID, payload)
+	if ferr != nil {
+		return "", "", fmt.Errorf("%v; and in %s: %v", err, r.fallback, ferr)
+	}
+	return path, fmt.Sprintf("the payload was written to %s: %v", path, err), nil
+}
+
+func writePayloadIn(payloadDir, eventID string, payload []byte) (string, error) {
+	dir, err := filepath.Abs(payloadDir)
 	if err != nil {
-		return "", fmt.Errorf("payload directory %s: %w", r.PayloadDir, err)
+		return "", fmt.Errorf("payload directory %s: %w", payloadDir, err)
 	}
 	if dir, err = ownSubdir(dir, 0o700); err != nil {
 		return "", fmt.Errorf("payload directory: %w", err)
-	}
-	if len(payload) == 0 {
-		payload = []byte("{}")
 	}
 	path := filepath.Join(dir, eventID+".json")
 	if err := atomicfile.Write(path, payload, 0o600); err != nil {

@@ -27,14 +27,21 @@ func (r *Runner) prune(current string, log *zap.Logger) {
 	isRunLog := func(e os.DirEntry) bool {
 		return e.IsDir() && onlyLogs(filepath.Join(r.LogDir, e.Name()))
 	}
+	r.fallbackMu.Lock()
+	fallback := r.fallback
+	r.fallbackMu.Unlock()
 	for _, p := range []struct {
 		dir     string
 		current string
 		is      func(os.DirEntry) bool
 	}{
 		{r.PayloadDir, current + ".json", isPayload},
+		{fallback, current + ".json", isPayload},
 		{r.LogDir, current, isRunLog},
 	} {
+		if p.dir == "" {
+			continue
+		}
 		for _, name := range pruneList(p.dir, p.current, keep, p.is) {
 			path := filepath.Join(p.dir, name)
 			if fi, err := os.Lstat(path); err != nil || fi.Mode()&os.ModeSymlink != 0 {

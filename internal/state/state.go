@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stackhand/stackhand/internal/atomicfile"
@@ -255,15 +257,21 @@ func decode(b []byte, path string) (*State, error) {
 	return s, nil
 }
 
+// LastGoodName is the previous state file, kept by each Save: what Open goes on from when
+// state.json is corrupt, unreadable or missing after a crash between the two renames.
+const LastGoodName = FileName + ".last-good"
+
 // Store reads and writes the state file of one directory.
 type Store struct {
 	dir  string
 	last []byte
 }
 
-// Open reads the state in dir, creating dir (0700) if needed. A corrupt file is renamed to
-// state.json.corrupt-<time> and a fresh State returned together with a non-nil warning that
-// the caller must log loudly; it is never a reason not to start.
+// Open reads the state in dir, creating dir (0700) if needed. A corrupt or unreadable file
+// is set aside (renamed to state.json.corrupt-<time>) and the state goes on from the last
+// good copy, state.json.last-good, or from an empty State when there is none; the non-nil
+// warning then says which, and the caller must log it loudly. It is never a reason not to
+// start.
 func Open(dir string, now time.Time) (st *State, s *Store, warning error, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, nil, fmt.Errorf("create state directory %s: %w", dir, err)
@@ -271,22 +279,46 @@ func Open(dir string, now time.Time) (st *State, s *Store, warning error, err er
 	s = &Store{dir: dir}
 	path := filepath.Join(dir, FileName)
 	b, err := os.ReadFile(path)
+	var bad error
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		// A first start, or a crash between Save's two renames: then the last good copy
+		// is the newest state.
+		if lg, ok := s.lastGood(); ok {
+			return lg, s, nil, nil
+		}
 		return New(), s, nil, nil
 	case err != nil:
-		return nil, nil, nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	st, derr := decode(b, path)
-	if derr == nil {
-		s.last = b
-		return st, s, nil, nil
+		bad = fmt.Errorf("read %s: %w", path, err)
+	default:
+		st, bad = decode(b, path)
+		if bad == nil {
+			s.last = b
+			return st, s, nil, nil
+		}
 	}
 	aside := fmt.Sprintf("%s.corrupt-%s", path, now.UTC().Format("20060102T150405Z"))
+	setAside := "set aside as " + aside
 	if rerr := os.Rename(path, aside); rerr != nil {
-		return New(), s, fmt.Errorf("%v; could not set it aside (%v): starting from an empty state", derr, rerr), nil
+		setAside = fmt.Sprintf("could not set it aside (%v)", rerr)
 	}
-	return New(), s, fmt.Errorf("%v; set aside as %s and starting from an empty state (setup will run again)", derr, aside), nil
+	if lg, ok := s.lastGood(); ok {
+		return lg, s, fmt.Errorf("%v; %s; going on from the last good copy %s (written %s): the changes saved after it are seen again",
+			bad, setAside, filepath.Join(dir, LastGoodName), lg.UpdatedAt.Format(time.RFC3339)), nil
+	}
+	return New(), s, fmt.Errorf("%v; %s; no last good copy (%s): starting from an empty state (setup will run again)",
+		bad, setAside, LastGoodName), nil
+}
+
+// lastGood reads the last good copy, if there is a usable one.
+func (s *Store) lastGood() (*State, bool) {
+	path := filepath.Join(s.dir, LastGoodName)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, false
+	}
+	st, err := decode(b, path)
+	return st, err == nil
 }
 
 // NewStore returns a Store for dir without reading anything (for an agent that could not
@@ -297,7 +329,8 @@ func NewStore(dir string) *Store { return &Store{dir: dir} }
 func (s *Store) Dir() string { return s.dir }
 
 // Save writes st atomically: a temporary file in the same directory, fsync, rename, fsync
-// of the directory. It skips the write when nothing changed since the last Save.
+// of the directory; the file it replaces becomes state.json.last-good. It skips the write
+// when nothing changed since the last Save.
 func (s *Store) Save(st *State) error {
 	b, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
@@ -307,9 +340,48 @@ func (s *Store) Save(st *State) error {
 	if bytes.Equal(b, s.last) {
 		return nil
 	}
-	if err := atomicfile.Write(filepath.Join(s.dir, FileName), b, 0o600); err != nil {
+	if err := atomicfile.WriteKeep(filepath.Join(s.dir, FileName), b, 0o600, filepath.Join(s.dir, LastGoodName)); err != nil {
 		return err
 	}
 	s.last = b
 	return nil
+}
+
+// SeqAtLeast raises Seq to n if it is lower: event ids found on disk (hook logs, payloads)
+// from a state that was lost are never handed out again.
+func (s *State) SeqAtLeast(n uint64) {
+	s.Seq = max(s.Seq, n)
+}
+
+// HighestSeq returns the highest event sequence number among the names in dirs that are
+// event ids (<event>-<digits>, with or without an extension): the hook log directories and
+// payload files of the events that ran. Unreadable directories count as empty.
+func HighestSeq(dirs ...string) uint64 {
+	var high uint64
+	for _, dir := range dirs {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if n, ok := seqOf(e.Name()); ok {
+				high = max(high, n)
+			}
+		}
+	}
+	return high
+}
+
+// seqOf parses the sequence number of an event id, "deploy-000042" or "deploy-000042.json".
+func seqOf(name string) (uint64, bool) {
+	name = strings.TrimSuffix(name, filepath.Ext(name))
+	i := strings.LastIndexByte(name, '-')
+	if i <= 0 || i == len(name)-1 {
+		return 0, false
+	}
+	if _, err := event.ParseKind(name[:i]); err != nil {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(name[i+1:], 10, 64)
+	return n, err == nil
 }

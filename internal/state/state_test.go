@@ -167,3 +167,76 @@ func TestLockHeldByAnotherProcess(t *testing.T) {
 		t.Fatalf("Acquire while another process holds it: %v", err)
 	}
 }
+
+func TestCorruptStateGoesOnFromTheLastGoodCopy(t *testing.T) {
+	dir := t.TempDir()
+	st, s, _, err := Open(dir, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Seq, st.Setup = 7, Setup{InstanceID: "i-1", Done: true}
+	if err := s.Save(st); err != nil {
+		t.Fatal(err)
+	}
+	st.Seq = 8
+	if err := s.Save(st); err != nil {
+		t.Fatal(err)
+	}
+	// Overwritten in place: a rename-based save never leaves this, a broken disk may.
+	os.WriteFile(filepath.Join(dir, FileName), []byte(`{"version":1,"seq":`), 0o600)
+	got, _, warn, err := Open(dir, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Seq != 7 || !got.Setup.Done {
+		t.Errorf("state from the last good copy: seq %d setup %+v, want seq 7 and setup done", got.Seq, got.Setup)
+	}
+	if warn == nil || !strings.Contains(warn.Error(), "corrupt") || !strings.Contains(warn.Error(), LastGoodName) {
+		t.Errorf("warning %v does not say it goes on from %s", warn, LastGoodName)
+	}
+}
+
+func TestUnreadableStateGoesOnFromTheLastGoodCopy(t *testing.T) {
+	dir := t.TempDir()
+	st, s, _, _ := Open(dir, time.Now())
+	st.Seq = 3
+	s.Save(st)
+	st.Seq = 4
+	s.Save(st)
+	// A directory where the file should be cannot be read as a file.
+	os.Remove(filepath.Join(dir, FileName))
+	os.Mkdir(filepath.Join(dir, FileName), 0o700)
+	got, _, warn, err := Open(dir, time.Now())
+	if err != nil || warn == nil {
+		t.Fatalf("err %v warn %v, want a warning only", err, warn)
+	}
+	if got.Seq != 3 {
+		t.Errorf("seq %d, want 3 from the last good copy", got.Seq)
+	}
+}
+
+func TestMissingStateWithALastGoodCopyIsACrashBetweenRenames(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, LastGoodName), []byte(`{"version":1,"seq":5}`), 0o600)
+	got, _, warn, err := Open(dir, time.Now())
+	if err != nil || warn != nil || got.Seq != 5 {
+		t.Fatalf("seq %d warn %v err %v, want seq 5 silently", got.Seq, warn, err)
+	}
+}
+
+func TestHighestSeqReadsEventIDsOnly(t *testing.T) {
+	logs, payloads := t.TempDir(), t.TempDir()
+	for _, d := range []string{"setup-000001", "deploy-000041", "not-an-event-999999", "deploy-x"} {
+		os.Mkdir(filepath.Join(logs, d), 0o700)
+	}
+	os.WriteFile(filepath.Join(payloads, "configure-000042.json"), nil, 0o600)
+	if got := HighestSeq(logs, payloads, filepath.Join(logs, "missing")); got != 42 {
+		t.Errorf("HighestSeq = %d, want 42", got)
+	}
+	st := New()
+	st.Seq = 50
+	st.SeqAtLeast(42)
+	if st.Seq != 50 {
+		t.Errorf("SeqAtLeast lowered seq to %d", st.Seq)
+	}
+}

@@ -114,3 +114,36 @@ func assertIDsNeverRepeat(t *testing.T, ids []string) {
 		seen[seq] = true
 	}
 }
+
+func TestTriggerFailsFastWhenTheAgentRefusesItsSpool(t *testing.T) {
+	w := newWorld(t, "")
+	w.recordHooks(event.Setup)
+	spool := filepath.Join(w.state, "requests")
+	os.MkdirAll(spool, 0o700)
+	os.Chmod(spool, 0o777)
+	a := w.start()
+	w.waitEvents(a, 1)
+	// --timeout only bounds the test if trigger waits; it must give up on its own at once.
+	_, errOut, code := w.cli("trigger", "deploy", "--timeout", "20s")
+	if code != 1 || !strings.Contains(errOut, "writable by group or others") || !strings.Contains(errOut, "chmod 0700 "+spool) {
+		t.Errorf("trigger: exit %d, want 1 with the reason and the fix\n%s", code, errOut)
+	}
+	a.stop()
+}
+
+func TestTriggerShowsASkippedHookAsAWarning(t *testing.T) {
+	w := newWorld(t, "")
+	w.recordHooks(event.Setup, event.Deploy)
+	// Not executable: skipped, with a warning in the outcome.
+	os.WriteFile(filepath.Join(w.hooks, "deploy", "20-forgot-chmod"), []byte("#!/bin/sh\n"), 0o644)
+	a := w.start()
+	w.waitEvents(a, 1)
+	out, errOut, code := w.cli("trigger", "deploy")
+	if code != 0 {
+		t.Fatalf("trigger: exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(out+errOut, "warning") || !strings.Contains(out+errOut, "20-forgot-chmod") {
+		t.Errorf("trigger's output does not show the skipped hook:\n%s%s", out, errOut)
+	}
+	a.stop()
+}

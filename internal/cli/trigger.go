@@ -10,6 +10,7 @@ import (
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/source"
 	"github.com/stackhand/stackhand/internal/state"
+	"github.com/stackhand/stackhand/internal/status"
 )
 
 // triggerPoll is how often trigger looks for its answer.
@@ -71,6 +72,9 @@ func cmdTrigger(env Env, args []string) int {
 		if !errors.Is(err, iofs.ErrNotExist) {
 			return fail(env, ExitInternal, "read the result of %s: %v", req.ID, err)
 		}
+		if refused := requestsRefused(dir); refused != "" {
+			return fail(env, ExitFailed, "the agent does not take requests: %s; request %s stays queued until that is fixed and the agent restarts", refused, req.ID)
+		}
 		if _, running := state.Holder(dir); !running {
 			if source.Pending(dir, req.ID) {
 				return fail(env, ExitNoAgent, "the agent stopped before taking request %s; it stays queued and runs when the agent starts", req.ID)
@@ -84,11 +88,30 @@ func cmdTrigger(env Env, args []string) int {
 	}
 }
 
-// printOutcome prints an event's outcome and returns the exit code that says it.
-// What it prints goes through terminalSafe: a hook's output and errors are shown, never
-// obeyed by the terminal.
+// requestsRefused returns the problem of the agent's requests source that status.json
+// shows now, or "" when there is none: an agent that refuses
+// its spool never answers.
+func requestsRefused(dir string) string {
+	snap, err := status.Read(dir)
+	if err != nil {
+		return ""
+	}
+	c := snap.Sources["requests"]
+	if c == nil || c.LastError == "" || c.LastOK.After(c.ErrorAt) {
+		return ""
+	}
+	return c.LastError
+}
+
+// printOutcome prints an event's outcome and returns the exit code that says it, with its
+// warnings (a hook skipped because it cannot run) whatever the result. What it prints
+// goes through terminalSafe: a hook's output and errors are shown, never obeyed by the
+// terminal.
 func printOutcome(env Env, o state.Outcome) int {
 	env.Stdout, env.Stderr = terminalSafe(env.Stdout), terminalSafe(env.Stderr)
+	for _, w := range o.Warnings {
+		fmt.Fprintf(env.Stderr, "warning: %s\n", w)
+	}
 	switch o.Result {
 	case state.Succeeded:
 		fmt.Fprintf(env.Stdout, "%s %s succeeded in %s\n", o.Kind, o.ID, time.Duration(o.Duration).Round(time.Millisecond))

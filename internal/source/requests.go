@@ -54,11 +54,17 @@ func NewRequestID(now time.Time) string {
 	return "req-" + now.UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
 }
 
-// Submit writes req into the spool of stateDir, atomically, for the agent to pick up.
+// Submit writes req into the spool of stateDir, atomically, for the agent to pick up. It
+// refuses a spool the agent refuses (see Spool.Run), with the reason and the fix.
 func Submit(stateDir string, req Request) error {
 	dir := filepath.Join(stateDir, RequestsDir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create request spool %s: %w", dir, err)
+	}
+	// The agent's own rule: a spool it refuses would keep the request, and its requester
+	// waiting, for ever.
+	if err := checkSpoolDir(dir); err != nil {
+		return fmt.Errorf("the agent refuses this request spool, so no request was written: %w", err)
 	}
 	b, err := json.Marshal(req)
 	if err != nil {

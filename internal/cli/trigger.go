@@ -72,7 +72,7 @@ func cmdTrigger(env Env, args []string) int {
 		if !errors.Is(err, iofs.ErrNotExist) {
 			return fail(env, ExitInternal, "read the result of %s: %v", req.ID, err)
 		}
-		if refused := requestsRefused(dir); refused != "" {
+		if refused := requestsRefused(dir, now); refused != "" {
 			return fail(env, ExitFailed, "the agent does not take requests: %s; request %s stays queued until that is fixed and the agent restarts", refused, req.ID)
 		}
 		if _, running := state.Holder(dir); !running {
@@ -89,15 +89,16 @@ func cmdTrigger(env Env, args []string) int {
 }
 
 // requestsRefused returns the problem of the agent's requests source that status.json
-// shows now, or "" when there is none: an agent that refuses
-// its spool never answers.
-func requestsRefused(dir string) string {
+// shows, when the agent met it after since (the request was queued then), or "": an agent
+// that refuses its spool never answers. A problem older than the request may be over: the
+// agent restarts the source, and the request is taken then.
+func requestsRefused(dir string, since time.Time) string {
 	snap, err := status.Read(dir)
 	if err != nil {
 		return ""
 	}
 	c := snap.Sources["requests"]
-	if c == nil || c.LastError == "" || c.LastOK.After(c.ErrorAt) {
+	if c == nil || c.LastError == "" || c.LastOK.After(c.ErrorAt) || !c.ErrorAt.After(since) {
 		return ""
 	}
 	return c.LastError

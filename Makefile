@@ -125,6 +125,7 @@ fuzz: fuzz-short
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -p 1 -timeout 30m ./agent/ ./internal/source/
 	$(GO) test -run '^$$' -bench 'Collect|Aggregate' -benchmem -count 5 ./internal/metrics/
+	$(GO) test -run '^$$' -bench 'TakeRequests' -benchtime 1x -count 3 ./internal/engine/
 
 clean:
 	rm -rf bin dist $(RUN_DIR)

@@ -1,9 +1,7 @@
 package contract_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -13,25 +11,14 @@ import (
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/state"
 	"github.com/stackhand/stackhand/internal/status"
+	"github.com/stackhand/stackhand/internal/testenv"
 )
 
 // statusGolden compares got with testdata/<name>, or rewrites that file with -update.
 func statusGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("the public JSON differs from %s: that is a change of contract (add fields only; a rename, removal or new type is a new version). If it is meant, run go test -update and review the diff.\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	testenv.Golden(t, filepath.Join("testdata", name), got, *update,
+		"that is a change of contract (add fields only; a rename, removal or new type is a new version)")
 }
 
 var statusAt = time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC)

@@ -281,6 +281,27 @@ func renderStatusStart(w io.Writer, s contract.Status, now time.Time, start stri
 			fmt.Fprintf(w, "    ! %s\n", m)
 		}
 	}
+	// What a built-in command (cfn-init) changed: the answer to "what did the last
+	// metadata change do to this instance".
+	for _, k := range event.Kinds {
+		o := s.Last[string(k)]
+		if o == nil {
+			continue
+		}
+		for _, h := range o.Hooks {
+			if !h.Builtin {
+				continue
+			}
+			if len(h.Changes) == 0 {
+				fmt.Fprintf(w, "\n  %s %s %s (built in, %s): no change\n", o.Event, o.ID, h.Name, time.Duration(h.Duration).Round(time.Millisecond))
+				continue
+			}
+			fmt.Fprintf(w, "\n  %s %s %s (built in, %s) changed:\n", o.Event, o.ID, h.Name, time.Duration(h.Duration).Round(time.Millisecond))
+			for _, c := range h.Changes {
+				fmt.Fprintf(w, "    ~ %s\n", c)
+			}
+		}
+	}
 
 	fmt.Fprintln(w)
 	if s.Running != nil {

@@ -101,6 +101,10 @@ type Hook struct {
 	Refused  string   `json:"refused,omitempty"`
 	Error    string   `json:"error,omitempty"`
 	LogFile  string   `json:"log_file,omitempty"`
+	// Builtin is true for a command the agent ran itself (cfn-init); Changes is what it
+	// changed on the instance, one line each ("file /etc/app.conf").
+	Builtin bool     `json:"builtin,omitempty"`
+	Changes []string `json:"changes,omitempty"`
 }
 
 // FromOutcome returns the public form of o.
@@ -125,7 +129,8 @@ func FromOutcome(o state.Outcome) Event {
 		e.Hooks = make([]Hook, len(o.Hooks))
 		for i, h := range o.Hooks {
 			e.Hooks[i] = Hook{Name: h.Name, ExitCode: h.ExitCode, Duration: Duration(h.Duration), TimedOut: h.TimedOut,
-				Refused: h.Refused, Error: h.Error, LogFile: h.LogFile}
+				Refused: h.Refused, Error: h.Error, LogFile: h.LogFile,
+				Builtin: h.Builtin, Changes: h.Changes}
 		}
 	}
 	return e

@@ -41,6 +41,8 @@ func notifications() map[string]report.Notification {
 		Hooks: []state.HookOutcome{
 			{Name: "10-fetch", ExitCode: 0, Duration: state.Duration(1500 * time.Millisecond),
 				LogFile: "/var/lib/stackhand/runs/deploy-000042/10-fetch.log"},
+			{Name: "cfn-hup:cfn-auto-reloader-hook", ExitCode: 0, Duration: state.Duration(800 * time.Millisecond),
+				Builtin: true, Changes: []string{"file /etc/app.conf", "service sysvinit app restarted"}},
 			{Name: "15-secrets", ExitCode: -1, Refused: "owned by uid 1000, not by root"},
 			{Name: "20-restart", ExitCode: -1, Duration: state.Duration(5 * time.Minute), TimedOut: true,
 				Error: "timed out after 5m0s", LogFile: "/var/lib/stackhand/runs/deploy-000042/20-restart.log"},
@@ -182,7 +184,8 @@ var schema = []struct {
 		fields: map[string]string{"Type": "type", "Detail": "detail", "Rules": "rules", "Requests": "requests"}},
 	{internal: reflect.TypeFor[state.HookOutcome](), public: reflect.TypeFor[contract.Hook](),
 		fields: map[string]string{"Name": "name", "ExitCode": "exit_code", "Duration": "duration", "TimedOut": "timed_out",
-			"Refused": "refused", "Error": "error", "LogFile": "log_file"}},
+			"Refused": "refused", "Error": "error", "LogFile": "log_file",
+			"Builtin": "builtin", "Changes": "changes"}},
 	{internal: reflect.TypeFor[report.Verdict](), public: reflect.TypeFor[contract.Health](),
 		fields: map[string]string{"Status": "status", "Failures": "failures", "Checks": "checks"}},
 	{internal: reflect.TypeFor[status.Check](), public: reflect.TypeFor[contract.Check](),

@@ -41,7 +41,8 @@ func fullState() (*state.State, *status.Snapshot) {
 		Duration: state.Duration(10 * time.Second), Failed: "20-migrate", Error: "hook 20-migrate exited with status 1",
 		Tail: "migration failed\n", Warnings: []string{"30-x: not executable, skipped"},
 		Hooks: []state.HookOutcome{{Name: "20-migrate", ExitCode: 1, Duration: state.Duration(9 * time.Second), TimedOut: true,
-			Refused: "writable by others", Error: "killed", LogFile: "/var/log/stackhand/hooks/deploy-000009/20-migrate.log"}}})
+			Refused: "writable by others", Error: "killed", LogFile: "/var/log/stackhand/hooks/deploy-000009/20-migrate.log",
+			Builtin: true, Changes: []string{"file /etc/app.conf"}}}})
 	p := state.Pending{ID: "configure-000010", Kind: event.Configure, Rule: "app", Reasons: []string{"peers changed"}, Trigger: tr,
 		Explicit: true, Retry: true, Queued: statusAt.Add(-2 * time.Minute), Started: statusAt.Add(-time.Minute), Interruptions: 1}
 	st.Running = &p
@@ -88,7 +89,8 @@ var statusFields = map[reflect.Type]map[string]string{
 		"Retry": "retry", "Result": "result", "Start": "start", "End": "end", "Duration": "duration", "Failed": "failed_hook",
 		"Error": "error", "Tail": "output_tail", "Hooks": "hooks", "Warnings": "warnings"},
 	reflect.TypeFor[state.HookOutcome](): {"Name": "name", "ExitCode": "exit_code", "Duration": "duration",
-		"TimedOut": "timed_out", "Refused": "refused", "Error": "error", "LogFile": "log_file"},
+		"TimedOut": "timed_out", "Refused": "refused", "Error": "error", "LogFile": "log_file",
+		"Builtin": "builtin", "Changes": "changes"},
 	reflect.TypeFor[state.Retry](): {"Kind": "event", "Rule": "rule", "Attempts": "attempts", "NotBefore": "next_attempt",
 		"Automatic": "", "Fingerprint": "", "LastEventID": "last_event_id", "LastError": "last_error"},
 	reflect.TypeFor[status.Component](): {"LastOK": "last_ok", "LastError": "last_error", "ErrorAt": "error_at",

@@ -311,7 +311,8 @@ func (e *Engine) finish(f finished) {
 		Duration: state.Duration(now.Sub(r.p.Started)), Failed: res.Failed, Tail: res.Tail, Warnings: res.Warnings}
 	for _, h := range res.Hooks {
 		o.Hooks = append(o.Hooks, state.HookOutcome{Name: h.Name, ExitCode: h.ExitCode, Duration: state.Duration(h.Duration),
-			TimedOut: h.TimedOut, Refused: h.Refused, Error: h.Err, LogFile: h.LogFile})
+			TimedOut: h.TimedOut, Refused: h.Refused, Error: h.Err, LogFile: h.LogFile,
+			Builtin: h.Builtin, Changes: h.Changes})
 	}
 	switch {
 	case res.OK:

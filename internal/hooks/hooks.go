@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -117,6 +118,11 @@ type Runner struct {
 	// EndLeftover); it belongs in the agent's state directory.
 	RecordFile string
 
+	// Builtin, when set, is asked about each Spec.Command that runs as the agent's own
+	// user: when it returns a function, that function runs the command in the agent's
+	// process (no shell, no child) instead of the shell. The agent answers for cfn-init.
+	Builtin func(command string) (BuiltinFunc, bool)
+
 	// euid stands in for os.Geteuid in tests.
 	euid func() int
 
@@ -172,7 +178,16 @@ type HookResult struct {
 	Err string
 	// LogFile is the hook's output, stdout and stderr interleaved.
 	LogFile string
+	// Builtin is true when the command ran inside the agent (see Runner.Builtin).
+	Builtin bool
+	// Changes lists what a built-in command changed on the instance, one line each.
+	Changes []string
 }
+
+// BuiltinFunc runs a command inside the agent. It writes what a person reads to out (the
+// hook's log file), ends when ctx does, and returns the exit status the command would
+// have had, what it changed, and why it failed ("" when it did not).
+type BuiltinFunc func(ctx context.Context, out io.Writer) (exitCode int, changes []string, err error)
 
 // OK reports whether the hook ran and exited 0.
 func (h HookResult) OK() bool {
@@ -189,6 +204,7 @@ type job struct {
 	path    string // "" for a command
 	argv    []string
 	rawLine string // Windows raw command line, see windowsCmdLine
+	builtin BuiltinFunc
 	// checked is what the safety check looked at; the file it resolved to is what runs.
 	checked trust.Result
 }
@@ -231,7 +247,11 @@ func (r *Runner) Run(ctx context.Context, s Spec) Result {
 			name = CommandName
 		}
 		argv := shellCommand(runtime.GOOS, s.Command)
-		jobs = []job{{name: name, logName: logFileName(name), argv: argv, rawLine: windowsCmdLine(argv)}}
+		j := job{name: name, logName: logFileName(name), argv: argv, rawLine: windowsCmdLine(argv)}
+		if r.Builtin != nil {
+			j.builtin, _ = r.Builtin(s.Command)
+		}
+		jobs = []job{j}
 	} else {
 		hooks, skipped, err := List(s.Dir)
 		if errors.Is(err, fs.ErrNotExist) && s.QuietMissingDir {
@@ -321,6 +341,10 @@ func (r *Runner) Run(ctx context.Context, s Spec) Result {
 		case idErr != nil:
 			hr = HookResult{Name: j.name, ExitCode: -1, Start: time.Now(), Err: idErr.Error()}
 			res.Tail = idErr.Error()
+		case j.builtin != nil && identity == nil:
+			// In the agent itself: only when the command would run as the agent's own user
+			// anyway; a runas user gets the shell and the binary's own cfn-init.
+			hr, res.Tail = r.runBuiltin(ctx, s, j, runDir, log)
 		default:
 			hr, res.Tail = r.runOne(ctx, s, j, identity, env, payloadFile, runDir, log)
 		}
@@ -453,6 +477,49 @@ func (r *Runner) runOne(ctx context.Context, s Spec, j job, id *identity, env []
 	var exitErr *exec.ExitError
 	if waitErr != nil && !errors.As(waitErr, &exitErr) && hr.Err == "" {
 		hr.Err = fmt.Sprintf("wait: %v", waitErr)
+	}
+	return hr, r.finish(log, j.name, hr, from)
+}
+
+// runBuiltin runs a built-in command to its end, its output in the hook's log file, and
+// returns its result and output tail as runOne does for a process.
+func (r *Runner) runBuiltin(ctx context.Context, s Spec, j job, runDir string, log *zap.Logger) (HookResult, string) {
+	hr := HookResult{Name: j.name, ExitCode: -1, Start: time.Now(), Builtin: true}
+	hr.LogFile = filepath.Join(runDir, j.logName)
+	out, err := trust.OpenNoFollow(hr.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		hr.Err = fmt.Sprintf("open hook log: %v", err)
+		return hr, hr.Err
+	}
+	defer out.Close()
+	fi, err := out.Stat()
+	if err != nil {
+		hr.Err = fmt.Sprintf("stat hook log: %v", err)
+		return hr, hr.Err
+	}
+	from := fi.Size()
+	runCtx := ctx
+	if s.Timeout > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(ctx, s.Timeout)
+		defer cancel()
+	}
+	log.Info("hook started inside the agent", zap.String("hook", j.name), zap.String("log_file", hr.LogFile))
+	code, changes, runErr := j.builtin(runCtx, out)
+	hr.Duration = time.Since(hr.Start)
+	hr.ExitCode, hr.Changes = code, changes
+	switch {
+	case ctx.Err() != nil:
+		hr.Canceled = true
+	case runCtx.Err() != nil:
+		hr.TimedOut = true
+		note(out, hr.LogFile, fmt.Sprintf("stackhand: hook timed out after %s; stopped", s.Timeout))
+	}
+	if runErr != nil && hr.ExitCode == 0 {
+		hr.ExitCode = 1
+	}
+	if runErr != nil {
+		note(out, hr.LogFile, "stackhand: "+runErr.Error())
 	}
 	return hr, r.finish(log, j.name, hr, from)
 }

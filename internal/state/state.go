@@ -154,6 +154,9 @@ type HookOutcome struct {
 	Refused  string   `json:"refused,omitempty"`
 	Error    string   `json:"error,omitempty"`
 	LogFile  string   `json:"log_file,omitempty"`
+	// Builtin and Changes: a command the agent ran itself (cfn-init) and what it changed.
+	Builtin bool     `json:"builtin,omitempty"`
+	Changes []string `json:"changes,omitempty"`
 }
 
 // Lifecycle records what the lifecycle source last saw.

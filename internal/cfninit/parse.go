@@ -39,6 +39,9 @@ func Parse(metadata []byte) (*Init, error) {
 		if len(meta.keys) > 0 {
 			keys = strings.Join(meta.keys, ", ")
 		}
+		if _, ok := meta.vals["Resources"]; ok {
+			return nil, fmt.Errorf("metadata has no %s key but Resources: it looks like a whole template; give one resource (or its Metadata, as cfn-get-metadata prints it)", InitKey)
+		}
 		return nil, fmt.Errorf("metadata has no %s key (its keys: %s); give the Metadata of the resource that carries the Init block (cfn-init's -r), or the resource itself", InitKey, keys)
 	}
 	if initN.kind != kObject {
@@ -163,8 +166,10 @@ func (p *parser) boolean(n *node, path string) *bool {
 	case kBool:
 		v = n.b
 	case kNumber:
-		v = n.str == "1"
-		if !v && n.str != "0" {
+		// Python compares numbers by value: 1.0 is in cfn-init's set of trues.
+		f, _ := strconv.ParseFloat(n.str, 64)
+		v = f == 1
+		if !v && f != 0 {
 			p.warnf(path, "%s is neither 0 nor 1; taken as false, as cfn-init does", n.str)
 		}
 	case kString:

@@ -318,7 +318,7 @@ func TestParseLenientScalars(t *testing.T) {
 		},
 		"commands": {
 			"a": {"command": "true", "ignoreErrors": "yes"},
-			"b": {"command": "true", "ignoreErrors": 1},
+			"b": {"command": "true", "ignoreErrors": 1.0},
 			"c": {"command": "true", "ignoreErrors": "sometimes"},
 			"d": {"command": "true", "ignoreErrors": "FALSE", "waitAfterCompletion": "Forever"}
 		},
@@ -429,6 +429,7 @@ func TestParseErrors(t *testing.T) {
 		{`{"a": [1, 2`, "metadata is not valid JSON: line 1, column 12: unexpected end of the document"},
 		{`{"a": 1} x`, "not valid JSON: line 1, column 10"},
 		{`[1]`, "metadata is a list, not a JSON object"},
+		{`{"AWSTemplateFormatVersion": "2010-09-09", "Resources": {}}`, "it looks like a whole template; give one resource"},
 		{`{"Type": "AWS::EC2::Instance", "Properties": {}}`, "metadata has no AWS::CloudFormation::Init key (its keys: Type, Properties)"},
 		{`{"AWS::CloudFormation::Init": []}`, "AWS::CloudFormation::Init is a list; it must be an object"},
 		{`{"AWS::CloudFormation::Init": {}}`, "AWS::CloudFormation::Init is empty"},

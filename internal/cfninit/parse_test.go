@@ -2,6 +2,7 @@ package cfninit
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -255,8 +256,9 @@ func TestParseWholeResourceAndAuth(t *testing.T) {
 			t.Errorf("a warning shows a secret: %s", all)
 		}
 	}
-	if s := (*in.Auth["Basic"]).String() + " " + show(nil); strings.Contains(s, "hunter2") {
-		t.Errorf("String shows the password: %s", s)
+	a := in.Auth["Basic"]
+	if s := fmt.Sprintf("%v %+v %#v %s", a, a, *a, *a); strings.Contains(s, "hunter2") || !strings.Contains(s, "authentication Basic (basic)") {
+		t.Errorf("printing an Auth shows its password or not its name: %s", s)
 	}
 }
 

@@ -1,6 +1,7 @@
 package cfninit
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"net/url"
@@ -20,7 +21,8 @@ import (
 // something other than the author meant, is an error naming its path and how to fix it.
 // No error or warning holds a password or a secret key.
 func Parse(metadata []byte) (*Init, error) {
-	root, err := decodeTree(metadata)
+	// A file saved by a Windows editor may start with a byte order mark.
+	root, err := decodeTree(bytes.TrimPrefix(metadata, []byte("\xef\xbb\xbf")))
 	if err != nil {
 		return nil, fmt.Errorf("metadata is %v", err)
 	}
@@ -393,13 +395,12 @@ func httpURL(s, path, what string) error {
 	return nil
 }
 
-// redact hides the password of a URL that carries one, for errors and logs.
+var userinfo = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@`)
+
+// redact hides the user and password of a URL that carries them, for errors and logs,
+// also when the rest of it does not parse.
 func redact(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	return u.Redacted()
+	return userinfo.ReplaceAllString(s, "${1}xxxxx@")
 }
 
 func (p *parser) parseSources(n *node, path string) ([]Source, error) {

@@ -182,7 +182,15 @@ func (n *node) pythonJSON(w *strings.Builder) {
 	case kBool:
 		w.WriteString(strconv.FormatBool(n.b))
 	case kNumber:
-		w.WriteString(pyNumber(n.str))
+		// json.dump writes an overflowing float as Infinity, where str() says inf.
+		switch s := pyNumber(n.str); s {
+		case "inf":
+			w.WriteString("Infinity")
+		case "-inf":
+			w.WriteString("-Infinity")
+		default:
+			w.WriteString(s)
+		}
 	case kString:
 		pyJSONString(w, n.str)
 	case kArray:

@@ -508,6 +508,27 @@ func TestResolveGuards(t *testing.T) {
 	}
 }
 
+// TestPythonJSON: each want is Python 3's json.dumps(json.loads(in)), how cfn-init
+// writes a JSON content.
+func TestPythonJSON(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"b": 1, "a": [1.0, "\u00e9\ud83d\ude00", null, true, false, {}], "c": {"x": "q\"\\/\n\t\u0001\u007f"}, "d": -0.0, "e": 1E400, "f": 12345678901234567890, "g": 2.50, "h": 1e-7, "i": []}`: `{"b": 1, "a": [1.0, "\u00e9\ud83d\ude00", null, true, false, {}], "c": {"x": "q\"\\/\n\t\u0001\u007f"}, "d": -0.0, "e": Infinity, "f": 12345678901234567890, "g": 2.5, "h": 1e-07, "i": []}`,
+		`[1,"two",{"3":4}]`:             `[1, "two", {"3": 4}]`,
+		`{"dup": 1, "dup": 2, "z": 0}`:  `{"dup": 2, "z": 0}`,
+		`{"html": "<a href='x'>&</a>"}`: `{"html": "<a href='x'>&</a>"}`,
+	} {
+		n, err := decodeTree([]byte(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		n.pythonJSON(&b)
+		if b.String() != want {
+			t.Errorf("pythonJSON(%s)\n got %s\nwant %s", in, b.String(), want)
+		}
+	}
+}
+
 func TestPythonJSONNumbers(t *testing.T) {
 	for lit, want := range map[string]string{
 		"1": "1", "-0": "0", "1.0": "1.0", "1e16": "1e+16", "1E5": "100000.0", "1.5e-5": "1.5e-05",

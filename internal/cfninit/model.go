@@ -116,9 +116,10 @@ type Command struct {
 	WaitAfterCompletion string // "" (default), "forever", or seconds
 }
 
-// Service is an entry of services.sysvinit or services.windows.
+// Service is an entry of services.sysvinit, services.systemd (what AWS CDK writes) or
+// services.windows.
 type Service struct {
-	Manager       string // "sysvinit" or "windows"
+	Manager       string // "sysvinit", "systemd" or "windows"
 	Name          string
 	Enabled       *bool
 	EnsureRunning *bool

@@ -418,10 +418,13 @@ func (p *parser) parseSources(n *node, path string) ([]Source, error) {
 		if err != nil {
 			return nil, err
 		}
-		// cfn-init also unpacks an archive already on disk (sources_tool.py reads a
-		// local path); the docs define sources as URLs and so does stackhand.
-		if err := httpURL(u, sp, "a source is an archive's URL (tar, tar.gz, tar.bz2, zip)"); err != nil {
-			return nil, err
+		// The docs define sources as URLs; cfn-init also unpacks an archive already on
+		// disk, given by its path (sources_tool.py), and so does stackhand. Anything
+		// else (a relative path, s3://, ftp://) is refused here.
+		if !absolute(u) {
+			if err := httpURL(u, sp, "a source is an archive's URL (tar, tar.gz, tar.bz2, zip) or an absolute path to one"); err != nil {
+				return nil, err
+			}
 		}
 		s := Source{Target: target, URL: u}
 		if a := p.in.AuthFor(u, ""); a != nil {
@@ -685,10 +688,12 @@ func waitAfter(n *node, path string) (string, error) {
 	return "", errf(path, "must be \"forever\" or whole seconds like 0 or \"60\"")
 }
 
-var serviceManagers = map[string]bool{"sysvinit": true, "windows": true}
+// serviceManagers are the keys of services: sysvinit and windows (aws-resource-init,
+// Services), and systemd, which AWS CDK writes for ServiceManager.SYSTEMD.
+var serviceManagers = map[string]bool{"sysvinit": true, "systemd": true, "windows": true}
 
 func (p *parser) parseServices(n *node, path string) ([]Service, error) {
-	n, err := object(n, path, "sysvinit or windows -> services")
+	n, err := object(n, path, "sysvinit, systemd or windows -> services")
 	if err != nil {
 		return nil, err
 	}
@@ -696,7 +701,7 @@ func (p *parser) parseServices(n *node, path string) ([]Service, error) {
 	for _, mgr := range sortedKeys(n) {
 		mp := path + "." + mgr
 		if !serviceManagers[mgr] {
-			p.warnf(mp, "cfn-init has no service manager %q and skips it; use sysvinit (Linux, systemd too) or windows", mgr)
+			p.warnf(mp, "cfn-init has no service manager %q and skips it; use sysvinit (Linux, systemd too), systemd or windows", mgr)
 			continue
 		}
 		m, err := object(n.vals[mgr], mp, "service name -> {enabled, ensureRunning, files, sources, packages, commands}")

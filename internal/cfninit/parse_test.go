@@ -375,7 +375,7 @@ func TestParseWarnsUnknownKeys(t *testing.T) {
 			"files": {"/etc/x": {"content": "x", "bogus": true}},
 			"commands": {"c": {"command": "true", "timeout": 5}},
 			"packages": {"dnf": {"x": []}, "yum": {"y": []}},
-			"services": {"systemd": {"x": {}}, "sysvinit": {"y": {"enabled": true, "restart": "always"}}},
+			"services": {"upstart": {"x": {}}, "systemd": {"z": {"enabled": true}}, "sysvinit": {"y": {"enabled": true, "restart": "always"}}},
 			"users": {"u": {"shell": "/bin/sh"}},
 			"groups": {"g": {"members": []}}
 		}
@@ -385,7 +385,7 @@ func TestParseWarnsUnknownKeys(t *testing.T) {
 		"AWS::CloudFormation::Init.config.files./etc/x.bogus: unknown key, ignored",
 		"AWS::CloudFormation::Init.config.commands.c.timeout: unknown key, ignored",
 		`AWS::CloudFormation::Init.config.packages.dnf: cfn-init has no package manager "dnf"`,
-		`AWS::CloudFormation::Init.config.services.systemd: cfn-init has no service manager "systemd"`,
+		`AWS::CloudFormation::Init.config.services.upstart: cfn-init has no service manager "upstart"`,
 		"AWS::CloudFormation::Init.config.services.sysvinit.y.restart: unknown key",
 		"AWS::CloudFormation::Init.config.users.u.shell: unknown key",
 		"AWS::CloudFormation::Init.config.groups.g.members: unknown key",
@@ -403,6 +403,9 @@ func TestParseWarnsUnknownKeys(t *testing.T) {
 	}
 	if p := in.Configs["config"].Packages; len(p) != 1 || p[0].Manager != "yum" {
 		t.Errorf("packages = %s", show(p))
+	}
+	if s := in.Configs["config"].Services; len(s) != 2 || s[0].Manager != "systemd" || s[0].Name != "z" || s[1].Manager != "sysvinit" {
+		t.Errorf("services = %s", show(s))
 	}
 	// A set naming a config that does not exist fails when it runs, naming both.
 	_, err := in.Resolve(nil)
@@ -453,7 +456,10 @@ func TestParseErrors(t *testing.T) {
 		{init(`{"files": {"/a": {"content": "x", "context": "name=x"}}}`), "files./a.context: is a string; the context of a Mustache template must be an object"},
 		{init(`{"files": {"/a": {"content": {"k": 1}, "mode": "120777"}}}`), "files./a: mode 120777 makes a symlink, so content must be the link's target path"},
 		{init(`{"files": {"relative/a": {"content": "x"}}}`), `files.relative/a: the path "relative/a" is not absolute`},
-		{init(`{"sources": {"/opt/app": "/tmp/app.tar.gz"}}`), `sources./opt/app: "/tmp/app.tar.gz" is not an http:// or https:// URL; a source is an archive's URL`},
+		{init(`{"sources": {"/opt/app": "/tmp/app.tar.gz"}}`), ""}, // a local archive, as cfn-init takes it
+		{init(`{"sources": {"c:\\app": "c:\\dl\\app.zip"}}`), ""},
+		{init(`{"sources": {"/opt/app": "app.tar.gz"}}`), `sources./opt/app: "app.tar.gz" is not an http:// or https:// URL; a source is an archive's URL (tar, tar.gz, tar.bz2, zip) or an absolute path to one`},
+		{init(`{"sources": {"/opt/app": "s3://b/app.tgz"}}`), `sources./opt/app: "s3://b/app.tgz" is not an http:// or https:// URL`},
 		{init(`{"sources": {"app": "https://h/app.tgz"}}`), `sources.app: the target "app" is not an absolute directory path`},
 		{init(`{"commands": {"a": {"cwd": "/"}}}`), "commands.a: has no command"},
 		{init(`{"commands": {"a": {"command": ["sleep", 5]}}}`), `commands.a.command[1]: is a number; every element of a command list is a string`},

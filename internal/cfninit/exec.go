@@ -34,6 +34,9 @@ type system struct {
 	initDir string
 	// timeout overrides toolTimeout.
 	timeout time.Duration
+	// sbinDirs, when not nil, replaces the directories searched after PATH, so tests
+	// see only their recording tools.
+	sbinDirs []string
 }
 
 func (r *Runner) sysCfg() *system {
@@ -99,7 +102,7 @@ func (r *Runner) runTool(ctx context.Context, extraEnv []string, name string, ar
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	path, err := lookTool(name)
+	path, err := r.lookTool(name)
 	if err != nil {
 		return res, err
 	}
@@ -138,18 +141,26 @@ func (r *Runner) runTool(ctx context.Context, extraEnv []string, name string, ar
 // their full paths (aws-cfn-bootstrap posix_security.py, service_tools.py).
 var sbinDirs = []string{"/usr/sbin", "/sbin", "/usr/bin", "/bin"}
 
-// lookTool finds a tool on PATH, then in the system directories.
-func lookTool(name string) (string, error) {
+// lookTool finds a tool on PATH, then in the system directories. A path (an init
+// script) is taken as it is.
+func (r *Runner) lookTool(name string) (string, error) {
+	if filepath.IsAbs(name) {
+		return name, nil
+	}
 	if p, err := exec.LookPath(name); err == nil {
 		return p, nil
 	}
-	for _, d := range sbinDirs {
+	dirs := sbinDirs
+	if r.sysCfg().sbinDirs != nil {
+		dirs = r.sysCfg().sbinDirs
+	}
+	for _, d := range dirs {
 		p := filepath.Join(d, name)
 		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("%s is not installed (not on PATH nor in %s)", name, strings.Join(sbinDirs, ", "))
+	return "", fmt.Errorf("%s is not installed (not on PATH nor in %s)", name, strings.Join(dirs, ", "))
 }
 
 // haveTool says whether a tool is on PATH (only PATH: used to choose between managers).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -156,8 +157,8 @@ func debVersionMatches(have, want string) bool {
 // yumTool is the manager that answers to "yum": dnf where yum is dnf (Amazon Linux 2023,
 // RHEL 8 and later link yum to dnf), or where there is no yum but a dnf.
 func yumTool() string {
-	if p, err := lookTool("yum"); err == nil && haveTool("yum") {
-		if real, err := filepath.EvalSymlinks(p); err == nil && strings.HasPrefix(filepath.Base(real), "dnf") {
+	if p, err := exec.LookPath("yum"); err == nil {
+		if real, err := filepath.EvalSymlinks(p); err == nil && strings.HasPrefix(filepath.Base(real), "dnf") && haveTool("dnf") {
 			return "dnf"
 		}
 		return "yum"
@@ -230,7 +231,7 @@ func (r *Runner) installYum(ctx context.Context, pkgs []Package) ([]string, erro
 
 // rpmInstalledVersion is VERSION-RELEASE of an installed package, "" when none is.
 func (r *Runner) rpmInstalledVersion(ctx context.Context, name string) (string, error) {
-	t, err := r.runTool(ctx, nil, "rpm", "-q", "--queryformat", "%{VERSION}-%{RELEASE}\n", name)
+	t, err := r.runTool(ctx, nil, "rpm", "-q", "--queryformat", "%{VERSION}-%{RELEASE} ", name)
 	if err != nil || t.code != 0 {
 		return "", err
 	}

@@ -103,7 +103,7 @@ func (m sysvManager) state(ctx context.Context, name string) (svcState, error) {
 }
 
 func (m sysvManager) run(ctx context.Context, name, action string) (toolResult, error) {
-	if _, err := lookTool("service"); err == nil {
+	if m.r.haveSbinTool("service") {
 		return m.r.runTool(ctx, nil, "service", name, action)
 	}
 	return m.r.runTool(ctx, nil, m.script(name), action)
@@ -113,13 +113,13 @@ func (m sysvManager) setEnabled(ctx context.Context, name string, on bool) error
 	var t toolResult
 	var err error
 	switch {
-	case haveToolOrSbin("chkconfig"):
+	case m.r.haveSbinTool("chkconfig"):
 		word := "off"
 		if on {
 			word = "on"
 		}
 		t, err = m.r.runTool(ctx, nil, "chkconfig", name, word)
-	case haveToolOrSbin("update-rc.d"):
+	case m.r.haveSbinTool("update-rc.d"):
 		word := "disable"
 		if on {
 			word = "enable"
@@ -148,7 +148,8 @@ func (m sysvManager) control(ctx context.Context, name, action string) error {
 	return nil
 }
 
-func haveToolOrSbin(name string) bool {
-	_, err := lookTool(name)
+// haveSbinTool says whether a system tool is on PATH or in the system directories.
+func (r *Runner) haveSbinTool(name string) bool {
+	_, err := r.lookTool(name)
 	return err == nil
 }

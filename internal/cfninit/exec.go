@@ -53,13 +53,22 @@ type toolResult struct {
 	out  []byte // stdout and stderr as they interleaved, at most outputCap (the tail)
 }
 
-// tail returns the last n non-empty lines of the output, for an error message.
+// tailBytes bounds the output quoted in an error: a tool printing one huge line (a
+// progress bar without newlines) must not make an unreadable message.
+const tailBytes = 2048
+
+// tail returns the last n lines of the output, at most tailBytes of them, for an error
+// message.
 func (t toolResult) tail(n int) string {
 	lines := strings.Split(strings.TrimSpace(string(t.out)), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
-	return strings.TrimSpace(strings.Join(lines, "\n"))
+	s := strings.TrimSpace(strings.Join(lines, "\n"))
+	if len(s) > tailBytes {
+		s = "..." + s[len(s)-tailBytes:]
+	}
+	return s
 }
 
 // failure is the error for a tool that exited non-zero: the command, the code and the

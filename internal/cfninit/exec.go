@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -64,7 +65,7 @@ func (t toolResult) tail(n int) string {
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
-	s := strings.TrimSpace(strings.Join(lines, "\n"))
+	s := scrubCredentials(strings.TrimSpace(strings.Join(lines, "\n")))
 	if len(s) > tailBytes {
 		s = "..." + s[len(s)-tailBytes:]
 	}
@@ -74,11 +75,26 @@ func (t toolResult) tail(n int) string {
 // failure is the error for a tool that exited non-zero: the command, the code and the
 // tool's own last lines, which say why (a package that does not exist, a bad uid).
 func (t toolResult) failure(what string) error {
-	msg := fmt.Sprintf("%s: %s exited with code %d", what, strings.Join(t.argv, " "), t.code)
+	msg := fmt.Sprintf("%s: %s exited with code %d", what, showArgv(t.argv), t.code)
 	if tl := t.tail(10); tl != "" {
 		msg += ":\n" + tl
 	}
 	return errors.New(msg)
+}
+
+// credRe finds the user:password part of a URL, which a tool may echo (rpm quoting the
+// location it could not open).
+var credRe = regexp.MustCompile(`://[^/\s@]*@`)
+
+// scrubCredentials masks URLs' credentials in text bound for a log or an error.
+func scrubCredentials(s string) string {
+	return credRe.ReplaceAllString(s, "://xxxxx@")
+}
+
+// showArgv is a command line for a log or an error: a URL's credentials (an rpm or pip
+// location like https://user:token@host/x.rpm) never reach either.
+func showArgv(argv []string) string {
+	return scrubCredentials(strings.Join(argv, " "))
 }
 
 // tailBuffer keeps the last outputCap bytes written to it.
@@ -125,7 +141,7 @@ func (r *Runner) runTool(ctx context.Context, extraEnv []string, name string, ar
 	// tool itself is gone.
 	cmd.WaitDelay = 5 * time.Second
 	if r.Log != nil {
-		r.Log.Debug("running " + strings.Join(argv, " "))
+		r.Log.Debug("running " + showArgv(argv))
 	}
 	err = cmd.Run()
 	res.out = out.buf
@@ -134,13 +150,13 @@ func (r *Runner) runTool(ctx context.Context, extraEnv []string, name string, ar
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		if errors.Is(ctxErr, context.DeadlineExceeded) {
-			return res, fmt.Errorf("%s did not finish within %s and was stopped; output:\n%s", strings.Join(argv, " "), timeout, res.tail(10))
+			return res, fmt.Errorf("%s did not finish within %s and was stopped; output:\n%s", showArgv(argv), timeout, res.tail(10))
 		}
-		return res, fmt.Errorf("%s: %w", strings.Join(argv, " "), ctxErr)
+		return res, fmt.Errorf("%s: %w", showArgv(argv), ctxErr)
 	}
 	var exitErr *exec.ExitError
 	if err != nil && !errors.As(err, &exitErr) {
-		return res, fmt.Errorf("run %s: %w", strings.Join(argv, " "), err)
+		return res, fmt.Errorf("run %s: %w", showArgv(argv), err)
 	}
 	return res, nil
 }

@@ -101,3 +101,21 @@ func TestMissingToolNamed(t *testing.T) {
 		t.Fatalf("error = %v", err)
 	}
 }
+
+// TestCredentialsNeverShown: a location with credentials, echoed by the tool, appears
+// masked in the error and the log.
+func TestCredentialsNeverShown(t *testing.T) {
+	rc := newRecorder(t, "rpm")
+	rc.rule(t, "rpm -qp *", 1, `error: open of https://deploy:s3cr3t-token@repo.example.com/a.rpm failed: 404`)
+	r, logs := testRunner(t)
+	_, _, err := applyPkgs(t, r, pkgConfig("rpm", Package{Name: "a", Versions: []string{"https://deploy:s3cr3t-token@repo.example.com/a.rpm"}}))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if strings.Contains(err.Error(), "s3cr3t") || strings.Contains(allLogs(logs), "s3cr3t") {
+		t.Errorf("the password reached the error or the log:\n%v\n%s", err, allLogs(logs))
+	}
+	if !strings.Contains(err.Error(), "https://xxxxx@repo.example.com/a.rpm failed: 404") {
+		t.Errorf("error = %v", err)
+	}
+}

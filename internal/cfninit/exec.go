@@ -30,9 +30,9 @@ type system struct {
 	// so a test installs from its own repository without touching the machine's sources.
 	aptOptions []string
 	// systemd overrides the check for a running systemd (/run/systemd/system).
-	systemd *bool
+	systemd *bool //lint:ignore U1000 read on Unix only
 	// initDir overrides /etc/init.d, where init scripts live without systemd.
-	initDir string
+	initDir string //lint:ignore U1000 read on Unix only
 	// timeout overrides toolTimeout.
 	timeout time.Duration
 	// sbinDirs, when not nil, replaces the directories searched after PATH, so tests

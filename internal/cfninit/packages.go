@@ -3,7 +3,6 @@ package cfninit
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -540,10 +539,4 @@ func sign(n int) int {
 		return 1
 	}
 	return 0
-}
-
-// fileExists is for the init system checks.
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }

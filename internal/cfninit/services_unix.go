@@ -5,6 +5,7 @@ package cfninit
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 )
@@ -151,5 +152,11 @@ func (m sysvManager) control(ctx context.Context, name, action string) error {
 // haveSbinTool says whether a system tool is on PATH or in the system directories.
 func (r *Runner) haveSbinTool(name string) bool {
 	_, err := r.lookTool(name)
+	return err == nil
+}
+
+// fileExists is for the init system checks.
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
 	return err == nil
 }

@@ -105,14 +105,6 @@ func (rc *recorder) calls(t *testing.T) [][]string {
 	return out
 }
 
-// reset forgets the calls recorded so far.
-func (rc *recorder) reset(t *testing.T) {
-	t.Helper()
-	if err := os.Remove(rc.log); err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-}
-
 // wantCalls compares the calls recorded with the ones expected, each written as one
 // string of space-separated arguments ("apt-get -q -y install curl").
 func (rc *recorder) wantCalls(t *testing.T, want ...string) {

@@ -118,9 +118,10 @@ type serviceManager interface {
 // cfnHup is the service name templates give aws-cfn-bootstrap's daemon.
 const cfnHup = "cfn-hup"
 
-// applyServices brings each service listed to the state asked. A `sysvinit` entry is
-// handled where the machine is not Windows and a `windows` one on Windows; the other is
-// skipped with a warning, as each aws-cfn-bootstrap tool works on its own platform only.
+// applyServices brings each service listed to the state asked. A `sysvinit` (or
+// `systemd`) entry is handled where the machine is not Windows and a `windows` one on
+// Windows; the other is skipped with a warning, as each aws-cfn-bootstrap tool works on
+// its own platform only.
 func (r *Runner) applyServices(ctx context.Context, c *Config, ch *Changes, res *Result) error {
 	for _, s := range c.Services {
 		if err := r.applyService(ctx, s, ch, res); err != nil {

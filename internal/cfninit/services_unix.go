@@ -10,10 +10,15 @@ import (
 	"strings"
 )
 
-// newServiceManager is the init system for a services key: `sysvinit` means systemd
-// where it runs (cfn-init 2.0 on systemd distributions goes through systemctl too), the
-// init scripts where it does not.
+// newServiceManager is the init system for a services key. `sysvinit` means systemd
+// where it runs and the init scripts where it does not: aws-cfn-bootstrap calls
+// /sbin/service and chkconfig (service_tools.py), which on a systemd distribution only
+// forward to systemctl, so stackhand asks systemctl directly. `systemd` (the key AWS CDK
+// writes for ServiceManager.SYSTEMD) is systemd always.
 func (r *Runner) newServiceManager(key string) (serviceManager, bool) {
+	if key == "systemd" {
+		return systemdManager{r}, true
+	}
 	if key != "sysvinit" {
 		return nil, false
 	}

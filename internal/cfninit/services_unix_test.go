@@ -243,3 +243,17 @@ func TestWindowsServicesSkippedHere(t *testing.T) {
 		t.Errorf("calls %q; log:\n%s", rc.calls(t), allLogs(logs))
 	}
 }
+
+// TestSystemdKey: the `systemd` key (AWS CDK's ServiceManager.SYSTEMD) goes to systemctl
+// even where no running systemd was detected.
+func TestSystemdKey(t *testing.T) {
+	rc := newRecorder(t, "systemctl", "service")
+	r, _ := testRunner(t)
+	r.sys.systemd = bp(false)
+	rc.rule(t, "systemctl is-enabled *", 0, "enabled")
+	rc.rule(t, "systemctl is-active *", 3, "")
+	if _, err := applySvcs(r, nil, Service{Manager: "systemd", Name: "simpleserver", EnsureRunning: bp(true)}); err != nil {
+		t.Fatal(err)
+	}
+	rc.wantCalls(t, "systemctl is-enabled simpleserver", "systemctl is-active --quiet simpleserver", "systemctl start simpleserver")
+}

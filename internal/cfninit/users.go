@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/user"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +16,9 @@ import (
 // that exists is left as it is; one that exists with another gid is an error, and its gid
 // is never changed.
 func (r *Runner) applyGroups(ctx context.Context, c *Config, ch *Changes, res *Result) error {
+	if r.skipOnWindows("groups", len(c.Groups)) {
+		return nil
+	}
 	for _, g := range c.Groups {
 		have, err := user.LookupGroup(g.Name)
 		if err == nil {
@@ -54,6 +58,9 @@ func (r *Runner) applyGroups(ctx context.Context, c *Config, ch *Changes, res *R
 // (`usermod -d`, files not moved, as cfn-init). A user that exists with another uid is an
 // error, and its uid is never changed.
 func (r *Runner) applyUsers(ctx context.Context, c *Config, ch *Changes, res *Result) error {
+	if r.skipOnWindows("users", len(c.Users)) {
+		return nil
+	}
 	for _, u := range c.Users {
 		if err := r.applyUser(ctx, u, res); err != nil {
 			return fmt.Errorf("users.%s: %w", u.Name, err)
@@ -150,4 +157,14 @@ func usermodArgs(u User, homeDir string, missingGroups []string) []string {
 		return nil
 	}
 	return append(args, u.Name)
+}
+
+// skipOnWindows says (and warns) that a section is skipped: AWS documents groups and users
+// as not supported on Windows (AWS::CloudFormation::Init, "groups" and "users").
+func (r *Runner) skipOnWindows(section string, n int) bool {
+	if runtime.GOOS != "windows" || n == 0 {
+		return false
+	}
+	r.Log.Warn(fmt.Sprintf("%s: not supported on Windows (as in cfn-init); %d entries skipped", section, n))
+	return true
 }

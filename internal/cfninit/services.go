@@ -151,6 +151,12 @@ func (r *Runner) applyService(ctx context.Context, s Service, ch *Changes, res *
 			return err
 		}
 	}
+	if self && r.SelfReload != nil && !st.Running {
+		// This run is inside the agent, so the agent runs, whatever the init system
+		// says (started by hand, or in a container): starting its unit would make a
+		// second agent.
+		st.Running = true
+	}
 	if !st.Known {
 		return fmt.Errorf("%s has no service named %q: install it (or the package that provides it) earlier in the config, or remove the entry", m.kind(), name)
 	}

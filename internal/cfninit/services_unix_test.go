@@ -151,6 +151,18 @@ func TestCfnHupMeansStackhand(t *testing.T) {
 			t.Fatalf("error = %v", err)
 		}
 	})
+	t.Run("inside the agent it runs, whatever systemd says", func(t *testing.T) {
+		r, rc := setup(t, false)
+		calls := 0
+		r.SelfReload = func() error { calls++; return nil }
+		if _, err := applySvcs(r, changed(), cfnHup); err != nil {
+			t.Fatal(err)
+		}
+		if calls != 1 {
+			t.Errorf("SelfReload called %d times", calls)
+		}
+		rc.wantCalls(t, "systemctl is-enabled cfn-hup", "systemctl is-enabled stackhand", "systemctl is-active --quiet stackhand")
+	})
 	t.Run("started when not running", func(t *testing.T) {
 		r, rc := setup(t, false)
 		if _, err := applySvcs(r, changed(), cfnHup); err != nil {
@@ -256,4 +268,39 @@ func TestSystemdKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	rc.wantCalls(t, "systemctl is-enabled simpleserver", "systemctl is-active --quiet simpleserver", "systemctl start simpleserver")
+}
+
+// TestPackageChangeRestartsService: what the packages section installs is what the
+// services section sees in the same config's changes.
+func TestPackageChangeRestartsService(t *testing.T) {
+	rc := newRecorder(t, "rpm", "yum", "systemctl")
+	rc.rule(t, "rpm -q --quiet httpd", 1, "")
+	rc.rule(t, "rpm -q --quiet mod_ssl", 0, "")
+	rc.rule(t, "systemctl is-enabled *", 0, "enabled")
+	rc.rule(t, "systemctl is-active *", 0, "")
+	r, _ := testRunner(t)
+	r.sys.systemd = bp(true)
+	c := &Config{
+		Packages: []PackageSet{{Manager: "yum", Packages: []Package{{Name: "httpd"}, {Name: "mod_ssl"}}}},
+		Services: []Service{
+			{Manager: "sysvinit", Name: "httpd", EnsureRunning: bp(true), Packages: map[string][]string{"yum": {"httpd"}}},
+			{Manager: "sysvinit", Name: "sshd", EnsureRunning: bp(true), Packages: map[string][]string{"yum": {"mod_ssl"}, "apt": {"httpd"}}},
+		},
+	}
+	ch, res := newChanges(), &Result{}
+	ctx := context.Background()
+	if err := r.applyPackages(ctx, c, ch, res); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.applyServices(ctx, c, ch, res); err != nil {
+		t.Fatal(err)
+	}
+	rc.wantCalls(t,
+		"rpm -q --quiet httpd", "rpm -q --quiet mod_ssl", "yum -y install httpd",
+		"systemctl is-enabled httpd", "systemctl is-active --quiet httpd", "systemctl restart httpd",
+		"systemctl is-enabled sshd", "systemctl is-active --quiet sshd",
+	)
+	if want := []string{"package yum httpd", "service httpd restarted"}; !slices.Equal(res.Changed, want) {
+		t.Errorf("res.Changed = %q, want %q", res.Changed, want)
+	}
 }

@@ -3,6 +3,8 @@ package cfninit
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -458,7 +460,12 @@ func (r *Runner) installMSI(ctx context.Context, pkgs []Package) ([]string, erro
 	var names []string
 	for _, p := range pkgs {
 		for _, loc := range p.Versions {
-			t, err := r.runTool(ctx, nil, "msiexec", msiArgs(loc)...)
+			local, cleanup, err := r.msiLocal(ctx, loc)
+			if err != nil {
+				return names, fmt.Errorf("msi %s: %w", p.Name, err)
+			}
+			t, err := r.runTool(ctx, nil, "msiexec", msiArgs(local)...)
+			cleanup()
 			if err != nil {
 				return names, err
 			}
@@ -477,6 +484,39 @@ func (r *Runner) installMSI(ctx context.Context, pkgs []Package) ([]string, erro
 		}
 	}
 	return names, nil
+}
+
+// msiLocal is a path msiexec can read for a package location: a URL is downloaded
+// first through the Runner's Fetcher to a temporary .msi, as cfn-init does
+// (msi_tool.py), so that the same deadlines, retries and errors apply as for files and
+// sources. cleanup removes the download.
+func (r *Runner) msiLocal(ctx context.Context, loc string) (path string, cleanup func(), err error) {
+	if !urlRe.MatchString(loc) {
+		return loc, func() {}, nil
+	}
+	if r.Fetch == nil {
+		return "", nil, fmt.Errorf("cannot download %s: no fetcher configured", redactURL(loc))
+	}
+	body, err := r.Fetch.Open(ctx, loc, nil)
+	if err != nil {
+		return "", nil, err
+	}
+	defer body.Close()
+	f, err := os.CreateTemp("", "cfn-init-*.msi")
+	if err != nil {
+		return "", nil, fmt.Errorf("download %s: %w", redactURL(loc), err)
+	}
+	cleanup = func() { os.Remove(f.Name()) }
+	if _, err := io.Copy(f, body); err != nil {
+		f.Close()
+		cleanup()
+		return "", nil, fmt.Errorf("download %s: %w", redactURL(loc), err)
+	}
+	if err := f.Close(); err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("download %s: %w", redactURL(loc), err)
+	}
+	return f.Name(), cleanup, nil
 }
 
 // --- versions ---

@@ -1,6 +1,10 @@
 package cfninit
 
 import (
+	"context"
+	"errors"
+	"io"
+	"os"
 	"strings"
 	"testing"
 )
@@ -60,5 +64,38 @@ func TestCompareVersions(t *testing.T) {
 	}
 	if got := maxVersion([]string{"1.9", "1.10", "1.2"}); got != "1.10" {
 		t.Errorf("maxVersion = %q", got)
+	}
+}
+
+type fakeFetcher map[string]string
+
+func (f fakeFetcher) Open(ctx context.Context, url string, auth *Auth) (io.ReadCloser, error) {
+	body, ok := f[url]
+	if !ok {
+		return nil, errors.New("GET " + url + ": 404 Not Found")
+	}
+	return io.NopCloser(strings.NewReader(body)), nil
+}
+
+// TestMSIDownloadedFirst: a URL location is fetched to a temporary .msi for msiexec and
+// removed after; a path is used as it is.
+func TestMSIDownloadedFirst(t *testing.T) {
+	r := &Runner{Fetch: fakeFetcher{"https://example.com/app.msi": "MSI-BYTES"}}
+	p, cleanup, err := r.msiLocal(context.Background(), "https://example.com/app.msi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(p); err != nil || string(b) != "MSI-BYTES" || !strings.HasSuffix(p, ".msi") {
+		t.Errorf("download at %s: %q %v", p, b, err)
+	}
+	cleanup()
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Errorf("the download stayed after cleanup: %v", err)
+	}
+	if p, _, err := r.msiLocal(context.Background(), `C:\cfn\app.msi`); err != nil || p != `C:\cfn\app.msi` {
+		t.Errorf("a path: %q %v", p, err)
+	}
+	if _, _, err := r.msiLocal(context.Background(), "https://example.com/missing.msi"); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("a missing download: %v", err)
 	}
 }

@@ -44,7 +44,7 @@ var ErrChanged = errors.New("archive changed after it was scanned")
 func Extract(ctx context.Context, archivePath, dest string, o Options) (Stats, error) {
 	stats, err := scan(ctx, archivePath, o.StripComponents)
 	if err != nil {
-		return Stats{}, err
+		return Stats{}, fmt.Errorf("unpack into %s (nothing written): %w", dest, err)
 	}
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return Stats{}, fmt.Errorf("unpack %s: make the target directory: %w", archivePath, err)

@@ -14,12 +14,13 @@ type checker struct {
 	strip int
 	files map[string]bool // regular files so far, by cleaned name: what hard links may name
 	stats Stats
+	links map[string]bool // symbolic links so far: nothing may be written through them
 	tops  map[string]bool // top-level names (before stripping), for Stats.OneTopDir
 	topOK bool            // every entry so far lies under a directory, not at the top
 }
 
 func newChecker(strip int) *checker {
-	return &checker{strip: strip, files: map[string]bool{}, tops: map[string]bool{}, topOK: true}
+	return &checker{strip: strip, files: map[string]bool{}, links: map[string]bool{}, tops: map[string]bool{}, topOK: true}
 }
 
 // check validates e and returns its name inside dest (slash-separated, cleaned,
@@ -43,6 +44,13 @@ func (c *checker) check(e *entry) (string, error) {
 	}
 	parts = parts[c.strip:]
 	name := strings.Join(parts, "/")
+	if len(c.links) > 0 {
+		for i := 1; i < len(parts); i++ {
+			if dir := strings.Join(parts[:i], "/"); c.links[dir] {
+				return "", refuse(e.raw, "%s is a symbolic link made earlier by this archive; nothing is written through a link", dir)
+			}
+		}
+	}
 	switch e.kind {
 	case kindSymlink:
 		if err := checkSymlink(len(parts)-1, e.link); err != nil {
@@ -64,6 +72,11 @@ func (c *checker) check(e *entry) (string, error) {
 		}
 		c.stats.Files++
 		c.stats.Bytes += e.size
+	}
+	if e.kind == kindSymlink {
+		c.links[name] = true
+	} else {
+		delete(c.links, name)
 	}
 	if e.kind == kindFile {
 		c.files[name] = true

@@ -344,3 +344,27 @@ func mustWrite(t *testing.T, p, body string) {
 		t.Fatal(err)
 	}
 }
+
+// TestArchiveChangedAfterScan replaces the archive between the scan and the unpacking
+// with one whose content is bigger: Extract stops at the scanned size, says so, and
+// leaves no half-written file.
+func TestArchiveChangedAfterScan(t *testing.T) {
+	small := build(t, TarGzip, []member{{name: "a", body: "1"}, {name: "b", body: "2"}})
+	big := build(t, TarGzip, []member{{name: "a", body: "1"}, {name: "b", body: strings.Repeat("2", 1<<20)}})
+	p := writeTemp(t, "a.tar.gz", small)
+	old := afterScan
+	t.Cleanup(func() { afterScan = old })
+	afterScan = func(string) {
+		if err := os.WriteFile(p, big, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := newSandbox(t)
+	_, err := Extract(context.Background(), p, s.dest, Options{UID: -1, GID: -1})
+	if !errors.Is(err, ErrChanged) || !strings.Contains(err.Error(), `entry "b"`) {
+		t.Fatalf("err = %v, want ErrChanged naming entry b", err)
+	}
+	if got, want := listing(t, s.dest), []string{"f a"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("dest holds %q, want %q", got, want)
+	}
+}

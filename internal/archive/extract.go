@@ -18,6 +18,9 @@ import (
 // freeBytes is FreeBytes, replaced by tests that pretend a disk is small.
 var freeBytes = FreeBytes
 
+// afterScan runs between Extract's two passes; tests change the archive there.
+var afterScan = func(archivePath string) {}
+
 // blockSize is what each entry is counted to cost beyond its content: a file's last
 // partial block, a directory's block, an inode's share. Most Linux file systems use 4 KiB.
 const blockSize = 4096
@@ -46,6 +49,7 @@ func Extract(ctx context.Context, archivePath, dest string, o Options) (Stats, e
 	if err != nil {
 		return Stats{}, fmt.Errorf("unpack into %s (nothing written): %w", dest, err)
 	}
+	afterScan(archivePath)
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return Stats{}, fmt.Errorf("unpack %s: make the target directory: %w", archivePath, err)
 	}

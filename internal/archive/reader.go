@@ -153,7 +153,7 @@ func (w *tarWalker) next() (*entry, error) {
 	e := &entry{raw: h.Name, size: h.Size, link: h.Linkname, mod: h.ModTime.Unix()}
 	e.mode = h.FileInfo().Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
 	switch h.Typeflag {
-	case tar.TypeReg, tar.TypeRegA:
+	case tar.TypeReg: // the reader reports old-style regular files (TypeRegA) as TypeReg too
 		e.kind = kindFile
 		e.body = func() (io.Reader, error) { return w.tr, nil }
 	case tar.TypeDir:

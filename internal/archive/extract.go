@@ -119,7 +119,7 @@ type dirEntry struct {
 }
 
 func (x *extractor) run(ctx context.Context, archivePath string) (Stats, error) {
-	w, format, err := open(archivePath)
+	w, format, err := open(archivePath, true)
 	if err != nil {
 		return Stats{}, err
 	}

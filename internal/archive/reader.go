@@ -58,8 +58,10 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b 
 
 var bufioPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, bufSize) }}
 
-// open opens the archive at path and returns a walker over it.
-func open(path string) (walker, Format, error) {
+// open opens the archive at path and returns a walker over it; ahead decompresses in a
+// goroutine ahead of the reader (for Extract, whose writes it overlaps; a scan only
+// reads, so it gains nothing from it).
+func open(path string, ahead bool) (walker, Format, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, Unknown, err
@@ -122,6 +124,11 @@ func open(path string) (walker, Format, error) {
 		}
 		w.closers = append(w.closers, func() error { zr.Close(); return nil })
 		r = zr
+	}
+	if ahead && format != Tar {
+		ra := newReadahead(r)
+		w.closers = append([]func() error{ra.close}, w.closers...)
+		r = ra
 	}
 	w.tr = tar.NewReader(r)
 	return w, format, nil

@@ -167,7 +167,7 @@ func Scan(ctx context.Context, path string) (Stats, error) {
 }
 
 func scan(ctx context.Context, path string, strip int) (Stats, error) {
-	w, format, err := open(path)
+	w, format, err := open(path, false)
 	if err != nil {
 		return Stats{}, err
 	}

@@ -2,6 +2,7 @@ package archive
 
 import (
 	"archive/tar"
+	"archive/zip"
 	"bytes"
 	"context"
 	"errors"
@@ -366,5 +367,38 @@ func TestArchiveChangedAfterScan(t *testing.T) {
 	}
 	if got, want := listing(t, s.dest), []string{"f a"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("dest holds %q, want %q", got, want)
+	}
+}
+
+// TestZipFromWindows: a zip made on Windows carries MS-DOS attributes, which archive/zip
+// turns into 0666 and 0777; the files get 0644 and the directories 0755 instead of being
+// world-writable.
+func TestZipFromWindows(t *testing.T) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, name := range []string{"site/", "site/index.html"} {
+		h := &zip.FileHeader{Name: name, Method: zip.Store, CreatorVersion: 0 /* MS-DOS */}
+		h.ExternalAttrs = 0x20 // the archive bit
+		if strings.HasSuffix(name, "/") {
+			h.ExternalAttrs = 0x10 // the directory bit
+		}
+		// CreateRaw keeps CreatorVersion as given (CreateHeader would mark it Unix).
+		if _, err := zw.CreateRaw(h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	zw.Close()
+	p := writeTemp(t, "win.zip", buf.Bytes())
+	s := newSandbox(t)
+	if _, err := Extract(context.Background(), p, s.dest, Options{UID: -1, GID: -1}); err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOOS == "windows" {
+		return
+	}
+	for name, want := range map[string]fs.FileMode{"site": fs.ModeDir | 0o755, "site/index.html": 0o644} {
+		if fi, err := os.Lstat(filepath.Join(s.dest, name)); err != nil || fi.Mode() != want {
+			t.Errorf("%s: %v, %v; want %v", name, fi.Mode(), err, want)
+		}
 	}
 }

@@ -20,6 +20,7 @@ func TestOwnerAndSpecialBits(t *testing.T) {
 		{name: "bin/", typ: tar.TypeDir, mode: 0o2775},
 		{name: "bin/tool", mode: 0o4755, body: "x"},
 		{name: "bin/link", typ: tar.TypeSymlink, link: "tool"},
+		{name: "lib/x/y", mode: 0o640, body: "y"}, // lib and lib/x made on the way
 	}
 	p := writeTemp(t, "a.tar", tarBytes(t, ms))
 	for _, keep := range []bool{false, true} {
@@ -31,7 +32,8 @@ func TestOwnerAndSpecialBits(t *testing.T) {
 		if keep {
 			wantFile, wantDir = 0o755|fs.ModeSetuid, fs.ModeDir|0o775|fs.ModeSetgid
 		}
-		for name, want := range map[string]fs.FileMode{"bin": wantDir, "bin/tool": wantFile, "bin/link": fs.ModeSymlink | 0o777} {
+		for name, want := range map[string]fs.FileMode{"bin": wantDir, "bin/tool": wantFile, "bin/link": fs.ModeSymlink | 0o777,
+			"lib": fs.ModeDir | 0o755, "lib/x": fs.ModeDir | 0o755, "lib/x/y": 0o640} {
 			fi, err := os.Lstat(filepath.Join(s.dest, name))
 			if err != nil {
 				t.Fatal(err)

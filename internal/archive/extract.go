@@ -146,6 +146,10 @@ func (x *extractor) run(ctx context.Context, archivePath string) (Stats, error) 
 			continue
 		}
 		if err := x.write(ctx, e, name, *bp); err != nil {
+			if isNoSpace(err) && !errors.Is(err, ErrNoSpace) {
+				// Out of blocks or inodes while making a directory, a link or a rename.
+				err = fmt.Errorf("%w: the file system of %s is full: %v", ErrNoSpace, x.dest, err)
+			}
 			var ee *EntryError
 			if errors.As(err, &ee) {
 				return Stats{}, fmt.Errorf("unpack %s into %s: %w", archivePath, x.dest, err)

@@ -44,3 +44,30 @@ func TestDiskFillsWhileWriting(t *testing.T) {
 		t.Fatalf("err = %v, want the space check to refuse before writing", err)
 	}
 }
+
+// TestInodesRunOut unpacks many empty files onto a tmpfs with few inodes: the blocks
+// suffice, the inodes do not, and Extract says the file system is full.
+func TestInodesRunOut(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a small tmpfs")
+	}
+	dest := t.TempDir()
+	if err := syscall.Mount("tmpfs", dest, "tmpfs", 0, "size=1m,nr_inodes=8"); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(dest, syscall.MNT_DETACH) })
+	var ms []member
+	for i := 0; i < 20; i++ {
+		ms = append(ms, member{name: "f" + strings.Repeat("x", i)})
+	}
+	p := writeTemp(t, "a.tar", tarBytes(t, ms))
+	_, err := Extract(context.Background(), p, dest, Options{UID: -1, GID: -1})
+	if !errors.Is(err, ErrNoSpace) || !strings.Contains(err.Error(), "is full") {
+		t.Fatalf("err = %v, want ErrNoSpace saying the file system is full", err)
+	}
+	for _, l := range listing(t, dest) {
+		if strings.Contains(l, ".stackhand-") {
+			t.Errorf("a temporary file is left: %s", l)
+		}
+	}
+}

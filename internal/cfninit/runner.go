@@ -34,6 +34,12 @@ type Runner struct {
 	// SelfService names the service that stands for cfn-hup on an instance where
 	// stackhand replaces aws-cfn-bootstrap (services.sysvinit.cfn-hup); "" when none.
 	SelfService string
+	// SelfReload, when set, makes stackhand re-read its configuration (what SIGHUP does);
+	// the agent sets it when cfn-init runs inside it. Without it the stand-in for cfn-hup
+	// is reloaded through the init system (systemctl reload).
+	SelfReload func() error
+
+	sys *system // the machine's tools; nil is the machine itself (tests set it)
 }
 
 // Changes is what a run changed so far, for services' restart lists.

@@ -76,7 +76,7 @@ func (r *Runner) applyCommands(ctx context.Context, c *Config, ch *Changes, res 
 		}
 		ch.Commands[cmd.Name] = true
 		res.Changed = append(res.Changed, "command "+cmd.Name)
-		wait, forever, err := waitAfter(cmd)
+		wait, forever, err := commandWait(cmd)
 		if err != nil {
 			return fmt.Errorf("command %s: %w", cmd.Name, err)
 		}
@@ -99,8 +99,8 @@ func (r *Runner) applyCommands(ctx context.Context, c *Config, ch *Changes, res 
 	return nil
 }
 
-// waitAfter returns how long to wait after cmd ran, or forever; zero on Linux.
-func waitAfter(c *Command) (time.Duration, bool, error) {
+// commandWait returns how long to wait after cmd ran, or forever; zero on Linux.
+func commandWait(c *Command) (time.Duration, bool, error) {
 	if commandOS != "windows" {
 		return 0, false, nil
 	}

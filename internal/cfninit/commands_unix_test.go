@@ -216,20 +216,20 @@ func TestWaitAfterCompletion(t *testing.T) {
 	old := commandOS
 	defer func() { commandOS = old }()
 	commandOS = "linux"
-	d, forever, err := waitAfter(c("forever"))
+	d, forever, err := commandWait(c("forever"))
 	if d != 0 || forever || err != nil {
 		t.Errorf("linux ignores waitAfterCompletion: %v %v %v", d, forever, err)
 	}
 	commandOS = "windows"
 	for v, want := range map[string]time.Duration{"": 60 * time.Second, "0": 0, "45": 45 * time.Second} {
-		if d, f, err := waitAfter(c(v)); d != want || f || err != nil {
+		if d, f, err := commandWait(c(v)); d != want || f || err != nil {
 			t.Errorf("%q: %v %v %v, want %v", v, d, f, err, want)
 		}
 	}
-	if _, f, err := waitAfter(c("Forever")); !f || err != nil {
+	if _, f, err := commandWait(c("Forever")); !f || err != nil {
 		t.Errorf("forever: %v %v", f, err)
 	}
-	if _, _, err := waitAfter(c("soon")); err == nil {
+	if _, _, err := commandWait(c("soon")); err == nil {
 		t.Error("a bad waitAfterCompletion is accepted")
 	}
 }

@@ -192,11 +192,10 @@ func (r *Runner) fileContent(ctx context.Context, f *File) (io.ReadCloser, error
 // authFor returns the Authentication entry for url: the one named, else one whose
 // buckets or uris match.
 func (r *Runner) authFor(url, name string) *Auth {
-	if len(r.Auth) == 0 || name == "" {
+	if len(r.Auth) == 0 {
 		return nil
 	}
-	// Until the parser's AuthFor lands on this branch: by name only.
-	return r.Auth[name]
+	return (&Init{Auth: r.Auth}).AuthFor(url, name)
 }
 
 // testHookTemp, when set by a test, is called with the temporary file's path after it

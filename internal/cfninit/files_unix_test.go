@@ -24,7 +24,7 @@ func needRoot(t *testing.T) {
 	}
 }
 
-func str(s string) *string { return &s }
+func sp(s string) *string { return &s }
 
 // applyFilesOnce runs the files section alone for fs.
 func applyFilesOnce(t *testing.T, r *Runner, fs ...File) (*Changes, *Result, error) {
@@ -70,8 +70,8 @@ func TestFilesContentModeOwnerAndDefaults(t *testing.T) {
 	old := syscall.Umask(0o022)
 	defer syscall.Umask(old)
 	ch, res := mustApplyFiles(t, r,
-		File{Path: withMode, Content: str("a=1\n"), Mode: "000640", Owner: "65534", Group: "65534"},
-		File{Path: plain, Content: str("plain")},
+		File{Path: withMode, Content: sp("a=1\n"), Mode: "000640", Owner: "65534", Group: "65534"},
+		File{Path: plain, Content: sp("plain")},
 	)
 	if got := readString(t, withMode); got != "a=1\n" {
 		t.Errorf("content = %q", got)
@@ -128,7 +128,7 @@ func TestFilesSecretNeverReadableByOthers(t *testing.T) {
 		}
 	}
 	defer func() { testHookTemp = nil }()
-	mustApplyFiles(t, r, File{Path: path, Content: str("s3cr3t"), Mode: "000400", Owner: "65534"})
+	mustApplyFiles(t, r, File{Path: path, Content: sp("s3cr3t"), Mode: "000400", Owner: "65534"})
 	if !stages["created"] || !stages["rename"] {
 		t.Fatalf("hook stages seen: %v", stages)
 	}
@@ -141,18 +141,18 @@ func TestFilesSymlink(t *testing.T) {
 	r, _ := testRunner(t)
 	dir := t.TempDir()
 	link := filepath.Join(dir, "current")
-	ch, _ := mustApplyFiles(t, r, File{Path: link, Content: str("/etc/hostname"), Mode: "120777"})
+	ch, _ := mustApplyFiles(t, r, File{Path: link, Content: sp("/etc/hostname"), Mode: "120777"})
 	if got, err := os.Readlink(link); err != nil || got != "/etc/hostname" {
 		t.Fatalf("readlink = %q, %v", got, err)
 	}
 	if !ch.Files[link] {
 		t.Error("a new link is a change")
 	}
-	ch, res := mustApplyFiles(t, r, File{Path: link, Content: str("/etc/hostname"), Mode: "120777"})
+	ch, res := mustApplyFiles(t, r, File{Path: link, Content: sp("/etc/hostname"), Mode: "120777"})
 	if len(ch.Files) != 0 || len(res.Changed) != 0 {
 		t.Errorf("same link again is no change: %v", res.Changed)
 	}
-	ch, _ = mustApplyFiles(t, r, File{Path: link, Content: str("/etc/passwd"), Mode: "120777"})
+	ch, _ = mustApplyFiles(t, r, File{Path: link, Content: sp("/etc/passwd"), Mode: "120777"})
 	if got, _ := os.Readlink(link); got != "/etc/passwd" || !ch.Files[link] {
 		t.Errorf("retargeted link = %q, changed %v", got, ch.Files)
 	}
@@ -172,9 +172,9 @@ func TestFilesBase64JSONAndContext(t *testing.T) {
 	js := filepath.Join(dir, "conf.json")
 	tpl := filepath.Join(dir, "hello.txt")
 	mustApplyFiles(t, r,
-		File{Path: b64, Content: str(" AAEC\n/w== \n"), Encoding: "base64"},
-		File{Path: js, Content: str(`{"a": "{{x}}"}`), ContentIsJSON: true, Context: map[string]any{"x": "no"}},
-		File{Path: tpl, Content: str("hello {{name}}, {{#l}}{{.}};{{/l}}"), Context: map[string]any{"name": "web", "l": []any{"a", "b"}}},
+		File{Path: b64, Content: sp(" AAEC\n/w== \n"), Encoding: "base64"},
+		File{Path: js, Content: sp(`{"a": "{{x}}"}`), ContentIsJSON: true, Context: map[string]any{"x": "no"}},
+		File{Path: tpl, Content: sp("hello {{name}}, {{#l}}{{.}};{{/l}}"), Context: map[string]any{"name": "web", "l": []any{"a", "b"}}},
 	)
 	if got := readString(t, b64); got != "\x00\x01\x02\xff" {
 		t.Errorf("base64 = %q", got)
@@ -185,7 +185,7 @@ func TestFilesBase64JSONAndContext(t *testing.T) {
 	if got := readString(t, tpl); got != "hello web, a;b;" {
 		t.Errorf("rendered = %q", got)
 	}
-	if _, _, err := applyFilesOnce(t, r, File{Path: filepath.Join(dir, "bad"), Content: str("!!"), Encoding: "base64"}); err == nil ||
+	if _, _, err := applyFilesOnce(t, r, File{Path: filepath.Join(dir, "bad"), Content: sp("!!"), Encoding: "base64"}); err == nil ||
 		!strings.Contains(err.Error(), "base64") {
 		t.Errorf("bad base64: %v", err)
 	}
@@ -195,7 +195,7 @@ func TestFilesUnchangedRerunRecordsNothing(t *testing.T) {
 	needRoot(t)
 	r, _ := testRunner(t)
 	path := filepath.Join(t.TempDir(), "app.conf")
-	f := File{Path: path, Content: str("v1"), Mode: "000600", Owner: "root"}
+	f := File{Path: path, Content: sp("v1"), Mode: "000600", Owner: "root"}
 	mustApplyFiles(t, r, f)
 	ino := statT(t, path).Ino
 	ch, res := mustApplyFiles(t, r, f)
@@ -219,7 +219,7 @@ func TestFilesUnchangedRerunRecordsNothing(t *testing.T) {
 		t.Error("an owner change is not recorded")
 	}
 	// Content: changed, the previous file kept as .bak as cfn-init does.
-	f.Content = str("v2")
+	f.Content = sp("v2")
 	if ch, _ := mustApplyFiles(t, r, f); !ch.Files[path] {
 		t.Error("a content change is not recorded")
 	}
@@ -261,7 +261,7 @@ func TestFilesRefuseHostileParents(t *testing.T) {
 		{"symlink planted by another user", filepath.Join(plantedLink, "x.conf"), "", "symlink"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := applyFilesOnce(t, r, File{Path: tc.path, Content: str("x"), Owner: tc.owner})
+			_, _, err := applyFilesOnce(t, r, File{Path: tc.path, Content: sp("x"), Owner: tc.owner})
 			if err == nil || !strings.Contains(err.Error(), "refusing") || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want a refusal saying %q", err, tc.want)
 			}
@@ -277,9 +277,9 @@ func TestFilesRefuseHostileParents(t *testing.T) {
 	goodLink := filepath.Join(base, "good-link")
 	os.Symlink(elsewhere, goodLink)
 	for _, f := range []File{
-		{Path: filepath.Join(sticky, "y.conf"), Content: str("y")},
-		{Path: filepath.Join(othersDir, "mine.conf"), Content: str("y"), Owner: "65534"},
-		{Path: filepath.Join(goodLink, "via-link.conf"), Content: str("y")},
+		{Path: filepath.Join(sticky, "y.conf"), Content: sp("y")},
+		{Path: filepath.Join(othersDir, "mine.conf"), Content: sp("y"), Owner: "65534"},
+		{Path: filepath.Join(goodLink, "via-link.conf"), Content: sp("y")},
 	} {
 		if _, _, err := applyFilesOnce(t, r, f); err != nil {
 			t.Errorf("%s: %v", f.Path, err)
@@ -299,13 +299,13 @@ func TestFilesBadEntries(t *testing.T) {
 		f    File
 		want string
 	}{
-		{File{Path: "relative/x", Content: str("x")}, "absolute"},
-		{File{Path: filepath.Join(dir, "m"), Content: str("x"), Mode: "644"}, "six octal digits"},
-		{File{Path: filepath.Join(dir, "m"), Content: str("x"), Mode: "000948"}, "six octal digits"},
-		{File{Path: filepath.Join(dir, "o"), Content: str("x"), Owner: "no-such-user-xyz"}, `owner "no-such-user-xyz"`},
-		{File{Path: filepath.Join(dir, "g"), Content: str("x"), Group: "no-such-group-xyz"}, `group "no-such-group-xyz"`},
-		{File{Path: filepath.Join(dir, "adir"), Content: str("x")}, "directory is in the way"},
-		{File{Path: filepath.Join(dir, "afile/x"), Content: str("x")}, "not a directory"},
+		{File{Path: "relative/x", Content: sp("x")}, "absolute"},
+		{File{Path: filepath.Join(dir, "m"), Content: sp("x"), Mode: "644"}, "six octal digits"},
+		{File{Path: filepath.Join(dir, "m"), Content: sp("x"), Mode: "000948"}, "six octal digits"},
+		{File{Path: filepath.Join(dir, "o"), Content: sp("x"), Owner: "no-such-user-xyz"}, `owner "no-such-user-xyz"`},
+		{File{Path: filepath.Join(dir, "g"), Content: sp("x"), Group: "no-such-group-xyz"}, `group "no-such-group-xyz"`},
+		{File{Path: filepath.Join(dir, "adir"), Content: sp("x")}, "directory is in the way"},
+		{File{Path: filepath.Join(dir, "afile/x"), Content: sp("x")}, "not a directory"},
 		{File{Path: filepath.Join(dir, "none")}, "neither content nor source"},
 	} {
 		_, _, err := applyFilesOnce(t, r, tc.f)

@@ -47,14 +47,15 @@ func decodeTree(b []byte) (*node, error) {
 	dec.UseNumber()
 	n, err := readNode(dec, 0)
 	if err == nil {
-		if _, err2 := dec.Token(); err2 != io.EOF {
-			err = fmt.Errorf("more data after the JSON value")
-			if err2 != nil && !errors.Is(err2, io.EOF) {
-				err = err2
-			}
+		end := dec.InputOffset()
+		rest := bytes.TrimLeft(b[end:], " \t\r\n")
+		if len(rest) == 0 {
+			return n, nil
 		}
+		line, col := lineCol(b, int64(len(b)-len(rest)))
+		return nil, fmt.Errorf("not valid JSON: line %d, column %d: more data after the JSON value", line, col)
 	}
-	if err != nil {
+	{
 		off := dec.InputOffset()
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
@@ -67,7 +68,6 @@ func decodeTree(b []byte) (*node, error) {
 		line, col := lineCol(b, off)
 		return nil, fmt.Errorf("not valid JSON: line %d, column %d: %v", line, col, err)
 	}
-	return n, nil
 }
 
 // lineCol turns a byte offset into a 1-based line and column (in bytes).

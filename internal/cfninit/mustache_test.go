@@ -122,3 +122,31 @@ func FuzzRender(f *testing.F) {
 		}
 	})
 }
+
+// TestRenderLikePystacheMore: nesting, standalone lines with tabs and CRLF, delimiter
+// changes around sections; each want is again pystache 0.6's output.
+func TestRenderLikePystacheMore(t *testing.T) {
+	data := decodeContext(t, `{"a": {"a": {"x": 1}}, "l": [{"n": 1}, {"n": 0}], "name": "w", "t": true, "e": [], "deep": {"list": [1, 2]}, "u": "\u00e9<", "big": 123456789012345678901234567890, "f0": 0.0}`)
+	for _, c := range []struct{ tmpl, want string }{
+		{"{{#a}}{{#a}}{{x}}{{/a}}{{/a}}", "1"},
+		{"{{#l}}\n\t{{#n}}\n  yes\n\t{{/n}}\n{{/l}}", "  yes\n"},
+		{"{{#l}}{{n}}{{^n}}zero{{/n}}|{{/l}}", "1|0zero|"},
+		{"{{{ name }}} {{ { name } }}|{{# t }}T{{/ t }}", "w w|T"},
+		{"{{#deep.list}}<{{.}}>{{/deep.list}}", "<1><2>"},
+		{"{{#a}}{{a.x}}|{{x}}{{/a}}", "1|"},
+		{"{{u}} {{{u}}}", "\u00e9&lt; \u00e9<"},
+		{"{{big}} {{f0}} {{#f0}}yes{{/f0}}", "123456789012345678901234567890 0.0 "},
+		{"a\n{{#t}}\nb\n{{/t}}", "a\nb\n"},
+		{"a\n  {{!c}}  \nb", "a\n    \nb"},
+		{" {{=<% %>=}} \nx", "  \nx"},
+		{"<%x%>{{=<% %>=}}\n<%#t%>\n<%name%>\n<%/t%>\n", "<%x%>\nw\n"},
+		{"\r\n{{#t}}\r\n\r\n{{/t}}\r\n", "\r\n\r\n"},
+		{"{{#e}}{{/e}}{{^e}}empty\n{{/e}}", "empty\n"},
+		{"{{^name}}no{{/name}}{{^big}}no{{/big}}", ""},
+	} {
+		got, err := Render(c.tmpl, data)
+		if err != nil || got != c.want {
+			t.Errorf("Render(%q) = %q, %v; want %q", c.tmpl, got, err, c.want)
+		}
+	}
+}

@@ -34,7 +34,7 @@ func TestResumeAfterForever(t *testing.T) {
 	conf := filepath.Join(dir, "etc/app.conf")
 	in := &Init{Configs: map[string]*Config{
 		"one": {Name: "one",
-			Files: []File{{Path: conf, Content: str("v1")}},
+			Files: []File{{Path: conf, Content: sp("v1")}},
 			Commands: []Command{
 				{Name: "01", Shell: mark("01")},
 				{Name: "02-reboot", Shell: mark("02"), WaitAfterCompletion: "forever"},

@@ -23,7 +23,9 @@ import (
 //     subprocess shell=True: /bin/sh -c on Unix, %COMSPEC% /c on Windows), a list
 //     without one;
 //   - env, when given, is the command's whole environment (Popen's env= replaces it),
-//     for the test as for the command; cwd applies to both;
+//     for the test as for the command; cwd applies to both. AWS's documentation of
+//     the commands key says the same: env "overwrites, rather than appends, the
+//     existing environment";
 //   - test runs first; a non-zero exit skips the command ("Test failed with code N"
 //     at info) and the command counts as not run;
 //   - a failing command stops the config unless ignoreErrors is true; with it, the
@@ -240,28 +242,30 @@ func tail(out []byte, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// writeCmdLog writes one command's run to CmdLog in cfn-init-cmd.log's shape.
+// writeCmdLog writes one command's run to CmdLog as the lines cfn-init-cmd.log holds
+// (util.py, LoggingProcessHelper; the "Command NAME" line is stackhand's, so that the
+// log names the entry and not only its command line), without their "time Ppid [LEVEL]" prefix: the writer
+// the command line gives (cfnboot's cmdLogWriter) adds it to every line, the
+// command's own output included.
 func (r *Runner) writeCmdLog(name, shown string, out []byte, code int) {
 	if r.CmdLog == nil {
 		return
 	}
-	ts := time.Now().UTC().Format("2006-01-02 15:04:05,000")
 	var b bytes.Buffer
-	line := func(level, s string) { fmt.Fprintf(&b, "%s P%d [%s] %s\n", ts, os.Getpid(), level, s) }
-	line("INFO", strings.Repeat("=", 60))
-	line("INFO", "Command "+name)
-	line("INFO", fmt.Sprintf("Running command %q", shown))
+	b.WriteString(strings.Repeat("=", 60) + "\n")
+	b.WriteString("Command " + name + "\n")
+	fmt.Fprintf(&b, "Running command %q\n", shown)
 	if len(out) > 0 {
-		line("INFO", center("Command Output", 60, '-'))
+		b.WriteString(center("Command Output", 60, '-') + "\n")
 		for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
-			line("INFO", "\t"+l)
+			b.WriteString("\t" + l + "\n")
 		}
-		line("INFO", strings.Repeat("-", 60))
+		b.WriteString(strings.Repeat("-", 60) + "\n")
 	}
 	if code != 0 {
-		line("ERROR", fmt.Sprintf("Exited with error code %d", code))
+		fmt.Fprintf(&b, "Exited with error code %d\n", code)
 	} else {
-		line("INFO", "Completed successfully.")
+		b.WriteString("Completed successfully.\n")
 	}
 	r.CmdLog.Write(b.Bytes())
 }

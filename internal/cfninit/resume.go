@@ -11,6 +11,7 @@ import (
 	"slices"
 
 	"github.com/stackhand/stackhand/internal/atomicfile"
+	"github.com/stackhand/stackhand/internal/trust"
 )
 
 // How cfn-init resumes, from aws-cfn-bootstrap's cfnbootstrap/construction.py (WorkLog):
@@ -49,14 +50,16 @@ type Progress struct {
 	Changes *Changes `json:"changes,omitempty"`
 }
 
-// ReadProgress reads a resume file; a missing file gives (nil, nil).
+// ReadProgress reads a resume file; a missing file gives (nil, nil). What it records
+// decides which commands do not run again, so it is read only when the file and every
+// directory above it pass package trust's check (root's, writable by no one else).
 func ReadProgress(path string) (*Progress, error) {
-	b, err := os.ReadFile(path)
+	b, err := trust.ReadFile(path, "resume file "+path, os.Geteuid())
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read the resume file: %v", err)
+		return nil, fmt.Errorf("read the resume file: %w", err)
 	}
 	var p Progress
 	if err := json.Unmarshal(b, &p); err != nil {

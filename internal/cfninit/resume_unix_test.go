@@ -127,3 +127,15 @@ func TestNoResumeFileWrittenOnLinux(t *testing.T) {
 		t.Errorf("resume file: %v", err)
 	}
 }
+
+func TestResumeFileOthersCanWriteIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "resume.json")
+	os.WriteFile(path, []byte(`{"configs":["a"],"done":[],"current":"a","commands":["01"]}`), 0o600)
+	os.Chmod(path, 0o666)
+	r, _ := testRunner(t)
+	r.ResumeFile, r.Resume = path, true
+	_, err := r.Apply(context.Background(), &Init{Configs: map[string]*Config{"a": {Name: "a"}}}, nil)
+	if err == nil || !strings.Contains(err.Error(), "resume file") {
+		t.Fatalf("err = %v, want the world-writable resume file refused", err)
+	}
+}

@@ -42,6 +42,9 @@ type HTTPFetcher struct {
 	// Transport carries the requests; nil means one with the deadlines below. Tests set
 	// it to reach an httptest server under an S3 host name.
 	Transport http.RoundTripper
+	// Proxy chooses the proxy of a request when Transport is nil (cfn-init's
+	// --http-proxy/--https-proxy); nil means the environment's (HTTP_PROXY, ...).
+	Proxy func(*http.Request) (*url.URL, error)
 	// RoleCredentials are the instance profile's credentials, for an S3 Auth with a
 	// roleName and no keys; nil when there is none (such an Auth is then an error).
 	RoleCredentials aws.CredentialsProvider
@@ -79,6 +82,8 @@ func (e *HTTPError) Error() string {
 		msg += " (the object does not exist: check the URL, the bucket and the key)"
 	case http.StatusForbidden:
 		msg += " (access denied: check the AWS::CloudFormation::Authentication entry that applies — keys, roleName, buckets or uris — and the bucket policy)"
+	case http.StatusMovedPermanently:
+		msg += " (S3 answers this when the bucket is in another region: use the URL with the bucket's region, https://BUCKET.s3.REGION.amazonaws.com/KEY)"
 	case http.StatusUnauthorized:
 		msg += " (authentication required: add a basic AWS::CloudFormation::Authentication entry for this URL)"
 	}
@@ -90,8 +95,12 @@ func (f *HTTPFetcher) init() {
 		t := f.Transport
 		if t == nil {
 			connect := orDefault(f.ConnectTimeout, DefaultConnectTimeout)
+			proxy := f.Proxy
+			if proxy == nil {
+				proxy = http.ProxyFromEnvironment
+			}
 			t = &http.Transport{
-				Proxy:                 http.ProxyFromEnvironment,
+				Proxy:                 proxy,
 				DialContext:           (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext,
 				TLSHandshakeTimeout:   connect,
 				ResponseHeaderTimeout: orDefault(f.HeaderTimeout, DefaultHeaderTimeout),
@@ -197,6 +206,9 @@ func (f *HTTPFetcher) authorize(ctx context.Context, req *http.Request, u *url.U
 	}
 	switch strings.ToLower(auth.Type) {
 	case "basic":
+		if u.Scheme != "https" && f.Log != nil {
+			f.Log.Warn("sending basic authentication over plain http; use an https URL", zap.String("url", RedactURL(u.String())), zap.String("authentication", auth.Name))
+		}
 		req.SetBasicAuth(auth.Username, auth.Password)
 		return nil
 	case "s3":

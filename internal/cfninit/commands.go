@@ -65,33 +65,43 @@ func (r *Runner) applyCommands(ctx context.Context, c *Config, ch *Changes, res 
 			return err
 		}
 		if r.progress.commandDone(c.Name, cmd.Name) {
-			r.Log.Info("command " + cmd.Name + " already ran before the reboot, skipping (--resume)")
-			ch.Commands[cmd.Name] = true
+			// Its change, if it ran, is in the changes carried over from before.
+			r.Log.Info("command " + cmd.Name + " was done before the reboot, skipping (--resume)")
 			continue
+		}
+		wait, forever, err := commandWait(cmd)
+		if err != nil {
+			return fmt.Errorf("command %s: %w", cmd.Name, err)
 		}
 		ran, err := r.runCommand(ctx, cmd)
 		if err != nil {
 			return fmt.Errorf("command %s: %w", cmd.Name, err)
 		}
+		if ran {
+			ch.Commands[cmd.Name] = true
+			res.Changed = append(res.Changed, "command "+cmd.Name)
+		}
+		// Where a command may reboot the machine (Windows), each one is written down
+		// once done, run or skipped by its test, as cfn-init pops it from its work log
+		// before running it: after a reboot none runs twice.
+		if commandOS == "windows" {
+			if err := r.progress.recordCommand(c.Name, cmd.Name, ch); err != nil {
+				return err
+			}
+		}
 		if !ran {
-			continue
-		}
-		ch.Commands[cmd.Name] = true
-		res.Changed = append(res.Changed, "command "+cmd.Name)
-		wait, forever, err := commandWait(cmd)
-		if err != nil {
-			return fmt.Errorf("command %s: %w", cmd.Name, err)
-		}
-		if wait == 0 && !forever {
-			continue
-		}
-		if err := r.progress.recordCommand(c.Name, cmd.Name, ch); err != nil {
-			return err
+			continue // cfn-init: "Not waiting as command did not execute"
 		}
 		if forever {
 			r.Log.Info("command " + cmd.Name + ": waitAfterCompletion forever, stopping for the reboot; continue with --resume")
+			if r.progress == nil {
+				r.Log.Warn("no resume file is set: after the reboot, --resume has nothing to continue from")
+			}
 			res.Reboot = true
 			return nil
+		}
+		if wait == 0 {
+			continue
 		}
 		r.Log.Info(fmt.Sprintf("command %s: waiting %v (waitAfterCompletion)", cmd.Name, wait))
 		if err := sleepCtx(ctx, wait); err != nil {

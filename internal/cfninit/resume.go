@@ -68,13 +68,17 @@ func ReadProgress(path string) (*Progress, error) {
 	return &p, nil
 }
 
-// progress is a run's record of itself, written to the resume file when a command
-// waits after completion. A nil *progress (no ResumeFile) records nothing.
+// progress is a run's record of itself, written to the resume file after each command
+// where commands may reboot the machine (Windows), and then after each config. A nil
+// *progress (no ResumeFile) records nothing.
 type progress struct {
 	path string
 	p    Progress
 	// resumed is the state read at start with Runner.Resume: what to skip.
 	resumed *Progress
+	// inResumed is true while the config stopped by the reboot runs again; a later
+	// run of the same config (a config listed twice) is a run of its own.
+	inResumed bool
 }
 
 // startProgress prepares a run of configs. With r.Resume it reads what was done and
@@ -101,14 +105,14 @@ func (r *Runner) startProgress(configs []string) ([]string, error) {
 		r.Log.Info("nothing to resume: " + r.ResumeFile + " does not exist")
 		return nil, nil
 	}
+	// Configs run in order, so what is done is a prefix of the list (a config may be
+	// listed twice: counting, not names, says where to go on).
+	if len(old.Done) > len(old.Configs) || !slices.Equal(old.Done, old.Configs[:len(old.Done)]) {
+		return nil, fmt.Errorf("%s: the configs done %v are not the start of the configs %v; remove the file to run from the start", r.ResumeFile, old.Done, old.Configs)
+	}
 	pr.resumed = old
 	pr.p = Progress{Configs: old.Configs, Done: slices.Clone(old.Done)}
-	var left []string
-	for _, c := range old.Configs {
-		if !slices.Contains(old.Done, c) {
-			left = append(left, c)
-		}
-	}
+	left := slices.Clone(old.Configs[len(old.Done):])
 	r.Log.Info(fmt.Sprintf("resuming from %s: %d of %d configs done", r.ResumeFile, len(old.Done), len(old.Configs)))
 	return left, nil
 }
@@ -116,9 +120,11 @@ func (r *Runner) startProgress(configs []string) ([]string, error) {
 // resumeChanges returns the changes config had made before the reboot, when the run
 // resumes inside it; the sections before commands are then not applied again.
 func (p *progress) resumeChanges(config string) *Changes {
-	if p == nil || p.resumed == nil || p.resumed.Current != config || p.resumed.Changes == nil {
+	if p == nil || p.resumed == nil || p.resumed.Current != config || p.resumed.Changes == nil ||
+		len(p.p.Done) != len(p.resumed.Done) {
 		return nil
 	}
+	p.inResumed = true
 	ch := p.resumed.Changes
 	if ch.Files == nil {
 		ch.Files = map[string]bool{}
@@ -137,7 +143,7 @@ func (p *progress) resumeChanges(config string) *Changes {
 
 // commandDone reports whether command of config ran before the reboot.
 func (p *progress) commandDone(config, command string) bool {
-	return p != nil && p.resumed != nil && p.resumed.Current == config &&
+	return p != nil && p.inResumed && p.resumed.Current == config &&
 		slices.Contains(p.resumed.Commands, command)
 }
 
@@ -148,7 +154,7 @@ func (p *progress) recordCommand(config, command string, ch *Changes) error {
 	}
 	if p.p.Current != config {
 		p.p.Current, p.p.Commands = config, nil
-		if p.resumed != nil && p.resumed.Current == config {
+		if p.inResumed {
 			p.p.Commands = slices.Clone(p.resumed.Commands)
 		}
 	}
@@ -166,6 +172,7 @@ func (p *progress) configDone(config string) error {
 	}
 	p.p.Done = append(p.p.Done, config)
 	p.p.Current, p.p.Commands, p.p.Changes = "", nil, nil
+	p.inResumed = false
 	if p.resumed == nil && !p.written() {
 		return nil // nothing waited yet: no file to keep up to date
 	}

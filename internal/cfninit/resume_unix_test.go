@@ -139,3 +139,45 @@ func TestResumeFileOthersCanWriteIsRefused(t *testing.T) {
 		t.Fatalf("err = %v, want the world-writable resume file refused", err)
 	}
 }
+
+// A config listed twice runs twice, as in cfn-init; resuming inside the first run does
+// not skip the second run's commands.
+func TestResumeConfigListedTwice(t *testing.T) {
+	windowsWaits(t)
+	dir := t.TempDir()
+	count := func(name string) int {
+		b, _ := os.ReadFile(filepath.Join(dir, name))
+		return strings.Count(string(b), "x")
+	}
+	in := &Init{Configs: map[string]*Config{"one": {Name: "one", Commands: []Command{
+		{Name: "01", Shell: "echo x >> " + filepath.Join(dir, "01"), WaitAfterCompletion: "0"},
+		{Name: "02", Shell: "echo x >> " + filepath.Join(dir, "02"), WaitAfterCompletion: "forever"},
+	}}}}
+	resume := filepath.Join(dir, "resume.json")
+	run := func(resuming bool, configs ...string) *Result {
+		t.Helper()
+		r, _ := testRunner(t)
+		r.ResumeFile, r.Resume = resume, resuming
+		res, err := r.Apply(context.Background(), in, configs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if res := run(false, "one", "one"); !res.Reboot || count("01") != 1 || count("02") != 1 {
+		t.Fatalf("first run: reboot %v, 01:%d 02:%d", res.Reboot, count("01"), count("02"))
+	}
+	res := run(true)
+	if !res.Reboot || count("01") != 2 || count("02") != 2 || !slices.Equal(res.Configs, []string{"one"}) {
+		t.Fatalf("second run: reboot %v configs %v, 01:%d 02:%d", res.Reboot, res.Configs, count("01"), count("02"))
+	}
+	if p, _ := ReadProgress(resume); p == nil || !slices.Equal(p.Done, []string{"one"}) || p.Current != "one" {
+		t.Fatalf("progress %+v", p)
+	}
+	if res := run(true); res.Reboot || count("01") != 2 || count("02") != 2 {
+		t.Errorf("third run: reboot %v, 01:%d 02:%d", res.Reboot, count("01"), count("02"))
+	}
+	if _, err := os.Stat(resume); !os.IsNotExist(err) {
+		t.Errorf("resume file left: %v", err)
+	}
+}

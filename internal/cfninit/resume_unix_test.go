@@ -181,3 +181,26 @@ func TestResumeConfigListedTwice(t *testing.T) {
 		t.Errorf("resume file left: %v", err)
 	}
 }
+
+func TestForeverNotHonouredWhenTestSkipsTheCommand(t *testing.T) {
+	waits := windowsWaits(t)
+	dir := t.TempDir()
+	in := &Init{Configs: map[string]*Config{"c": {Name: "c", Commands: []Command{
+		{Name: "a", Shell: "true", Test: "false", WaitAfterCompletion: "forever"},
+		{Name: "b", Shell: "touch " + filepath.Join(dir, "b"), WaitAfterCompletion: "0"},
+	}}}}
+	r, _ := testRunner(t)
+	r.ResumeFile = filepath.Join(dir, "resume.json")
+	res, err := r.Apply(context.Background(), in, []string{"c"})
+	if err != nil || res.Reboot {
+		t.Fatalf("err %v reboot %v: a command that did not run asks for no reboot", err, res.Reboot)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "b")); err != nil || len(*waits) != 0 {
+		t.Errorf("b: %v, waits %v", err, *waits)
+	}
+	r2, _ := testRunner(t)
+	r2.Resume = true
+	if _, err := r2.Apply(context.Background(), in, []string{"c"}); err == nil {
+		t.Error("--resume without a resume file is accepted")
+	}
+}

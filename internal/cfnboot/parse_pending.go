@@ -34,6 +34,7 @@ func parseInit(md []byte) (*cfninit.Init, error) {
 				return nil, fmt.Errorf("%s.configSets: %w", cfninit.InitKey, err)
 			}
 			for name, list := range sets {
+				in.ConfigSets[name] = []cfninit.SetItem{}
 				for _, c := range list {
 					in.ConfigSets[name] = append(in.ConfigSets[name], cfninit.SetItem{Config: c})
 				}

@@ -87,16 +87,19 @@ type Source struct {
 // File is an entry of files.
 type File struct {
 	Path string
-	// Content is the text to write: the string as given, or the JSON object re-encoded
-	// when ContentIsJSON. Nil when the file comes from Source or is a symlink's target.
+	// Content is the text to write: the string as given, or the JSON value re-encoded
+	// (as cfn-init's Python json.dump writes it) when ContentIsJSON. For a symlink
+	// (Mode 120xxx) it is the link's target. Nil when the file comes from Source.
 	Content       *string
 	ContentIsJSON bool
 	Source        string // a URL, when the content is fetched
 	Encoding      string // "plain" (default) or "base64"
 	Mode          string // six octal digits, "" when not given; 120xxx makes a symlink
 	Owner, Group  string
-	Auth          string         // authentication name
-	Context       map[string]any // Mustache context; nil when content is not a template
+	Auth          string // authentication name: the one given if defined, else the entry matching Source
+	// Context is the Mustache context for Render (values: map[string]any, []any,
+	// string, json.Number, bool, nil); nil when the content is not a template.
+	Context map[string]any
 }
 
 // Command is an entry of commands.

@@ -34,6 +34,13 @@ type Runner struct {
 	// SelfService names the service that stands for cfn-hup on an instance where
 	// stackhand replaces aws-cfn-bootstrap (services.sysvinit.cfn-hup); "" when none.
 	SelfService string
+	// SelfReload, when set, makes stackhand re-read its configuration (what SIGHUP does);
+	// the agent sets it when cfn-init runs inside it. Without it the stand-in for cfn-hup
+	// is reloaded through the init system (systemctl reload).
+	SelfReload func() error
+
+	sys      *system   // the machine's tools; nil is the machine itself (tests set it)
+	progress *progress // this run's record for --resume (resume.go)
 }
 
 // Changes is what a run changed so far, for services' restart lists.
@@ -63,6 +70,10 @@ type Result struct {
 // cfn-init; the error names the config, the section and the entry.
 func (r *Runner) Apply(ctx context.Context, in *Init, configs []string) (*Result, error) {
 	res := &Result{}
+	configs, err := r.startProgress(configs)
+	if err != nil {
+		return res, err
+	}
 	for _, name := range configs {
 		c, ok := in.Configs[name]
 		if !ok {
@@ -70,6 +81,11 @@ func (r *Runner) Apply(ctx context.Context, in *Init, configs []string) (*Result
 		}
 		r.Log.Info("running config " + name)
 		ch := newChanges()
+		// Resuming inside a config after a reboot: its earlier sections are done.
+		resumed := r.progress.resumeChanges(name)
+		if resumed != nil {
+			ch = resumed
+		}
 		steps := []struct {
 			section string
 			run     func(context.Context, *Config, *Changes, *Result) error
@@ -83,6 +99,9 @@ func (r *Runner) Apply(ctx context.Context, in *Init, configs []string) (*Result
 			{"services", r.applyServices},
 		}
 		for _, s := range steps {
+			if resumed != nil && s.section != "commands" && s.section != "services" {
+				continue
+			}
 			if err := ctx.Err(); err != nil {
 				return res, err
 			}
@@ -94,6 +113,9 @@ func (r *Runner) Apply(ctx context.Context, in *Init, configs []string) (*Result
 			}
 		}
 		res.Configs = append(res.Configs, name)
+		if err := r.progress.configDone(name); err != nil {
+			return res, err
+		}
 	}
-	return res, nil
+	return res, r.progress.finish()
 }

@@ -1,24 +1,31 @@
 package cfnboot
 
 import (
-	"context"
-	"fmt"
-	"io"
 	"net/url"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"go.uber.org/zap"
 
 	"github.com/stackhand/stackhand/internal/cfninit"
 )
 
-// newFetcher returns the Fetcher of files' and sources' URLs.
-//
-// TODO(cfn-files): cfninit.HTTPFetcher, once branch cfn-files lands; until then a URL
-// is refused with an error saying so.
-func newFetcher() cfninit.Fetcher { return pendingFetcher{} }
-
-type pendingFetcher struct{}
-
-func (pendingFetcher) Open(_ context.Context, raw string, _ *cfninit.Auth) (io.ReadCloser, error) {
-	return nil, fmt.Errorf("fetching %s: this build cannot fetch URLs yet (files' and sources' source)", redactURL(raw))
+// newFetcher returns the Fetcher of files' and sources' URLs. An S3 Authentication entry
+// with a roleName and no keys signs with the instance profile's credentials, read over
+// IMDSv2 only when such a URL is fetched (cfn-init reads them from the instance metadata
+// service too: cfnbootstrap/util.py get_role_creds).
+func newFetcher(log *zap.Logger) cfninit.Fetcher {
+	o := imds.Options{EnableFallback: aws.FalseTernary}
+	if ep := os.Getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT"); ep != "" {
+		o.Endpoint = ep
+	}
+	md := imds.New(o)
+	return &cfninit.HTTPFetcher{
+		RoleCredentials: aws.NewCredentialsCache(ec2rolecreds.New(func(ro *ec2rolecreds.Options) { ro.Client = md })),
+		Log:             log,
+	}
 }
 
 // redactURL drops a URL's user information and query (a presigned URL's signature) for

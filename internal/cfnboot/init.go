@@ -171,14 +171,14 @@ func runInit(ctx context.Context, opts InitOptions, env Env, log *zap.Logger, cm
 		return nil, err
 	}
 	log.Info("Read the Metadata from " + from)
-	in, err := parseInit(md)
+	in, err := cfninit.Parse(md)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", from, err)
 	}
 	for _, w := range in.Warnings {
 		log.Warn(w)
 	}
-	configs, err := resolve(in, opts.ConfigSets)
+	configs, err := in.Resolve(opts.ConfigSets)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", from, err)
 	}
@@ -191,7 +191,7 @@ func runInit(ctx context.Context, opts InitOptions, env Env, log *zap.Logger, cm
 	r := &cfninit.Runner{
 		Log:         log,
 		CmdLog:      cmdLog,
-		Fetch:       newFetcher(),
+		Fetch:       newFetcher(log),
 		Auth:        in.Auth,
 		ResumeFile:  ResumeFile(),
 		Resume:      opts.Resume,

@@ -1,14 +1,12 @@
 package cfnboot
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stackhand/stackhand/internal/testenv/awsfake"
 	"github.com/stackhand/stackhand/internal/trust"
@@ -107,7 +105,7 @@ func TestRunInitFromFile(t *testing.T) {
 	}
 
 	errs := []struct{ meta, sets, want string }{
-		{emptyInit, "nope", `configSet "nope" does not exist`},
+		{emptyInit, "nope", `no configSet "nope" in AWS::CloudFormation::Init (configSets: default, other)`},
 		{`{"a": 1}`, "", "AWS::CloudFormation::Init"},
 		{`not json`, "", "JSON"},
 	}
@@ -206,14 +204,40 @@ func TestInitLogFallsBackToStderr(t *testing.T) {
 	}
 }
 
-func TestCmdLogWriter(t *testing.T) {
-	var b bytes.Buffer
-	w := &cmdLogWriter{w: &b, pid: 42, now: func() time.Time { return time.Date(2026, 12, 4, 15, 0, 0, 123e6, time.UTC) }}
-	w.Write([]byte("one\ntw"))
-	w.Write([]byte("o\nthree"))
-	w.Flush()
-	want := "2026-12-04 15:00:00,123 P42 [INFO] one\n2026-12-04 15:00:00,123 P42 [INFO] two\n2026-12-04 15:00:00,123 P42 [INFO] three\n"
-	if b.String() != want {
-		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+// The whole path: the Init block read from the stand-in is applied — a file written, a
+// command run with its output in cfn-init-cmd.log.
+func TestRunInitAppliesFromStack(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "app.conf")
+	meta := `{"AWS::CloudFormation::Init": {"config": {
+	  "files": {"` + target + `": {"content": "release v1\n", "mode": "000600"}},
+	  "commands": {"10-hello": {"command": ["echo", "hello from a command"]}}}}}`
+	srv := awsfake.Start(t)
+	srv.PutResource("app", awsfake.Resource{LogicalID: "Web", Metadata: meta})
+	env, _, _ := testEnv(t)
+	opts, _ := ParseInitArgs(append([]string{"-s", "app", "-r", "Web"}, awsArgs(srv.URL)...))
+	res, err := RunInit(testCtx(t), opts, env)
+	if err != nil {
+		t.Fatalf("RunInit: %v\ncfn-init.log:\n%s", err, readLog(t, env.InitLog))
+	}
+	if len(res.Configs) != 1 || res.Configs[0] != "config" {
+		t.Errorf("configs %v, want [config]", res.Configs)
+	}
+	b, err := os.ReadFile(target)
+	if err != nil || string(b) != "release v1\n" {
+		t.Errorf("%s: %q, %v", target, b, err)
+	}
+	cmdLog := readLog(t, env.CmdLog)
+	if !regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} P\d+ \[INFO\] .*hello from a command`).MatchString(cmdLog) {
+		t.Errorf("cfn-init-cmd.log lacks the command's output in cfn-init's format:\n%s", cmdLog)
+	}
+
+	// The metadata changes on the stack: a second run writes the new content.
+	srv.SetMetadata("app", "Web", strings.Replace(meta, "release v1", "release v2", 1))
+	if _, err := RunInit(testCtx(t), opts, env); err != nil {
+		t.Fatalf("second RunInit: %v", err)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "release v2\n" {
+		t.Errorf("after the metadata changed: %q, want release v2", b)
 	}
 }

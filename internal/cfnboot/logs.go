@@ -1,15 +1,12 @@
 package cfnboot
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
-	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -69,12 +66,11 @@ func openInitLogs(env Env, verbose bool) (*initLogs, error) {
 	if verbose {
 		cores = append(cores, zapcore.NewCore(cfnEncoder(), zapcore.Lock(zapcore.AddSync(env.stderr())), zapcore.DebugLevel))
 	}
-	cw := &cmdLogWriter{w: cmdW, pid: os.Getpid(), now: time.Now}
 	return &initLogs{
 		log: zap.New(zapcore.NewTee(cores...)),
-		cmd: cw,
+		// The runner writes cfn-init-cmd.log's lines whole, prefix included.
+		cmd: cmdW,
 		close: func() {
-			cw.Flush()
 			for _, c := range closers {
 				c()
 			}
@@ -126,59 +122,4 @@ func checkLogFile(f *os.File, path string, euid int) error {
 		}
 	}
 	return nil
-}
-
-// cmdLogWriter prefixes each line of commands' output as cfn-init-cmd.log's lines are
-// ("%(asctime)s P%(process)d [%(levelname)s] %(message)s", cfnbootstrap/__init__.py,
-// formatter_amzn_cmd). A partial line waits for its end, or for Flush.
-type cmdLogWriter struct {
-	mu      sync.Mutex
-	w       io.Writer
-	pid     int
-	now     func() time.Time
-	partial []byte
-}
-
-func (c *cmdLogWriter) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := len(p)
-	for len(p) > 0 {
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			c.partial = append(c.partial, p...)
-			// Bound a line that never ends (a progress bar): write it in pieces.
-			if len(c.partial) >= 64<<10 {
-				if err := c.line(c.partial); err != nil {
-					return 0, err
-				}
-				c.partial = c.partial[:0]
-			}
-			break
-		}
-		line := append(c.partial, p[:i]...)
-		c.partial = c.partial[:0]
-		if err := c.line(line); err != nil {
-			return 0, err
-		}
-		p = p[i+1:]
-	}
-	return n, nil
-}
-
-// Flush writes a pending partial line.
-func (c *cmdLogWriter) Flush() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.partial) == 0 {
-		return nil
-	}
-	err := c.line(c.partial)
-	c.partial = c.partial[:0]
-	return err
-}
-
-func (c *cmdLogWriter) line(l []byte) error {
-	_, err := fmt.Fprintf(c.w, "%s P%d [INFO] %s\n", c.now().Format("2006-01-02 15:04:05,000"), c.pid, l)
-	return err
 }

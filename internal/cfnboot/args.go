@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 )
 
@@ -213,4 +214,20 @@ func (f *AWSFlags) check() error {
 		return usagef("--access-key and --secret-key go together: give both, or neither (then the instance role is used)")
 	}
 	return nil
+}
+
+// DropInName returns which aws-cfn-bootstrap program a program path names — "cfn-init"
+// for /opt/aws/bin/cfn-init, cfn-init.exe or C:\cfn\bin\CFN-INIT.EXE; also cfn-signal
+// and cfn-get-metadata — or "" for anything else. The agent uses it on a cfn-hup
+// action's first word to run cfn-init in-process; the binary on its own argv[0].
+func DropInName(argv0 string) string {
+	base := filepath.Base(strings.ReplaceAll(argv0, `\`, "/"))
+	if ext := filepath.Ext(base); strings.EqualFold(ext, ".exe") {
+		base = base[:len(base)-len(ext)]
+	}
+	switch base = strings.ToLower(base); base {
+	case "cfn-init", "cfn-signal", "cfn-get-metadata":
+		return base
+	}
+	return ""
 }

@@ -181,3 +181,15 @@ func TestParseGetMetadataArgs(t *testing.T) {
 }
 
 func base64URL(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+func TestDropInName(t *testing.T) {
+	for argv0, want := range map[string]string{
+		"cfn-init": "cfn-init", "/opt/aws/bin/cfn-init": "cfn-init", "/usr/local/bin/cfn-signal": "cfn-signal",
+		`C:\Program Files\Amazon\cfn-bootstrap\cfn-init.exe`: "cfn-init", `CFN-GET-METADATA.EXE`: "cfn-get-metadata",
+		"/usr/bin/stackhand": "", "cfn-init-old": "", "cfn-hup": "", "": "", "/opt/aws/bin/cfn-init.sh": "",
+	} {
+		if got := DropInName(argv0); got != want {
+			t.Errorf("DropInName(%q) = %q, want %q", argv0, got, want)
+		}
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -21,20 +20,6 @@ import (
 // cfn-get-metadata as a command ("stackhand cfn-init ...") and, through a link of that
 // name to the binary (/opt/aws/bin/cfn-init, which templates call), as the program itself.
 // Their flags are the scripts' own, not stackhand's --flag style (package cfnboot).
-
-// dropInName returns the drop-in a program path names ("cfn-init" for
-// /opt/aws/bin/cfn-init or C:\cfn\bin\cfn-init.exe), or "".
-func dropInName(argv0 string) string {
-	base := filepath.Base(strings.ReplaceAll(argv0, `\`, "/"))
-	if ext := filepath.Ext(base); strings.EqualFold(ext, ".exe") {
-		base = base[:len(base)-len(ext)]
-	}
-	switch base = strings.ToLower(base); base {
-	case "cfn-init", "cfn-signal", "cfn-get-metadata":
-		return base
-	}
-	return ""
-}
 
 // runDropIn runs the drop-in name with args; prog is how its help names it.
 func runDropIn(env Env, name, prog string, args []string) int {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/stackhand/stackhand/internal/cfnboot"
 )
 
 // Exit codes, documented in README.
@@ -55,7 +57,7 @@ func commands() []command {
 // an instance that has stackhand instead of aws-cfn-bootstrap.
 func Main(env Env) int {
 	if len(env.Args) > 0 {
-		if name := dropInName(env.Args[0]); name != "" {
+		if name := cfnboot.DropInName(env.Args[0]); name != "" {
 			return runDropIn(env, name, name, env.Args[1:])
 		}
 	}

@@ -186,12 +186,16 @@ func runInit(ctx context.Context, opts InitOptions, env Env, log *zap.Logger, cm
 	if len(sets) == 0 {
 		sets = []string{"default"}
 	}
+	awsOpts, err := opts.AWS.options(nil)
+	if err != nil {
+		return nil, err
+	}
 	log.Info(strings.Repeat("-", 23) + "Starting build" + strings.Repeat("-", 23))
 	log.Info(fmt.Sprintf("Running configSets: %s (configs: %s)", strings.Join(sets, ", "), strings.Join(configs, ", ")))
 	r := &cfninit.Runner{
 		Log:         log,
 		CmdLog:      cmdLog,
-		Fetch:       newFetcher(log),
+		Fetch:       newFetcher(log, awsOpts.Proxy),
 		Auth:        in.Auth,
 		ResumeFile:  ResumeFile(),
 		Resume:      opts.Resume,

@@ -2,6 +2,8 @@ package cfnboot
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -239,5 +241,33 @@ func TestRunInitAppliesFromStack(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(target); string(b) != "release v2\n" {
 		t.Errorf("after the metadata changed: %q, want release v2", b)
+	}
+}
+
+// --http-proxy carries files' downloads too, as cfn-init's proxies do.
+func TestRunInitFetchesThroughTheProxy(t *testing.T) {
+	var asked []string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked = append(asked, r.URL.String())
+		w.Write([]byte("from the proxy\n"))
+	}))
+	defer proxy.Close()
+	dir := t.TempDir()
+	target := filepath.Join(dir, "app.conf")
+	meta := filepath.Join(dir, "init.json")
+	os.WriteFile(meta, []byte(`{"AWS::CloudFormation::Init": {"config": {"files": {"`+target+`": {"source": "http://downloads.example.invalid/app.conf"}}}}}`), 0o600)
+	env, _, _ := testEnv(t)
+	opts, err := ParseInitArgs([]string{"--metadata", meta, "--http-proxy", strings.TrimPrefix(proxy.URL, "http://")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RunInit(testCtx(t), opts, env); err != nil {
+		t.Fatalf("RunInit: %v", err)
+	}
+	if len(asked) != 1 || asked[0] != "http://downloads.example.invalid/app.conf" {
+		t.Errorf("the proxy was asked %q, want the file's URL once", asked)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "from the proxy\n" {
+		t.Errorf("%s: %q", target, b)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -36,12 +37,16 @@ const (
 )
 
 // httpClient is the HTTP client of every AWS service client: see DefaultCallTimeout.
-func httpClient(callTimeout time.Duration) *awshttp.BuildableClient {
+// proxy, when set, replaces the environment's proxy settings.
+func httpClient(callTimeout time.Duration, proxy func(*http.Request) (*url.URL, error)) *awshttp.BuildableClient {
 	return awshttp.NewBuildableClient().
 		WithDialerOptions(func(d *net.Dialer) { d.Timeout = dialTimeout }).
 		WithTransportOptions(func(tr *http.Transport) {
 			tr.TLSHandshakeTimeout = tlsTimeout
 			tr.ResponseHeaderTimeout = callTimeout
+			if proxy != nil {
+				tr.Proxy = proxy
+			}
 		})
 }
 

@@ -14,6 +14,7 @@ package awsenv
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"sync"
@@ -50,6 +51,12 @@ type Options struct {
 	// CloudFormationURL is cfn-hup's url: the CloudFormation endpoint. It wins over
 	// AWS_ENDPOINT_URL_CLOUDFORMATION.
 	CloudFormationURL string
+	// Credentials, when set, are used instead of the default chain (cfn-init's and
+	// cfn-signal's --access-key/--secret-key). CredentialFile and Role win over them.
+	Credentials aws.CredentialsProvider
+	// Proxy, when set, chooses the proxy of every AWS call (cfn-init's --http-proxy and
+	// --https-proxy); nil keeps the environment's HTTP_PROXY/HTTPS_PROXY/NO_PROXY.
+	Proxy func(*http.Request) (*url.URL, error)
 	// Logger receives what Load decided and the retries while IMDS is unreachable.
 	Logger *zap.Logger
 	// Sleep waits between attempts to reach IMDS for the region; nil means a timer.
@@ -96,7 +103,7 @@ func Load(ctx context.Context, opts Options) (*Env, error) {
 	}
 	base := []func(*config.LoadOptions) error{
 		config.WithRetryMode(aws.RetryModeStandard),
-		config.WithHTTPClient(httpClient(callTimeout)),
+		config.WithHTTPClient(httpClient(callTimeout, opts.Proxy)),
 	}
 	if opts.Region != "" {
 		base = append(base, config.WithRegion(opts.Region))
@@ -115,6 +122,8 @@ func Load(ctx context.Context, opts Options) (*Env, error) {
 		}
 		base = append(base, config.WithCredentialsProvider(credentials.StaticCredentialsProvider{Value: creds}))
 		log.Info("using static credentials from cfn-hup's credential-file", zap.String("path", opts.CredentialFile))
+	case opts.Credentials != nil:
+		base = append(base, config.WithCredentialsProvider(opts.Credentials))
 	}
 
 	// First pass: resolve the shared settings (IMDS endpoint, AWS_REGION...) without any

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/stackhand/stackhand/internal/cfnboot"
 )
 
 // Exit codes, documented in README.
@@ -23,6 +25,7 @@ var Version = "dev"
 
 // Env is what a command may touch of the outside world, so tests can run commands in-process.
 type Env struct {
+	Stdin  io.Reader // cfn-init's metadata for "-"; nil reads nothing
 	Stdout io.Writer
 	Stderr io.Writer
 	Args   []string
@@ -42,11 +45,25 @@ func commands() []command {
 		{"trigger", "ask the running agent to run an event and wait for its result", cmdTrigger},
 		{"service", "install, uninstall, start, stop or show the system service", cmdService},
 		{"version", "print the version", cmdVersion},
+		{"cfn-init", "apply AWS::CloudFormation::Init (aws-cfn-bootstrap's cfn-init, built in)", cmdCfnInit},
+		{"cfn-signal", "signal a CreationPolicy or a WaitConditionHandle (cfn-signal, built in)", cmdCfnSignal},
+		{"cfn-get-metadata", "print a resource's Metadata (cfn-get-metadata, built in)", cmdCfnGetMetadata},
 	}
 }
 
-// Main runs the command named in args[1:] and returns the process exit code.
+// Main runs the command named in args[1:] and returns the process exit code. Invoked
+// through a link named cfn-init, cfn-signal or cfn-get-metadata (.exe on Windows), it is
+// that program, with args[1:] as its arguments: /opt/aws/bin/cfn-init keeps working on
+// an instance that has stackhand instead of aws-cfn-bootstrap.
 func Main(env Env) int {
+	if len(env.Args) > 0 {
+		if name := cfnboot.DropInName(env.Args[0]); name != "" {
+			return runDropIn(env, name, name, env.Args[1:])
+		}
+	}
+	if len(env.Args) == 0 {
+		env.Args = []string{"stackhand"}
+	}
 	args := env.Args[1:]
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(env.Stdout)
@@ -69,9 +86,11 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "stackhand — runs lifecycle hooks (setup, configure, deploy, undeploy, shutdown) on this instance")
 	fmt.Fprintln(w, "\nUsage: stackhand COMMAND [flags]\n\nCommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.short)
+		fmt.Fprintf(w, "  %-16s %s\n", c.name, c.short)
 	}
 	fmt.Fprintln(w, "\nEvents: "+eventNames()+" (stackhand trigger EVENT).")
+	fmt.Fprintln(w, "\nRun through a link named cfn-init, cfn-signal or cfn-get-metadata (as /opt/aws/bin/cfn-init,\n"+
+		"which the packages install where aws-cfn-bootstrap is absent), stackhand is that program.")
 	fmt.Fprint(w, "\n"+exitCodesHelp)
 	fmt.Fprintln(w, "\nRun 'stackhand COMMAND --help' for what a command does, its flags and its exit codes.")
 }
@@ -83,4 +102,6 @@ func fail(env Env, code int, format string, a ...any) int {
 }
 
 // DefaultEnv is the process's own standard streams and arguments.
-func DefaultEnv() Env { return Env{Stdout: os.Stdout, Stderr: os.Stderr, Args: os.Args} }
+func DefaultEnv() Env {
+	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Args: os.Args}
+}

@@ -12,15 +12,18 @@ func TestHelpGolden(t *testing.T) {
 		t.Skip("the golden files hold the Linux default paths")
 	}
 	cases := map[string][]string{
-		"stackhand":  {"help"},
-		"run":        {"run", "--help"},
-		"validate":   {"validate", "--help"},
-		"status":     {"status", "-h"},
-		"trigger":    {"trigger", "--help"},
-		"service":    {"service", "--help"},
-		"version":    {"version", "--help"},
-		"bad-flag":   {"status", "--jsno"},
-		"no-command": {},
+		"stackhand":        {"help"},
+		"run":              {"run", "--help"},
+		"validate":         {"validate", "--help"},
+		"status":           {"status", "-h"},
+		"trigger":          {"trigger", "--help"},
+		"service":          {"service", "--help"},
+		"version":          {"version", "--help"},
+		"cfn-init":         {"cfn-init", "--help"},
+		"cfn-signal":       {"cfn-signal", "--help"},
+		"cfn-get-metadata": {"cfn-get-metadata", "--help"},
+		"bad-flag":         {"status", "--jsno"},
+		"no-command":       {},
 	}
 	for name, args := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -18,6 +18,22 @@ case "$1" in
   *) exit 0 ;; # abort-upgrade, abort-remove, ...: nothing to undo
 esac
 
+# aws-cfn-bootstrap's names, as links to stackhand, which answers to them (argv[0]):
+# /opt/aws/bin, where templates call them and Amazon Linux puts them, and /usr/bin, on
+# every PATH, for a bare `cfn-init`. Only where no file of that name is (a dangling link
+# counts): aws-cfn-bootstrap's own scripts are never replaced, and a pip-installed one in
+# /usr/local/bin (which Debian policy leaves to the administrator) comes first on PATH.
+# On an upgrade too, so an instance that dropped aws-cfn-bootstrap gets the links.
+for dir in /opt/aws/bin /usr/bin; do
+  for name in cfn-init cfn-signal cfn-get-metadata; do
+    link=$dir/$name
+    if [ ! -e "$link" ] && [ ! -L "$link" ]; then
+      mkdir -p "$dir" && ln -s /usr/bin/stackhand "$link" ||
+        echo "stackhand: could not link $link to /usr/bin/stackhand" >&2
+    fi
+  done
+done
+
 # The state and log directories are created by the package with these modes; set them
 # again in case an older install or an administrator loosened them.
 chmod 0700 /var/lib/stackhand 2>/dev/null || true

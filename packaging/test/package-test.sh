@@ -28,6 +28,12 @@ if dpkg-query -W -f '${Status}' stackhand 2>/dev/null | grep -q installed; then
   echo "package-test: stackhand is installed on this machine; this test installs and purges it. Remove it first: dpkg --purge stackhand" >&2
   exit 1
 fi
+for l in /opt/aws /usr/bin/cfn-init /usr/bin/cfn-signal /usr/bin/cfn-get-metadata; do
+  if [ -e "$l" ] || [ -L "$l" ]; then
+    echo "package-test: $l exists (aws-cfn-bootstrap?); this test installs and removes cfn-* links there. Move it away first." >&2
+    exit 1
+  fi
+done
 if [ -e /etc/stackhand ] || [ -e /var/lib/stackhand ]; then
   echo "package-test: /etc/stackhand or /var/lib/stackhand exists; this test would change it. Move it away first." >&2
   exit 1
@@ -55,6 +61,12 @@ cleanup() {
   rm -f /etc/stackhand/hooks.d/deploy/50-user-hook
   for d in setup configure deploy undeploy shutdown health; do rmdir /etc/stackhand/hooks.d/$d 2>/dev/null || true; done
   rmdir /etc/stackhand/hooks.d /etc/stackhand 2>/dev/null || true
+  # The stand-in for aws-cfn-bootstrap's cfn-signal, and any link left to stackhand.
+  rm -f /opt/aws/bin/cfn-signal
+  for l in /opt/aws/bin/cfn-init /opt/aws/bin/cfn-signal /opt/aws/bin/cfn-get-metadata /usr/bin/cfn-init /usr/bin/cfn-signal /usr/bin/cfn-get-metadata; do
+    if [ -L "$l" ] && [ "$(readlink "$l")" = /usr/bin/stackhand ]; then rm -f "$l"; fi
+  done
+  rmdir /opt/aws/bin /opt/aws 2>/dev/null || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -121,8 +133,13 @@ chmod 0755 "$tmp/fakebin/systemctl"
 script_calls() { # script_calls SCRIPT systemd|nosystemd ARGS... -> the systemctl calls, ;-separated
   local script=$1 mode=$2; shift 2
   : >"$tmp/calls"
+  mkdir -p "$tmp/ovl/u" "$tmp/ovl/w"
+  rm -rf "$tmp/ovl/u/"* "$tmp/ovl/w/"*
+  # /opt and /usr/bin are made private too: postinstall links cfn-* there.
   unshare -m /bin/sh -c '
     mount -t tmpfs tmpfs /run
+    mount -t tmpfs tmpfs /opt
+    mount -t overlay overlay -o "lowerdir=/usr/bin,upperdir=$OVL/u,workdir=$OVL/w" /usr/bin
     case "$1" in systemd*) mkdir -p /run/systemd/system ;; esac
     [ "$1" = systemd+cfn-hup ] && echo $$ >/run/cfn-hup.pid # a live pid: cfn-hup runs
     shift; script=$1; shift
@@ -130,7 +147,7 @@ script_calls() { # script_calls SCRIPT systemd|nosystemd ARGS... -> the systemct
     echo "exit status $?" >>"$tmp/calls"
   tr '\n' ';' <"$tmp/calls"
 }
-export SYSTEMCTL_LOG=$tmp/calls PATH="$tmp/fakebin:$PATH"
+export SYSTEMCTL_LOG=$tmp/calls PATH="$tmp/fakebin:$PATH" OVL=$tmp/ovl
 S=packaging/scripts
 while IFS='|' read -r what script mode args want; do
   # shellcheck disable=SC2086 # args is a word list
@@ -154,11 +171,53 @@ deb postrm remove, systemd runs: reload|postremove.sh|systemd|remove|daemon-relo
 deb postrm upgrade: nothing|postremove.sh|systemd|upgrade 1.1|
 rpm postun upgrade (1): nothing|postremove.sh|systemd|1|
 TABLE
+
+# The cfn-* links, in the same private namespace: made where nothing of that name is,
+# on install and upgrade (deb and rpm conventions), never over aws-cfn-bootstrap's files
+# or a dangling link; removed on removal only when they still point at stackhand.
+link_states() { # link_states ARGS-OF-POSTINST | ARGS-OF-PRERM -> one word per name
+  mkdir -p "$tmp/ovl/u" "$tmp/ovl/w"
+  rm -rf "$tmp/ovl/u/"* "$tmp/ovl/w/"*
+  unshare -m /bin/sh -c '
+    mount -t tmpfs tmpfs /run
+    mount -t tmpfs tmpfs /opt
+    mount -t overlay overlay -o "lowerdir=/usr/bin,upperdir=$OVL/u,workdir=$OVL/w" /usr/bin
+    mkdir -p /opt/aws/bin
+    printf "#!/bin/sh\n" >/opt/aws/bin/cfn-signal # aws-cfn-bootstrap s own
+    ln -s /usr/lib/python3/gone /usr/bin/cfn-get-metadata # dangling: still not ours to replace
+    /bin/sh "$1" $2 >/dev/null 2>&1
+    [ -n "$3" ] && ln -sf /opt/aws/bin/cfn-signal /usr/bin/cfn-signal # replaced by someone since
+    [ -n "$3" ] && /bin/sh "$3" $4 >/dev/null 2>&1
+    for l in /opt/aws/bin/cfn-init /opt/aws/bin/cfn-signal /opt/aws/bin/cfn-get-metadata \
+      /usr/bin/cfn-init /usr/bin/cfn-signal /usr/bin/cfn-get-metadata; do
+      if [ -L "$l" ]; then printf "%s " "$(readlink "$l")"; elif [ -f "$l" ]; then printf "file "; else printf "none "; fi
+    done' sh "$@" </dev/null 2>/dev/null
+}
+sh_=/usr/bin/stackhand
+expect_eq "deb install: links where absent, aws-cfn-bootstrap's file and a dangling link left" \
+  "$sh_ file $sh_ $sh_ $sh_ /usr/lib/python3/gone " "$(link_states $S/postinstall.sh configure)"
+expect_eq "rpm upgrade (2): missing links made too" \
+  "$sh_ file $sh_ $sh_ $sh_ /usr/lib/python3/gone " "$(link_states $S/postinstall.sh 2)"
+expect_eq "deb abort-upgrade: no links" "none file none none none /usr/lib/python3/gone " \
+  "$(link_states $S/postinstall.sh abort-upgrade)"
+expect_eq "deb remove: only links to stackhand removed" "none file none none /opt/aws/bin/cfn-signal /usr/lib/python3/gone " \
+  "$(link_states $S/postinstall.sh configure $S/preremove.sh remove)"
+expect_eq "rpm erase (0): the same" "none file none none /opt/aws/bin/cfn-signal /usr/lib/python3/gone " \
+  "$(link_states $S/postinstall.sh 1 $S/preremove.sh 0)"
+expect_eq "deb upgrade (old prerm): links kept" "$sh_ file $sh_ $sh_ /opt/aws/bin/cfn-signal /usr/lib/python3/gone " \
+  "$(link_states $S/postinstall.sh configure $S/preremove.sh "upgrade 1.1")"
+expect_eq "rpm upgrade (1, old %preun): links kept" "$sh_ file $sh_ $sh_ /opt/aws/bin/cfn-signal /usr/lib/python3/gone " \
+  "$(link_states $S/postinstall.sh 1 $S/preremove.sh 1)"
+
 export PATH=${PATH#"$tmp/fakebin:"}
-unset SYSTEMCTL_LOG
+unset SYSTEMCTL_LOG OVL
 
 # ---- .deb: install ------------------------------------------------------------------
 echo "== dpkg -i $deb"
+# aws-cfn-bootstrap's cfn-signal is there already: the package must leave it alone.
+mkdir -p /opt/aws/bin
+printf '#!/bin/sh\necho foreign cfn-signal\n' >/opt/aws/bin/cfn-signal
+chmod 0755 /opt/aws/bin/cfn-signal
 if dpkg -i "$deb" >"$tmp/install.log" 2>&1; then ok "dpkg -i"; else fail "dpkg -i:"; cat "$tmp/install.log"; fi
 expect_eq "package is fully installed (the postinst did not fail without systemd)" "install ok installed" \
   "$(dpkg-query -W -f '${Status}' stackhand 2>/dev/null)"
@@ -200,6 +259,15 @@ out=$(/usr/bin/stackhand version 2>&1) && grep -qF -- "${VERSION:-$version}" <<<
   ok "stackhand version: $out" || fail "stackhand version: want ${VERSION:-$version}, got: $out"
 out=$(/usr/bin/stackhand validate 2>&1) && ok "stackhand validate accepts the installed default config" ||
   fail "stackhand validate on the installed config: $out"
+# The drop-ins: templates call /opt/aws/bin/cfn-init, or cfn-init on PATH.
+for l in /opt/aws/bin/cfn-init /opt/aws/bin/cfn-get-metadata /usr/bin/cfn-init /usr/bin/cfn-signal /usr/bin/cfn-get-metadata; do
+  expect_eq "$l links to stackhand" /usr/bin/stackhand "$(readlink "$l" 2>&1)"
+done
+out=$(/opt/aws/bin/cfn-init --help 2>&1) && grep -q "^Usage: cfn-init --stack" <<<"$out" && grep -q "stackhand's cfn-init" <<<"$out" &&
+  ok "/opt/aws/bin/cfn-init --help answers as stackhand's cfn-init" || fail "/opt/aws/bin/cfn-init --help: $out"
+out=$(env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin cfn-signal --help 2>&1) &&
+  grep -q "stackhand's cfn-signal" <<<"$out" && ok "cfn-signal on a default PATH answers as stackhand's" || fail "cfn-signal --help: $out"
+expect_eq "aws-cfn-bootstrap's /opt/aws/bin/cfn-signal is left alone" "foreign cfn-signal" "$(/opt/aws/bin/cfn-signal 2>&1)"
 
 # ---- .deb: upgrade over an edited config --------------------------------------------
 echo "== upgrade over an edited config"
@@ -241,6 +309,10 @@ check "saved default gone after purge" test ! -e /etc/stackhand/stackhand.yaml.d
 check "state directory gone after purge" test ! -e /var/lib/stackhand
 check "log directory gone after purge" test ! -e /var/log/stackhand
 check "the administrator's own hook survives a purge" test -x /etc/stackhand/hooks.d/deploy/50-user-hook
+for l in /opt/aws/bin/cfn-init /opt/aws/bin/cfn-get-metadata /usr/bin/cfn-init /usr/bin/cfn-signal /usr/bin/cfn-get-metadata; do
+  check "$l gone after purge" sh -c "! test -L $l"
+done
+expect_eq "aws-cfn-bootstrap's /opt/aws/bin/cfn-signal survives a purge" "foreign cfn-signal" "$(/opt/aws/bin/cfn-signal 2>&1)"
 
 # A config written before the package is installed (cfn-init in UserData, an image
 # build) is kept, as packaging/examples/cloudformation.yaml relies on.

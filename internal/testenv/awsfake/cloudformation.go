@@ -19,10 +19,12 @@ var cloudFormation = &service{
 	actions: map[string]handler{
 		"DescribeStackResource": (*Server).describeStackResource,
 		"DescribeStacks":        (*Server).describeStacks,
+		"SignalResource":        (*Server).signalResource,
 	},
 	// cfn-hup's instance identity scheme is for the calls the cfn helper scripts make
-	// (DescribeStackResource); other actions signed with it are refused.
-	cfnV1Actions: map[string]bool{"DescribeStackResource": true},
+	// (DescribeStackResource, and cfn-signal's SignalResource, which the docs say needs
+	// no credentials); other actions signed with it are refused.
+	cfnV1Actions: map[string]bool{"DescribeStackResource": true, "SignalResource": true},
 }
 
 // Resource is a resource of a stack as DescribeStackResource returns it.
@@ -318,4 +320,50 @@ func (s *Server) describeStacks(c *call) (any, error) {
 		res.Stacks.Items = append(res.Stacks.Items, e)
 	}
 	return res, nil
+}
+
+// Signal is an accepted SignalResource call.
+type Signal struct {
+	Stack     string // the stack's name (the call may have named it by id)
+	LogicalID string
+	UniqueID  string
+	Status    string // SUCCESS or FAILURE
+}
+
+// Signals returns the SignalResource calls accepted so far, in order.
+func (s *Server) Signals() []Signal {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.signals)
+}
+
+// signalResource answers SignalResource(StackName, LogicalResourceId, UniqueId,
+// Status) with the errors CloudFormation gives: each parameter is required, Status is
+// SUCCESS or FAILURE, and an unknown stack or resource is a ValidationError.
+func (s *Server) signalResource(c *call) (any, error) {
+	p := c.Params
+	for _, req := range []struct{ param, member string }{
+		{"StackName", "stackName"}, {"LogicalResourceId", "logicalResourceId"},
+		{"UniqueId", "uniqueId"}, {"Status", "status"},
+	} {
+		if p.Get(req.param) == "" {
+			return nil, validationError("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", req.member)
+		}
+	}
+	status := p.Get("Status")
+	if status != "SUCCESS" && status != "FAILURE" {
+		return nil, validationError("1 validation error detected: Value '%s' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [SUCCESS, FAILURE]", status)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name, logical := p.Get("StackName"), p.Get("LogicalResourceId")
+	st := s.findStackLocked(name)
+	if st == nil {
+		return nil, validationError("Stack with id %s does not exist", name)
+	}
+	if st.resources[logical] == nil {
+		return nil, validationError("Resource %s does not exist for stack %s", logical, name)
+	}
+	s.signals = append(s.signals, Signal{Stack: st.name, LogicalID: logical, UniqueID: p.Get("UniqueId"), Status: status})
+	return emptyResult{}, nil
 }

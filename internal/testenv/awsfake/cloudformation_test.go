@@ -358,3 +358,33 @@ func TestLoadStateStackStatus(t *testing.T) {
 		t.Errorf("DescribeStacks: %+v, %v", out, err)
 	}
 }
+
+func TestSignalResource(t *testing.T) {
+	srv := Start(t)
+	srv.PutResource("app", Resource{LogicalID: "Web"})
+	c := newClients(srv, 1)
+	signal := func(stack, id, status string) error {
+		_, err := c.cfn.SignalResource(ctx(t), &cloudformation.SignalResourceInput{
+			StackName: aws.String(stack), LogicalResourceId: aws.String(id),
+			UniqueId: aws.String("i-0abc"), Status: types.ResourceSignalStatus(status),
+		})
+		return err
+	}
+	if err := signal("app", "Web", "SUCCESS"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ stack, id, status, want string }{
+		{"nope", "Web", "SUCCESS", "Stack with id nope does not exist"},
+		{"app", "Nope", "FAILURE", "Resource Nope does not exist for stack app"},
+		{"app", "Web", "MAYBE", "Member must satisfy enum value set"},
+	} {
+		err := signal(tc.stack, tc.id, tc.status)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "ValidationError") {
+			t.Errorf("signal %s/%s %s: err %v, want a ValidationError saying %q", tc.stack, tc.id, tc.status, err, tc.want)
+		}
+	}
+	got := srv.Signals()
+	if len(got) != 1 || got[0] != (Signal{Stack: "app", LogicalID: "Web", UniqueID: "i-0abc", Status: "SUCCESS"}) {
+		t.Errorf("signals %+v, want the one accepted", got)
+	}
+}

@@ -170,6 +170,8 @@ type Server struct {
 	cw cloudWatchState
 	// health are the accepted SetInstanceHealth calls (autoscaling.go).
 	health []HealthCall
+	// signals are the accepted SignalResource calls (cloudformation.go).
+	signals []Signal
 }
 
 // SetNow sets the clock the services that compare times with the present

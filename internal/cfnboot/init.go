@@ -200,6 +200,7 @@ func runInit(ctx context.Context, opts InitOptions, env Env, log *zap.Logger, cm
 		ResumeFile:  ResumeFile(),
 		Resume:      opts.Resume,
 		SelfService: env.selfService(),
+		SelfReload:  env.SelfReload,
 	}
 	return r.Apply(ctx, in, configs)
 }

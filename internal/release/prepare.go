@@ -1,0 +1,323 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"sync"
+
+	"go.uber.org/zap"
+)
+
+const partialSuffix = ".partial"
+
+// Prepare makes a complete release of d for app, not yet live:
+//
+//  1. fetch d.Source to deploy_to/.stackhand/fetch-<rev>.partial, hashing while writing;
+//  2. verify d.SHA256 when given (a mismatch unpacks nothing and removes the download);
+//  3. scan the archive and check its unpacked size against the free space;
+//  4. unpack into deploy_to/releases/<UTC time>-<rev>.partial (private to root meanwhile);
+//  5. link the shared entries;
+//  6. give every file to app.Owner, children before parents;
+//  7. flush the file system and rename the directory to its final name.
+//
+// A leftover .partial of a run that was killed is removed first (see Recover), so a
+// crash at any step leaves nothing that List, Switch or Prune would take for a release.
+func (m *Manager) Prepare(ctx context.Context, app App, d Deploy) (*Release, error) {
+	defer m.lock(app)()
+	dd, err := m.open(app, true)
+	if err != nil {
+		return nil, err
+	}
+	defer dd.close()
+	m.recover(dd)
+	rev, err := revisionPart(d.Revision)
+	if err != nil {
+		return nil, fmt.Errorf("app %q: %w", app.Name, err)
+	}
+	f, err := m.fetcher(d.Source)
+	if err != nil {
+		return nil, fmt.Errorf("app %q: %w", app.Name, err)
+	}
+
+	// 1. Fetch.
+	dlName := "fetch-" + rev + partialSuffix
+	dl, err := dd.root.OpenFile(".stackhand/"+dlName, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, m.fsError(app, dd.path+"/.stackhand/"+dlName, "create", err)
+	}
+	removeDL := func() { dl.Close(); dd.root.Remove(".stackhand/" + dlName) }
+	defer removeDL()
+	var once sync.Once
+	sink := newSink(dl, func(int64) { once.Do(func() { m.hook("fetch") }) })
+	sink.ScratchDir = dd.workPath()
+	if err := f.Fetch(ctx, d.Source, sink); err != nil {
+		if isNoSpace(err) || isReadOnly(err) {
+			return nil, m.fsError(app, dd.path+"/.stackhand", "download "+Redact(d.Source)+" into", err)
+		}
+		return nil, fmt.Errorf("app %q: fetch revision %s: %w", app.Name, d.Revision, err)
+	}
+
+	// 2. Verify.
+	if want := strings.ToLower(strings.TrimSpace(d.SHA256)); want != "" {
+		if got := sink.SHA256(); got != want {
+			return nil, fmt.Errorf("app %q: revision %s from %s: checksum mismatch: sha256 is %s, want %s: the source changed or the configured sha256 is wrong; nothing was unpacked",
+				app.Name, d.Revision, Redact(d.Source), got, want)
+		}
+	}
+
+	// 3. Scan and check the room.
+	if m.Unpacker == nil {
+		return nil, fmt.Errorf("app %q: no archive reader configured", app.Name)
+	}
+	archivePath := dd.workPath() + "/" + dlName
+	size, err := m.Unpacker.Scan(ctx, archivePath)
+	if err != nil {
+		return nil, fmt.Errorf("app %q: revision %s from %s: %w", app.Name, d.Revision, Redact(d.Source), err)
+	}
+	if err := m.checkRoom(dd, size); err != nil {
+		return nil, err
+	}
+
+	// 4. Unpack.
+	name, err := m.freeName(dd, rev)
+	if err != nil {
+		return nil, err
+	}
+	partial := name + partialSuffix
+	if err := dd.releases.Mkdir(partial, 0o700); err != nil {
+		return nil, m.fsError(app, dd.path+"/releases/"+partial, "create", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			if err := dd.releases.RemoveAll(partial); err != nil {
+				m.log().Warn("could not remove a half-made release", zap.String("app", app.Name), zap.String("dir", partial), zap.Error(err))
+			}
+		}
+	}()
+	if err := m.Unpacker.Extract(ctx, archivePath, dd.relPath()+"/"+partial); err != nil {
+		if isNoSpace(err) || isReadOnly(err) {
+			return nil, m.fsError(app, dd.path+"/releases/"+partial, "unpack into", err)
+		}
+		return nil, fmt.Errorf("app %q: unpack revision %s: %w", app.Name, d.Revision, err)
+	}
+	removeDL() // the archive is no longer needed: give its room back before the release is used
+	m.hook("unpack")
+
+	rel, err := dd.releases.OpenRoot(partial)
+	if err != nil {
+		return nil, fmt.Errorf("app %q: %w", app.Name, err)
+	}
+	defer rel.Close()
+	// 5. Shared entries.
+	if err := m.linkShared(dd, rel, name); err != nil {
+		return nil, err
+	}
+	// 6. Owner.
+	if err := chownTree(rel, dd.uid, dd.gid); err != nil {
+		return nil, fmt.Errorf("app %q: give release %s to %s: %w", app.Name, name, app.Owner, err)
+	}
+	if err := rel.Chmod(".", 0o755); err != nil {
+		return nil, fmt.Errorf("app %q: %w", app.Name, err)
+	}
+	// 7. Durable, then visible.
+	if err := syncFS(dd.relDir); err != nil {
+		return nil, fmt.Errorf("app %q: flush release %s: %w", app.Name, name, err)
+	}
+	if err := dd.releases.Rename(partial, name); err != nil {
+		return nil, m.fsError(app, dd.path+"/releases/"+name, "rename to", err)
+	}
+	done = true
+	if err := dd.relDir.Sync(); err != nil {
+		return nil, fmt.Errorf("app %q: flush %s/releases: %w", app.Name, dd.path, err)
+	}
+	t, _, _ := parseName(name)
+	m.log().Info("release prepared", zap.String("app", app.Name), zap.String("release", name), zap.Int64("size", size))
+	return &Release{Name: name, Dir: dd.path + "/releases/" + name, Revision: rev, Time: t, Size: size}, nil
+}
+
+// freeName returns a release name for rev that is not taken: the time now, or a later
+// second when a release of the same revision was made within this one.
+func (m *Manager) freeName(dd *deployDir, rev string) (string, error) {
+	t := m.clock().Now().UTC()
+	for i := 0; i < 100; i++ {
+		name, err := releaseName(t, rev)
+		if err != nil {
+			return "", err
+		}
+		_, err1 := dd.releases.Lstat(name)
+		_, err2 := dd.releases.Lstat(name + partialSuffix)
+		if errors.Is(err1, fs.ErrNotExist) && errors.Is(err2, fs.ErrNotExist) {
+			return name, nil
+		}
+		t = t.Add(1e9)
+	}
+	return "", fmt.Errorf("app %q: no free release name for revision %s", dd.app.Name, rev)
+}
+
+// checkRoom refuses to unpack size bytes when the file system would keep less than the
+// reserve. Old releases are not pruned to make room here: Prune runs after the switch.
+func (m *Manager) checkRoom(dd *deployDir, size int64) error {
+	free := m.FreeBytes
+	if free == nil {
+		free = statfsFree
+	}
+	avail, err := free(dd.path)
+	if err != nil {
+		return fmt.Errorf("app %q: free space on %s: %w", dd.app.Name, dd.path, err)
+	}
+	reserve := m.Reserve
+	if reserve <= 0 {
+		reserve = 64 << 20
+	}
+	need := uint64(size) + uint64(reserve)
+	if avail < need {
+		return fmt.Errorf("app %q: not enough room in %s: the release needs %s unpacked plus %s kept free, and %s is free: free space or lower keep_releases; nothing was unpacked",
+			dd.app.Name, dd.path, mib(size), mib(reserve), mib(int64(avail)))
+	}
+	return nil
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// linkShared links deploy_to/shared/<x> into the release as <x>, for each shared entry.
+//
+// An entry the archive also carries is refused, unless it is an empty directory (a
+// placeholder such as log/ or tmp/pids/, which is replaced): the release would otherwise
+// hide either what the archive shipped or what shared/ holds, silently, and a release must
+// mean the same thing each time it is unpacked. The fix is for the archive to leave the
+// entry out. A shared entry missing under shared/ is made as an empty directory owned by
+// the app's owner (a shared file, such as config/database.yml, is put there beforehand,
+// by cfn-init or the deploy hooks).
+func (m *Manager) linkShared(dd *deployDir, rel *os.Root, name string) error {
+	for _, x := range dd.app.Shared {
+		if fi, err := rel.Lstat(x); err == nil {
+			empty := false
+			if fi.IsDir() {
+				if f, err := rel.Open(x); err == nil {
+					names, _ := f.Readdirnames(1)
+					f.Close()
+					empty = len(names) == 0
+				}
+			}
+			if !empty {
+				kind := "a file"
+				if fi.IsDir() {
+					kind = "a directory"
+				} else if fi.Mode()&fs.ModeSymlink != 0 {
+					kind = "a link"
+				}
+				return fmt.Errorf("app %q: shared entry %s is %s in the archive: leave %s out of the archive (each release links it to %s/shared/%s) or drop it from shared",
+					dd.app.Name, x, kind, x, dd.path, x)
+			}
+			if err := rel.Remove(x); err != nil {
+				return fmt.Errorf("app %q: replace the empty %s with the shared link: %w", dd.app.Name, x, err)
+			}
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("app %q: shared entry %s: %w", dd.app.Name, x, err)
+		}
+		// deploy_to/shared/<x>: made when missing; its parents stay root's.
+		sx := "shared/" + x
+		if _, err := dd.root.Lstat(sx); errors.Is(err, fs.ErrNotExist) {
+			if dir := path.Dir(sx); dir != "shared" {
+				if err := dd.root.MkdirAll(dir, 0o755); err != nil {
+					return m.fsError(dd.app, dd.path+"/"+dir, "create", err)
+				}
+			}
+			if err := dd.root.Mkdir(sx, 0o755); err != nil {
+				return m.fsError(dd.app, dd.path+"/"+sx, "create", err)
+			}
+			if dd.uid >= 0 {
+				if err := dd.root.Lchown(sx, dd.uid, dd.gid); err != nil {
+					return fmt.Errorf("app %q: %w", dd.app.Name, err)
+				}
+			}
+		} else if err != nil {
+			return fmt.Errorf("app %q: shared entry %s: %w", dd.app.Name, sx, err)
+		}
+		if dir := path.Dir(x); dir != "." {
+			if err := rel.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("app %q: shared entry %s: %w", dd.app.Name, x, err)
+			}
+		}
+		// Relative, so the link holds wherever deploy_to is mounted or linked from.
+		up := strings.Repeat("../", strings.Count(x, "/")+2)
+		if err := rel.Symlink(up+sx, x); err != nil {
+			return fmt.Errorf("app %q: link shared entry %s: %w", dd.app.Name, x, err)
+		}
+	}
+	return nil
+}
+
+// chownTree gives every entry under rel to uid:gid without following links, children
+// before their parents: until an entry's parent is given away, nobody but root can
+// change what a name in it refers to. rel is an os.Root, so nothing outside is touched.
+func chownTree(rel *os.Root, uid, gid int) error {
+	if uid < 0 {
+		return nil
+	}
+	var names []string
+	err := fs.WalkDir(rel.FS(), ".", func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		names = append(names, p)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i := len(names) - 1; i >= 0; i-- {
+		if err := rel.Lchown(names[i], uid, gid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Recover removes what a killed run left for app: half-made releases, downloads and
+// temporary links. The agent calls it for each app at start; Prepare calls it too.
+func (m *Manager) Recover(app App) error {
+	defer m.lock(app)()
+	if _, err := os.Lstat(app.DeployTo); errors.Is(err, fs.ErrNotExist) {
+		return nil // never deployed: nothing to recover
+	}
+	dd, err := m.open(app, false)
+	if err != nil {
+		return err
+	}
+	defer dd.close()
+	m.recover(dd)
+	return nil
+}
+
+func (m *Manager) recover(dd *deployDir) {
+	clean := func(dir string, root *os.Root, match func(string) bool) {
+		f, err := root.Open(dir)
+		if err != nil {
+			return
+		}
+		names, _ := f.Readdirnames(-1)
+		f.Close()
+		for _, n := range names {
+			if !match(n) {
+				continue
+			}
+			if err := root.RemoveAll(path.Join(dir, n)); err != nil {
+				m.log().Warn("could not remove what a killed run left", zap.String("app", dd.app.Name), zap.String("path", path.Join(dd.path, dir, n)), zap.Error(err))
+				continue
+			}
+			m.log().Info("removed what a killed run left", zap.String("app", dd.app.Name), zap.String("path", path.Join(dd.path, dir, n)))
+		}
+	}
+	clean("releases", dd.root, func(n string) bool { return strings.HasSuffix(n, partialSuffix) })
+	clean(".stackhand", dd.root, func(n string) bool {
+		return strings.HasPrefix(n, "fetch-") || strings.HasPrefix(n, "git-")
+	})
+	clean(".", dd.root, func(n string) bool { return strings.HasPrefix(n, "current.tmp-") })
+}

@@ -105,7 +105,7 @@ FUZZ_TARGETS := ./internal/cfnpath:FuzzParse ./internal/cfnpath:FuzzLookup \
 	./internal/hooks:FuzzLogFileName ./internal/backoff:FuzzPolicyDelay \
 	./internal/awsenv:FuzzParseCredentialFile ./internal/status:FuzzAppendString ./internal/status:FuzzAppendFloat \
 	./internal/state:FuzzDecode ./internal/source:FuzzParseRequest ./internal/source:FuzzLocalFiles \
-	./internal/logship:FuzzRecordReader
+	./internal/logship:FuzzRecordReader ./internal/archive:FuzzExtract
 # Go's fuzzer can stop a short run with "context deadline exceeded" and no failing input
 # when a busy machine slows its warm-up over the cached corpus; such a run is tried once
 # more (its cache is warm then). A failing input always fails.

@@ -17,34 +17,43 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/stackhand/stackhand/internal/archive"
 	"github.com/stackhand/stackhand/internal/clock"
 	"github.com/stackhand/stackhand/internal/trust"
 )
 
-// Unpacker is what Prepare needs from an archive reader (internal/archive): Scan reads the
-// archive without writing and returns the bytes it will take once unpacked, refusing what
-// is not an archive or holds hostile entries; Extract unpacks it into dest, an empty
-// directory, never writing outside it. Paths are absolute.
+// Unpacker is what Prepare needs from an archive reader: Unpack refuses what is not an
+// archive or holds hostile entries, checks that the unpacked size fits in dest's free
+// space with reserve bytes to spare, and only then unpacks into dest (an empty directory)
+// without writing outside it, returning the bytes unpacked. Archive (internal/archive) is
+// the agent's; tests may wrap it.
 type Unpacker interface {
-	Scan(ctx context.Context, archive string) (size int64, err error)
-	Extract(ctx context.Context, archive, dest string) error
+	Unpack(ctx context.Context, archive, dest string, reserve int64) (size int64, err error)
 }
 
-// Manager makes, switches, lists and prunes the releases of apps. Its zero value is not
-// usable without an Unpacker; the other fields have defaults. Calls for the same
+// Archive is the Unpacker of internal/archive: tar, tar.gz, tar.bz2, tar.zst and zip,
+// scanned whole before anything is written. The owner is set by Prepare afterwards.
+type Archive struct{}
+
+// Unpack calls archive.Extract.
+func (Archive) Unpack(ctx context.Context, path, dest string, reserve int64) (int64, error) {
+	st, err := archive.Extract(ctx, path, dest, archive.Options{UID: -1, GID: -1, Reserve: reserve})
+	return st.Bytes, err
+}
+
+// Manager makes, switches, lists and prunes the releases of apps. Its zero value is ready
+// to use (mode local: file and HTTP(S) and Git sources); set Fetchers["s3"] for S3. Calls for the same
 // deploy_to are serialized; calls for different apps run side by side.
 type Manager struct {
-	// Unpacker reads archives (internal/archive in the agent).
+	// Unpacker reads archives (nil means Archive).
 	Unpacker Unpacker
 	// Fetchers by source kind: "file", "http", "https", "s3", "git". A missing entry
 	// falls back to FileFetcher, HTTPFetcher and GitFetcher; "s3" has no default (it
 	// needs the agent's AWS configuration).
 	Fetchers map[string]Fetcher
-	// FreeBytes returns the bytes free for the agent on dir's file system (nil means
-	// statfs). Tests inject a small disk.
-	FreeBytes func(dir string) (uint64, error)
 	// Reserve is what must stay free after unpacking (0 means 64 MiB), so that a release
-	// does not fill the disk the app logs to.
+	// does not fill the disk the app logs to. The unpacker checks it against the
+	// archive's scanned size before it writes anything.
 	Reserve int64
 	// HTTPClient makes Check's requests (nil means http.DefaultClient with per-try
 	// deadlines).
@@ -173,10 +182,19 @@ func (m *Manager) open(app App, create bool) (*deployDir, error) {
 	dt := filepath.Clean(app.DeployTo)
 	if create {
 		if _, err := os.Lstat(dt); errors.Is(err, fs.ErrNotExist) {
-			if _, err := trust.Check(filepath.Dir(dt), "deploy_to's parent", trust.Dir, euid); err != nil {
+			// Made by the agent, 0755, below the nearest directory that exists, once
+			// that one passes trust's check (nobody else could slip a link in between).
+			base := filepath.Dir(dt)
+			for {
+				if _, err := os.Lstat(base); err == nil || base == "/" {
+					break
+				}
+				base = filepath.Dir(base)
+			}
+			if _, err := trust.Check(base, "deploy_to "+dt, trust.Dir, euid); err != nil {
 				return nil, fmt.Errorf("app %q: %w", app.Name, err)
 			}
-			if err := os.Mkdir(dt, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			if err := os.MkdirAll(dt, 0o755); err != nil {
 				return nil, m.fsError(app, dt, "create deploy_to", err)
 			}
 		}
@@ -208,7 +226,7 @@ func (m *Manager) open(app App, create bool) (*deployDir, error) {
 		return nil, fmt.Errorf("app %q: %w", app.Name, err)
 	}
 	if create {
-		if ro, err := readOnly(resolved); err == nil && ro {
+		if ro, err := readOnlyFS(resolved); err == nil && ro {
 			return nil, fmt.Errorf("app %q: deploy_to %s is on a read-only file system: remount it read-write or choose another deploy_to", app.Name, dt)
 		}
 		for _, sub := range []string{"releases", "shared", ".stackhand"} {
@@ -275,3 +293,7 @@ func (d *deployDir) current() (string, error) {
 	}
 	return name, nil
 }
+
+// readOnlyFS is readOnly, replaced by tests (a read-only mount needs privileges tests do
+// not assume).
+var readOnlyFS = readOnly

@@ -9,8 +9,11 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/stackhand/stackhand/internal/archive"
 )
 
 const partialSuffix = ".partial"
@@ -19,11 +22,11 @@ const partialSuffix = ".partial"
 //
 //  1. fetch d.Source to deploy_to/.stackhand/fetch-<rev>.partial, hashing while writing;
 //  2. verify d.SHA256 when given (a mismatch unpacks nothing and removes the download);
-//  3. scan the archive and check its unpacked size against the free space;
-//  4. unpack into deploy_to/releases/<UTC time>-<rev>.partial (private to root meanwhile);
-//  5. link the shared entries;
-//  6. give every file to app.Owner, children before parents;
-//  7. flush the file system and rename the directory to its final name.
+//  3. scan the archive and check its unpacked size against the free space, then unpack
+//     it into deploy_to/releases/<UTC time>-<rev>.partial (private to root meanwhile);
+//  4. link the shared entries;
+//  5. give every file to app.Owner, children before parents;
+//  6. flush the file system and rename the directory to its final name.
 //
 // A leftover .partial of a run that was killed is removed first (see Recover), so a
 // crash at any step leaves nothing that List, Switch or Prune would take for a release.
@@ -70,24 +73,16 @@ func (m *Manager) Prepare(ctx context.Context, app App, d Deploy) (*Release, err
 		}
 	}
 
-	// 3. Scan and check the room.
-	if m.Unpacker == nil {
-		return nil, fmt.Errorf("app %q: no archive reader configured", app.Name)
-	}
+	// 3. The release directory, private to root until it is complete; the archive is
+	// scanned, the room checked and the archive unpacked into it (the unpacker scans the
+	// whole archive before it writes: a file that is no archive, a hostile entry or too
+	// little room write nothing).
 	archivePath := dd.workPath() + "/" + dlName
-	size, err := m.Unpacker.Scan(ctx, archivePath)
-	if err != nil {
-		return nil, fmt.Errorf("app %q: revision %s from %s: %w", app.Name, d.Revision, Redact(d.Source), err)
-	}
-	if err := m.checkRoom(dd, size); err != nil {
-		return nil, err
-	}
-
-	// 4. Unpack.
-	name, err := m.freeName(dd, rev)
+	t, err := m.freeName(dd)
 	if err != nil {
 		return nil, err
 	}
+	name := t.Format(timeLayout) + "-" + rev
 	partial := name + partialSuffix
 	if err := dd.releases.Mkdir(partial, 0o700); err != nil {
 		return nil, m.fsError(app, dd.path+"/releases/"+partial, "create", err)
@@ -100,11 +95,24 @@ func (m *Manager) Prepare(ctx context.Context, app App, d Deploy) (*Release, err
 			}
 		}
 	}()
-	if err := m.Unpacker.Extract(ctx, archivePath, dd.relPath()+"/"+partial); err != nil {
-		if isNoSpace(err) || isReadOnly(err) {
+	var unpacker Unpacker = Archive{}
+	if m.Unpacker != nil {
+		unpacker = m.Unpacker
+	}
+	reserve := m.Reserve
+	if reserve <= 0 {
+		reserve = DefaultReserve
+	}
+	size, err := unpacker.Unpack(ctx, archivePath, dd.relPath()+"/"+partial, reserve)
+	if err != nil {
+		err = cleanPaths(err, archivePath, dd.path+"/.stackhand/"+dlName, dd.relPath(), dd.path+"/releases")
+		switch {
+		case errors.Is(err, archive.ErrNoSpace) || isNoSpace(err):
+			return nil, fmt.Errorf("app %q: revision %s: %w; old releases are not removed to make room: free space or lower keep_releases; nothing was switched", app.Name, d.Revision, err)
+		case isReadOnly(err):
 			return nil, m.fsError(app, dd.path+"/releases/"+partial, "unpack into", err)
 		}
-		return nil, fmt.Errorf("app %q: unpack revision %s: %w", app.Name, d.Revision, err)
+		return nil, fmt.Errorf("app %q: unpack revision %s from %s: %w", app.Name, d.Revision, Redact(d.Source), err)
 	}
 	removeDL() // the archive is no longer needed: give its room back before the release is used
 	m.hook("unpack")
@@ -114,18 +122,18 @@ func (m *Manager) Prepare(ctx context.Context, app App, d Deploy) (*Release, err
 		return nil, fmt.Errorf("app %q: %w", app.Name, err)
 	}
 	defer rel.Close()
-	// 5. Shared entries.
+	// 4. Shared entries.
 	if err := m.linkShared(dd, rel, name); err != nil {
 		return nil, err
 	}
-	// 6. Owner.
+	// 5. Owner.
 	if err := chownTree(rel, dd.uid, dd.gid); err != nil {
 		return nil, fmt.Errorf("app %q: give release %s to %s: %w", app.Name, name, app.Owner, err)
 	}
 	if err := rel.Chmod(".", 0o755); err != nil {
 		return nil, fmt.Errorf("app %q: %w", app.Name, err)
 	}
-	// 7. Durable, then visible.
+	// 6. Durable, then visible.
 	if err := syncFS(dd.relDir); err != nil {
 		return nil, fmt.Errorf("app %q: flush release %s: %w", app.Name, name, err)
 	}
@@ -136,54 +144,56 @@ func (m *Manager) Prepare(ctx context.Context, app App, d Deploy) (*Release, err
 	if err := dd.relDir.Sync(); err != nil {
 		return nil, fmt.Errorf("app %q: flush %s/releases: %w", app.Name, dd.path, err)
 	}
-	t, _, _ := parseName(name)
 	m.log().Info("release prepared", zap.String("app", app.Name), zap.String("release", name), zap.Int64("size", size))
 	return &Release{Name: name, Dir: dd.path + "/releases/" + name, Revision: rev, Time: t, Size: size}, nil
 }
 
-// freeName returns a release name for rev that is not taken: the time now, or a later
-// second when a release of the same revision was made within this one.
-func (m *Manager) freeName(dd *deployDir, rev string) (string, error) {
-	t := m.clock().Now().UTC()
-	for i := 0; i < 100; i++ {
-		name, err := releaseName(t, rev)
-		if err != nil {
-			return "", err
-		}
-		_, err1 := dd.releases.Lstat(name)
-		_, err2 := dd.releases.Lstat(name + partialSuffix)
-		if errors.Is(err1, fs.ErrNotExist) && errors.Is(err2, fs.ErrNotExist) {
-			return name, nil
-		}
-		t = t.Add(1e9)
-	}
-	return "", fmt.Errorf("app %q: no free release name for revision %s", dd.app.Name, rev)
-}
-
-// checkRoom refuses to unpack size bytes when the file system would keep less than the
-// reserve. Old releases are not pruned to make room here: Prune runs after the switch.
-func (m *Manager) checkRoom(dd *deployDir, size int64) error {
-	free := m.FreeBytes
-	if free == nil {
-		free = statfsFree
-	}
-	avail, err := free(dd.path)
+// freeName returns the name of a new release of rev: the time now, or one second after
+// the newest release on disk when that is not earlier (two deploys within a second, a
+// clock set back), so that names sort in the order releases were made and the one before
+// current is the one deployed before it.
+func (m *Manager) freeName(dd *deployDir) (time.Time, error) {
+	t := m.clock().Now().UTC().Truncate(time.Second)
+	f, err := dd.releases.Open(".")
 	if err != nil {
-		return fmt.Errorf("app %q: free space on %s: %w", dd.app.Name, dd.path, err)
+		return t, err
 	}
-	reserve := m.Reserve
-	if reserve <= 0 {
-		reserve = 64 << 20
+	names, err := f.Readdirnames(-1)
+	f.Close()
+	if err != nil {
+		return t, fmt.Errorf("app %q: read %s/releases: %w", dd.app.Name, dd.path, err)
 	}
-	need := uint64(size) + uint64(reserve)
-	if avail < need {
-		return fmt.Errorf("app %q: not enough room in %s: the release needs %s unpacked plus %s kept free, and %s is free: free space or lower keep_releases; nothing was unpacked",
-			dd.app.Name, dd.path, mib(size), mib(reserve), mib(int64(avail)))
+	for _, n := range names {
+		if rt, _, ok := parseName(strings.TrimSuffix(n, partialSuffix)); ok && !rt.Before(t) {
+			t = rt.Add(time.Second)
+		}
 	}
-	return nil
+	return t, nil
 }
 
-func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+// DefaultReserve is Manager.Reserve when it is 0.
+const DefaultReserve = 64 << 20
+
+// cleanPaths rewrites the /proc/self/fd paths in an unpacker's message into the
+// directories a person knows.
+func cleanPaths(err error, pairs ...string) error {
+	msg := err.Error()
+	for i := 0; i+1 < len(pairs); i += 2 {
+		msg = strings.ReplaceAll(msg, pairs[i], pairs[i+1])
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return &renamed{msg: msg, err: err}
+}
+
+type renamed struct {
+	msg string
+	err error
+}
+
+func (r *renamed) Error() string { return r.msg }
+func (r *renamed) Unwrap() error { return r.err }
 
 // linkShared links deploy_to/shared/<x> into the release as <x>, for each shared entry.
 //

@@ -12,7 +12,6 @@ var errUnsupported = errors.New("app releases are not supported on this platform
 
 func fdPath(f *os.File) string                                       { return f.Name() }
 func readOnly(string) (bool, error)                                  { return false, nil }
-func statfsFree(string) (uint64, error)                              { return 0, errUnsupported }
 func isReadOnly(error) bool                                          { return false }
 func isNoSpace(error) bool                                           { return false }
 func syncFS(*os.File) error                                          { return nil }

@@ -32,16 +32,6 @@ func readOnly(dir string) (bool, error) {
 	return st.Flags&unix.ST_RDONLY != 0, nil
 }
 
-func statfsFree(dir string) (uint64, error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err != nil {
-		return 0, err
-	}
-	// Bavail: what an unprivileged user may use; root's reserved blocks are kept for
-	// the system, not for a release.
-	return st.Bavail * uint64(st.Bsize), nil //nolint:unconvert // Bsize's type differs by platform
-}
-
 func isReadOnly(err error) bool { return errors.Is(err, syscall.EROFS) }
 func isNoSpace(err error) bool  { return errors.Is(err, syscall.ENOSPC) }
 

@@ -119,13 +119,13 @@ func (m *Manager) fetcher(source string) (Fetcher, error) {
 
 // deployDir is an app's deploy_to opened after its checks: every operation below goes
 // through root (it cannot leave deploy_to, whatever is renamed inside), and the paths
-// given to other code go through /proc/self/fd of the directories held open.
+// given to other code go through /proc/<pid>/fd of the directories held open.
 type deployDir struct {
 	app      App
 	path     string // deploy_to, symlinks resolved
 	root     *os.Root
 	releases *os.Root
-	relDir   *os.File // releases/, held open for its /proc/self/fd path
+	relDir   *os.File // releases/, held open for its /proc/<pid>/fd path
 	work     *os.File // .stackhand/, likewise
 	uid, gid int      // the owner's, or -1
 }

@@ -174,7 +174,7 @@ func (m *Manager) freeName(dd *deployDir) (time.Time, error) {
 // DefaultReserve is Manager.Reserve when it is 0.
 const DefaultReserve = 64 << 20
 
-// cleanPaths rewrites the /proc/self/fd paths in an unpacker's message into the
+// cleanPaths rewrites the /proc/<pid>/fd paths in an unpacker's message into the
 // directories a person knows.
 func cleanPaths(err error, pairs ...string) error {
 	msg := err.Error()

@@ -17,7 +17,7 @@
 //
 // Every path under deploy_to is reached through an os.Root opened on deploy_to after it
 // was checked (see checkDeployTo), and paths handed to other code (the unpacker, git)
-// go through /proc/self/fd of a directory the agent holds open: renaming or replacing a
+// go through /proc/<pid>/fd of a directory the agent holds open: renaming or replacing a
 // directory on the way cannot send a write elsewhere.
 package release
 

@@ -14,12 +14,14 @@ import (
 	"github.com/stackhand/stackhand/internal/trust"
 )
 
-// fdPath names the directory f holds open. On Linux /proc/self/fd/N resolves to that
+// fdPath names the directory f holds open. On Linux /proc/<pid>/fd/N resolves to that
 // very directory whatever has been renamed since, so code given the path (the unpacker,
-// git) writes where the agent checked.
+// a git child process) writes where the agent checked. The agent's pid rather than
+// "self", so that a child, which does not inherit the descriptor, resolves it too.
 func fdPath(f *os.File) string {
-	if _, err := os.Stat("/proc/self/fd"); err == nil {
-		return "/proc/self/fd/" + strconv.Itoa(int(f.Fd()))
+	p := "/proc/" + strconv.Itoa(os.Getpid()) + "/fd/" + strconv.Itoa(int(f.Fd()))
+	if _, err := os.Stat(p); err == nil {
+		return p
 	}
 	return f.Name()
 }

@@ -67,7 +67,7 @@ type Manager struct {
 	seq   atomic.Uint64
 
 	// at, when set (tests only), is called at each phase ("fetch" once bytes have
-	// arrived, "unpack" once the archive is unpacked, "switch" with the new link made
+	// arrived, "fetched" once the download is verified, "unpack" once it is unpacked, "switch" with the new link made
 	// but not yet renamed), so that a test can SIGKILL the process at a known point.
 	at func(phase string)
 }

@@ -73,6 +73,8 @@ func (m *Manager) Prepare(ctx context.Context, app App, d Deploy) (*Release, err
 		}
 	}
 
+	m.hook("fetched")
+
 	// 3. The release directory, private to root until it is complete; the archive is
 	// scanned, the room checked and the archive unpacked into it (the unpacker scans the
 	// whole archive before it writes: a file that is no archive, a hostile entry or too

@@ -202,7 +202,7 @@ func (m *Manager) open(app App, create bool) (*deployDir, error) {
 	resolved, err := filepath.EvalSymlinks(dt)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("app %q: deploy_to %s does not exist (nothing deployed yet)", app.Name, dt)
+			return nil, fmt.Errorf("app %q: deploy_to %s does not exist: %w", app.Name, dt, ErrNothingDeployed)
 		}
 		return nil, fmt.Errorf("app %q: deploy_to %s: %w", app.Name, dt, err)
 	}
@@ -240,7 +240,7 @@ func (m *Manager) open(app App, create bool) (*deployDir, error) {
 		// owner (who may own deploy_to) cannot have planted or replaced them.
 		if err := checkOwnedDir(d.root, sub, filepath.Join(dt, sub), sub, euid, -2); err != nil {
 			if errors.Is(err, fs.ErrNotExist) && !create {
-				return nil, fmt.Errorf("app %q: %s has no releases (nothing deployed yet)", app.Name, dt)
+				return nil, fmt.Errorf("app %q: %s has no releases: %w", app.Name, dt, ErrNothingDeployed)
 			}
 			return nil, fmt.Errorf("app %q: %w", app.Name, err)
 		}
@@ -293,6 +293,10 @@ func (d *deployDir) current() (string, error) {
 	}
 	return name, nil
 }
+
+// ErrNothingDeployed is wrapped by the errors of Switch and Rollback for an app whose
+// deploy_to holds no releases yet; List, Undeploy and Recover treat it as an empty app.
+var ErrNothingDeployed = errors.New("nothing deployed yet")
 
 // readOnlyFS is readOnly, replaced by tests (a read-only mount needs privileges tests do
 // not assume).

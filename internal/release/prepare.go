@@ -296,10 +296,10 @@ func chownTree(rel *os.Root, uid, gid int) error {
 // temporary links. The agent calls it for each app at start; Prepare calls it too.
 func (m *Manager) Recover(app App) error {
 	defer m.lock(app)()
-	if _, err := os.Lstat(app.DeployTo); errors.Is(err, fs.ErrNotExist) {
+	dd, err := m.open(app, false)
+	if errors.Is(err, ErrNothingDeployed) {
 		return nil // never deployed: nothing to recover
 	}
-	dd, err := m.open(app, false)
 	if err != nil {
 		return err
 	}

@@ -425,6 +425,14 @@ func TestUndeploy(t *testing.T) {
 	if err := m.Recover(never); err != nil {
 		t.Fatal(err)
 	}
+	// deploy_to made by hand, nothing deployed in it: the same.
+	os.MkdirAll(never.DeployTo, 0o755)
+	if rs, err := m.List(never); err != nil || len(rs) != 0 {
+		t.Fatal(rs, err)
+	}
+	if _, _, err := m.Rollback(never, ""); !errors.Is(err, ErrNothingDeployed) {
+		t.Fatalf("rollback of nothing: %v", err)
+	}
 }
 
 func TestDeployToChecked(t *testing.T) {

@@ -128,10 +128,10 @@ func treeSize(root *os.Root, name string) int64 {
 func (m *Manager) List(app App) ([]Release, error) {
 	defer m.lock(app)()
 	dd, err := m.open(app, false)
+	if errors.Is(err, ErrNothingDeployed) {
+		return nil, nil
+	}
 	if err != nil {
-		if _, serr := os.Lstat(app.DeployTo); errors.Is(serr, fs.ErrNotExist) {
-			return nil, nil
-		}
 		return nil, err
 	}
 	defer dd.close()
@@ -239,10 +239,10 @@ func (m *Manager) Prune(app App) ([]string, error) {
 func (m *Manager) Undeploy(app App) error {
 	defer m.lock(app)()
 	dd, err := m.open(app, false)
+	if errors.Is(err, ErrNothingDeployed) {
+		return nil
+	}
 	if err != nil {
-		if _, serr := os.Lstat(app.DeployTo); errors.Is(serr, fs.ErrNotExist) {
-			return nil
-		}
 		return err
 	}
 	defer dd.close()

@@ -109,6 +109,7 @@ func TestParseFull(t *testing.T) {
 		{Name: "init", Metadata: "AWS::CloudFormation::Init.config", On: []string{"update"}, Event: "configure", Origin: path + ":15"},
 		{Name: "tag:Role", Tag: "Role", On: []string{"add", "remove"}, Command: "/usr/local/bin/role-changed", RunAs: "app", Timeout: Duration(2 * time.Minute), Origin: path + ":19"},
 		{Name: "Resources.Database.PhysicalResourceId", Path: "Resources.Database.PhysicalResourceId", On: []string{"add", "update", "remove"}, Origin: path + ":24"},
+		{Name: "ssm:/web/release", SSM: "/web/release", On: []string{"add", "update"}, Origin: path + ":25"},
 	}
 	want.Timeouts = Timeouts{
 		Default: Duration(20 * time.Minute), Setup: Duration(time.Hour), Configure: Duration(5 * time.Minute),

@@ -119,7 +119,9 @@ func revisionPart(rev string) (string, error) {
 	if len(s) > maxRevLen {
 		s = s[:maxRevLen]
 	}
-	s = strings.TrimSuffix(s, ".partial")
+	for strings.HasSuffix(s, partialSuffix) {
+		s = strings.TrimSuffix(s, partialSuffix) // a half-made release's mark, never a revision's
+	}
 	if s == "" {
 		return "", fmt.Errorf("revision %q gives an empty release name: use letters, digits, '.', '_', '-'", rev)
 	}

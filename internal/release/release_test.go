@@ -553,7 +553,7 @@ func TestCheck(t *testing.T) {
 }
 
 func TestReleaseNames(t *testing.T) {
-	for rev, want := range map[string]string{"v1": "v1", "feature/x": "feature_x", "../..": "_..", "a b": "a_b", "abc123.partial": "abc123"} {
+	for rev, want := range map[string]string{"v1": "v1", "feature/x": "feature_x", "../..": "_..", "a b": "a_b", "abc123.partial": "abc123", "x.partial.partial": "x"} {
 		name, err := releaseName(time.Date(2026, 12, 4, 15, 4, 5, 0, time.UTC), rev)
 		if err != nil || name != "20261204T150405Z-"+want {
 			t.Errorf("%q → %q, %v; want %q", rev, name, err, want)
@@ -566,4 +566,27 @@ func TestReleaseNames(t *testing.T) {
 	if _, err := releaseName(time.Now(), "..."); err == nil {
 		t.Error("a revision of dots gave a name")
 	}
+}
+
+// FuzzReleaseName: whatever a revision holds (it comes from metadata, a tag or an SSM
+// parameter, all writable by others than root), its release name is one path component
+// that List parses back, never "." or "..", never hidden, never a .partial.
+func FuzzReleaseName(f *testing.F) {
+	for _, s := range []string{"v1", "feature/x", "../../etc", ".hidden", "a.partial", "", "…", strings.Repeat("x", 300)} {
+		f.Add(s)
+	}
+	at := time.Date(2026, 12, 4, 15, 4, 5, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, rev string) {
+		name, err := releaseName(at, rev)
+		if err != nil {
+			return
+		}
+		if strings.ContainsAny(name, "/\\\x00") || strings.HasSuffix(name, partialSuffix) || len(name) > 255 {
+			t.Fatalf("%q → unsafe name %q", rev, name)
+		}
+		pt, prev, ok := parseName(name)
+		if !ok || !pt.Equal(at) || prev == "" || prev == "." || prev == ".." || strings.HasPrefix(prev, ".") {
+			t.Fatalf("%q → %q parses as %v %q %v", rev, name, pt, prev, ok)
+		}
+	})
 }

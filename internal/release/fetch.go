@@ -28,6 +28,7 @@ type Sink struct {
 	progress func(n int64)
 }
 
+// newSink writes into f, which must be empty.
 func newSink(f *os.File, progress func(int64)) *Sink {
 	return &Sink{f: f, h: sha256.New(), progress: progress}
 }
@@ -40,7 +41,11 @@ func (s *Sink) Write(p []byte) (int, error) {
 	if s.progress != nil && n > 0 {
 		s.progress(s.n)
 	}
-	return n, err
+	if err != nil {
+		// A full or read-only disk: trying the download again will not help.
+		return n, permanent(err)
+	}
+	return n, nil
 }
 
 // Written returns how many bytes the file holds: the offset a resumed download asks for.
@@ -48,6 +53,9 @@ func (s *Sink) Written() int64 { return s.n }
 
 // Reset empties the file and the digest, for a download that must start over.
 func (s *Sink) Reset() error {
+	if s.n == 0 {
+		return nil // nothing written yet: the file is as it started, empty
+	}
 	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}

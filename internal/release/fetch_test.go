@@ -8,11 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -169,3 +172,22 @@ func TestRedact(t *testing.T) {
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func fmtSscanf(rng string, start *int64) (int, error) { return fmt.Sscanf(rng, "bytes=%d-", start) }
+
+// A download that cannot be written (a full disk) is not retried.
+func TestSinkWriteErrorNotRetried(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Write([]byte(strings.Repeat("x", 1000)))
+	}))
+	defer srv.Close()
+	f, err := os.OpenFile("/dev/full", os.O_WRONLY, 0) // every write: ENOSPC
+	if err != nil {
+		t.Skip(err)
+	}
+	defer f.Close()
+	err = HTTPFetcher{Retry: fastRetry}.Fetch(t.Context(), srv.URL, newSink(f, nil))
+	if err == nil || !errors.Is(err, ErrPermanent) || !isNoSpace(err) || hits.Load() != 1 {
+		t.Fatalf("err = %v after %d tries", err, hits.Load())
+	}
+}

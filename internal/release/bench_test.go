@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -50,6 +51,9 @@ func benchChild() int {
 		return 1
 	}
 	end := time.Now()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(os.Stderr, "child: heap sys %.1f MiB, heap inuse %.1f MiB, total alloc %.1f MiB, sys %.1f MiB, gc %d\n", float64(ms.HeapSys)/(1<<20), float64(ms.HeapInuse)/(1<<20), float64(ms.TotalAlloc)/(1<<20), float64(ms.Sys)/(1<<20), ms.NumGC)
 	json.NewEncoder(os.Stdout).Encode(map[string]float64{
 		"total": end.Sub(start).Seconds(), "fetch": fetched.Sub(start).Seconds(), "unpack": unpacked.Sub(fetched).Seconds(),
 	})

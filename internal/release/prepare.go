@@ -28,6 +28,8 @@ const partialSuffix = ".partial"
 //  5. give every file to app.Owner, children before parents;
 //  6. flush the file system and rename the directory to its final name.
 //
+// When the release does not fit, the releases that keep_releases would remove anyway
+// once it is added are removed first and the unpack tried once more; nothing else is.
 // A leftover .partial of a run that was killed is removed first (see Recover), so a
 // crash at any step leaves nothing that List, Switch or Prune would take for a release.
 func (m *Manager) Prepare(ctx context.Context, app App, d Deploy) (*Release, error) {
@@ -106,11 +108,33 @@ func (m *Manager) Prepare(ctx context.Context, app App, d Deploy) (*Release, err
 		reserve = DefaultReserve
 	}
 	size, err := unpacker.Unpack(ctx, archivePath, dd.relPath()+"/"+partial, reserve)
+	var pruned []string
+	if err != nil && (errors.Is(err, archive.ErrNoSpace) || isNoSpace(err)) {
+		// Room may be made only from releases keep_releases would remove once this one
+		// is added: never the current one nor the one before it.
+		var perr error
+		if pruned, perr = m.pruneForRoom(dd); perr != nil {
+			return nil, perr
+		}
+		if len(pruned) > 0 {
+			if err := dd.releases.RemoveAll(partial); err != nil {
+				return nil, fmt.Errorf("app %q: %w", app.Name, err)
+			}
+			if err := dd.releases.Mkdir(partial, 0o700); err != nil {
+				return nil, m.fsError(app, dd.path+"/releases/"+partial, "create", err)
+			}
+			size, err = unpacker.Unpack(ctx, archivePath, dd.relPath()+"/"+partial, reserve)
+		}
+	}
 	if err != nil {
 		err = cleanPaths(err, archivePath, dd.path+"/.stackhand/"+dlName, dd.relPath(), dd.path+"/releases")
 		switch {
 		case errors.Is(err, archive.ErrNoSpace) || isNoSpace(err):
-			return nil, fmt.Errorf("app %q: revision %s: %w; old releases are not removed to make room: free space or lower keep_releases; nothing was switched", app.Name, d.Revision, err)
+			did := "no release beyond keep_releases could be removed"
+			if len(pruned) > 0 {
+				did = "removing the releases beyond keep_releases (" + strings.Join(pruned, ", ") + ") was not enough"
+			}
+			return nil, fmt.Errorf("app %q: revision %s: %w; %s: free space or lower keep_releases; nothing was switched", app.Name, d.Revision, err, did)
 		case isReadOnly(err):
 			return nil, m.fsError(app, dd.path+"/releases/"+partial, "unpack into", err)
 		}
@@ -171,6 +195,30 @@ func (m *Manager) freeName(dd *deployDir) (time.Time, error) {
 		}
 	}
 	return t, nil
+}
+
+// pruneForRoom removes the releases Prune would remove once one more is added: all but
+// the newest KeepReleases-1, never the current one nor the one before it.
+func (m *Manager) pruneForRoom(dd *deployDir) ([]string, error) {
+	rs, err := dd.list(false)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	keepFrom := len(rs) - (dd.app.keep() - 1)
+	for i, r := range rs {
+		if i >= keepFrom || r.Current || r.Previous {
+			continue
+		}
+		if err := dd.releases.RemoveAll(r.Name); err != nil {
+			return removed, m.fsError(dd.app, r.Dir, "remove old release", err)
+		}
+		removed = append(removed, r.Name)
+	}
+	if len(removed) > 0 {
+		m.log().Info("old releases removed to make room", zap.String("app", dd.app.Name), zap.Strings("releases", removed))
+	}
+	return removed, nil
 }
 
 // DefaultReserve is Manager.Reserve when it is 0.

@@ -3,6 +3,7 @@
 package release
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackhand/stackhand/internal/archive"
 	"github.com/stackhand/stackhand/internal/trust"
 )
 
@@ -261,7 +263,7 @@ func TestDiskTooSmall(t *testing.T) {
 	// A reserve beyond any disk here: the unpacker finds too little room before writing.
 	m.Reserve = 1 << 60
 	_, err := m.Prepare(t.Context(), app, Deploy{Revision: "v2", Source: version(t, src, "v2", nil)})
-	if err == nil || !strings.Contains(err.Error(), "not enough free space") || !strings.Contains(err.Error(), "not removed to make room") {
+	if err == nil || !strings.Contains(err.Error(), "not enough free space") || !strings.Contains(err.Error(), "no release beyond keep_releases could be removed") {
 		t.Fatalf("err = %v", err)
 	}
 	if strings.Contains(err.Error(), "/proc/") {
@@ -589,4 +591,70 @@ func FuzzReleaseName(f *testing.F) {
 			t.Fatalf("%q → %q parses as %v %q %v", rev, name, pt, prev, ok)
 		}
 	})
+}
+
+// roomFor pretends the disk holds at most max releases: Unpack fails with
+// archive.ErrNoSpace while more are on disk, as archive.Extract does before writing.
+type roomFor struct {
+	max   int
+	calls int
+}
+
+func (u *roomFor) Unpack(ctx context.Context, path, dest string, reserve int64) (int64, error) {
+	u.calls++
+	ents, _ := filepath.Glob(filepath.Join(filepath.Dir(dest), "*Z-v*"))
+	n := 0
+	for _, e := range ents {
+		if !strings.HasSuffix(e, partialSuffix) {
+			n++
+		}
+	}
+	if n >= u.max {
+		return 0, fmt.Errorf("unpack %s: %w: it needs more", path, archive.ErrNoSpace)
+	}
+	return Archive{}.Unpack(ctx, path, dest, reserve)
+}
+
+func TestDiskTooSmallPrunesOnlyWhatKeepAllows(t *testing.T) {
+	m := newManager()
+	app := newApp(t)
+	app.KeepReleases = 3
+	src := t.TempDir()
+	for i := 1; i <= 4; i++ {
+		deploy(t, m, app, fmt.Sprintf("v%d", i), version(t, src, fmt.Sprintf("v%d", i), nil))
+	}
+	// Room for three releases on disk: v5 fits once v1 and v2 (beyond keep 3 with v5
+	// added) are gone.
+	u := &roomFor{max: 3}
+	m.Unpacker = u
+	r5 := deploy(t, m, app, "v5", version(t, src, "v5", nil))
+	var got []string
+	rs, _ := m.List(app)
+	for _, r := range rs {
+		got = append(got, r.Revision)
+	}
+	if strings.Join(got, ",") != "v3,v4,v5" || u.calls != 2 || currentVersion(t, app) != "v5" || r5.Revision != "v5" {
+		t.Fatalf("releases %v after %d unpacks", got, u.calls)
+	}
+	// Room for two: keep 3 lets v3 go (v6 would be the third), and that is not enough:
+	// the deploy fails, current and the one before it stay.
+	u.max, u.calls = 2, 0
+	_, err := m.Prepare(t.Context(), app, Deploy{Revision: "v6", Source: version(t, src, "v6", nil)})
+	if err == nil || !strings.Contains(err.Error(), "removing the releases beyond keep_releases ("+rs[0].Name+") was not enough") {
+		t.Fatalf("err = %v", err)
+	}
+	// Room for one: nothing may go (v4 is the previous, v5 current), whatever keep says.
+	app.KeepReleases = 1
+	u.max = 1
+	_, err = m.Prepare(t.Context(), app, Deploy{Revision: "v6", Source: version(t, src, "v6", nil)})
+	if err == nil || !strings.Contains(err.Error(), "no release beyond keep_releases could be removed") {
+		t.Fatalf("err = %v", err)
+	}
+	if l := leftovers(t, app); len(l) > 0 {
+		t.Fatalf("left behind: %v", l)
+	}
+	rs, _ = m.List(app)
+	if len(rs) != 2 || !rs[0].Previous || !rs[1].Current {
+		t.Fatalf("releases %+v, want the previous and the current kept", rs)
+	}
 }

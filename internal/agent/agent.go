@@ -376,13 +376,17 @@ func localSources(cfg *config.Config, clk clock.Clock) ([]source.Source, error) 
 	if err != nil {
 		return nil, err
 	}
-	return []source.Source{
+	srcs := []source.Source{
 		localIdentity(cfg, l),
 		source.LocalMetadata{Local: l, Rules: rules},
 		source.LocalTags{Local: l},
 		source.LocalPeers{Local: l},
 		source.LocalLifecycle{Local: l},
-	}, nil
+	}
+	if names := ssmNames(cfg); len(names) > 0 {
+		srcs = append(srcs, source.LocalSSM{Local: l, Names: names})
+	}
+	return srcs, nil
 }
 
 func localIdentity(cfg *config.Config, l source.Local) source.LocalIdentity {

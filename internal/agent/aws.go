@@ -13,7 +13,7 @@ import (
 )
 
 // awsSources builds mode aws's sources for the instance found: metadata (when a watch
-// rule reads it), tags, peers and lifecycle. A metadata watch that cannot work (no rule
+// rule reads it), ssm (when a rule watches a parameter), tags, peers and lifecycle. A metadata watch that cannot work (no rule
 // path parses, no stack known) is returned as an update for the engine instead.
 func awsSources(cfg *config.Config, clk clock.Clock, log *zap.Logger, found discovered) ([]source.Source, []source.Update) {
 	env, identity := found.env, found.identity
@@ -36,6 +36,9 @@ func awsSources(cfg *config.Config, clk clock.Clock, log *zap.Logger, found disc
 	default:
 		srcs = append(srcs, &source.AWSMetadata{CFN: env.CloudFormation(), Stack: identity.Stack, Rules: rules, Clock: clk,
 			Interval: interval, Log: log.Named("metadata")})
+	}
+	if names := ssmNames(cfg); len(names) > 0 {
+		srcs = append(srcs, source.AWSSSM{SSM: env.SSM(), Names: names, Clock: clk, Interval: interval})
 	}
 	return append(srcs,
 		source.AWSTags{IMDS: md, EC2: ec2c, InstanceID: identity.InstanceID, Clock: clk, Interval: interval},
@@ -69,4 +72,14 @@ func metadataRules(cfg *config.Config, resource string) ([]source.MetadataRule, 
 		}
 	}
 	return out, nil
+}
+
+// ssmNames returns the distinct parameters the ssm: watch rules read; none means no ssm
+// source at all, so an agent without such rules never calls Systems Manager.
+func ssmNames(cfg *config.Config) []string {
+	var names []string
+	for _, r := range cfg.Watch {
+		names = append(names, r.SSM)
+	}
+	return source.SSMNames(names)
 }

@@ -2,6 +2,7 @@ package awsenv
 
 import (
 	"context"
+	"io"
 	"testing"
 	"time"
 
@@ -14,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/stackhand/stackhand/internal/testenv/awsfake"
 	"github.com/stackhand/stackhand/internal/testenv/imdsmock"
@@ -28,6 +31,8 @@ func TestEveryAWSCallHasADeadline(t *testing.T) {
 	srv := awsfake.Start(t)
 	srv.PutStack("app", "")
 	srv.SetMetadata("app", "Config", `{}`)
+	srv.PutObject("b", "k", []byte("x"))
+	srv.PutParameter("/p", "x")
 	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDSTACKHANDTEST")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "stackhand-test-secret")
@@ -68,6 +73,14 @@ func TestEveryAWSCallHasADeadline(t *testing.T) {
 				Source: aws.String("t"), DetailType: aws.String("t"), Detail: aws.String("{}")}}})
 			return err
 		},
+		"s3:GetObject": func() error {
+			_, err := env.S3().GetObject(bg, &s3.GetObjectInput{Bucket: aws.String("b"), Key: aws.String("k")})
+			return err
+		},
+		"ssm:GetParameter": func() error {
+			_, err := env.SSM().GetParameter(bg, &ssm.GetParameterInput{Name: aws.String("/p")})
+			return err
+		},
 	}
 	type result struct {
 		name string
@@ -100,5 +113,46 @@ func TestOperationTimeout(t *testing.T) {
 		if got := OperationTimeout(c.call); got != c.want {
 			t.Errorf("OperationTimeout(%s) = %s, want %s", c.call, got, c.want)
 		}
+	}
+}
+
+// S3's body is read after GetObject returns: its deadline covers the wait for the
+// answer, not the read, so a body read slowly past the operation deadline is whole. S3
+// and SSM take their own endpoint variables, and S3 then goes path-style.
+func TestS3BodyOutlivesTheOperationDeadline(t *testing.T) {
+	m := imdsmock.Start(t, imdsmock.Config{})
+	isolate(t, m.URL)
+	srv := awsfake.Start(t)
+	srv.PutObject("releases", "web/v1.tar.gz", []byte("release one"))
+	srv.PutParameter("/web/release", "v1")
+	t.Setenv("AWS_ENDPOINT_URL_S3", srv.URL)
+	t.Setenv("AWS_ENDPOINT_URL_SSM", srv.URL)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDSTACKHANDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "stackhand-test-secret")
+	t.Setenv("AWS_REGION", "us-east-1")
+	const call = 50 * time.Millisecond
+	env, err := Load(context.Background(), Options{CallTimeout: call})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := env.S3().GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("releases"), Key: aws.String("web/v1.tar.gz")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Past OperationTimeout(call): a context bounded by it would be cancelled by now.
+	time.Sleep(OperationTimeout(call) + 100*time.Millisecond)
+	body, err := io.ReadAll(out.Body)
+	if err != nil || string(body) != "release one" {
+		t.Errorf("body read after the operation deadline: %q, %v", body, err)
+	}
+	if err := out.Body.Close(); err != nil {
+		t.Error(err)
+	}
+	if log := srv.CallLog(); len(log) != 1 || log[0].Params.Get("Bucket") != "releases" {
+		t.Errorf("call log %+v: want one path-style GetObject", log)
+	}
+	p, err := env.SSM().GetParameter(context.Background(), &ssm.GetParameterInput{Name: aws.String("/web/release")})
+	if err != nil || aws.ToString(p.Parameter.Value) != "v1" {
+		t.Errorf("GetParameter through AWS_ENDPOINT_URL_SSM: %+v, %v", p, err)
 	}
 }

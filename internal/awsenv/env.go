@@ -6,7 +6,8 @@
 // Every endpoint can be overridden the SDK's standard way, which the SDK itself reads:
 // AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> (AWS_ENDPOINT_URL_CLOUDFORMATION,
 // AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL_AUTO_SCALING, AWS_ENDPOINT_URL_CLOUDWATCH,
-// AWS_ENDPOINT_URL_CLOUDWATCH_LOGS, AWS_ENDPOINT_URL_EVENTBRIDGE; see each service's
+// AWS_ENDPOINT_URL_CLOUDWATCH_LOGS, AWS_ENDPOINT_URL_EVENTBRIDGE, AWS_ENDPOINT_URL_S3,
+// AWS_ENDPOINT_URL_SSM; see each service's
 // resolveBaseEndpoint and config.EnvConfig.GetServiceBaseEndpoint in aws-sdk-go-v2), and
 // AWS_EC2_METADATA_SERVICE_ENDPOINT for the instance metadata service.
 package awsenv
@@ -14,6 +15,7 @@ package awsenv
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -32,6 +34,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"go.uber.org/zap"
 )
 
@@ -233,6 +237,31 @@ func (e *Env) EventBridge() *eventbridge.Client {
 	return eventbridge.NewFromConfig(e.Config, func(o *eventbridge.Options) { o.APIOptions = append(o.APIOptions, e.addOperationDeadline) })
 }
 
+// SSM returns a Systems Manager client (GetParameter for the ssm: watch kind).
+func (e *Env) SSM() *ssm.Client {
+	return ssm.NewFromConfig(e.Config, func(o *ssm.Options) { o.APIOptions = append(o.APIOptions, e.addOperationDeadline) })
+}
+
+// S3 returns an S3 client (GetObject for app releases). When its endpoint is overridden
+// (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL), it addresses buckets path-style
+// (endpoint/bucket/key): a stand-in or an S3-compatible store on one host name cannot
+// answer bucket.host names.
+//
+// GetObject streams its body after the call returns, so the operation deadline the
+// other clients carry, which cancels its context when the call returns, would cut the
+// body short. This client bounds the wait for the answer's headers the same way and
+// then leaves the body to the caller, who must bound a stalled read itself (the body is
+// released by closing it). See streamingDeadline.
+func (e *Env) S3() *s3.Client {
+	return s3.NewFromConfig(e.Config, func(o *s3.Options) {
+		// NewFromConfig resolved the endpoint overrides before the option functions run.
+		if o.BaseEndpoint != nil {
+			o.UsePathStyle = true
+		}
+		o.APIOptions = append(o.APIOptions, e.addStreamingDeadline)
+	})
+}
+
 // CloudWatchLogs returns a CloudWatch Logs client (log shipping).
 func (e *Env) CloudWatchLogs(optFns ...func(*cloudwatchlogs.Options)) *cloudwatchlogs.Client {
 	deadline := func(o *cloudwatchlogs.Options) { o.APIOptions = append(o.APIOptions, e.addOperationDeadline) }
@@ -269,3 +298,12 @@ func normalizeURL(u string) string {
 // noSDKRetries turns off the SDK's own retries for one IMDS call, where the caller
 // retries with its own backoff and says so.
 func noSDKRetries(o *imds.Options) { o.Retryer = aws.NopRetryer{} }
+
+// streamBody returns the body field of an operation's output that streams one
+// (s3.GetObjectOutput), nil for any other output.
+func streamBody(result any) *io.ReadCloser {
+	if o, ok := result.(*s3.GetObjectOutput); ok && o.Body != nil {
+		return &o.Body
+	}
+	return nil
+}

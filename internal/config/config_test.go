@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -108,6 +109,7 @@ func TestParseFull(t *testing.T) {
 		{Name: "init", Metadata: "AWS::CloudFormation::Init.config", On: []string{"update"}, Event: "configure", Origin: path + ":15"},
 		{Name: "tag:Role", Tag: "Role", On: []string{"add", "remove"}, Command: "/usr/local/bin/role-changed", RunAs: "app", Timeout: Duration(2 * time.Minute), Origin: path + ":19"},
 		{Name: "Resources.Database.PhysicalResourceId", Path: "Resources.Database.PhysicalResourceId", On: []string{"add", "update", "remove"}, Origin: path + ":24"},
+		{Name: "ssm:/web/release", SSM: "/web/release", On: []string{"add", "update"}, Origin: path + ":25"},
 	}
 	want.Timeouts = Timeouts{
 		Default: Duration(20 * time.Minute), Setup: Duration(time.Hour), Configure: Duration(5 * time.Minute),
@@ -221,6 +223,15 @@ func TestParseErrors(t *testing.T) {
 		{"watch two things", "watch:\n  - tag: a\n    path: Resources.X\n", []problem{{2, "watch[0] sets path and tag; a rule watches one thing"}}},
 		{"bad metadata path", "resource: R\nwatch:\n  - metadata: a..b\n", []problem{{3, "watch[0].metadata: metadata path \"a..b\" has an empty key"}}},
 		{"bad path", "watch:\n  - tag: x\n  - path: Parameters.Foo\n", []problem{{3, "watch[1].path: path \"Parameters.Foo\" does not start with Resources."}}},
+		{"ssm and tag", "watch:\n  - tag: a\n    ssm: /b\n", []problem{{2, "watch[0] sets tag and ssm; a rule watches one thing"}}},
+		{"ssm names SSM refuses", "watch:\n  - ssm: web/release\n  - ssm: '/web release'\n  - ssm: /web/rel$ase\n  - ssm: /web//release\n  - ssm: arn:aws:s3:::bucket\n  - ssm: /" + strings.Repeat("a/", 16) + "x\n",
+			[]problem{{2, `watch[0].ssm "web/release": is in a hierarchy, so it must start with /: write "/web/release"`},
+				{3, `watch[1].ssm "/web release": has spaces`},
+				{4, `watch[2].ssm "/web/rel$ase": may hold only letters, digits, _ . - and /`},
+				{5, `watch[3].ssm "/web//release": has an empty level`},
+				{6, `watch[4].ssm "arn:aws:s3:::bucket": is not a parameter ARN`},
+				{7, "has 17 levels; Parameter Store hierarchies have at most 15"}}},
+		{"ssm rules named alike", "watch:\n  - ssm: /a\n  - tag: b\n    name: ssm:/a\n", []problem{{3, `watch[1] is named "ssm:/a" like watch[0] (line 2)`}}},
 		{"bad on", "watch:\n  - tag: x\n    on: [add, delete, add]\n", []problem{{3, `watch[0].on: "delete" is not a change; use add, update or remove`}, {3, `watch[0].on lists "add" twice`}}},
 		{"empty on", "watch:\n  - tag: x\n    on: []\n", []problem{{3, "watch[0].on is empty"}}},
 		{"bad event", "watch:\n  - tag: x\n    event: setup\n", []problem{{3, `watch[0].event "setup" cannot be run by a watch rule`}}},
@@ -330,6 +341,25 @@ func TestDurationYAML(t *testing.T) {
 	}{Duration(90 * time.Second)})
 	if err != nil || string(out) != "d: 1m30s\n" {
 		t.Fatalf("Marshal = %q, %v", out, err)
+	}
+}
+
+// An ssm rule is named after its parameter by default; names GetParameter takes (a plain
+// name, a hierarchy, a version selector, an ARN, AWS's public parameters) are valid.
+func TestSSMWatchRule(t *testing.T) {
+	in := "watch:\n  - ssm: /web/release\n  - ssm: plain_name.v-1\n  - ssm: /web/release:3\n    name: pinned\n" +
+		"  - ssm: arn:aws:ssm:us-east-1:123456789012:parameter/web/release\n    name: by-arn\n" +
+		"  - ssm: /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64\n    name: ami\n    command: /bin/true\n"
+	c, err := Parse([]byte(in), "stackhand.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Watch) != 5 || c.Watch[0].SSM != "/web/release" || c.Watch[0].Name != "ssm:/web/release" ||
+		c.Watch[1].Name != "ssm:plain_name.v-1" || c.Watch[2].Name != "pinned" || c.Watch[0].Origin != "stackhand.yaml:2" {
+		t.Errorf("rules %+v", c.Watch)
+	}
+	if !slices.Equal(c.Watch[0].On, []string{"add", "update", "remove"}) {
+		t.Errorf("on %v, want all three changes", c.Watch[0].On)
 	}
 }
 

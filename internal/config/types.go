@@ -73,7 +73,7 @@ type Config struct {
 }
 
 // WatchRule is one watched value and what to run when it changes.
-// Exactly one of Metadata, Path and Tag is set.
+// Exactly one of Metadata, Path, Tag and SSM is set.
 type WatchRule struct {
 	Name string `yaml:"name"` // unique; defaults to the path or tag
 	// Metadata is a dotted path inside the Metadata of Config.Resource, e.g. "release" or
@@ -83,6 +83,10 @@ type WatchRule struct {
 	Path string `yaml:"path"`
 	// Tag is an instance tag key.
 	Tag string `yaml:"tag"`
+	// SSM is the name of a Systems Manager Parameter Store parameter ("/web/release"),
+	// read with ssm:GetParameter every interval; a new version of it is a change, even
+	// with the same value. Mode local reads it from ssm.json.
+	SSM string `yaml:"ssm"`
 	// On lists the changes that fire: add, update, remove. Default: all three.
 	On []string `yaml:"on"`
 	// Event is the lifecycle event to run; default deploy for add/update and undeploy for remove.

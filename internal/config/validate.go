@@ -100,9 +100,12 @@ func (l *loader) validateWatch(c *Config) {
 		if r.Tag != "" {
 			what = append(what, "tag")
 		}
+		if r.SSM != "" {
+			what = append(what, "ssm")
+		}
 		switch len(what) {
 		case 0:
-			l.validf(line, "%s watches nothing: set one of metadata (a key in the resource's Metadata), path (Resources.<LogicalId>...) or tag (an instance tag key)", p)
+			l.validf(line, "%s watches nothing: set one of metadata (a key in the resource's Metadata), path (Resources.<LogicalId>...), tag (an instance tag key) or ssm (a Parameter Store parameter name)", p)
 		case 1:
 		default:
 			l.validf(line, "%s sets %s; a rule watches one thing: keep one and move the others to rules of their own", p, strings.Join(what, " and "))
@@ -125,6 +128,11 @@ func (l *loader) validateWatch(c *Config) {
 			defName = "tag:" + r.Tag
 			if len(r.Tag) > 128 {
 				l.validf(l.line(p+".tag"), "%s.tag is %d characters long; EC2 tag keys have at most 128", p, len(r.Tag))
+			}
+		case r.SSM != "":
+			defName = "ssm:" + r.SSM
+			if err := checkParameterName(r.SSM); err != nil {
+				l.validf(l.line(p+".ssm"), "%s.ssm %q: %v", p, r.SSM, err)
 			}
 		}
 
@@ -177,6 +185,42 @@ func (l *loader) validateWatch(c *Config) {
 			names[r.Name] = i
 		}
 	}
+}
+
+// maxParameterName is the longest name GetParameter's Name member takes (the SDK's
+// api_op_GetParameter.go; the parameter-name page of the Systems Manager user guide:
+// 2048 characters including an ARN's prefix).
+const maxParameterName = 2048
+
+// parameterNameRE is what a parameter name may hold (PutParameter's naming constraints:
+// a-zA-Z0-9_.- and / between the levels of a hierarchy), with an optional ":<version>"
+// or ":<label>" selector, which GetParameter accepts. Names under /aws/ are AWS's public
+// parameters (the latest AMI ids, say), which may be read though not created.
+var parameterNameRE = regexp.MustCompile(`^[A-Za-z0-9_.\-/]+(:[A-Za-z0-9_.\-]+)?$`)
+
+// checkParameterName says what is wrong with a parameter name GetParameter would refuse:
+// an ARN (arn:aws:ssm:<region>:<account>:parameter/<name>) is taken whole.
+func checkParameterName(name string) error {
+	switch {
+	case len(name) > maxParameterName:
+		return fmt.Errorf("is %d characters long; Parameter Store names have at most %d", len(name), maxParameterName)
+	case strings.HasPrefix(name, "arn:"):
+		if !strings.Contains(name, ":parameter/") {
+			return fmt.Errorf("is not a parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>)")
+		}
+		return nil
+	case strings.TrimSpace(name) != name || strings.ContainsAny(name, " \t"):
+		return fmt.Errorf("has spaces; Parameter Store names cannot")
+	case !parameterNameRE.MatchString(name):
+		return fmt.Errorf("may hold only letters, digits, _ . - and / between levels (with an optional :version)")
+	case strings.Contains(name, "/") && !strings.HasPrefix(name, "/"):
+		return fmt.Errorf("is in a hierarchy, so it must start with /: write %q", "/"+name)
+	case strings.Count(name, "/") > 15:
+		return fmt.Errorf("has %d levels; Parameter Store hierarchies have at most 15", strings.Count(name, "/"))
+	case strings.HasSuffix(name, "/") || strings.Contains(name, "//"):
+		return fmt.Errorf("has an empty level; write the parameter's full name, such as /web/release")
+	}
+	return nil
 }
 
 func (l *loader) validateHookEnv(c *Config) {

@@ -38,6 +38,14 @@ func (e *Engine) apply(u source.Update) {
 			e.observed[r.Name] = source.Observed{Present: true, Value: b}
 		}
 	}
+	if u.Params != nil {
+		// A parameter not in the map could not be read: its rules stay as they were.
+		for _, r := range e.cfg.Watch {
+			if o, ok := u.Params[r.SSM]; ok && r.SSM != "" {
+				e.observed[r.Name] = o
+			}
+		}
+	}
 	if u.PeersRead {
 		e.peers = u.Peers
 		e.peersRead = true

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"slices"
@@ -233,6 +234,54 @@ func TestTagRule(t *testing.T) {
 	u := h.next(event.Undeploy)
 	if w := watched(t, u.payload(t), "role"); w.Change != event.Remove {
 		t.Errorf("tag removal entry = %+v", w)
+	}
+	ok(u)
+	h.sync()
+}
+
+// An ssm rule fires on its parameter's observed value and version; a parameter the
+// source could not read (left out of Params) leaves the rule as it was; one not found
+// undeploys.
+func TestSSMRule(t *testing.T) {
+	cfg := testConfig(t, config.WatchRule{Name: "release", Metadata: "release"},
+		config.WatchRule{Name: "ssm:/web/release", SSM: "/web/release"})
+	h := start(t, cfg, "", nil)
+	h.boot()
+	v1 := json.RawMessage(`{"value":"v1","version":1}`)
+	h.update(source.Update{Source: "ssm", Params: map[string]source.Observed{"/web/release": {Present: true, Value: v1}}})
+	d := h.next(event.Deploy)
+	w := watched(t, d.payload(t), "ssm:/web/release")
+	if w.Source != "ssm" || w.Path != "/web/release" || w.Change != event.Add || compact(w.New) != string(v1) {
+		t.Errorf("ssm entry = %+v", w)
+	}
+	if !strings.Contains(d.payload(t).Reason, "parameter /web/release was added") {
+		t.Errorf("reason %q", d.payload(t).Reason)
+	}
+	ok(d)
+	h.outcome(d.spec.EventID)
+
+	// Unreadable (denied, throttled): left out, nothing fires.
+	h.update(source.Update{Source: "ssm", Params: map[string]source.Observed{}, Err: errors.New("denied")})
+	h.settle()
+	h.sync()
+	if st := h.read(); compact(st.Applied["ssm:/web/release|ssm:/web/release"]) != string(v1) {
+		t.Errorf("Applied after an unreadable pass = %s", st.Applied)
+	}
+
+	// The same value, a new version: a change.
+	v2 := json.RawMessage(`{"value":"v1","version":2}`)
+	h.update(source.Update{Source: "ssm", Params: map[string]source.Observed{"/web/release": {Present: true, Value: v2}}})
+	d = h.next(event.Deploy)
+	if w := watched(t, d.payload(t), "ssm:/web/release"); w.Change != event.Update || compact(w.Old) != string(v1) || compact(w.New) != string(v2) {
+		t.Errorf("version bump entry = %+v", w)
+	}
+	ok(d)
+	h.outcome(d.spec.EventID)
+
+	h.update(source.Update{Source: "ssm", Params: map[string]source.Observed{"/web/release": {}}})
+	u := h.next(event.Undeploy)
+	if w := watched(t, u.payload(t), "ssm:/web/release"); w.Change != event.Remove {
+		t.Errorf("removal entry = %+v", w)
 	}
 	ok(u)
 	h.sync()

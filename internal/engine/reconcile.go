@@ -35,6 +35,8 @@ func ruleKey(r config.WatchRule) string {
 	switch {
 	case r.Tag != "":
 		return r.Name + "|tag:" + r.Tag
+	case r.SSM != "":
+		return r.Name + "|ssm:" + r.SSM
 	case r.Path != "":
 		return r.Name + "|" + r.Path
 	}
@@ -192,8 +194,11 @@ func (e *Engine) reconcile() {
 
 func describe(c change) string {
 	what := "metadata " + c.rule.Name
-	if c.rule.Tag != "" {
+	switch {
+	case c.rule.Tag != "":
 		what = "tag " + c.rule.Tag
+	case c.rule.SSM != "":
+		what = "parameter " + c.rule.SSM
 	}
 	switch c.kind {
 	case event.Add:

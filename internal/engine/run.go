@@ -282,6 +282,8 @@ func (e *Engine) payload(r *run, deadline time.Time) event.Payload {
 		switch {
 		case rule.Tag != "":
 			w.Source, w.Path = "tag", rule.Tag
+		case rule.SSM != "":
+			w.Source, w.Path = "ssm", rule.SSM
 		case rule.Metadata != "":
 			w.Path = rule.Metadata
 		}

@@ -74,12 +74,14 @@ type Instance struct {
 	AutoScalingGroup string    `json:"autoscaling_group,omitempty"`
 }
 
-// Watched is one watched value (a metadata path or a tag) as a hook sees it.
+// Watched is one watched value (a metadata path, a tag or a Parameter Store parameter)
+// as a hook sees it. A parameter's value is {"value": "...", "version": N} (no version in
+// mode local), since a new version of the same value is a change too.
 // Old is what the last successful event saw, New what is there now; a value that is
 // absent is left out.
 type Watched struct {
 	Rule   string          `json:"rule"`
-	Source string          `json:"source"` // "metadata" or "tag"
+	Source string          `json:"source"` // "metadata", "tag" or "ssm"
 	Path   string          `json:"path"`
 	Change ChangeKind      `json:"change,omitempty"` // empty when this value did not change
 	Old    json.RawMessage `json:"old,omitempty"`

@@ -1,8 +1,9 @@
-// Package source holds what the agent watches: stack metadata, instance tags, the set of
-// peers, the instance's own lifecycle and operators' requests. Each source reports what it
-// sees as Updates; it never runs anything and never decides what an update means — that
-// is the engine's job. Each source has a local backend reading files (mode: local); the
-// AWS backends sit behind the same Source interface.
+// Package source holds what the agent watches: stack metadata, instance tags, Parameter
+// Store parameters, the set of peers, the instance's own lifecycle and operators'
+// requests. Each source reports what it sees as Updates; it never runs anything and never
+// decides what an update means — that is the engine's job. Each source has a local
+// backend reading files (mode: local); the AWS backends sit behind the same Source
+// interface.
 package source
 
 import (
@@ -35,6 +36,9 @@ type Update struct {
 	Metadata map[string]Observed
 	// Tags holds all of the instance's tags (only when read; nil = not read).
 	Tags map[string]string
+	// Params holds the watched Parameter Store parameters by name (the ssm source): those
+	// read, present or absent; one that could not be read is left out.
+	Params map[string]Observed
 	// Peers is the set of online peers; PeersRead says it was read.
 	Peers     []event.Instance
 	PeersRead bool
@@ -51,6 +55,11 @@ func (u Update) Problem() string {
 	}
 	for _, name := range slices.Sorted(maps.Keys(u.Metadata)) {
 		if err := u.Metadata[name].Err; err != nil {
+			return err.Error()
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(u.Params)) {
+		if err := u.Params[name].Err; err != nil {
 			return err.Error()
 		}
 	}

@@ -20,6 +20,14 @@
 //     LogGroup), GetLogEvents.
 //   - EventBridge (JSON 1.1): PutEvents (entry count, total size, per-entry
 //     failures; see Events).
+//   - S3 (REST, path-style or virtual-hosted): GetObject of objects seeded with
+//     PutObject, every version kept (versionId), byte ranges answered 206,
+//     If-Match, ETag, NoSuchBucket/NoSuchKey/NoSuchVersion 404 and AccessDenied
+//     403 (DenyBucket) in S3's XML error shape; Faults.CutBodyAfter stops a body
+//     half-way (s3.go).
+//   - Systems Manager (JSON 1.1): GetParameter of parameters seeded with
+//     PutParameter, each put a new version; ParameterNotFound,
+//     AccessDeniedException (DenyParameter) (ssm.go).
 //
 // A request is routed to its service by the credential scope of its SigV4
 // Authorization header (".../<region>/<service>/aws4_request"). CloudFormation

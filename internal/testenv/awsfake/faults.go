@@ -46,6 +46,15 @@ type Faults struct {
 	// call that hangs stays hung after SetFaults clears Hang: only the client's own
 	// deadline frees it. It comes after Latency, before every other fault.
 	Hang bool
+	// CutBodyAfter, when positive, makes S3 GetObject send only this many bytes of
+	// the body its headers announce and then close the connection: the client
+	// reads an unexpected EOF half-way, as when a download is cut. The call is
+	// logged with Fault "cut-body"; the other faults are decided first.
+	CutBodyAfter int64
+	// CutBodyCalls, when positive, limits CutBodyAfter to the next this many
+	// GetObject calls (after SetFaults), so that a retry or a resume then gets
+	// the whole body.
+	CutBodyCalls int
 	// Only restricts the faults to some actions, named "Action" or
 	// "service:Action" ("DescribeStackResource", "ec2:DescribeTags"), or to
 	// every action of a service, "service:*" ("logs:*" with DropRate 1 takes
@@ -60,6 +69,7 @@ type faultState struct {
 	rng    *rand.Rand
 	tokens float64
 	last   time.Time
+	cuts   int // GetObject bodies cut since SetFaults
 }
 
 func (fs *faultState) reset(f Faults) {
@@ -67,6 +77,7 @@ func (fs *faultState) reset(f Faults) {
 	fs.rng = rand.New(rand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15))
 	fs.tokens = f.ThrottleAbove
 	fs.last = time.Time{}
+	fs.cuts = 0
 }
 
 // SetFaults replaces the faults injected into later calls and restarts their

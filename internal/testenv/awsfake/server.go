@@ -17,7 +17,7 @@ import (
 
 // services is the registry of every service the stand-in speaks, by SigV4
 // signing name. Each service lives in its own file with its actions.
-var services = registry(cloudFormation, ec2Service, autoScaling, cloudWatch, cloudWatchLogs, eventBridge)
+var services = registry(cloudFormation, ec2Service, autoScaling, cloudWatch, cloudWatchLogs, eventBridge, s3Service, ssmService)
 
 func registry(svcs ...*service) map[string]*service {
 	m := make(map[string]*service, len(svcs))
@@ -106,7 +106,7 @@ type Call struct {
 	Status    int
 	ErrorCode string // the error code answered, "" on success
 	// Fault names the injected fault that answered the call, "" if none:
-	// "throttle", "rate-limit", "server-error" or "drop".
+	// "throttle", "rate-limit", "server-error", "drop", "hang" or "cut-body".
 	Fault string
 	// ContentEncoding is the request's Content-Encoding header ("gzip" for a
 	// compressed body) and BodyBytes its body's length on the wire, from
@@ -172,6 +172,12 @@ type Server struct {
 	health []HealthCall
 	// signals are the accepted SignalResource calls (cloudformation.go).
 	signals []Signal
+	// s3 holds the buckets and their objects' versions (s3.go).
+	s3 s3State
+	// params holds the SSM parameters by name (ssm.go).
+	params map[string]*ssmParam
+	// deniedParams are the parameters whose GetParameter answers AccessDenied.
+	deniedParams map[string]bool
 }
 
 // SetNow sets the clock the services that compare times with the present
@@ -412,6 +418,9 @@ func (s *Server) answer(w http.ResponseWriter, c *call, result any, err error) {
 		return
 	}
 	c.Status = http.StatusOK
+	if st, ok := result.(interface{ status() int }); ok {
+		c.Status = st.status()
+	}
 	s.record(c)
 	c.svc.proto.writeResult(w, c.svc, c, result)
 }

@@ -315,7 +315,7 @@ func TestAllProblemsReported(t *testing.T) {
 	_, err := Parse([]byte(in), "/etc/stackhand/stackhand.yaml")
 	want := strings.Join([]string{
 		`/etc/stackhand/stackhand.yaml:1: mode "lcoal" is not known: use aws (the default) or local`,
-		`/etc/stackhand/stackhand.yaml:2: unknown key "intervl" in the top level; did you mean "interval"? known keys: mode, stack, resource, region, interval, watch, hooks_dir, state_dir, log_dir, timeouts, hook_env, shutdown_grace, kill_grace, aws_timeout, local, lifecycle, heartbeat, health, metrics, logs, notifications`,
+		`/etc/stackhand/stackhand.yaml:2: unknown key "intervl" in the top level; did you mean "interval"? known keys: mode, stack, resource, region, interval, watch, apps, hooks_dir, state_dir, log_dir, timeouts, hook_env, shutdown_grace, kill_grace, aws_timeout, local, lifecycle, heartbeat, health, metrics, logs, notifications`,
 		`/etc/stackhand/stackhand.yaml:3: interval: 5 is a bare number; write the unit too, e.g. "5s" or "5m"`,
 		`/etc/stackhand/stackhand.yaml:6: heartbeat.alarm.periods is 500; it is how many missed heartbeats set off the alarm, from 1 to 100`,
 		`/etc/stackhand/stackhand.yaml:9: watch[0].on: "nope" is not a change; use add, update or remove (cfn-hup's post.add, post.update, post.remove)`,

@@ -208,6 +208,11 @@ func (l *loader) finish(cfg *Config) *Config {
 				*p = filepath.Join(base, *p)
 			}
 		}
+		for i := range cfg.Apps {
+			if p := &cfg.Apps[i].DeployTo; *p != "" && !filepath.IsAbs(*p) {
+				*p = filepath.Join(base, *p)
+			}
+		}
 		for i := range cfg.Logs.Files {
 			if p := &cfg.Logs.Files[i].FilePath; *p != "" && !filepath.IsAbs(*p) {
 				*p = filepath.Join(base, *p)
@@ -233,6 +238,17 @@ func (l *loader) walk(n *yaml.Node, t reflect.Type, path string) {
 			l.typef(n.Line, "%s: %s", path, msg)
 		}
 		return
+	}
+	if t == reflect.TypeFor[SHA256Ref]() {
+		// A literal digest or a mapping saying where to read it.
+		if n.Kind == yaml.ScalarNode {
+			return
+		}
+		if n.Kind != yaml.MappingNode {
+			l.typef(n.Line, "%s must be a hex digest or a mapping (metadata, tag or ssm), not %s", where(path), kindName(n))
+			return
+		}
+		t = reflect.TypeFor[ValueRef]()
 	}
 	switch t.Kind() {
 	case reflect.Pointer:

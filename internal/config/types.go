@@ -21,12 +21,15 @@ type Config struct {
 	// Path is the file the config was read from ("" when built in code).
 	Path string `yaml:"-"`
 
-	Mode     string            `yaml:"mode"`     // aws (default) or local
-	Stack    string            `yaml:"stack"`    // stack name or ARN; discovered from tags in aws mode when empty
-	Resource string            `yaml:"resource"` // logical id whose Metadata is watched
-	Region   string            `yaml:"region"`
-	Interval Duration          `yaml:"interval"` // how often sources poll; default 60s
-	Watch    []WatchRule       `yaml:"watch"`
+	Mode     string      `yaml:"mode"`     // aws (default) or local
+	Stack    string      `yaml:"stack"`    // stack name or ARN; discovered from tags in aws mode when empty
+	Resource string      `yaml:"resource"` // logical id whose Metadata is watched
+	Region   string      `yaml:"region"`
+	Interval Duration    `yaml:"interval"` // how often sources poll; default 60s
+	Watch    []WatchRule `yaml:"watch"`
+	// Apps are the apps released on this instance (see package release); each adds
+	// implicit watch rules named app:<name> (and app:<name>:sha256) to Watch.
+	Apps     []App             `yaml:"apps"`
 	HooksDir string            `yaml:"hooks_dir"`
 	StateDir string            `yaml:"state_dir"`
 	LogDir   string            `yaml:"log_dir"`
@@ -98,10 +101,85 @@ type WatchRule struct {
 	// Timeout of the command; default the event's timeout.
 	Timeout Duration `yaml:"timeout"`
 
+	// App names the app whose revision (or sha256 reference) this implicit rule watches;
+	// "" for the rules written under watch.
+	App string `yaml:"-"`
 	// CfnHup marks a rule read from a cfn-hup hooks file; its command gets CFN_OLD_*/CFN_NEW_*.
 	CfnHup bool `yaml:"-"`
 	// Origin is "file:line" of the rule, for messages.
 	Origin string `yaml:"-"`
+}
+
+// App is one app released on this instance: its revision is watched like a watch rule,
+// and a deploy event fetches, unpacks and switches to it (package release).
+type App struct {
+	Name string `yaml:"name"`
+	// Revision says where the revision to deploy is read.
+	Revision ValueRef `yaml:"revision"`
+	// Source is where a revision is fetched; {revision} is replaced by it.
+	Source string `yaml:"source"`
+	// SHA256 is the expected digest of what Source gives: a literal, or where to read it.
+	SHA256 SHA256Ref `yaml:"sha256"`
+	// DeployTo holds releases/, shared/ and the current link.
+	DeployTo string `yaml:"deploy_to"`
+	// KeepReleases is how many releases are kept; default 5.
+	KeepReleases int      `yaml:"keep_releases"`
+	Shared       []string `yaml:"shared"`
+	// Owner owns each release's files and runs its release hooks; "" leaves them to root
+	// and runs no release hooks.
+	Owner  string    `yaml:"owner"`
+	Checks AppChecks `yaml:"checks"`
+	// RollbackOnFailure switches current back when the checks or a hook after the switch
+	// fail; default true.
+	RollbackOnFailure *bool `yaml:"rollback_on_failure"`
+	// ReleaseHooks runs <release>/.stackhand/hooks/<phase>/ as Owner.
+	ReleaseHooks bool `yaml:"release_hooks"`
+
+	// Origin is "file:line" of the app, for messages.
+	Origin string `yaml:"-"`
+}
+
+// Rollback reports rollback_on_failure with its default (true).
+func (a App) Rollback() bool { return a.RollbackOnFailure == nil || *a.RollbackOnFailure }
+
+// RuleName is the name of the implicit watch rule that watches the app's revision.
+func (a App) RuleName() string { return AppRulePrefix + a.Name }
+
+// SHA256RuleName is the name of the implicit watch rule that watches the app's sha256
+// reference (when it is not a literal).
+func (a App) SHA256RuleName() string { return AppRulePrefix + a.Name + ":sha256" }
+
+// ValueRef says where a value is read: exactly one of its fields is set.
+type ValueRef struct {
+	// Metadata is a full path (Resources.<LogicalId>.Metadata.<key>...) or a dotted path
+	// inside the Metadata of Config.Resource.
+	Metadata string `yaml:"metadata"`
+	Tag      string `yaml:"tag"`
+	SSM      string `yaml:"ssm"`
+}
+
+// IsZero reports whether nothing is set.
+func (v ValueRef) IsZero() bool { return v == ValueRef{} }
+
+// SHA256Ref is an app's sha256: a literal hex digest, or a ValueRef to read it from.
+type SHA256Ref struct {
+	Literal string
+	From    ValueRef
+}
+
+// UnmarshalYAML reads a scalar as the literal and a mapping as From.
+func (s *SHA256Ref) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		s.Literal = n.Value
+		return nil
+	}
+	return n.Decode(&s.From)
+}
+
+// AppChecks is the gate after an app's switch.
+type AppChecks struct {
+	HTTP   string   `yaml:"http"`   // polled until it answers 2xx
+	Within Duration `yaml:"within"` // 60s
 }
 
 // Timeouts bounds each hook of an event.

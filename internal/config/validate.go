@@ -52,6 +52,7 @@ func (l *loader) validate(c *Config) {
 		l.validf(l.line("region"), "region %q is not an AWS region name (lower-case words and a number joined by -, e.g. us-east-1); fix it, or leave region out to use the instance's", c.Region)
 	}
 	l.validateWatch(c)
+	l.validateApps(c)
 	l.validateHookEnv(c)
 	switch c.Lifecycle.RebalanceEvent {
 	case "", string(event.Configure), string(event.Deploy), string(event.Undeploy):
@@ -175,6 +176,8 @@ func (l *loader) validateWatch(c *Config) {
 			r.Name = defName
 		} else if strings.HasPrefix(r.Name, CfnHupPrefix) {
 			l.validf(l.line(p+".name"), "%s.name %q: names starting with %q are kept for the hooks read from cfn-hup's hooks.d; choose another name", p, r.Name, CfnHupPrefix)
+		} else if strings.HasPrefix(r.Name, AppRulePrefix) {
+			l.validf(l.line(p+".name"), "%s.name %q: names starting with %q are kept for the rules that watch the revisions of apps; choose another name", p, r.Name, AppRulePrefix)
 		}
 		if r.Name == "" {
 			continue

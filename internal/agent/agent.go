@@ -16,6 +16,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/stackhand/stackhand/internal/appdeploy"
 	"github.com/stackhand/stackhand/internal/awsenv"
 	"github.com/stackhand/stackhand/internal/clock"
 	"github.com/stackhand/stackhand/internal/config"
@@ -23,6 +24,7 @@ import (
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/hooks"
 	"github.com/stackhand/stackhand/internal/lifecycle"
+	"github.com/stackhand/stackhand/internal/release"
 	"github.com/stackhand/stackhand/internal/service"
 	"github.com/stackhand/stackhand/internal/source"
 	"github.com/stackhand/stackhand/internal/state"
@@ -194,7 +196,7 @@ func Run(parent context.Context, o Options) (next *config.Config, err error) {
 			log.Error("cannot read what the last hook left running; it may still run", zap.Error(err))
 		}
 		eng, err := engine.New(engine.Options{Config: cfg, Store: store, State: st, Runner: runner,
-			Spool: spool, Notifier: rep.notifier, Shutdown: observers, Status: reg, Clock: clk,
+			Apps: appDeployer(cfg, found, runner, log), Spool: spool, Notifier: rep.notifier, Shutdown: observers, Status: reg, Clock: clk,
 			Logger: log.Named("engine"), Await: append([]string{"identity"}, await...)})
 		if err != nil {
 			return err
@@ -319,6 +321,26 @@ func PrepareDirs(cfg *config.Config) error {
 		}
 	}
 	return nil
+}
+
+// appDeployer builds what runs the app releases of deploy events (nil without apps), and
+// first removes what a killed deploy left (half-made releases, downloads): the deploy that
+// was interrupted runs again, with STACKHAND_RETRY=1, as the engine re-runs any event.
+func appDeployer(cfg *config.Config, found discovered, runner *hooks.Runner, log *zap.Logger) engine.Apps {
+	if len(cfg.Apps) == 0 {
+		return nil
+	}
+	log = log.Named("apps")
+	m := &release.Manager{Log: log}
+	if found.env != nil {
+		m.Fetchers = map[string]release.Fetcher{"s3": release.S3Fetcher{Client: found.env.S3(), Retry: release.Retry{Log: log}}}
+	}
+	for _, a := range cfg.Apps {
+		if err := m.Recover(a.ReleaseApp()); err != nil {
+			log.Error("cannot clean up what an interrupted deploy left", zap.String("app", a.Name), zap.Error(err))
+		}
+	}
+	return &appdeploy.Deployer{Manager: m, Runner: runner, Log: log}
 }
 
 // hookRunner is the runner of the lifecycle events' hooks. Payloads go to the state

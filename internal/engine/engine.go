@@ -58,10 +58,12 @@ type ShutdownObserver interface {
 
 // Options are what New needs. Config, Store, State, Runner and Logger are required.
 type Options struct {
-	Config   *config.Config
-	Store    *state.Store
-	State    *state.State
-	Runner   Runner
+	Config *config.Config
+	Store  *state.Store
+	State  *state.State
+	Runner Runner
+	// Apps, when set, runs the app releases of deploy and undeploy events (config apps:).
+	Apps     Apps
 	Spool    Spool
 	Notifier Notifier
 	Shutdown ShutdownObserver
@@ -91,6 +93,7 @@ type Engine struct {
 	store  *state.Store
 	st     *state.State
 	runner Runner
+	apps   Apps
 	spool  Spool
 	notify Notifier
 	obs    ShutdownObserver
@@ -153,7 +156,7 @@ func New(o Options) (*Engine, error) {
 		o.Clock = clock.Real{}
 	}
 	e := &Engine{
-		cfg: o.Config, store: o.Store, st: o.State, runner: o.Runner, spool: o.Spool,
+		cfg: o.Config, store: o.Store, st: o.State, runner: o.Runner, apps: o.Apps, spool: o.Spool,
 		notify: o.Notifier, obs: o.Shutdown, status: o.Status, clk: o.Clock, log: o.Logger,
 		updates:  make(chan source.Update, 64),
 		done:     make(chan finished, 1),

@@ -36,8 +36,9 @@ type run struct {
 }
 
 type finished struct {
-	r   *run
-	res hooks.Result
+	r    *run
+	res  hooks.Result
+	apps []AppResult
 }
 
 func (r *run) covers(c change) bool {
@@ -188,7 +189,8 @@ func (e *Engine) launch(r *run, deadline time.Time) {
 	}
 	e.log.Info("event started", zap.String("event", string(r.p.Kind)), zap.String("event_id", r.p.ID),
 		zap.String("reason", payload.Reason), omitempty.Bool("retry", r.p.Retry))
-	runner, obs := e.runner, e.obs
+	work := e.appWork(r)
+	runner, apps, obs := e.runner, e.apps, e.obs
 	if !r.shutdown {
 		obs = nil
 	}
@@ -199,6 +201,11 @@ func (e *Engine) launch(r *run, deadline time.Time) {
 	go func() {
 		if obs != nil {
 			obs.ShutdownStarted(string(cause))
+		}
+		if len(work) > 0 {
+			res, results := apps.Run(ctx, spec, work)
+			e.done <- finished{r: r, res: res, apps: results}
+			return
 		}
 		res := runner.Run(ctx, spec)
 		if obs != nil {
@@ -328,6 +335,7 @@ func (e *Engine) finish(f finished) {
 	}
 	fields := []zap.Field{zap.String("event", string(o.Kind)), zap.String("event_id", o.ID),
 		zap.String("result", o.Result), zap.Duration("duration", now.Sub(r.p.Started))}
+	e.appsDone(r, f.apps)
 	if res.OK {
 		for _, c := range r.changes {
 			if c.value == nil {

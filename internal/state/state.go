@@ -66,7 +66,35 @@ type State struct {
 	Retries map[string]*Retry `json:"retries,omitempty"`
 
 	Lifecycle Lifecycle `json:"lifecycle"`
+
+	// Apps holds, by app name, what the last deploy, undeploy or rollback of each app did.
+	Apps map[string]*App `json:"apps,omitempty"`
 }
+
+// App is what the agent last did to one app's releases.
+type App struct {
+	// Revision is the revision of the release made live last ("" before any).
+	Revision string `json:"revision,omitempty"`
+	// Release is the name of the release `current` named after the last deploy or rollback.
+	Release string `json:"release,omitempty"`
+	// Result is succeeded, failed, rolled_back or undeployed; At when.
+	Result string    `json:"result,omitempty"`
+	At     time.Time `json:"at,omitempty"`
+	// Error says why the last deploy failed.
+	Error string `json:"error,omitempty"`
+	// FailedRevision is a revision whose deploy failed and was rolled back (automatically
+	// or by hand): the agent does not deploy it again on its own until the revision
+	// changes, so that a failing revision cannot loop.
+	FailedRevision string `json:"failed_revision,omitempty"`
+}
+
+// Results of an App.
+const (
+	AppDeployed   = "succeeded"
+	AppFailed     = "failed"
+	AppRolledBack = "rolled_back"
+	AppUndeployed = "undeployed"
+)
 
 // Retry is the backoff of one event slot after failed attempts.
 type Retry struct {

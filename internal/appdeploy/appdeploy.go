@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/stackhand/stackhand/internal/config"
 	"github.com/stackhand/stackhand/internal/engine"
 	"github.com/stackhand/stackhand/internal/hooks"
 	"github.com/stackhand/stackhand/internal/release"
@@ -274,4 +275,33 @@ func (a *appRun) undeploy(ctx context.Context) engine.AppResult {
 	}
 	ar.OK = true
 	return ar
+}
+
+// Rollback switches app back by hand (`stackhand rollback`): to the release or revision
+// to, or to the one before the current with to "". The after_switch release hooks run for
+// the release gone back to; the deploy hooks do not.
+func (d *Deployer) Rollback(ctx context.Context, s hooks.Spec, app config.App, to string) (hooks.Result, engine.AppResult) {
+	total := hooks.Result{OK: true}
+	ar := engine.AppResult{App: app.Name}
+	from, toRel, err := d.Manager.Rollback(app.ReleaseApp(), to)
+	if err == nil && toRel == nil {
+		err = errors.New("no release to roll back to")
+	}
+	if err != nil {
+		ar.Err = err.Error()
+		total.OK, total.Err = false, "app "+app.Name+": rollback: "+ar.Err
+		return total, ar
+	}
+	fromDir := ""
+	if from != nil {
+		ar.Revision, fromDir = from.Revision, from.Dir
+	}
+	ar.Release, ar.ReleaseRevision, ar.OK = toRel.Name, toRel.Revision, true
+	d.log().Info("app rolled back by request", zap.String("app", app.Name), zap.String("from", ar.Revision), zap.String("to", toRel.Name))
+	a := &appRun{d: d, spec: s, w: engine.AppWork{App: app, Revision: toRel.Revision}, res: &total}
+	if err := a.releaseHooks(ctx, toRel.Dir, fromDir, AfterSwitch); err != nil {
+		ar.OK, ar.Err = false, "rolled back to "+toRel.Name+", but "+err.Error()
+		total.OK, total.Err = false, "app "+app.Name+": "+ar.Err
+	}
+	return total, ar
 }

@@ -40,6 +40,28 @@ var commandHelp = map[string]struct{ about, more string }{
 			"  2  usage\n" +
 			"  4  stackhand could not read its own state (state.json or status.json)\n",
 	},
+	"releases": {
+		about: "Lists the releases of APP (apps: in stackhand.yaml) found in its deploy_to/releases, newest\n" +
+			"first, with revision, time, size and which is current and previous. Reads the disk only:\n" +
+			"it works with the agent stopped.",
+		more: "Exit codes:\n" +
+			"  0  listed (or none yet)\n" +
+			"  1  the configuration or deploy_to cannot be read\n" +
+			"  2  usage: no such app, or an unknown flag\n",
+	},
+	"rollback": {
+		about: "Asks the running agent to switch APP's current link back (through the request spool), to\n" +
+			"RELEASE or to the release before the current one, and to run its after_switch release hooks.\n" +
+			"The deploy hooks do not run. The revision switched away from is not deployed again on its\n" +
+			"own: the agent deploys again when the revision changes.",
+		more: "Exit codes:\n" +
+			"  0  rolled back (with --no-wait: the request was handed over or queued)\n" +
+			"  1  the rollback failed (no such release, nothing before the current one), or the\n" +
+			"     configuration cannot be read\n" +
+			"  2  usage: no such app, or an unknown flag\n" +
+			"  3  no agent answered: not running (the request stays queued and runs when it starts),\n" +
+			"     or --timeout passed\n",
+	},
 	"trigger": {
 		about: "Asks the running agent to run EVENT (through the request spool in the state directory)\n" +
 			"and waits for its result.",

@@ -17,6 +17,8 @@ func TestHelpGolden(t *testing.T) {
 		"validate":         {"validate", "--help"},
 		"status":           {"status", "-h"},
 		"trigger":          {"trigger", "--help"},
+		"releases":         {"releases", "--help"},
+		"rollback":         {"rollback", "--help"},
 		"service":          {"service", "--help"},
 		"version":          {"version", "--help"},
 		"cfn-init":         {"cfn-init", "--help"},

@@ -43,25 +43,32 @@ func cmdTrigger(env Env, args []string) int {
 	}
 	now := time.Now().UTC()
 	req := source.Request{ID: source.NewRequestID(now), Event: kind, Reason: *reason, User: who, Time: now}
+	return submitAndWait(env, dir, req, string(kind), *noWait, *timeout)
+}
+
+// submitAndWait hands req to the agent through the spool of dir and, unless noWait, waits
+// for its outcome (at most timeout when it is more than 0) and prints it.
+func submitAndWait(env Env, dir string, req source.Request, what string, noWait bool, timeout time.Duration) int {
+	now := req.Time
 	if err := source.Submit(dir, req); err != nil {
 		return fail(env, ExitFailed, "%v", err)
 	}
 	pid, running := state.Holder(dir)
 	if !running {
 		fmt.Fprintf(env.Stderr, "stackhand: no agent is running with state directory %s; request %s is queued and runs when the agent starts\n", dir, req.ID)
-		if *noWait {
+		if noWait {
 			return ExitOK
 		}
 		return ExitNoAgent
 	}
-	if *noWait {
+	if noWait {
 		fmt.Fprintf(env.Stdout, "request %s handed to the agent (pid %d)\n", req.ID, pid)
 		return ExitOK
 	}
-	fmt.Fprintf(env.Stderr, "waiting for %s (request %s, agent pid %d)...\n", kind, req.ID, pid)
+	fmt.Fprintf(env.Stderr, "waiting for %s (request %s, agent pid %d)...\n", what, req.ID, pid)
 	var deadline time.Time
-	if *timeout > 0 {
-		deadline = time.Now().Add(*timeout)
+	if timeout > 0 {
+		deadline = time.Now().Add(timeout)
 	}
 	for {
 		res, err := source.ReadResult(dir, req.ID)
@@ -82,7 +89,7 @@ func cmdTrigger(env Env, args []string) int {
 			return fail(env, ExitNoAgent, "the agent stopped while request %s was queued or running; see stackhand status after it restarts", req.ID)
 		}
 		if !deadline.IsZero() && time.Now().After(deadline) {
-			return fail(env, ExitNoAgent, "no result for request %s within %s; it is still queued or running (see stackhand status)", req.ID, *timeout)
+			return fail(env, ExitNoAgent, "no result for request %s within %s; it is still queued or running (see stackhand status)", req.ID, timeout)
 		}
 		time.Sleep(triggerPoll)
 	}

@@ -158,6 +158,15 @@ func (e *Engine) request(r source.Request) {
 		}
 	}
 	e.log.Info("request", zap.String("request", r.ID), zap.String("event", string(r.Event)), zap.String("reason", reason))
+	if rb := r.Rollback; rb != nil {
+		// Queued as it is, never merged: it switches one app back and runs no deploy hooks.
+		e.st.Queue = append(e.st.Queue, state.Pending{ID: e.nextID(event.Deploy), Kind: event.Deploy,
+			Reasons: []string{"rollback of app " + rb.App + ": " + reason}, Explicit: true, Queued: e.clk.Now().UTC(),
+			Trigger: event.Trigger{Type: event.TriggerRequest, Detail: r.User, Requests: []string{r.ID}}, Rollback: rb})
+		e.save()
+		e.removeRequest(r.ID)
+		return
+	}
 	e.enqueue(pendingSpec{kind: r.Event, reason: reason, explicit: true,
 		trigger: event.Trigger{Type: event.TriggerRequest, Detail: r.User, Requests: []string{r.ID}}}, false)
 	e.save()

@@ -32,8 +32,9 @@ type AppResult struct {
 	Revision string
 	// OK says the app's part succeeded.
 	OK bool
-	// Release is the release `current` names afterwards ("" when none).
-	Release string
+	// Release is the release `current` names afterwards ("" when none), ReleaseRevision
+	// the revision in its name.
+	Release, ReleaseRevision string
 	// RolledBack says the new release failed after the switch and `current` went back
 	// to Release.
 	RolledBack bool
@@ -45,8 +46,13 @@ type AppResult struct {
 // the apps of work one after the other, with the event's hooks.d/<event> run once per app
 // from s (s.Env plus the app's variables), and returns what the hooks did, merged, with
 // Err saying why the event failed, and each app's result.
+//
+// Rollback switches app's `current` back (to a release name or revision, or with to ""
+// to the release before the current one) and runs the after_switch release hooks; its
+// AppResult's Revision is the revision switched away from, Release the one now current.
 type Apps interface {
 	Run(ctx context.Context, s hooks.Spec, work []AppWork) (hooks.Result, []AppResult)
+	Rollback(ctx context.Context, s hooks.Spec, app config.App, to string) (hooks.Result, AppResult)
 }
 
 // appWork returns the apps a deploy or undeploy event works on: for a deploy, the apps
@@ -127,6 +133,17 @@ func (e *Engine) appsDone(r *run, results []AppResult) {
 		}
 		st.At = now
 		switch {
+		case r.p.Rollback != nil:
+			if ar.OK {
+				// By hand: the revision switched away from is not deployed again on its own.
+				failed := st.Revision // as observed (ar.Revision is the release name's, sanitized)
+				if failed == "" {
+					failed = ar.Revision
+				}
+				*st = state.App{Revision: ar.ReleaseRevision, Release: ar.Release, Result: state.AppRolledBack, At: now,
+					FailedRevision: failed, Error: "rolled back by request to " + ar.Release}
+			}
+			continue
 		case ar.OK && r.p.Kind == event.Undeploy:
 			*st = state.App{Result: state.AppUndeployed, At: now}
 		case ar.OK:

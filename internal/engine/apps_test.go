@@ -47,6 +47,14 @@ func (f *fakeApps) Run(ctx context.Context, s hooks.Spec, work []engine.AppWork)
 	}
 }
 
+func (f *fakeApps) Rollback(ctx context.Context, s hooks.Spec, app config.App, to string) (hooks.Result, engine.AppResult) {
+	res, results := f.Run(ctx, s, []engine.AppWork{{App: app, Revision: "rollback-to:" + to}})
+	if len(results) == 0 {
+		return res, engine.AppResult{}
+	}
+	return res, results[0]
+}
+
 func (f *fakeApps) next(t *testing.T) *appCall {
 	t.Helper()
 	select {
@@ -173,4 +181,51 @@ func TestNoAppsDeployUsesRunner(t *testing.T) {
 	h.boot()
 	h.update(meta("release", `"v2"`))
 	ok(h.next(event.Deploy))
+}
+
+// `stackhand rollback` reaches Apps.Rollback through the request spool as a deploy of its
+// own (never merged with a waiting deploy); the revision rolled away from is recorded as
+// failed, so the agent does not deploy it again on its own.
+func TestAppsRollbackRequest(t *testing.T) {
+	cfg := appsConfig(t)
+	h, fa := startApps(t, cfg)
+	h.boot()
+	h.update(meta("app:api", `"a2"`))
+	c := fa.next(t)
+	c.reply <- appReply{hooks.Result{OK: true}, []engine.AppResult{{App: "api", Revision: "a2", OK: true, Release: "R2", ReleaseRevision: "a2"}}}
+	h.outcome(c.spec.EventID)
+
+	h.update(source.Update{Source: "requests", Request: &source.Request{ID: "rb-1", Event: event.Deploy, User: "tester", Time: h.clk.Now(),
+		Rollback: &state.RollbackRequest{App: "api", To: "R1"}}})
+	c = fa.next(t)
+	if c.spec.Event != event.Deploy || len(c.work) != 1 || c.work[0].App.Name != "api" || c.work[0].Revision != "rollback-to:R1" {
+		t.Fatalf("rollback call %+v", c.work)
+	}
+	c.reply <- appReply{hooks.Result{OK: true}, []engine.AppResult{{App: "api", Revision: "a2", OK: true, Release: "R1", ReleaseRevision: "a1"}}}
+	o := h.outcome(c.spec.EventID)
+	if o.Result != state.Succeeded || !strings.Contains(o.Reason, "rollback of app api") {
+		t.Errorf("outcome %+v", o)
+	}
+	if _, answers := h.spool.snapshot(); len(answers) == 0 || answers[len(answers)-1].id != "rb-1" {
+		t.Errorf("answers %+v", answers)
+	}
+	if a := h.read().Apps["api"]; a == nil || a.Result != state.AppRolledBack || a.FailedRevision != "a2" || a.Release != "R1" || a.Revision != "a1" {
+		t.Errorf("state app %+v", a)
+	}
+	// The retry schedule brings nothing back.
+	h.clk.Advance(time.Hour)
+	h.sync()
+
+	// An app not configured is dropped with the reason.
+	h.update(source.Update{Source: "requests", Request: &source.Request{ID: "rb-2", Event: event.Deploy, Time: h.clk.Now(),
+		Rollback: &state.RollbackRequest{App: "nope"}}})
+	h.sync()
+	_, answers := h.spool.snapshot()
+	found := false
+	for _, a := range answers {
+		found = found || (a.id == "rb-2" && a.o.Result == state.Dropped && strings.Contains(a.o.Error, "app nope is not in the configuration"))
+	}
+	if !found {
+		t.Errorf("no dropped answer to rb-2: %+v", answers)
+	}
 }

@@ -282,8 +282,8 @@ func (e *Engine) enqueue(s pendingSpec, front bool) bool {
 	dk := dedupeKey(s.kind, s.rule)
 	for i := range e.st.Queue {
 		p := &e.st.Queue[i]
-		if dedupeKey(p.Kind, p.Rule) != dk {
-			continue
+		if dedupeKey(p.Kind, p.Rule) != dk || p.Rollback != nil {
+			continue // a rollback is a request of its own, never merged into
 		}
 		changed := false
 		if s.reason != "" && !slices.Contains(p.Reasons, s.reason) {

@@ -78,6 +78,16 @@ func (e *Engine) startNext() {
 		p := e.st.Queue[0]
 		e.st.Queue = e.st.Queue[1:]
 		r := &run{p: p, dk: dedupeKey(p.Kind, p.Rule)}
+		if p.Rollback != nil {
+			r.dk = dedupeKey(p.Kind, "rollback:"+p.Rollback.App)
+			if e.apps == nil || e.cfg.AppByName(p.Rollback.App) == nil {
+				e.drop(p, state.Dropped, "app "+p.Rollback.App+" is not in the configuration")
+				dropped = true
+				continue
+			}
+			e.launch(r, time.Time{})
+			return
+		}
 		if p.Rule != "" {
 			for i := range e.cfg.Watch {
 				if e.cfg.Watch[i].Name == p.Rule && e.cfg.Watch[i].Command != "" {
@@ -201,6 +211,11 @@ func (e *Engine) launch(r *run, deadline time.Time) {
 	go func() {
 		if obs != nil {
 			obs.ShutdownStarted(string(cause))
+		}
+		if rb := r.p.Rollback; rb != nil {
+			res, result := apps.Rollback(ctx, spec, *e.cfg.AppByName(rb.App), rb.To)
+			e.done <- finished{r: r, res: res, apps: []AppResult{result}}
+			return
 		}
 		if len(work) > 0 {
 			res, results := apps.Run(ctx, spec, work)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stackhand/stackhand/internal/event"
+	"github.com/stackhand/stackhand/internal/state"
 )
 
 // Source is one watcher. Run reports through emit until ctx ends; it returns nil then.
@@ -105,4 +106,7 @@ type Request struct {
 	Reason string     `json:"reason"`
 	User   string     `json:"user,omitempty"`
 	Time   time.Time  `json:"time"`
+	// Rollback, with Event deploy, asks to switch an app back (`stackhand rollback`)
+	// instead of running the deploy hooks.
+	Rollback *state.RollbackRequest `json:"rollback,omitempty"`
 }

@@ -143,6 +143,16 @@ type Pending struct {
 	// set when it starts, so that an event the agent gives up re-running after too many
 	// interruptions backs off in the right slot.
 	Fingerprint string `json:"fingerprint,omitempty"`
+	// Rollback, on a deploy asked for by `stackhand rollback`, says which app to switch
+	// back and to what; the event switches `current` and runs nothing else.
+	Rollback *RollbackRequest `json:"rollback,omitempty"`
+}
+
+// RollbackRequest is `stackhand rollback APP [--to RELEASE]`.
+type RollbackRequest struct {
+	App string `json:"app"`
+	// To is a release name or a revision; "" is the release before the current one.
+	To string `json:"to,omitempty"`
 }
 
 // Outcome is a finished (or dropped) event.

@@ -328,6 +328,19 @@ func renderStatusStart(w io.Writer, s contract.Status, now time.Time, start stri
 				dash(r.LastEventID), r.Attempts+1, in(r.NextAttempt))
 		}
 	}
+	if len(s.Apps) > 0 {
+		fmt.Fprintf(w, "apps       %d\n", len(s.Apps))
+		for _, name := range slices.Sorted(maps.Keys(s.Apps)) {
+			a := s.Apps[name]
+			fmt.Fprintf(w, "           %s: %s, current %s (revision %s), last %s\n", name, dash(a.Result), dash(a.Release), dash(a.Revision), ts(a.At))
+			switch {
+			case a.Note != "":
+				fmt.Fprintf(w, "             %s\n", a.Note)
+			case a.Error != "":
+				fmt.Fprintf(w, "             revision %s: %s\n", dash(a.DesiredRevision), clip(a.Error, 120))
+			}
+		}
+	}
 	blocks := []struct {
 		title, okWhat string
 		parts         map[string]*contract.Component

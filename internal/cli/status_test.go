@@ -57,6 +57,11 @@ func fullStatus() contract.Status {
 			ID: "configure-000010", Kind: event.Configure, Reasons: []string{"peers changed: +i-0fedcba9876543210", "requested by alice: rotate certs"},
 			Trigger: event.Trigger{Type: "peers"}, Queued: ago(2 * time.Minute),
 		}},
+		Apps: map[string]*state.App{
+			"web": {Revision: "v41", Release: "20261204T150000Z-v41", Result: state.AppRolledBack, At: ago(3 * time.Minute),
+				Error: "rolled back to 20261204T150000Z-v41: check http://127.0.0.1:8080/health: HTTP 503", Desired: "v42", FailedRevision: "v42"},
+			"api": {Revision: "a7", Release: "20261204T140000Z-a7", Result: state.AppDeployed, At: ago(time.Hour), Desired: "a7"},
+		},
 		Retries: map[string]*state.Retry{"deploy/": {Kind: event.Deploy, Attempts: 2, NotBefore: statusNow.Add(117 * time.Second),
 			Automatic: true, Fingerprint: "release|release=\"v42\"", LastEventID: "deploy-000009", LastError: "hook 20-migrate exited with status 1"}},
 		UpdatedAt: ago(40 * time.Second),

@@ -36,10 +36,41 @@ type Status struct {
 	Retries   []Retry               `json:"retries"`
 	Sources   map[string]*Component `json:"sources"`
 	Reporters map[string]*Component `json:"reporters"`
+	// Apps is what the agent last did to each app's releases (config apps:); absent
+	// without apps.
+	Apps map[string]*App `json:"apps,omitempty"`
 	// UpdatedAt is when the agent last wrote its state; StatusUpdatedAt when it last
 	// wrote its parts' status (within 10 s of a change while it runs).
 	UpdatedAt       time.Time `json:"state_updated_at"`
 	StatusUpdatedAt time.Time `json:"status_updated_at,omitzero"`
+}
+
+// App is one app's releases as the agent last left them.
+type App struct {
+	// Release is the release `current` names after the last deploy or rollback, and
+	// Revision its revision.
+	Release  string `json:"release,omitempty"`
+	Revision string `json:"revision,omitempty"`
+	// DesiredRevision is the revision the last deploy aimed at.
+	DesiredRevision string `json:"desired_revision,omitempty"`
+	// Result of the last deploy, undeploy or rollback: succeeded, failed, rolled_back or
+	// undeployed; At when; Error why it failed.
+	Result string    `json:"result,omitempty"`
+	At     time.Time `json:"at,omitzero"`
+	Error  string    `json:"error,omitempty"`
+	// FailedRevision was rolled back; the agent does not deploy it again on its own.
+	FailedRevision string `json:"failed_revision,omitempty"`
+	// Note says so in words, for people.
+	Note string `json:"note,omitempty"`
+}
+
+// AppNote is what status says of an app whose revision was rolled back.
+func AppNote(name string, a state.App) string {
+	if a.FailedRevision == "" {
+		return ""
+	}
+	return name + ": revision " + a.FailedRevision + " failed and was rolled back to " + a.Release +
+		"; will deploy again when the revision changes"
 }
 
 // Verdict levels, best first.
@@ -163,6 +194,16 @@ func NewStatus(stateDir string, st *state.State, parts *status.Snapshot, running
 	}
 	for _, p := range st.Queue {
 		s.Queue = append(s.Queue, fromPending(p))
+	}
+	for name, a := range st.Apps {
+		if a == nil {
+			continue
+		}
+		if s.Apps == nil {
+			s.Apps = map[string]*App{}
+		}
+		s.Apps[name] = &App{Release: a.Release, Revision: a.Revision, DesiredRevision: a.Desired, Result: a.Result, At: a.At,
+			Error: a.Error, FailedRevision: a.FailedRevision, Note: AppNote(name, *a)}
 	}
 	for _, k := range event.Kinds {
 		for _, dk := range slices.Sorted(maps.Keys(st.Retries)) {

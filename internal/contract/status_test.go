@@ -49,6 +49,8 @@ func fullState() (*state.State, *status.Snapshot) {
 	st.Queue = []state.Pending{p}
 	st.Retries = map[string]*state.Retry{"deploy/app": {Kind: event.Deploy, Rule: "app", Attempts: 2, NotBefore: statusAt.Add(2 * time.Minute),
 		Automatic: true, Fingerprint: "app|release=v2", LastEventID: "deploy-000009", LastError: "hook 20-migrate exited with status 1"}}
+	st.Apps = map[string]*state.App{"web": {Revision: "v41", Release: "20261204T150000Z-v41", Result: state.AppRolledBack, At: statusAt,
+		Error: "rolled back to 20261204T150000Z-v41: check http://127.0.0.1:8080/health: HTTP 503", Desired: "v42", FailedRevision: "v42"}}
 	c := &status.Component{LastOK: statusAt.Add(-time.Minute), LastError: "throttled", ErrorAt: statusAt, Detail: "detail",
 		Attempts: 3, NextTry: statusAt.Add(8 * time.Second), Counters: map[string]int64{"sent": 7}, Every: time.Minute, Since: statusAt.Add(-time.Hour),
 		Checks: []status.Check{{Name: "web", OK: false, Failures: 2, LastRun: statusAt, LastError: "HTTP 503"}},
@@ -84,7 +86,9 @@ var statusFields = map[reflect.Type]map[string]string{
 		"ShutdownDone": "shutdown_done", "ShutdownFor": "shutdown_for", "RebalanceAt": "rebalance_at"},
 	reflect.TypeFor[state.Pending](): {"ID": "id", "Kind": "event", "Rule": "rule", "Reasons": "reasons", "Trigger": "trigger",
 		"Explicit": "explicit", "Retry": "retry", "Queued": "queued", "Started": "started",
-		"Interruptions": "interruptions", "Fingerprint": ""},
+		"Interruptions": "interruptions", "Fingerprint": "", "Rollback": ""},
+	reflect.TypeFor[state.App](): {"Revision": "revision", "Release": "release", "Result": "result", "At": "at", "Error": "error",
+		"Desired": "desired_revision", "FailedRevision": "failed_revision"},
 	reflect.TypeFor[state.Outcome](): {"ID": "id", "Kind": "event", "Rule": "rule", "Reason": "reason", "Trigger": "trigger",
 		"Retry": "retry", "Result": "result", "Start": "start", "End": "end", "Duration": "duration", "Failed": "failed_hook",
 		"Error": "error", "Tail": "output_tail", "Hooks": "hooks", "Warnings": "warnings"},

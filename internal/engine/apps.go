@@ -141,17 +141,17 @@ func (e *Engine) appsDone(r *run, results []AppResult) {
 					failed = ar.Revision
 				}
 				*st = state.App{Revision: ar.ReleaseRevision, Release: ar.Release, Result: state.AppRolledBack, At: now,
-					FailedRevision: failed, Error: "rolled back by request to " + ar.Release}
+					Desired: st.Desired, FailedRevision: failed, Error: "rolled back by request to " + ar.Release}
 			}
 			continue
 		case ar.OK && r.p.Kind == event.Undeploy:
 			*st = state.App{Result: state.AppUndeployed, At: now}
 		case ar.OK:
-			*st = state.App{Revision: ar.Revision, Release: ar.Release, Result: state.AppDeployed, At: now}
+			*st = state.App{Revision: ar.Revision, Desired: ar.Revision, Release: ar.Release, Result: state.AppDeployed, At: now}
 		case ar.RolledBack:
-			st.Result, st.Error, st.FailedRevision, st.Release = state.AppRolledBack, ar.Err, ar.Revision, ar.Release
+			st.Result, st.Error, st.FailedRevision, st.Release, st.Desired = state.AppRolledBack, ar.Err, ar.Revision, ar.Release, ar.Revision
 		default:
-			st.Result, st.Error = state.AppFailed, ar.Err
+			st.Result, st.Error, st.Desired = state.AppFailed, ar.Err, ar.Revision
 		}
 		if !ar.OK && !ar.RolledBack {
 			continue

@@ -82,6 +82,8 @@ type App struct {
 	At     time.Time `json:"at,omitempty"`
 	// Error says why the last deploy failed.
 	Error string `json:"error,omitempty"`
+	// Desired is the revision the last deploy of the app aimed at.
+	Desired string `json:"desired,omitempty"`
 	// FailedRevision is a revision whose deploy failed and was rolled back (automatically
 	// or by hand): the agent does not deploy it again on its own until the revision
 	// changes, so that a failing revision cannot loop.

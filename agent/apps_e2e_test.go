@@ -1,0 +1,245 @@
+//go:build unix
+
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stackhand/stackhand/internal/event"
+)
+
+// appWorld is a world with one app, web, released from file:// archives in builds/ into
+// srv/web, gated by a check on a local HTTP server whose health the test sets.
+type appWorld struct {
+	*world
+	builds, deployTo string
+	healthy          atomic.Bool
+	appRec           string
+}
+
+func newAppWorld(t *testing.T, source, extra string) *appWorld {
+	t.Helper()
+	aw := &appWorld{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if !aw.healthy.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	aw.healthy.Store(true)
+	w := newWorld(t, "") // for its directory; the config is written below
+	aw.world = w
+	aw.builds = filepath.Join(w.dir, "builds")
+	aw.deployTo = filepath.Join(w.dir, "srv", "web")
+	aw.appRec = filepath.Join(w.dir, "app-record")
+	os.MkdirAll(aw.builds, 0o755)
+	if source == "" {
+		source = "file://" + aw.builds + "/{revision}.tar.gz"
+	}
+	w.writeFile(w.cfg, baseConfig+fmt.Sprintf(`apps:
+  - name: web
+    revision: {metadata: web_release}
+    source: %s
+    deploy_to: %s
+    keep_releases: 2
+    checks: {http: "%s/health", within: 3s}
+%s`, source, aw.deployTo, srv.URL, extra))
+	// The deploy and undeploy hooks record the app's variables.
+	for _, ev := range []string{"deploy", "undeploy"} {
+		w.hook(ev, "10-app", fmt.Sprintf(`echo "$STACKHAND_EVENT app=$STACKHAND_APP rev=$STACKHAND_REVISION dir=$STACKHAND_RELEASE_DIR prev=$STACKHAND_PREVIOUS_RELEASE_DIR retry=${STACKHAND_RETRY:-0}" >> %q`, aw.appRec))
+	}
+	return aw
+}
+
+// build writes builds/<v>.tar.gz holding VERSION (and a filler to make it take a moment).
+func (aw *appWorld) build(v string) []byte {
+	aw.t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	add := func(name, body string) {
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg, ModTime: time.Unix(1700000000, 0)})
+		tw.Write([]byte(body))
+	}
+	add("VERSION", v+"\n")
+	add("app/main.txt", strings.Repeat("x", 4096))
+	tw.Close()
+	gz.Close()
+	aw.writeFile(filepath.Join(aw.builds, v+".tar.gz"), buf.String())
+	return buf.Bytes()
+}
+
+func (aw *appWorld) current() string {
+	b, err := os.ReadFile(filepath.Join(aw.deployTo, "current", "VERSION"))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func (aw *appWorld) appRecords() []string {
+	b, _ := os.ReadFile(aw.appRec)
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+func (aw *appWorld) releases() []string {
+	es, _ := os.ReadDir(filepath.Join(aw.deployTo, "releases"))
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+func (aw *appWorld) appStatus() map[string]any {
+	aw.t.Helper()
+	apps, _ := aw.statusJSON()["apps"].(map[string]any)
+	web, _ := apps["web"].(map[string]any)
+	return web
+}
+
+// watchCurrent polls current/VERSION until stop is closed and reports every read that
+// found it missing or not one of the complete versions: at every instant `current` must
+// name a complete release.
+func watchCurrent(t *testing.T, aw *appWorld, valid func(string) bool) (stop func() []string) {
+	var mu sync.Mutex
+	var bad []string
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			b, err := os.ReadFile(filepath.Join(aw.deployTo, "current", "VERSION"))
+			if v := strings.TrimSpace(string(b)); err != nil || !valid(v) {
+				mu.Lock()
+				bad = append(bad, fmt.Sprintf("%q %v", v, err))
+				mu.Unlock()
+			}
+		}
+	}()
+	return func() []string {
+		close(done)
+		<-finished
+		mu.Lock()
+		defer mu.Unlock()
+		return bad
+	}
+}
+
+// A revision change makes a new release and switches current, the previous kept;
+// keep_releases prunes; a failing check rolls back automatically (the event failed with
+// its reason, status says the revision will not be deployed again until it changes);
+// `stackhand releases` and `stackhand rollback` work; removing the revision undeploys.
+func TestAppReleasesLocal(t *testing.T) {
+	aw := newAppWorld(t, "", "")
+	aw.recordHooks(event.Setup)
+	for _, v := range []string{"v1", "v2", "v3", "v4"} {
+		aw.build(v)
+	}
+	aw.writeLocal("metadata.json", `{"web_release": "v1"}`)
+	a := aw.start()
+	aw.until("v1 current", a, func() bool { return aw.current() == "v1" })
+
+	stopWatch := watchCurrent(t, aw, func(v string) bool { return v == "v1" || v == "v2" || v == "v3" })
+	aw.writeLocal("metadata.json", `{"web_release": "v2"}`)
+	aw.until("v2 current", a, func() bool { return aw.current() == "v2" })
+	aw.until("the v2 deploy recorded", a, func() bool { return len(aw.appRecords()) >= 2 })
+	recs := aw.appRecords()
+	if !strings.Contains(recs[1], "deploy app=web rev=v2 dir="+filepath.Join(aw.deployTo, "releases")) ||
+		!strings.Contains(recs[1], "prev="+filepath.Join(aw.deployTo, "releases")) || !strings.Contains(recs[1], "-v1 retry=0") {
+		t.Errorf("deploy hook variables: %q", recs[1])
+	}
+	if rs := aw.releases(); len(rs) != 2 {
+		t.Errorf("releases after v2: %v", rs)
+	}
+
+	// keep_releases: 2 — the third release prunes the first.
+	aw.writeLocal("metadata.json", `{"web_release": "v3"}`)
+	aw.until("v3 current and v1 pruned", a, func() bool {
+		rs := aw.releases()
+		return aw.current() == "v3" && len(rs) == 2 && strings.HasSuffix(rs[0], "-v2") && strings.HasSuffix(rs[1], "-v3")
+	})
+	if bad := stopWatch(); len(bad) > 0 {
+		t.Errorf("a reader saw current missing or partial %d times: %v", len(bad), bad[:min(5, len(bad))])
+	}
+
+	// A failing check: rolled back to v3, the event failed with the reason.
+	aw.healthy.Store(false)
+	aw.writeLocal("metadata.json", `{"web_release": "v4"}`)
+	aw.until("v4 rolled back", a, func() bool { s := aw.appStatus(); return s != nil && s["failed_revision"] == "v4" })
+	if aw.current() != "v3" {
+		t.Errorf("current after the rollback = %q", aw.current())
+	}
+	web := aw.appStatus()
+	if note, _ := web["note"].(string); !strings.Contains(note, "web: revision v4 failed and was rolled back to ") || !strings.Contains(note, "-v3; will deploy again when the revision changes") {
+		t.Errorf("status note %q", note)
+	}
+	last := aw.statusJSON()["last"].(map[string]any)["deploy"].(map[string]any)
+	if last["result"] != "failed" || !strings.Contains(last["error"].(string), "app web: rolled back to ") || !strings.Contains(last["error"].(string), "-v3: ") {
+		t.Errorf("last deploy %v", last)
+	}
+	text, _, _ := aw.cli("status")
+	if !strings.Contains(text, "will deploy again when the revision changes") {
+		t.Errorf("status text:\n%s", text)
+	}
+	aw.healthy.Store(true)
+
+	// releases reads the disk.
+	out, errOut, code := aw.cli("releases", "web")
+	if code != 0 || !strings.Contains(out, "current") || !strings.Contains(out, "-v3") || !strings.Contains(out, "-v4") {
+		t.Errorf("releases: exit %d\n%s%s", code, out, errOut)
+	}
+
+	// rollback by hand to v2.
+	n := len(aw.appRecords())
+	if out, errOut, code := aw.cli("rollback", "web", "--to", "v2"); code != 0 {
+		t.Fatalf("rollback: exit %d\n%s%s\n%s", code, out, errOut, a.output())
+	}
+	if aw.current() != "v2" {
+		t.Errorf("current after stackhand rollback = %q", aw.current())
+	}
+	if s := aw.appStatus(); s["result"] != "rolled_back" || s["release"] == nil || !strings.HasSuffix(s["release"].(string), "-v2") {
+		t.Errorf("status after rollback %v", s)
+	}
+	if len(aw.appRecords()) != n {
+		t.Errorf("a rollback ran the deploy hooks: %v", aw.appRecords()[n:])
+	}
+
+	// Undeploy: the hook with the app's variables, current removed, releases kept.
+	aw.writeLocal("metadata.json", `{}`)
+	aw.until("undeploy", a, func() bool {
+		_, err := os.Lstat(filepath.Join(aw.deployTo, "current"))
+		return os.IsNotExist(err)
+	})
+	aw.until("the undeploy hook recorded", a, func() bool {
+		r := aw.appRecords()
+		return strings.HasPrefix(r[len(r)-1], "undeploy app=web")
+	})
+	if rs := aw.releases(); len(rs) < 2 {
+		t.Errorf("releases after undeploy: %v", rs)
+	}
+	if code := a.stop(); code != 0 {
+		t.Errorf("stop: exit %d", code)
+	}
+}

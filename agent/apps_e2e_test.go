@@ -243,3 +243,99 @@ func TestAppReleasesLocal(t *testing.T) {
 		t.Errorf("stop: exit %d", code)
 	}
 }
+
+// The agent SIGKILLed during the fetch (an HTTP source that sends half the archive and
+// then stalls) and again in the deploy hooks, before the switch: each time, on restart
+// current is intact, the deploy runs again with STACKHAND_RETRY=1 and completes, and what
+// the killed run left is discarded; a reader polling current/VERSION throughout never
+// finds it missing or partial.
+func TestAppKilledAtFetchAndBeforeSwitch(t *testing.T) {
+	var stall atomic.Bool
+	stalled := make(chan struct{}, 1)
+	release := make(chan struct{})
+	var aw *appWorld
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/"), ".tar.gz")
+		b, err := os.ReadFile(filepath.Join(aw.builds, v+".tar.gz"))
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Length", fmt.Sprint(len(b)))
+		if v == "v2" && stall.Load() {
+			w.Write(b[:len(b)/2])
+			w.(http.Flusher).Flush()
+			select {
+			case stalled <- struct{}{}:
+			default:
+			}
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		w.Write(b)
+	}))
+	defer srv.Close()
+	defer close(release)
+	aw = newAppWorld(t, srv.URL+"/{revision}.tar.gz", "")
+	gate := filepath.Join(aw.dir, "gate")
+	blocked := filepath.Join(aw.dir, "blocked")
+	// Before the switch of v3, the deploy hook blocks until the gate exists.
+	aw.hook("deploy", "20-block", fmt.Sprintf(`if [ "$STACKHAND_REVISION" = v3 ] && [ ! -e %q ]; then touch %q; sleep 60; fi`, gate, blocked))
+	for _, v := range []string{"v1", "v2", "v3"} {
+		aw.build(v)
+	}
+	aw.writeLocal("metadata.json", `{"web_release": "v1"}`)
+	a := aw.start()
+	aw.until("v1 current", a, func() bool { return aw.current() == "v1" })
+	stopWatch := watchCurrent(t, aw, func(v string) bool { return v == "v1" || v == "v2" || v == "v3" })
+
+	// Killed in the fetch.
+	stall.Store(true)
+	aw.writeLocal("metadata.json", `{"web_release": "v2"}`)
+	select {
+	case <-stalled:
+	case <-time.After(waitLimit):
+		t.Fatalf("the fetch of v2 never started\n%s", a.output())
+	}
+	a.kill()
+	if aw.current() != "v1" {
+		t.Fatalf("current after a kill in the fetch = %q", aw.current())
+	}
+	stall.Store(false)
+	a = aw.start()
+	aw.until("v2 current after the restart", a, func() bool { return aw.current() == "v2" })
+	recs := aw.appRecords()
+	if last := recs[len(recs)-1]; !strings.Contains(last, "rev=v2") || !strings.HasSuffix(last, "retry=1") {
+		t.Errorf("the deploy after the kill: %q, want rev=v2 with retry=1", last)
+	}
+	if left, _ := filepath.Glob(filepath.Join(aw.deployTo, ".stackhand", "*.partial")); len(left) > 0 {
+		t.Errorf("downloads left: %v", left)
+	}
+
+	// Killed in the deploy hooks, before the switch.
+	aw.writeLocal("metadata.json", `{"web_release": "v3"}`)
+	aw.until("the v3 deploy hook to block", a, func() bool { _, err := os.Stat(blocked); return err == nil })
+	a.kill()
+	if aw.current() != "v2" {
+		t.Fatalf("current after a kill before the switch = %q", aw.current())
+	}
+	aw.writeFile(gate, "")
+	a = aw.start()
+	aw.until("v3 current after the restart", a, func() bool { return aw.current() == "v3" })
+	recs = aw.appRecords()
+	if last := recs[len(recs)-1]; !strings.Contains(last, "rev=v3") || !strings.HasSuffix(last, "retry=1") {
+		t.Errorf("the deploy after the kill: %q, want rev=v3 with retry=1", last)
+	}
+	for _, r := range aw.releases() {
+		if strings.HasSuffix(r, ".partial") {
+			t.Errorf("a half-made release was left: %s", r)
+		}
+	}
+	if bad := stopWatch(); len(bad) > 0 {
+		t.Errorf("a reader saw current missing or partial %d times: %v", len(bad), bad[:min(5, len(bad))])
+	}
+	a.stop()
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/stackhand/stackhand/internal/config"
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/hooks"
+	"github.com/stackhand/stackhand/internal/source"
 	"github.com/stackhand/stackhand/internal/state"
 )
 
@@ -94,7 +95,7 @@ func (e *Engine) appWork(r *run) []AppWork {
 		if !ok || o.Err != nil || !o.Present {
 			continue // no revision to deploy (an undeploy handles its removal)
 		}
-		w := AppWork{App: a, Revision: cfnEnvValue(o.Value), SHA256: a.SHA256.Literal}
+		w := AppWork{App: a, Revision: refValue(a.Revision, o.Value), SHA256: a.SHA256.Literal}
 		if st := e.st.Apps[a.Name]; st != nil && st.FailedRevision == w.Revision && r.p.Trigger.Type != event.TriggerRequest {
 			e.log.Info("app revision failed and was rolled back; not deploying it again until it changes",
 				zap.String("app", a.Name), zap.String("revision", w.Revision))
@@ -105,7 +106,7 @@ func (e *Engine) appWork(r *run) []AppWork {
 			if !ok || so.Err != nil || !so.Present {
 				w.Err = "its sha256 reference (rule " + a.SHA256RuleName() + ") has no value: set it beside the revision, or remove sha256 from the app"
 			} else {
-				w.SHA256 = cfnEnvValue(so.Value)
+				w.SHA256 = refValue(a.SHA256.From, so.Value)
 			}
 		}
 		out = append(out, w)
@@ -171,4 +172,15 @@ func (e *Engine) appsDone(r *run, results []AppResult) {
 			}
 		}
 	}
+}
+
+// refValue is the text of a value observed for ref: a parameter's value (not its version),
+// a JSON string unquoted, anything else as JSON.
+func refValue(ref config.ValueRef, raw []byte) string {
+	if ref.SSM != "" {
+		if v, _, ok := source.SSMValue(raw); ok {
+			return v
+		}
+	}
+	return cfnEnvValue(raw)
 }

@@ -229,3 +229,27 @@ func TestAppsRollbackRequest(t *testing.T) {
 		t.Errorf("no dropped answer to rb-2: %+v", answers)
 	}
 }
+
+// A revision read from Parameter Store is the parameter's value, not its observed form
+// (value and version); a new version of the same value deploys again.
+func TestAppsSSMRevision(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Apps = []config.App{{Name: "api", Revision: config.ValueRef{SSM: "/api/release"}, Source: "/b/{revision}.tgz", DeployTo: "/srv/api"}}
+	cfg.Watch = append(cfg.Watch, config.AppRules(cfg.Apps)...)
+	h, fa := startApps(t, cfg)
+	h.boot()
+	h.update(source.Update{Source: "ssm", Params: map[string]source.Observed{"/api/release": present(`{"value":"a1","version":1}`)}})
+	c := fa.next(t)
+	if len(c.work) != 1 || c.work[0].Revision != "a1" {
+		t.Fatalf("work %+v", c.work)
+	}
+	c.reply <- appReply{hooks.Result{OK: true}, []engine.AppResult{{App: "api", Revision: "a1", OK: true}}}
+	h.outcome(c.spec.EventID)
+	h.update(source.Update{Source: "ssm", Params: map[string]source.Observed{"/api/release": present(`{"value":"a1","version":2}`)}})
+	c = fa.next(t)
+	if len(c.work) != 1 || c.work[0].Revision != "a1" {
+		t.Fatalf("work after a new version %+v", c.work)
+	}
+	c.reply <- appReply{hooks.Result{OK: true}, []engine.AppResult{{App: "api", Revision: "a1", OK: true}}}
+	h.outcome(c.spec.EventID)
+}

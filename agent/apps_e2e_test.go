@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/stackhand/stackhand/internal/event"
+	"github.com/stackhand/stackhand/internal/testenv/imdsmock"
 )
 
 // appWorld is a world with one app, web, released from file:// archives in builds/ into
@@ -63,9 +65,8 @@ func newAppWorld(t *testing.T, source, extra string) *appWorld {
 	return aw
 }
 
-// build writes builds/<v>.tar.gz holding VERSION (and a filler to make it take a moment).
-func (aw *appWorld) build(v string) []byte {
-	aw.t.Helper()
+// releaseArchive is a tar.gz holding VERSION (v) and a filler file.
+func releaseArchive(v string) []byte {
 	var buf bytes.Buffer
 	gz := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(gz)
@@ -77,8 +78,13 @@ func (aw *appWorld) build(v string) []byte {
 	add("app/main.txt", strings.Repeat("x", 4096))
 	tw.Close()
 	gz.Close()
-	aw.writeFile(filepath.Join(aw.builds, v+".tar.gz"), buf.String())
 	return buf.Bytes()
+}
+
+// build writes builds/<v>.tar.gz.
+func (aw *appWorld) build(v string) {
+	aw.t.Helper()
+	aw.writeFile(filepath.Join(aw.builds, v+".tar.gz"), string(releaseArchive(v)))
 }
 
 func (aw *appWorld) current() string {
@@ -338,4 +344,40 @@ func TestAppKilledAtFetchAndBeforeSwitch(t *testing.T) {
 		t.Errorf("a reader saw current missing or partial %d times: %v", len(bad), bad[:min(5, len(bad))])
 	}
 	a.stop()
+}
+
+// Mode aws against the stand-in: the revision is an SSM parameter holding an S3 version
+// id, and the source names that version: the release is the version asked for, not the
+// newest object, and a new parameter value deploys the other version.
+func TestAWSAppFromS3VersionAndSSMRevision(t *testing.T) {
+	deployTo := filepath.Join(t.TempDir(), "srv", "web")
+	w := newAWSWorld(t, fmt.Sprintf(`apps:
+  - name: web
+    revision: {ssm: /web/release}
+    source: s3://releases/web/app.tar.gz?versionId={revision}
+    deploy_to: %s
+`, deployTo), imdsmock.Config{})
+	w.hook("deploy", "10-app", fmt.Sprintf(`echo "$STACKHAND_APP $STACKHAND_REVISION" >> %q`, filepath.Join(w.dir, "app-record")))
+	v1 := w.aws.PutObject("releases", "web/app.tar.gz", releaseArchive("v1"))
+	v2 := w.aws.PutObject("releases", "web/app.tar.gz", releaseArchive("v2")) // the newest
+	w.aws.PutParameter("/web/release", v1)
+	cmd := exec.Command(binPath, "run", "--config", w.cfg)
+	cmd.Env = append(w.env(), "AWS_ENDPOINT_URL_S3="+w.aws.URL, "AWS_ENDPOINT_URL_SSM="+w.aws.URL)
+	a := w.startCmd(cmd)
+	current := func() string {
+		b, _ := os.ReadFile(filepath.Join(deployTo, "current", "VERSION"))
+		return strings.TrimSpace(string(b))
+	}
+	w.until("version v1 current", a, func() bool { return current() == "v1" })
+	if rec, _ := os.ReadFile(filepath.Join(w.dir, "app-record")); !strings.Contains(string(rec), "web "+v1) {
+		t.Errorf("deploy hook saw %q, want the version id %s", rec, v1)
+	}
+	w.aws.PutParameter("/web/release", v2)
+	w.until("version v2 current", a, func() bool { return current() == "v2" })
+	if n := w.aws.Calls("s3", "GetObject"); n < 2 {
+		t.Errorf("%d GetObject calls", n)
+	}
+	if code := a.stop(); code != 0 {
+		t.Errorf("exit %d", code)
+	}
 }

@@ -245,7 +245,9 @@ func (a *appRun) failedAfterSwitch(ctx context.Context, ar engine.AppResult, rel
 	}
 	ar.RolledBack, ar.Release = true, to.Name
 	ar.Err = "rolled back to " + to.Name + ": " + why.Error()
-	if err := a.releaseHooks(ctx, to.Dir, rel.Dir, AfterSwitch); err != nil {
+	// The hooks of the release gone back to see its own revision.
+	back := &appRun{d: a.d, spec: a.spec, w: engine.AppWork{App: a.w.App, Revision: to.Revision}, res: a.res}
+	if err := back.releaseHooks(ctx, to.Dir, rel.Dir, AfterSwitch); err != nil {
 		ar.Err += "; after rolling back, " + err.Error()
 	}
 	return ar

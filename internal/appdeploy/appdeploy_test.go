@@ -171,3 +171,72 @@ func TestOneAppFailingDoesNotStopOthers(t *testing.T) {
 		t.Errorf("app a was touched: %v", err)
 	}
 }
+
+// release_hooks: the executables the release carries run as the app's owner (never as
+// root), in phase order around the switch; after a rollback, after_switch runs for the
+// release gone back to.
+func TestReleaseHooksRunAsOwner(t *testing.T) {
+	builds, root := t.TempDir(), t.TempDir()
+	mk := func(v string) {
+		var buf bytes.Buffer
+		gz := gzip.NewWriter(&buf)
+		tw := tar.NewWriter(gz)
+		add := func(name string, mode int64, body string) {
+			tw.WriteHeader(&tar.Header{Name: name, Mode: mode, Size: int64(len(body)), Typeflag: tar.TypeReg, ModTime: time.Unix(1700000000, 0)})
+			tw.Write([]byte(body))
+		}
+		add("VERSION", 0o644, v+"\n")
+		for _, ph := range []string{BeforeSwitch, AfterSwitch, Validate} {
+			add(".stackhand/hooks/"+ph+"/10-"+v, 0o755, "#!/bin/sh\n")
+		}
+		add(".stackhand/hooks/after_switch/20-not-executable", 0o644, "#!/bin/sh\n")
+		tw.Close()
+		gz.Close()
+		os.WriteFile(filepath.Join(builds, v+".tar.gz"), buf.Bytes(), 0o644)
+	}
+	mk("v1")
+	mk("v2")
+	var healthy atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if !healthy.Load() {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}))
+	defer srv.Close()
+	app := config.App{Name: "web", Source: "file://" + builds + "/{revision}.tar.gz", DeployTo: filepath.Join(root, "web"),
+		Owner: "nobody", ReleaseHooks: true, Checks: config.AppChecks{HTTP: srv.URL, Within: config.Duration(time.Second)}}
+	rr := &recRunner{fail: map[string]bool{}}
+	d := &Deployer{Manager: &release.Manager{}, Runner: rr}
+	spec := hooks.Spec{Event: event.Deploy, EventID: "deploy-000001", Dir: "/h/deploy"}
+	healthy.Store(true)
+	if res, ar := d.Run(context.Background(), spec, []engine.AppWork{{App: app, Revision: "v1"}}); !res.OK {
+		t.Fatalf("v1: %+v %+v", res, ar)
+	}
+	var got []string
+	for _, s := range rr.specs {
+		if s.Command == "" {
+			got = append(got, "hooks.d")
+			continue
+		}
+		if s.RunAs != "nobody" || !strings.HasPrefix(s.Command, "exec '") {
+			t.Errorf("release hook %s: runas %q command %q", s.Name, s.RunAs, s.Command)
+		}
+		got = append(got, s.Name)
+	}
+	want := "hooks.d release.before_switch.10-v1 release.after_switch.10-v1 release.validate.10-v1"
+	if strings.Join(got, " ") != want {
+		t.Errorf("ran %v, want %s", got, want)
+	}
+
+	healthy.Store(false)
+	rr.specs = nil
+	_, ar := d.Run(context.Background(), spec, []engine.AppWork{{App: app, Revision: "v2"}})
+	if !ar[0].RolledBack {
+		t.Fatalf("v2 not rolled back: %+v", ar)
+	}
+	last := rr.specs[len(rr.specs)-1]
+	if last.Name != "release.after_switch.10-v1" || envOf(last)["STACKHAND_RELEASE_DIR"] != filepath.Join(app.DeployTo, "releases", ar[0].Release) ||
+		envOf(last)["STACKHAND_REVISION"] != "v1" {
+		t.Errorf("after the rollback ran %s with %v", last.Name, envOf(last))
+	}
+}

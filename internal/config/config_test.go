@@ -111,6 +111,14 @@ func TestParseFull(t *testing.T) {
 		{Name: "Resources.Database.PhysicalResourceId", Path: "Resources.Database.PhysicalResourceId", On: []string{"add", "update", "remove"}, Origin: path + ":24"},
 		{Name: "ssm:/web/release", SSM: "/web/release", On: []string{"add", "update"}, Origin: path + ":25"},
 	}
+	no := false
+	want.Apps = []App{{Name: "web", Revision: ValueRef{Metadata: "Resources.Web.Metadata.release"}, Source: "s3://my-bucket/web/{revision}.tar.gz",
+		SHA256: SHA256Ref{From: ValueRef{Metadata: "release_sha256"}}, DeployTo: "/srv/web", KeepReleases: 3, Shared: []string{"log", "tmp/pids"},
+		Owner: "web", Checks: AppChecks{HTTP: "http://127.0.0.1:8080/health", Within: Duration(30 * time.Second)}, RollbackOnFailure: &no,
+		ReleaseHooks: true, Origin: path + ":88"}}
+	want.Watch = append(want.Watch,
+		WatchRule{Name: "app:web", Path: "Resources.Web.Metadata.release", On: []string{"add", "update", "remove"}, App: "web", Origin: path + ":88"},
+		WatchRule{Name: "app:web:sha256", Metadata: "release_sha256", On: []string{"add", "update"}, Event: "deploy", App: "web", Origin: path + ":88"})
 	want.Timeouts = Timeouts{
 		Default: Duration(20 * time.Minute), Setup: Duration(time.Hour), Configure: Duration(5 * time.Minute),
 		Deploy: Duration(40 * time.Minute), Undeploy: Duration(10 * time.Minute), Shutdown: Duration(90 * time.Second),

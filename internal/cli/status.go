@@ -92,7 +92,8 @@ func staleText(c *contract.Component, now time.Time) string {
 
 // verdict is the overall word on s at now, with its reasons worst first: failing when the
 // agent is not running, the instance is unknown, setup failed or an event's last run did
-// not succeed; degraded when a source or reporter has a problem. (An event's warnings,
+// not succeed; degraded when a source or reporter has a problem or an app's revision was
+// rolled back. (An event's warnings,
 // such as a hooks directory that does not exist, show under EVENTS: many are normal.)
 func verdict(s contract.Status, now time.Time) contract.Verdict {
 	var failing, degraded []string
@@ -109,6 +110,13 @@ func verdict(s contract.Status, now time.Time) contract.Verdict {
 		}
 		if o.Result != string(state.Succeeded) {
 			failing = append(failing, fmt.Sprintf("%s %s %s", k, o.ID, o.Result))
+		}
+	}
+	// An app running an older release than wanted, after a rollback, is degraded: it
+	// serves, but not what was asked for, and the agent will not try again on its own.
+	for _, n := range slices.Sorted(maps.Keys(s.Apps)) {
+		if a := s.Apps[n]; a.FailedRevision != "" {
+			degraded = append(degraded, "app "+n+": revision "+a.FailedRevision+" was rolled back")
 		}
 	}
 	for _, b := range []struct {

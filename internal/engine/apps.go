@@ -61,7 +61,7 @@ type Apps interface {
 // includes deploy") or was requested; for an undeploy, the apps whose revision was removed.
 // A revision that failed and was rolled back is not deployed again unless by request.
 func (e *Engine) appWork(r *run) []AppWork {
-	if e.apps == nil || len(e.cfg.Apps) == 0 || r.rule != nil || r.shutdown {
+	if e.apps == nil || len(e.cfg.Apps) == 0 || r.rule != nil || r.shutdown || r.p.Rollback != nil {
 		return nil
 	}
 	if r.p.Kind != event.Deploy && r.p.Kind != event.Undeploy {

@@ -87,3 +87,13 @@ func TestRollbackWritesRequest(t *testing.T) {
 	r = run(t, "rollback", "api", "--config", path)
 	r.check(t, ExitUsage, nil, []string{`no app "api"`})
 }
+
+// validate counts the apps apart from the watch rules (their implicit rules are theirs).
+func TestValidateCountsApps(t *testing.T) {
+	path, _ := appConfig(t)
+	os.MkdirAll(filepath.Join(filepath.Dir(path), "hooks.d"), 0o755)
+	r := run(t, "validate", "--config", path)
+	if !strings.Contains(r.stdout, "is valid (0 watch rules, 1 apps;") {
+		t.Errorf("validate: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -46,7 +46,14 @@ func cmdValidate(env Env, args []string) int {
 	if ld.cfg.CfnHupOnly {
 		what = "cfn-hup's configuration in " + ld.cfnHup
 	}
-	fmt.Fprintf(env.Stdout, "validate: %s is valid (%d watch rules; hooks in %s)\n", what, len(ld.cfg.Watch), ld.cfg.HooksDir)
+	rules := len(ld.cfg.Watch)
+	apps := ""
+	if n := len(ld.cfg.Apps); n > 0 {
+		// Each app's implicit rules (app:<name>) are counted with the app, not as rules.
+		rules -= len(config.AppRules(ld.cfg.Apps))
+		apps = fmt.Sprintf(", %d apps", n)
+	}
+	fmt.Fprintf(env.Stdout, "validate: %s is valid (%d watch rules%s; hooks in %s)\n", what, rules, apps, ld.cfg.HooksDir)
 	return ExitOK
 }
 

@@ -42,6 +42,9 @@ type Env struct {
 	// SelfService is the service standing for cfn-hup in services.sysvinit.cfn-hup:
 	// "" means "stackhand" when its unit is installed (see selfService).
 	SelfService string
+	// ResumeFile is where cfn-init records its progress for --resume; "" means
+	// cfninit.DefaultResumeFile().
+	ResumeFile string
 }
 
 func (e Env) log() *zap.Logger {

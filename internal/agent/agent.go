@@ -180,7 +180,16 @@ func Run(parent context.Context, o Options) (next *config.Config, err error) {
 		sources = append(sources, spool)
 		// What a hook left running when the agent last died is ended before any event runs,
 		// so that an interrupted event runs again alone, not beside its previous run.
-		runner := hookRunner(cfg, log)
+		// The built-in cfn-init reloads the agent (as SIGHUP does) when the cfn-hup files its
+		// services entry for cfn-hup lists have changed; the reload waits for the event.
+		selfReload := make(chan struct{}, 1)
+		runner := hookRunner(cfg, log, func() error {
+			select {
+			case selfReload <- struct{}{}:
+			default: // one is already asked for
+			}
+			return nil
+		})
 		if _, err := runner.EndLeftover(); err != nil {
 			log.Error("cannot read what the last hook left running; it may still run", zap.Error(err))
 		}
@@ -227,6 +236,12 @@ func Run(parent context.Context, o Options) (next *config.Config, err error) {
 				runErr = <-engDone
 				break wait
 			case <-hangups:
+				if c := reload(o, reg, log); c != nil {
+					next = c
+					eng.Finish()
+				}
+			case <-selfReload:
+				log.Info("cfn-init changed the cfn-hup configuration: reloading, as on SIGHUP")
 				if c := reload(o, reg, log); c != nil {
 					next = c
 					eng.Finish()
@@ -309,7 +324,7 @@ func PrepareDirs(cfg *config.Config) error {
 // hookRunner is the runner of the lifecycle events' hooks. Payloads go to the state
 // directory, or, for each one that cannot be written there, to a private temporary
 // directory (see hooks.Runner.PayloadDir).
-func hookRunner(cfg *config.Config, log *zap.Logger) *hooks.Runner {
+func hookRunner(cfg *config.Config, log *zap.Logger, reload func() error) *hooks.Runner {
 	payloadDir, err := trust.Subdir(cfg.StateDir, "payloads", 0o700, os.Geteuid())
 	if err != nil {
 		payloadDir = filepath.Join(cfg.StateDir, "payloads")
@@ -320,7 +335,8 @@ func hookRunner(cfg *config.Config, log *zap.Logger) *hooks.Runner {
 		}
 	}
 	return &hooks.Runner{PayloadDir: payloadDir, LogDir: filepath.Join(cfg.LogDir, "hooks"),
-		KillGrace: cfg.KillGrace.D(), Logger: log.Named("hooks"), RecordFile: filepath.Join(cfg.StateDir, RunningHookFile)}
+		KillGrace: cfg.KillGrace.D(), Logger: log.Named("hooks"), RecordFile: filepath.Join(cfg.StateDir, RunningHookFile),
+		Builtin: cfnInitBuiltin(cfg, log, reload)}
 }
 
 // discovered is what step 2 found: the instance, and in mode aws the AWS setup.

@@ -42,6 +42,10 @@ type Env struct {
 	// SelfService is the service standing for cfn-hup in services.sysvinit.cfn-hup:
 	// "" means "stackhand" when its unit is installed (see selfService).
 	SelfService string
+	// SelfReload, when set, is how the cfn-hup stand-in is reloaded: the agent sets it
+	// when it runs cfn-init itself, so that a changed cfn-hup.conf is read once the
+	// running event ends instead of restarting the agent in the middle of it.
+	SelfReload func() error
 	// ResumeFile is where cfn-init records its progress for --resume; "" means
 	// cfninit.DefaultResumeFile().
 	ResumeFile string

@@ -236,6 +236,7 @@ func runInit(ctx context.Context, opts InitOptions, env Env, log *zap.Logger, cm
 		Resume:      opts.Resume,
 		Metadata:    md,
 		SelfService: env.selfService(),
+		SelfReload:  env.SelfReload,
 	}
 	return r.Apply(ctx, in, configs)
 }

@@ -1,12 +1,14 @@
 package cfnboot
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -68,8 +70,8 @@ func openInitLogs(env Env, verbose bool) (*initLogs, error) {
 	}
 	return &initLogs{
 		log: zap.New(zapcore.NewTee(cores...)),
-		// The runner writes cfn-init-cmd.log's lines whole, prefix included.
-		cmd: cmdW,
+		// The runner writes cfn-init-cmd.log's lines; each gets cfn-init's prefix here.
+		cmd: &cmdLogWriter{w: cmdW, pid: os.Getpid(), now: time.Now, atStart: true},
 		close: func() {
 			for _, c := range closers {
 				c()
@@ -122,4 +124,38 @@ func checkLogFile(f *os.File, path string, euid int) error {
 		}
 	}
 	return nil
+}
+
+// cmdLogWriter gives each line written to cfn-init-cmd.log cfn-init's prefix there,
+// "2026-12-04 15:00:00,123 P4242 [INFO] " (aws-cfn-bootstrap's cmd log format:
+// %(asctime)s P%(process)d [%(levelname)s] %(message)s).
+type cmdLogWriter struct {
+	w       io.Writer
+	pid     int
+	now     func() time.Time
+	atStart bool // the next byte starts a line
+}
+
+func (c *cmdLogWriter) Write(p []byte) (int, error) {
+	written := len(p)
+	var b []byte
+	for len(p) > 0 {
+		if c.atStart {
+			t := c.now()
+			b = fmt.Appendf(b, "%s,%03d P%d [INFO] ", t.Format("2006-01-02 15:04:05"), t.Nanosecond()/1e6, c.pid)
+			c.atStart = false
+		}
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			b = append(b, p...)
+			break
+		}
+		b = append(b, p[:i+1]...)
+		p = p[i+1:]
+		c.atStart = true
+	}
+	if _, err := c.w.Write(b); err != nil {
+		return 0, err
+	}
+	return written, nil
 }

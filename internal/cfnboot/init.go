@@ -77,7 +77,8 @@ func ParseInitArgs(args []string) (InitOptions, error) {
 	}
 	switch {
 	case o.Resume:
-		// The metadata comes from the resume file.
+		// The metadata comes from the resume file (runInit), as cfn-init's --resume
+		// takes it from its work log.
 	case o.MetadataFile != "" && (o.Stack != "" || o.Resource != ""):
 		return o, usagef("give either --stack and --resource, or a metadata file, not both (cfn-init reads one source)")
 	case o.MetadataFile == "" && (o.Stack == "" || o.Resource == ""):
@@ -104,7 +105,8 @@ Logs: %[2]s (what was done and why) and %[3]s (commands' output).
 	printOptions(w, initOptions(&o, &s))
 	fmt.Fprint(w, `
 Exit codes:
-  0  every config applied (or a reboot is expected: run again with --resume after it)
+  0  every config applied (or a reboot is expected: run again with --resume after it;
+     on Windows a scheduled task does, at the next start)
   1  a step failed, or the metadata could not be read (the reason is printed and logged)
   2  usage: an unknown flag, a missing --stack/--resource
 `)

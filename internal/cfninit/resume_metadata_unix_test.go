@@ -73,3 +73,21 @@ func mustCompact(t *testing.T, b []byte) []byte {
 	out, _ := json.Marshal(v)
 	return out
 }
+
+// waitAfterCompletion is Windows's: on Linux a number of seconds is not waited, as
+// cfn-init's CommandTool never waits there.
+func TestNoWaitAfterCompletionOnLinux(t *testing.T) {
+	waits := windowsWaits(t)
+	commandOS = "linux" // windowsWaits restores it
+	in := &Init{Configs: map[string]*Config{"c": {Name: "c", Commands: []Command{
+		{Name: "a", Shell: "true", WaitAfterCompletion: "30"},
+		{Name: "b", Shell: "true"},
+	}}}}
+	r, _ := testRunner(t)
+	if _, err := r.Apply(context.Background(), in, []string{"c"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(*waits) != 0 {
+		t.Errorf("waited %v on Linux", *waits)
+	}
+}

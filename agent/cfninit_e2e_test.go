@@ -557,3 +557,91 @@ func indexPrefix(lines []string, prefix string) int {
 func hasLinePrefix(text, prefix string) bool {
 	return strings.HasPrefix(text, prefix) || strings.Contains(text, "\n"+prefix)
 }
+
+// TestCfnInitBadInputThroughTheBinary runs the issue's list of bad inputs: each is
+// refused (or warned about) with a message that says what and where, and loses nothing.
+func TestCfnInitBadInputThroughTheBinary(t *testing.T) {
+	s := newCfnSandbox(t)
+	srv := cfnServer(t)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	init := func(config string) string {
+		return `{"AWS::CloudFormation::Init": {"config": ` + config + `}}`
+	}
+	cases := []struct {
+		name, doc string
+		args      []string
+		code      int
+		want      []string // in stderr
+		check     func(t *testing.T)
+	}{
+		{name: "not JSON", doc: `{"AWS::CloudFormation::Init": {`, code: 1, want: []string{"bad-0.json: metadata is not valid JSON: line 1"}},
+		{name: "no Init key", doc: `{"release": "v1"}`, code: 1, want: []string{"metadata has no AWS::CloudFormation::Init key (its keys: release)"}},
+		{name: "configSet cycle", doc: `{"AWS::CloudFormation::Init": {"configSets": {"a": [{"ConfigSet": "b"}], "b": [{"ConfigSet": "a"}]}}}`,
+			args: []string{"-c", "a"}, code: 1, want: []string{"cycle: a -> b -> a"}},
+		{name: "unknown set", doc: `{"AWS::CloudFormation::Init": {"configSets": {"a": [], "b": []}}}`,
+			args: []string{"-c", "nope"}, code: 1, want: []string{`no configSet "nope"`, "(configSets: a, b)"}},
+		{name: "unknown key warns and the run goes on", doc: init(`{"files": {"/opt/stk/warned": {"content": "x"}}, "filez": {}}`), code: 0,
+			check: func(t *testing.T) {
+				if !strings.Contains(s.readLog("cfn-init.log"), "config.filez") {
+					t.Errorf("no warning naming config.filez:\n%s", s.readLog("cfn-init.log"))
+				}
+				if _, err := os.Stat(s.at("warned")); err != nil {
+					t.Errorf("the run did not go on: %v", err)
+				}
+			}},
+		{name: "mode not six octal digits", doc: init(`{"files": {"/opt/stk/m": {"content": "x", "mode": "000948"}}}`), code: 1,
+			want: []string{"/opt/stk/m", "000948", "octal"}},
+		{name: "content and source", doc: init(`{"files": {"/opt/stk/cs": {"content": "x", "source": "` + srv.URL + `/app.tar.gz"}}}`), code: 1,
+			want: []string{"/opt/stk/cs", "content", "source"}},
+		{name: "source 404", doc: init(`{"sources": {"/opt/stk/s404": "` + srv.URL + `/missing.tar.gz"}}`), code: 1,
+			want: []string{"source /opt/stk/s404", srv.URL + "/missing.tar.gz: 404 Not Found"}},
+		{name: "source 403, credentials in the URL", doc: init(`{"sources": {"/opt/stk/s403": "http://deploy:` + inlinePW + `@` + host + `/forbidden.tar.gz"}}`), code: 1,
+			want: []string{"source /opt/stk/s403", host + "/forbidden.tar.gz: 403 Forbidden"}},
+		{name: "archive with ../", doc: init(`{"sources": {"/opt/stk/evil": "` + srv.URL + `/evil.tar.gz"}}`), code: 1,
+			want: []string{"unpack into /opt/stk/evil (nothing written)", `"../escaped.txt": refused`},
+			check: func(t *testing.T) {
+				if _, err := os.Lstat(s.at("escaped.txt")); err == nil {
+					t.Error("an archive entry was written outside its target")
+				}
+			}},
+		{name: "user with another uid", doc: init(`{"users": {"root": {"uid": "4242"}}}`), code: 1,
+			want: []string{"users.root", "uid 0", "4242"},
+			check: func(t *testing.T) {
+				if _, err := os.Stat(filepath.Join(s.upper, "etc/passwd")); err == nil && !hasLinePrefix(s.etc("passwd"), "root:x:0:0:") {
+					t.Error("root's uid changed in the sandbox")
+				}
+			}},
+		{name: "service unknown to systemd", doc: init(`{"services": {"sysvinit": {"ghost": {"ensureRunning": true}}}}`), code: 1,
+			want: []string{"services.sysvinit.ghost", "systemd", "ghost"}},
+		{name: "failing command", doc: init(`{"commands": {"a-fails": {"command": "echo tail-one; echo tail-two >&2; exit 3"}, "b-after": {"command": "touch /opt/stk/after"}}}`), code: 1,
+			want: []string{"command a-fails: failed with exit code 3", "tail-one\ntail-two"},
+			check: func(t *testing.T) {
+				if _, err := os.Stat(s.at("after")); err == nil {
+					t.Error("the command after the failing one ran")
+				}
+			}},
+	}
+	s.setRules("systemctl is-enabled ghost|1|not-found")
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			md := s.metadata(fmt.Sprintf("bad-%d.json", i), c.doc)
+			logged := len(s.readLog("cfn-init.log"))
+			out, errOut, code := s.run(append([]string{binPath, "cfn-init", "--metadata", md}, c.args...)...)
+			if code != c.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, c.code, out, errOut)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errOut)
+				}
+			}
+			if c.code != 0 && c.name != "unknown set" && !strings.Contains(s.readLog("cfn-init.log")[logged:], "Error occurred during build: ") {
+				t.Errorf("cfn-init.log does not record the failure:\n%s", s.readLog("cfn-init.log"))
+			}
+			if c.check != nil {
+				c.check(t)
+			}
+			checkNoSecrets(t, s, out, errOut)
+		})
+	}
+}

@@ -645,3 +645,119 @@ func TestCfnInitBadInputThroughTheBinary(t *testing.T) {
 		})
 	}
 }
+
+// TestCfnInitKilledHalfWayConverges kills the binary while a command sleeps (after the
+// groups, users, sources and files of its config are done), runs it again, and compares
+// the result with a clean run's in another sandbox: the same tree, owners and modes, and
+// the same accounts.
+func TestCfnInitKilledHalfWayConverges(t *testing.T) {
+	srv := cfnServer(t)
+	doc := `{"AWS::CloudFormation::Init": {"config": {
+  "groups": {"killgrp": {"gid": "47211"}},
+  "users": {"killuser": {"uid": "47212", "groups": ["killgrp"]}},
+  "sources": {"/opt/stk/app": "` + srv.URL + `/app.tar.gz"},
+  "files": {
+    "/opt/stk/etc/a.conf": {"content": "a\n", "mode": "000640", "owner": "killuser", "group": "killgrp"},
+    "/opt/stk/etc/l": {"content": "/opt/stk/etc/a.conf", "mode": "120777"}
+  },
+  "commands": {
+    "01-sleep": {"command": "if [ -f /opt/ctrl/sleep ]; then rm /opt/ctrl/sleep; echo $$ > /opt/ctrl/pid.tmp; mv /opt/ctrl/pid.tmp /opt/ctrl/pid; exec sleep 60; fi"},
+    "02-after": {"command": "echo after >> /opt/stk/after"}
+  }
+}}}`
+	clean, killed := newCfnSandbox(t), newCfnSandbox(t)
+	for _, s := range []*cfnSandbox{clean, killed} {
+		if err := os.MkdirAll(filepath.Join(s.opt, "ctrl"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, errOut, code := clean.run(binPath, "cfn-init", "--metadata", clean.metadata("m.json", doc)); code != 0 {
+		t.Fatalf("the clean run: exit %d\n%s%s", code, out, errOut)
+	}
+
+	writeFile(t, filepath.Join(killed.opt, "ctrl/sleep"), "", 0o644)
+	md := killed.metadata("m.json", doc)
+	cmd := killed.command(binPath, "cfn-init", "--metadata", md)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pidFile := filepath.Join(killed.opt, "ctrl/pid")
+	deadline := time.Now().Add(waitLimit)
+	for {
+		if _, err := os.Stat(pidFile); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("the command never started sleeping\n%s\n%s", out.String(), killed.readLog("cfn-init.log"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	// The command ran in its own process group, which outlives a SIGKILLed parent.
+	if sleeper := readPID(t, pidFile); sleeper > 0 {
+		syscall.Kill(sleeper, syscall.SIGKILL)
+	}
+	if _, err := os.Stat(killed.at("after")); err == nil {
+		t.Fatal("the command after the sleeping one ran before the kill")
+	}
+	if _, err := os.Stat(killed.at("etc/a.conf")); err != nil {
+		t.Fatalf("the kill was not half-way: the files were not written yet (%v)", err)
+	}
+	if o, errOut, code := killed.run(binPath, "cfn-init", "--metadata", md); code != 0 {
+		t.Fatalf("the re-run: exit %d\n%s%s\n%s", code, o, errOut, killed.readLog("cfn-init.log"))
+	}
+
+	if got, want := treeState(t, killed.at("")), treeState(t, clean.at("")); got != want {
+		t.Errorf("after a kill and a re-run:\n%s\nafter a clean run:\n%s", got, want)
+	}
+	for _, f := range []string{"passwd", "group"} {
+		if got, want := accountLines(killed.etc(f)), accountLines(clean.etc(f)); got != want || got == "" {
+			t.Errorf("/etc/%s after a kill and a re-run: %q; after a clean run: %q", f, got, want)
+		}
+	}
+}
+
+// treeState lists every entry under root: path, type and mode, owner, and content or link
+// target.
+func treeState(t *testing.T, root string) string {
+	t.Helper()
+	var lines []string
+	err := filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		st := info.Sys().(*syscall.Stat_t)
+		line := fmt.Sprintf("%s %v %d:%d", rel, info.Mode(), st.Uid, st.Gid)
+		switch {
+		case info.Mode()&os.ModeSymlink != 0:
+			target, _ := os.Readlink(p)
+			line += " -> " + target
+		case info.Mode().IsRegular():
+			b, _ := os.ReadFile(p)
+			line += fmt.Sprintf(" %q", b)
+		}
+		lines = append(lines, line)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// accountLines are the kill test's account lines of an /etc file.
+func accountLines(text string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, "killuser:") || strings.HasPrefix(l, "killgrp:") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

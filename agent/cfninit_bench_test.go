@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -92,7 +92,7 @@ func BenchmarkCfnInit(b *testing.B) {
 	}
 
 	const runs = 5
-	var total, rss, sh, untar, setup []float64
+	var total, rss, sh, untar, setup, fetch []float64
 	for range b.N {
 		for range runs {
 			reset()
@@ -100,14 +100,16 @@ func BenchmarkCfnInit(b *testing.B) {
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
 			t0 := time.Now()
-			err := cmd.Run()
+			if err := cmd.Start(); err != nil {
+				b.Fatal(err)
+			}
+			hwm := watchHWM(cmd.Process.Pid, filepath.Base(bin))
+			err := cmd.Wait()
 			total = append(total, ms(time.Since(t0)))
 			if err != nil {
 				b.Fatalf("cfn-init: %v\n%s\n%s", err, out.String(), readTail(filepath.Join(dir, "log", "cfn-init.log")))
 			}
-			// ru_maxrss of the child: the largest of the process's images (unshare and sh
-			// exec into stackhand) and of the commands it waited for, all far smaller.
-			rss = append(rss, float64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)/1024)
+			rss = append(rss, <-hwm)
 
 			reset()
 			t0 = time.Now()
@@ -127,6 +129,15 @@ func BenchmarkCfnInit(b *testing.B) {
 			untar = append(untar, ms(time.Since(t0)))
 
 			t0 = time.Now()
+			resp, err := http.Get(srv.URL + "/app.tar.gz")
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			fetch = append(fetch, ms(time.Since(t0)))
+
+			t0 = time.Now()
 			if out, err := inNamespace("true").CombinedOutput(); err != nil {
 				b.Fatalf("namespace: %v\n%s", err, out)
 			}
@@ -143,10 +154,50 @@ func BenchmarkCfnInit(b *testing.B) {
 	b.ReportMetric(median(sh), "commands-alone-ms")
 	b.ReportMetric(median(untar), "tar-xzf-ms")
 	b.ReportMetric(overhead, "overhead-ms")
+	b.ReportMetric(median(fetch), "download-ms")
 	b.ReportMetric(0, "ns/op")
 	fmt.Printf("cfn-init, 50 files + 20 commands + a %.1f MB tar.gz source: wall median %.1f ms (runs: %s), peak RSS %.1f MiB;\n"+
-		"  alone: the 20 commands by sh %.1f ms, tar xzf %.1f ms, the namespace %.1f ms -> interpreter overhead %.1f ms (target < 50 ms, < 30 MiB)\n",
-		float64(len(archive))/1e6, median(total), fmtFloats(total), peak, median(sh), median(untar), median(setup), overhead)
+		"  alone: the 20 commands by sh %.1f ms, tar xzf %.1f ms, the namespace %.1f ms -> interpreter overhead %.1f ms (target < 50 ms, < 30 MiB),\n"+
+		"  of which the download over loopback alone takes %.1f ms\n",
+		float64(len(archive))/1e6, median(total), fmtFloats(total), peak, median(sh), median(untar), median(setup), overhead, median(fetch))
+}
+
+// watchHWM follows the peak resident set (VmHWM) of pid once it runs prog, every 5 ms
+// until it exits, and sends the last value read in MiB. The child's ru_maxrss cannot be
+// used: os/exec starts it with vfork, and the first exec records the hiwater mark of the
+// memory it shared with this process (the benchmark's own, the archive included) as the
+// child's. The last read misses only growth in the final 5 ms, where cfn-init runs
+// commands: its peak is while it downloads and unpacks, well before.
+func watchHWM(pid int, prog string) <-chan float64 {
+	if len(prog) > 15 {
+		prog = prog[:15] // /proc/PID/comm is cut there
+	}
+	ch := make(chan float64, 1)
+	go func() {
+		peak := 0.0
+		for {
+			comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+			if err != nil {
+				break
+			}
+			if strings.TrimSpace(string(comm)) == prog {
+				status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+				if err != nil {
+					break
+				}
+				for _, line := range strings.Split(string(status), "\n") {
+					if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+						var kb float64
+						fmt.Sscan(f[1], &kb)
+						peak = max(peak, kb/1024)
+					}
+				}
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		ch <- peak
+	}()
+	return ch
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -106,7 +106,8 @@ FUZZ_TARGETS := ./internal/cfnpath:FuzzParse ./internal/cfnpath:FuzzLookup \
 	./internal/awsenv:FuzzParseCredentialFile ./internal/status:FuzzAppendString ./internal/status:FuzzAppendFloat \
 	./internal/state:FuzzDecode ./internal/source:FuzzParseRequest ./internal/source:FuzzLocalFiles \
 	./internal/logship:FuzzRecordReader ./internal/archive:FuzzExtract \
-	./internal/cfninit:FuzzParse ./internal/cfninit:FuzzRender ./internal/cfnboot:FuzzSplitCommandLine
+	./internal/cfninit:FuzzParse ./internal/cfninit:FuzzRender ./internal/cfnboot:FuzzSplitCommandLine \
+	./internal/release:FuzzReleaseName
 # Go's fuzzer can stop a short run with "context deadline exceeded" and no failing input
 # when a busy machine slows its warm-up over the cached corpus; such a run is tried once
 # more (its cache is warm then). A failing input always fails.
@@ -127,6 +128,8 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -p 1 -timeout 30m ./agent/ ./internal/source/
 	$(GO) test -run '^$$' -bench 'Collect|Aggregate' -benchmem -count 5 ./internal/metrics/
 	$(GO) test -run '^$$' -bench 'TakeRequests' -benchtime 1x -count 3 ./internal/engine/
+	$(GO) test -run '^$$' -bench 'ExtractTarGz' -benchtime 1x -count 3 ./internal/archive/
+	$(GO) test -run '^$$' -bench 'Prepare200MB' -benchtime 1x -count 3 ./internal/release/
 
 clean:
 	rm -rf bin dist $(RUN_DIR)

@@ -28,9 +28,6 @@ import (
 // binary), /run is a tmpfs holding /run/systemd/system so systemd is "running", and PATH
 // starts with recording stand-ins of the package managers and systemctl.
 
-// cfnRoot is where the configs write, inside the namespace (the sandbox's opt/stk outside).
-const cfnRoot = "/opt/stk"
-
 // Secrets the metadata carries in AWS::CloudFormation::Authentication: neither may appear
 // in any log or output.
 const (

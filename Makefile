@@ -128,7 +128,8 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -p 1 -timeout 30m ./agent/ ./internal/source/
 	$(GO) test -run '^$$' -bench 'Collect|Aggregate' -benchmem -count 5 ./internal/metrics/
 	$(GO) test -run '^$$' -bench 'TakeRequests' -benchtime 1x -count 3 ./internal/engine/
-	$(GO) test -run '^$$' -bench Prepare200MB -benchtime 1x ./internal/release/
+	$(GO) test -run '^$$' -bench 'ExtractTarGz' -benchtime 1x -count 3 ./internal/archive/
+	$(GO) test -run '^$$' -bench 'Prepare200MB' -benchtime 1x -count 3 ./internal/release/
 
 clean:
 	rm -rf bin dist $(RUN_DIR)

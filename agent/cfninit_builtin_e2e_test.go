@@ -96,3 +96,40 @@ func TestCfnAutoReloaderRunsTheBuiltInCfnInit(t *testing.T) {
 		t.Errorf("status does not show what the built-in cfn-init changed:\n%s", status)
 	}
 }
+
+// TestBuiltinCfnInitReloadsTheAgentWhenItsCfnHupFilesChange: the Init block adds a
+// cfn-hup hook file and lists it under its services entry for cfn-hup, as a third of real
+// templates do. Run by the auto-reloader inside the agent (mode local, no cfn-hup service
+// on the machine), cfn-init writes the file and the entry means stackhand: the agent
+// reloads once the event is over, as on SIGHUP, and the new hook then fires — no
+// restart, no second agent.
+func TestBuiltinCfnInitReloadsTheAgentWhenItsCfnHupFilesChange(t *testing.T) {
+	unshare := needNamespace(t)
+	w := newWorld(t, "")
+	cfn, varlog, _ := w.cfnHupFixture(t)
+	if err := os.Remove(filepath.Join(w.dir, "opt", "aws", "bin", "cfn-init")); err != nil {
+		t.Fatal(err)
+	}
+	extraConf := filepath.Join(cfn, "hooks.d", "extra.conf")
+	init2 := fmt.Sprintf(`{"config": {
+		"files": {%q: {"content": "[extra-hook]\ntriggers=post.add\npath=Resources.WebServerLaunchConfig.Metadata.extra\naction=echo extra $CFN_NEW_METADATA >> /var/log/extra.log\nrunas=root\n", "mode": "000400"}},
+		"services": {"sysvinit": {"cfn-hup": {"enabled": "true", "ensureRunning": "true", "files": [%q]}}}}}`, extraConf, extraConf)
+	w.writeLocal("metadata.json", `{"release": "v1", "extra": "on", "AWS::CloudFormation::Init": {"config": {}}}`)
+	a := w.startCmd(w.nsCommand(unshare, varlog, "--cfn-hup-dir", cfn))
+	relLog := filepath.Join(varlog, "release-hook.log")
+	w.until("the first pass", a, func() bool { b, _ := os.ReadFile(relLog); return len(b) > 0 })
+
+	w.writeLocal("metadata.json", `{"release": "v1", "extra": "on", "AWS::CloudFormation::Init": `+init2+`}`)
+	extraLog := filepath.Join(varlog, "extra.log")
+	w.until("the hook cfn-init added fires after the reload", a, func() bool {
+		b, _ := os.ReadFile(extraLog)
+		return strings.Contains(string(b), "extra on")
+	})
+	a.stop()
+	if b, _ := os.ReadFile(filepath.Join(varlog, "cfn-init.log")); !strings.Contains(string(b), "stands for it") {
+		t.Errorf("cfn-init.log does not say stackhand stands for cfn-hup:\n%s", b)
+	}
+	if out := a.output(); !strings.Contains(out, "cfn-init changed the cfn-hup configuration: reloading") {
+		t.Errorf("the agent's log does not show the reload:\n%s", out)
+	}
+}

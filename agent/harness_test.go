@@ -11,10 +11,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stackhand/stackhand/internal/testenv"
 
 	"github.com/stackhand/stackhand/internal/event"
 )
@@ -244,22 +245,8 @@ type agent struct {
 	code int
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is testenv.Buffer: written and read at the same time.
+type syncBuffer = testenv.Buffer
 
 // start runs the agent on this world; extra arguments follow `run --config`.
 func (w *world) start(extra ...string) *agent {

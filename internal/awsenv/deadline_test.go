@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/stackhand/stackhand/internal/testenv/awsfake"
 	"github.com/stackhand/stackhand/internal/testenv/imdsmock"
@@ -78,7 +77,7 @@ func TestEveryAWSCallHasADeadline(t *testing.T) {
 			return err
 		},
 		"ssm:GetParameter": func() error {
-			_, err := env.SSM().GetParameter(bg, &ssm.GetParameterInput{Name: aws.String("/p")})
+			_, err := env.SSM().GetParameter(bg, "/p")
 			return err
 		},
 	}
@@ -151,8 +150,8 @@ func TestS3BodyOutlivesTheOperationDeadline(t *testing.T) {
 	if log := srv.CallLog(); len(log) != 1 || log[0].Params.Get("Bucket") != "releases" {
 		t.Errorf("call log %+v: want one path-style GetObject", log)
 	}
-	p, err := env.SSM().GetParameter(context.Background(), &ssm.GetParameterInput{Name: aws.String("/web/release")})
-	if err != nil || aws.ToString(p.Parameter.Value) != "v1" {
+	p, err := env.SSM().GetParameter(context.Background(), "/web/release")
+	if err != nil || p.Value != "v1" {
 		t.Errorf("GetParameter through AWS_ENDPOINT_URL_SSM: %+v, %v", p, err)
 	}
 }

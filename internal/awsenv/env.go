@@ -35,7 +35,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"go.uber.org/zap"
 )
 
@@ -235,11 +234,6 @@ func (e *Env) CloudWatch() *cloudwatch.Client {
 // EventBridge returns an EventBridge client (notifications).
 func (e *Env) EventBridge() *eventbridge.Client {
 	return eventbridge.NewFromConfig(e.Config, func(o *eventbridge.Options) { o.APIOptions = append(o.APIOptions, e.addOperationDeadline) })
-}
-
-// SSM returns a Systems Manager client (GetParameter for the ssm: watch kind).
-func (e *Env) SSM() *ssm.Client {
-	return ssm.NewFromConfig(e.Config, func(o *ssm.Options) { o.APIOptions = append(o.APIOptions, e.addOperationDeadline) })
 }
 
 // S3 returns an S3 client (GetObject for app releases). When its endpoint is overridden

@@ -46,6 +46,9 @@ type Env struct {
 	// when it runs cfn-init itself, so that a changed cfn-hup.conf is read once the
 	// running event ends instead of restarting the agent in the middle of it.
 	SelfReload func() error
+	// ResumeFile is where cfn-init records its progress for --resume; "" means
+	// cfninit.DefaultResumeFile().
+	ResumeFile string
 }
 
 func (e Env) log() *zap.Logger {

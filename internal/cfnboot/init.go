@@ -77,7 +77,8 @@ func ParseInitArgs(args []string) (InitOptions, error) {
 	}
 	switch {
 	case o.Resume:
-		// The metadata comes from the resume file.
+		// The metadata comes from the resume file (runInit), as cfn-init's --resume
+		// takes it from its work log.
 	case o.MetadataFile != "" && (o.Stack != "" || o.Resource != ""):
 		return o, usagef("give either --stack and --resource, or a metadata file, not both (cfn-init reads one source)")
 	case o.MetadataFile == "" && (o.Stack == "" || o.Resource == ""):
@@ -104,7 +105,8 @@ Logs: %[2]s (what was done and why) and %[3]s (commands' output).
 	printOptions(w, initOptions(&o, &s))
 	fmt.Fprint(w, `
 Exit codes:
-  0  every config applied (or a reboot is expected: run again with --resume after it)
+  0  every config applied (or a reboot is expected: run again with --resume after it;
+     on Windows a scheduled task does, at the next start)
   1  a step failed, or the metadata could not be read (the reason is printed and logged)
   2  usage: an unknown flag, a missing --stack/--resource
 `)
@@ -126,18 +128,13 @@ func logDir() string {
 	return "/var/log"
 }
 
-// ResumeFile is where a run stopped by a reboot records its progress: cfn-init's data
-// directory (/var/lib/cfn-init/data on Linux, %SystemDrive%\cfn\cfn-init\data on Windows:
-// aws-cfn-bootstrap bin/cfn-init, data_dir).
-func ResumeFile() string {
-	if runtime.GOOS == "windows" {
-		drive := os.Getenv("SystemDrive")
-		if drive == "" {
-			drive = "C:"
-		}
-		return drive + `\cfn\cfn-init\data\stackhand-resume.json`
+// resumeFile is where a run stopped by a reboot records its progress (one place for the
+// command line, the agent and the runner: cfninit.DefaultResumeFile).
+func (e Env) resumeFile() string {
+	if e.ResumeFile != "" {
+		return e.ResumeFile
 	}
-	return "/var/lib/cfn-init/data/stackhand-resume.json"
+	return cfninit.DefaultResumeFile()
 }
 
 // RunInit runs cfn-init: reads the Metadata, resolves the configSets and applies them.
@@ -153,6 +150,17 @@ func RunInit(ctx context.Context, opts InitOptions, env Env) (*cfninit.Result, e
 	agent := env.log().With(zap.String("stack", opts.Stack), zap.String("resource", opts.Resource))
 
 	res, err := runInit(ctx, opts, env, log, logs.cmd)
+	// On Windows a run stopped for a reboot leaves a task that resumes it at boot, and
+	// a resumed run removes it (resumetask.go).
+	if terr := manageResumeTask(ctx, opts, res, err, func(warn bool, msg string) {
+		if warn {
+			log.Warn(msg)
+		} else {
+			log.Info(msg)
+		}
+	}); terr != nil && err == nil {
+		err = terr
+	}
 	if err != nil {
 		log.Error(strings.Repeat("-", 19) + "BUILD FAILED!" + strings.Repeat("-", 28))
 		log.Error("Error occurred during build: " + err.Error())
@@ -166,9 +174,32 @@ func RunInit(ctx context.Context, opts InitOptions, env Env) (*cfninit.Result, e
 }
 
 func runInit(ctx context.Context, opts InitOptions, env Env, log *zap.Logger, cmdLog io.Writer) (*cfninit.Result, error) {
-	md, from, err := readMetadata(ctx, opts, env)
-	if err != nil {
-		return nil, err
+	var md []byte
+	var from string
+	if opts.Resume {
+		// As cfn-init's --resume: the Metadata is the one the stopped run kept, not
+		// read again (the stack may have changed since, and the task that runs this
+		// after a reboot carries no stack and no credentials).
+		p, err := cfninit.ReadProgress(env.resumeFile())
+		if err != nil {
+			return nil, err
+		}
+		if p == nil {
+			log.Info("Nothing to resume: " + env.resumeFile() + " does not exist")
+			return &cfninit.Result{}, nil
+		}
+		if len(p.Metadata) > 0 {
+			md, from = p.Metadata, "the resume file "+env.resumeFile()
+		} else if opts.MetadataFile == "" && (opts.Stack == "" || opts.Resource == "") {
+			return nil, fmt.Errorf("%s keeps no Metadata to resume with; give --stack and --resource (or --metadata FILE) with --resume, or remove the file to run from the start", env.resumeFile())
+		}
+	}
+	if md == nil {
+		var err error
+		md, from, err = readMetadata(ctx, opts, env)
+		if err != nil {
+			return nil, err
+		}
 	}
 	log.Info("Read the Metadata from " + from)
 	in, err := cfninit.Parse(md)
@@ -178,9 +209,11 @@ func runInit(ctx context.Context, opts InitOptions, env Env, log *zap.Logger, cm
 	for _, w := range in.Warnings {
 		log.Warn(w)
 	}
-	configs, err := in.Resolve(opts.ConfigSets)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", from, err)
+	var configs []string
+	if !opts.Resume { // a resumed run goes on with the configs the resume file lists
+		if configs, err = in.Resolve(opts.ConfigSets); err != nil {
+			return nil, fmt.Errorf("%s: %w", from, err)
+		}
 	}
 	sets := opts.ConfigSets
 	if len(sets) == 0 {
@@ -191,14 +224,19 @@ func runInit(ctx context.Context, opts InitOptions, env Env, log *zap.Logger, cm
 		return nil, err
 	}
 	log.Info(strings.Repeat("-", 23) + "Starting build" + strings.Repeat("-", 23))
-	log.Info(fmt.Sprintf("Running configSets: %s (configs: %s)", strings.Join(sets, ", "), strings.Join(configs, ", ")))
+	if opts.Resume {
+		log.Info("Resuming the run a reboot stopped, from " + env.resumeFile())
+	} else {
+		log.Info(fmt.Sprintf("Running configSets: %s (configs: %s)", strings.Join(sets, ", "), strings.Join(configs, ", ")))
+	}
 	r := &cfninit.Runner{
 		Log:         log,
 		CmdLog:      cmdLog,
 		Fetch:       newFetcher(log, awsOpts.Proxy),
 		Auth:        in.Auth,
-		ResumeFile:  ResumeFile(),
+		ResumeFile:  env.resumeFile(),
 		Resume:      opts.Resume,
+		Metadata:    md,
 		SelfService: env.selfService(),
 		SelfReload:  env.SelfReload,
 	}

@@ -3,7 +3,6 @@
 package cfninit
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,23 +18,8 @@ import (
 	"github.com/stackhand/stackhand/internal/testenv"
 )
 
-// syncBuffer is a CmdLog tests can read while nothing writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is testenv.Buffer: written and read at the same time.
+type syncBuffer = testenv.Buffer
 
 func cmdRunner(t *testing.T) (*Runner, *syncBuffer) {
 	r, _ := testRunner(t)

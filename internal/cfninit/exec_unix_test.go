@@ -5,6 +5,7 @@ package cfninit
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -51,7 +52,9 @@ func TestToolKilledAsAGroup(t *testing.T) {
 					cancel()
 				}()
 			}
-			_, err := r.runTool(ctx, nil, script)
+			// Through sh, not exec'd itself: a script written a moment ago can still be
+			// open for writing in a child another test is forking (ETXTBSY).
+			_, err := r.runTool(ctx, nil, "/bin/sh", script)
 			if err == nil {
 				t.Fatal("a stuck tool returned no error")
 			}
@@ -62,7 +65,7 @@ func TestToolKilledAsAGroup(t *testing.T) {
 				t.Errorf("error = %v", err)
 			}
 			var pid int
-			testenv.WaitFor(t, "the pid file", func() bool {
+			testenv.WaitFor(t, fmt.Sprintf("the pid file (the tool ended with: %v)", err), func() bool {
 				b, err := os.ReadFile(pidFile)
 				if err != nil {
 					return false

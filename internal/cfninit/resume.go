@@ -21,7 +21,11 @@ import (
 // runs, so one that asked to wait "forever" (it reboots the machine) is not run again.
 // `cfn-init --resume` then runs the commands left, the config's services with the
 // changes recorded before the reboot, and the remaining configs; with nothing
-// recorded it does nothing. stackhand keeps the same facts in a JSON file of its own.
+// recorded it does nothing. The work log also holds the metadata (WorkLog.build puts
+// 'metadata' first; bin/cfn-init's --resume reads it from there and fails without it),
+// so the resumed run needs neither the stack nor credentials: the Task Scheduler task
+// that resumes it runs plain "cfn-init -v --resume" (cfnbootstrap/platform_utils.py,
+// set_reboot_trigger). stackhand keeps the same facts in a JSON file of its own.
 
 // DefaultResumeFile is where stackhand keeps cfn-init's progress: beside cfn-init's own
 // work log, in its directory.
@@ -48,6 +52,8 @@ type Progress struct {
 	Commands []string `json:"commands,omitempty"`
 	// Changes is what Current had changed, for its services after the reboot.
 	Changes *Changes `json:"changes,omitempty"`
+	// Metadata is the Metadata the run applies (Runner.Metadata), for --resume.
+	Metadata json.RawMessage `json:"metadata,omitempty"`
 }
 
 // ReadProgress reads a resume file; a missing file gives (nil, nil). What it records
@@ -93,6 +99,9 @@ func (r *Runner) startProgress(configs []string) ([]string, error) {
 		return configs, nil
 	}
 	pr := &progress{path: r.ResumeFile, p: Progress{Configs: slices.Clone(configs)}}
+	if json.Valid(r.Metadata) { // else the file could not be written; --resume then says none is kept
+		pr.p.Metadata = r.Metadata
+	}
 	r.progress = pr
 	if !r.Resume {
 		return configs, nil
@@ -111,7 +120,7 @@ func (r *Runner) startProgress(configs []string) ([]string, error) {
 		return nil, fmt.Errorf("%s: the configs done %v are not the start of the configs %v; remove the file to run from the start", r.ResumeFile, old.Done, old.Configs)
 	}
 	pr.resumed = old
-	pr.p = Progress{Configs: old.Configs, Done: slices.Clone(old.Done)}
+	pr.p = Progress{Configs: old.Configs, Done: slices.Clone(old.Done), Metadata: old.Metadata}
 	left := slices.Clone(old.Configs[len(old.Done):])
 	r.Log.Info(fmt.Sprintf("resuming from %s: %d of %d configs done", r.ResumeFile, len(old.Done), len(old.Configs)))
 	return left, nil

@@ -31,6 +31,10 @@ type Runner struct {
 	ResumeFile string
 	// Resume continues from ResumeFile.
 	Resume bool
+	// Metadata is the resource's Metadata this run applies, kept in ResumeFile so that
+	// --resume after the reboot applies the same Init without reading it again (and so
+	// without the credentials that read it), as cfn-init's work log keeps it.
+	Metadata []byte
 	// SelfService names the service that stands for cfn-hup on an instance where
 	// stackhand replaces aws-cfn-bootstrap (services.sysvinit.cfn-hup); "" when none.
 	SelfService string

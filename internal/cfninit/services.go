@@ -151,6 +151,14 @@ func (r *Runner) applyService(ctx context.Context, s Service, ch *Changes, res *
 			return err
 		}
 	}
+	if self && r.SelfReload != nil && !st.Known {
+		// Inside an agent the init system does not know (started by hand, in a
+		// container, an image without the unit): it runs, and there is no unit to
+		// enable; a reload still reaches it.
+		r.Log.Info(fmt.Sprintf("services.%s.%s: %s is not a service %s knows; it runs (this run is inside it), nothing to enable",
+			s.Manager, s.Name, name, m.kind()))
+		st = svcState{Known: true, Running: true, EnabledKnown: true, Enabled: true}
+	}
 	if self && r.SelfReload != nil && !st.Running {
 		// This run is inside the agent, so the agent runs, whatever the init system
 		// says (started by hand, or in a container): starting its unit would make a

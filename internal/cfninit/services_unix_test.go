@@ -131,6 +131,21 @@ func TestCfnHupMeansStackhand(t *testing.T) {
 			t.Errorf("log:\n%s", allLogs(logs))
 		}
 	})
+	t.Run("in an agent the init system does not know", func(t *testing.T) {
+		r, rc := systemdRunner(t)
+		r.SelfService = "stackhand"
+		rc.rule(t, "systemctl is-enabled cfn-hup", 4, "not-found")
+		rc.rule(t, "systemctl is-enabled stackhand", 4, "not-found")
+		calls := 0
+		r.SelfReload = func() error { calls++; return nil }
+		if _, err := applySvcs(r, changed(), cfnHup); err != nil {
+			t.Fatalf("an agent run by hand or in a container: %v", err)
+		}
+		if calls != 1 {
+			t.Errorf("SelfReload called %d times, want 1", calls)
+		}
+		rc.wantCalls(t, "systemctl is-enabled cfn-hup", "systemctl is-enabled stackhand")
+	})
 	t.Run("reload in process", func(t *testing.T) {
 		r, rc := setup(t, true)
 		calls := 0

@@ -370,22 +370,31 @@ func (r *Runner) Run(ctx context.Context, s Spec) Result {
 	return res
 }
 
+// openHookLog opens a hook's log file for appending, without following a symlink, and
+// returns where this run's output starts (a rerun appends).
+func openHookLog(path string) (*os.File, int64, error) {
+	out, err := trust.OpenNoFollow(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		return nil, 0, fmt.Errorf("open hook log: %w", err)
+	}
+	fi, err := out.Stat()
+	if err != nil {
+		out.Close()
+		return nil, 0, fmt.Errorf("stat hook log: %w", err)
+	}
+	return out, fi.Size(), nil
+}
+
 // runOne runs one hook to its end and returns its result and output tail.
 func (r *Runner) runOne(ctx context.Context, s Spec, j job, id *identity, env []string, payloadFile, runDir string, log *zap.Logger) (HookResult, string) {
 	hr := HookResult{Name: j.name, Path: j.path, ExitCode: -1, Start: time.Now()}
 	hr.LogFile = filepath.Join(runDir, j.logName)
-	out, err := trust.OpenNoFollow(hr.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	out, from, err := openHookLog(hr.LogFile)
 	if err != nil {
-		hr.Err = fmt.Sprintf("open hook log: %v", err)
+		hr.Err = err.Error()
 		return hr, hr.Err
 	}
 	defer out.Close()
-	fi, err := out.Stat()
-	if err != nil {
-		hr.Err = fmt.Sprintf("stat hook log: %v", err)
-		return hr, hr.Err
-	}
-	from := fi.Size() // a rerun appends; this run's output starts here
 	in, err := trust.OpenNoFollow(payloadFile, os.O_RDONLY, 0)
 	if err != nil {
 		hr.Err = fmt.Sprintf("open payload: %v", err)
@@ -486,18 +495,12 @@ func (r *Runner) runOne(ctx context.Context, s Spec, j job, id *identity, env []
 func (r *Runner) runBuiltin(ctx context.Context, s Spec, j job, runDir string, log *zap.Logger) (HookResult, string) {
 	hr := HookResult{Name: j.name, ExitCode: -1, Start: time.Now(), Builtin: true}
 	hr.LogFile = filepath.Join(runDir, j.logName)
-	out, err := trust.OpenNoFollow(hr.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	out, from, err := openHookLog(hr.LogFile)
 	if err != nil {
-		hr.Err = fmt.Sprintf("open hook log: %v", err)
+		hr.Err = err.Error()
 		return hr, hr.Err
 	}
 	defer out.Close()
-	fi, err := out.Stat()
-	if err != nil {
-		hr.Err = fmt.Sprintf("stat hook log: %v", err)
-		return hr, hr.Err
-	}
-	from := fi.Size()
 	runCtx := ctx
 	if s.Timeout > 0 {
 		var cancel context.CancelFunc

@@ -112,3 +112,12 @@ func deploy(t testing.TB, m *Manager, app App, rev, source string) *Release {
 	}
 	return r
 }
+
+// releaseName is the directory name of a release of rev made at t, as Prepare names it.
+func releaseName(t time.Time, rev string) (string, error) {
+	r, err := revisionPart(rev)
+	if err != nil {
+		return "", err
+	}
+	return t.UTC().Format(timeLayout) + "-" + r, nil
+}

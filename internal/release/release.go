@@ -128,15 +128,6 @@ func revisionPart(rev string) (string, error) {
 	return s, nil
 }
 
-// releaseName is the directory name of a release of rev made at t.
-func releaseName(t time.Time, rev string) (string, error) {
-	r, err := revisionPart(rev)
-	if err != nil {
-		return "", err
-	}
-	return t.UTC().Format(timeLayout) + "-" + r, nil
-}
-
 // parseName splits a release directory name; ok is false for anything else (a
 // .partial, a stray file), which List and Prune leave alone.
 func parseName(name string) (t time.Time, rev string, ok bool) {

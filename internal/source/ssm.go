@@ -3,15 +3,10 @@ package source
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/stackhand/stackhand/internal/awsenv"
 	"github.com/stackhand/stackhand/internal/clock"
@@ -23,7 +18,7 @@ const SSMFile = "ssm.json"
 
 // SSMAPI is the part of the Systems Manager client the ssm source uses.
 type SSMAPI interface {
-	GetParameter(ctx context.Context, in *ssm.GetParameterInput, opts ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+	GetParameter(ctx context.Context, name string) (awsenv.SSMParameter, error)
 }
 
 // ssmObserved is how a parameter is observed: its value and, from AWS, its version. The
@@ -91,17 +86,11 @@ func (s AWSSSM) Read(ctx context.Context) (map[string]Observed, bool, error) {
 	throttled := false
 	var first error
 	for _, name := range s.Names {
-		o, err := s.SSM.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(false)})
-		var nf *types.ParameterNotFound
+		p, err := s.SSM.GetParameter(ctx, name)
 		switch {
-		case err == nil && o.Parameter != nil:
-			out[name] = observeParameter(aws.ToString(o.Parameter.Value), o.Parameter.Version)
 		case err == nil:
-			// Not seen from AWS; leave the rules as they were rather than undeploy.
-			if first == nil {
-				first = fmt.Errorf("ssm:GetParameter %s answered no parameter", name)
-			}
-		case errors.As(err, &nf):
+			out[name] = observeParameter(p.Value, p.Version)
+		case awsenv.ErrorCode(err) == "ParameterNotFound":
 			out[name] = Observed{}
 		default:
 			if awsenv.IsThrottle(err) {

@@ -8,15 +8,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-
 	"github.com/stackhand/stackhand/internal/awsenv"
 	"github.com/stackhand/stackhand/internal/clock"
 	"github.com/stackhand/stackhand/internal/testenv/awsfake"
 )
 
-func ssmTestClient(endpoint string) *ssm.Client {
-	return ssm.NewFromConfig(awsTestConfig(endpoint))
+func ssmTestClient(endpoint string) *awsenv.SSMClient {
+	cfg := awsTestConfig(endpoint)
+	cfg.BaseEndpoint = &endpoint
+	return awsenv.NewSSMClient(cfg, 0)
 }
 
 // param reads what the source observed of one parameter, failing unless it is present.

@@ -395,7 +395,41 @@ done
 for e in setup configure deploy undeploy shutdown health; do
   check "Directory + CreateFolder: hooks.d\\$e" grep -q "|HOOKSDIR|$e\$" <<<"$dirs"
 done
-expect_eq "CreateFolder rows (6 hook dirs, state, logs)" 8 "$(table CreateFolder | grep -c .)"
+expect_eq "CreateFolder rows (6 hook dirs, state, logs, the drop-in directory)" 9 "$(table CreateFolder | grep -c .)"
+# The drop-in cfn-*.exe (stackhand.wxs, CfnDropIn): copies of stackhand.exe where
+# aws-cfn-bootstrap puts its own, only when none of theirs is there (or ours are), the
+# directory appended to the system PATH under the same condition.
+check "Directory: Program Files\\Amazon\\cfn-bootstrap" grep -qxF -- "CFNBOOTSTRAPDIR|AMAZONDIR|cfn-bootstrap" <<<"$dirs"
+check "Directory: Program Files\\Amazon" grep -qxF -- "AMAZONDIR|ProgramFiles64Folder|Amazon" <<<"$dirs"
+expect_eq "Component CfnDropIn: 64-bit, in cfn-bootstrap, only without aws-cfn-bootstrap's files or with ours" \
+  "CfnDropIn|{5B1C7D2E-3F4A-4B5C-8D6E-7F8091A2B3C4}|CFNBOOTSTRAPDIR|256|(NOT AWSCFN_CFN_INIT_64 AND NOT AWSCFN_CFN_INIT_32 AND NOT AWSCFN_CFN_SIGNAL_64 AND NOT AWSCFN_CFN_SIGNAL_32 AND NOT AWSCFN_CFN_GET_METADATA_64 AND NOT AWSCFN_CFN_GET_METADATA_32) OR STACKHAND_DROPIN|" \
+  "$(grep '^CfnDropIn|' <<<"$comps")"
+check "File table: no cfn-*.exe of their own (the MSI carries stackhand.exe once)" bash -c '! grep -q "|cfn-" <<<"$1"' _ "$files"
+dups=$(table DuplicateFile | sort)
+expect_eq "DuplicateFile: stackhand.exe copied as the three drop-ins" \
+  "$(printf '%s\n' 'DropIn_CFN_GET_METADATA|CfnDropIn|stackhand.exe|cfn-get-metadata.exe|CFNBOOTSTRAPDIR' \
+    'DropIn_CFN_INIT|CfnDropIn|stackhand.exe|cfn-init.exe|CFNBOOTSTRAPDIR' 'DropIn_CFN_SIGNAL|CfnDropIn|stackhand.exe|cfn-signal.exe|CFNBOOTSTRAPDIR')" "$dups"
+search=$(table AppSearch)
+sigs=$(table Signature)
+locs=$(table DrLocator)
+for n in cfn-init cfn-signal cfn-get-metadata; do
+  k=$(tr a-z- A-Z_ <<<"$n")
+  for b in 64 32; do
+    d=ProgramFiles64Folder; [ $b = 32 ] && d=ProgramFilesFolder
+    check "AppSearch: AWSCFN_${k}_$b finds $n.exe in [$d]Amazon\\cfn-bootstrap" bash -c \
+      'grep -qxF "$1" <<<"$2" && grep -q "^$3|$4|" <<<"$5" && grep -qxF "$3||[$6]Amazon\\cfn-bootstrap|0" <<<"$7"' _ \
+      "AWSCFN_${k}_$b|AwsCfn_${k}_$b" "$search" "AwsCfn_${k}_$b" "$n.exe" "$sigs" "$d" "$locs"
+  done
+done
+check "AppSearch: STACKHAND_DROPIN is set when CfnDropIn (its GUID) is installed" bash -c \
+  'grep -qxF "STACKHAND_DROPIN|StackhandDropIn" <<<"$1" && grep -qxF "StackhandDropIn|{5B1C7D2E-3F4A-4B5C-8D6E-7F8091A2B3C4}|0" <<<"$2"' _ "$search" "$(table CompLocator)"
+expect_eq "Environment: the directory appended (last) to the system PATH, removed on uninstall, with CfnDropIn" \
+  'CfnBootstrapPath|=-*PATH|[~];[CFNBOOTSTRAPDIR]|CfnDropIn' "$(table Environment)"
+useq=$(table InstallUISequence)
+for a in "AppSearch||50" "RemoveEnvironmentStrings||3300" "RemoveDuplicateFiles||3400" "DuplicateFiles||4210" "WriteEnvironmentStrings||5200"; do
+  check "InstallExecuteSequence: $a" grep -qxF "$a" <<<"$(table InstallExecuteSequence)"
+done
+check "InstallUISequence: AppSearch||50" grep -qxF "AppSearch||50" <<<"$useq"
 expect_eq "ServiceInstall" 'StackhandService|stackhand|stackhand agent|16|2|1|||||run --config "[CommonAppDataFolder]stackhand\stackhand.yaml"|Agent' \
   "$(table ServiceInstall | cut -d'|' -f1-12)"
 # 163 = start on install (1) + stop on install (2) + stop on uninstall (32) + delete on uninstall (128)

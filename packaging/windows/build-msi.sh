@@ -20,6 +20,12 @@
 #   - MajorUpgrade has no AllowSameVersionUpgrades: the Upgrade row is rewritten to
 #     include the same version, so two builds that share X.Y.Z replace each other
 #     instead of installing side by side;
+#   - it has no DirectorySearch/FileSearch/ComponentSearch, CopyFile or Environment
+#     element: the drop-in cfn-init.exe, cfn-signal.exe and cfn-get-metadata.exe (the
+#     CfnDropIn component of stackhand.wxs, which says why and when) are added here as
+#     rows of the Signature, DrLocator, CompLocator, AppSearch, DuplicateFile and
+#     Environment tables, with the component's condition and the standard actions
+#     that act on those tables at their standard sequence numbers;
 #   - the package code and the summary's time stamps are random/now: the package code
 #     is derived from the inputs, and wixl and msibuild run under faketime with the
 #     clock stopped at SOURCE_DATE_EPOCH (-f and an absolute time: plain faketime lets
@@ -52,6 +58,49 @@ guid() {
   printf '%s-%s-5%s-8%s-%s\n' "${h:0:8}" "${h:8:4}" "${h:13:3}" "${h:17:3}" "${h:20:12}"
 }
 upgrade_code=6F2C6C47-2B1E-4C1B-9E53-3D5B7A61C0A1 # as in stackhand.wxs; never change it
+
+# dropin_sql: the queries, one a line, adding the drop-in cfn-*.exe to the MSI.
+#   - Six file searches (aws-cfn-bootstrap's three names, in its 64-bit and 32-bit
+#     directories) set AWSCFN_* to the path of a file found there.
+#   - A component search sets STACKHAND_DROPIN when this package's own CfnDropIn is
+#     installed (an earlier version being upgraded: AppSearch runs before the old
+#     version's removal, which then deletes the copies).
+#   - CfnDropIn installs when none of theirs is there, or when the ones there are ours.
+#   - DuplicateFile copies stackhand.exe (File key stackhand.exe) under the three names;
+#     Environment appends the directory to the system PATH ('=' set on install, '-'
+#     removed on uninstall, '*' system-wide; "[~];" puts it last, after theirs).
+dropin_sql() {
+  local dropin_guid=5B1C7D2E-3F4A-4B5C-8D6E-7F8091A2B3C4 # as in stackhand.wxs
+  echo 'CREATE TABLE `DrLocator` (`Signature_` CHAR(72) NOT NULL, `Parent` CHAR(72), `Path` CHAR(255), `Depth` SHORT PRIMARY KEY `Signature_`, `Parent`, `Path`)'
+  echo 'CREATE TABLE `CompLocator` (`Signature_` CHAR(72) NOT NULL, `ComponentId` CHAR(38) NOT NULL, `Type` SHORT PRIMARY KEY `Signature_`)'
+  echo 'CREATE TABLE `DuplicateFile` (`FileKey` CHAR(72) NOT NULL, `Component_` CHAR(72) NOT NULL, `File_` CHAR(72) NOT NULL, `DestName` CHAR(255) LOCALIZABLE, `DestFolder` CHAR(72) PRIMARY KEY `FileKey`)'
+  echo 'CREATE TABLE `Environment` (`Environment` CHAR(72) NOT NULL, `Name` CHAR(255) NOT NULL LOCALIZABLE, `Value` CHAR(255) LOCALIZABLE, `Component_` CHAR(72) NOT NULL PRIMARY KEY `Environment`)'
+  local cond="" name key bits dir
+  for name in cfn-init cfn-signal cfn-get-metadata; do
+    key=$(tr a-z- A-Z_ <<<"$name")
+    for bits in 64 32; do
+      dir=ProgramFiles64Folder
+      [ "$bits" = 32 ] && dir=ProgramFilesFolder
+      echo "INSERT INTO \`Signature\` (\`Signature\`, \`FileName\`) VALUES ('AwsCfn_${key}_$bits', '$name.exe')"
+      echo "INSERT INTO \`DrLocator\` (\`Signature_\`, \`Path\`, \`Depth\`) VALUES ('AwsCfn_${key}_$bits', '[$dir]Amazon\\cfn-bootstrap', 0)"
+      echo "INSERT INTO \`AppSearch\` (\`Property\`, \`Signature_\`) VALUES ('AWSCFN_${key}_$bits', 'AwsCfn_${key}_$bits')"
+      cond+="${cond:+ AND }NOT AWSCFN_${key}_$bits"
+    done
+    echo "INSERT INTO \`DuplicateFile\` (\`FileKey\`, \`Component_\`, \`File_\`, \`DestName\`, \`DestFolder\`) VALUES ('DropIn_$key', 'CfnDropIn', 'stackhand.exe', '$name.exe', 'CFNBOOTSTRAPDIR')"
+  done
+  echo "INSERT INTO \`CompLocator\` (\`Signature_\`, \`ComponentId\`, \`Type\`) VALUES ('StackhandDropIn', '{$dropin_guid}', 0)"
+  echo "INSERT INTO \`AppSearch\` (\`Property\`, \`Signature_\`) VALUES ('STACKHAND_DROPIN', 'StackhandDropIn')"
+  echo "UPDATE \`Component\` SET \`Condition\` = '($cond) OR STACKHAND_DROPIN' WHERE \`Component\` = 'CfnDropIn'"
+  echo "INSERT INTO \`Environment\` (\`Environment\`, \`Name\`, \`Value\`, \`Component_\`) VALUES ('CfnBootstrapPath', '=-*PATH', '[~];[CFNBOOTSTRAPDIR]', 'CfnDropIn')"
+  local seq
+  for seq in InstallExecuteSequence InstallUISequence; do
+    echo "INSERT INTO \`$seq\` (\`Action\`, \`Sequence\`) VALUES ('AppSearch', 50)"
+  done
+  echo "INSERT INTO \`InstallExecuteSequence\` (\`Action\`, \`Sequence\`) VALUES ('RemoveEnvironmentStrings', 3300)"
+  echo "INSERT INTO \`InstallExecuteSequence\` (\`Action\`, \`Sequence\`) VALUES ('RemoveDuplicateFiles', 3400)"
+  echo "INSERT INTO \`InstallExecuteSequence\` (\`Action\`, \`Sequence\`) VALUES ('DuplicateFiles', 4210)"
+  echo "INSERT INTO \`InstallExecuteSequence\` (\`Action\`, \`Sequence\`) VALUES ('WriteEnvironmentStrings', 5200)"
+}
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
@@ -91,6 +140,7 @@ fake=$(TZ=UTC date -u -d "@$epoch" '+%Y-%m-%d %H:%M:%S')
   # msidbUpgradeAttributesMigrateFeatures (1) | VersionMaxInclusive (512)
   faketime -f "$fake" msibuild stackhand.msi -q "DELETE FROM Upgrade WHERE ActionProperty = 'WIX_UPGRADE_DETECTED'"
   faketime -f "$fake" msibuild stackhand.msi -q "INSERT INTO Upgrade (UpgradeCode, VersionMax, Attributes, ActionProperty) VALUES ('{$upgrade_code}', '$msi_version', 513, 'WIX_UPGRADE_DETECTED')"
+  dropin_sql | while IFS= read -r q; do faketime -f "$fake" msibuild stackhand.msi -q "$q"; done
   faketime -f "$fake" msibuild stackhand.msi -s "stackhand agent $version" stackhand "x64;1033" "{$package_code}"
 ) 2> >(grep -v -e '^$' -e 'GLib-GIO-CRITICAL' >&2)
 

@@ -2,7 +2,6 @@ package awsenv
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -80,33 +79,6 @@ func (e *Env) addOperationDeadline(s *middleware.Stack) error {
 	return s.Initialize.Add(operationDeadline{d: OperationTimeout(e.opts.CallTimeout)}, middleware.Before)
 }
 
-// streamingDeadline bounds an operation whose output carries a body read after the call
-// returns (S3 GetObject): until the call returns, as operationDeadline does; once it has
-// returned with a body, the context stays live until the body is closed, so the caller's
-// read is bounded by the caller (a stall timeout), not by this deadline.
-type streamingDeadline struct{ d time.Duration }
-
-func (streamingDeadline) ID() string { return "stackhand.StreamingDeadline" }
-
-func (m streamingDeadline) HandleInitialize(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (
-	middleware.InitializeOutput, middleware.Metadata, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	timer := time.AfterFunc(m.d, func() {
-		cancel(fmt.Errorf("no answer within %s: %w", m.d, context.DeadlineExceeded))
-	})
-	out, md, err := next.HandleInitialize(ctx, in)
-	if !timer.Stop() || err != nil {
-		cancel(nil)
-		return out, md, err
-	}
-	if body := streamBody(out.Result); body != nil {
-		*body = &cancelOnClose{ReadCloser: *body, cancel: func() { cancel(nil) }}
-		return out, md, err
-	}
-	cancel(nil)
-	return out, md, err
-}
-
 // cancelOnClose releases the request's context when the body is closed.
 type cancelOnClose struct {
 	io.ReadCloser
@@ -117,10 +89,4 @@ func (c *cancelOnClose) Close() error {
 	err := c.ReadCloser.Close()
 	c.cancel()
 	return err
-}
-
-// addStreamingDeadline installs streamingDeadline first in the stack, before the
-// retries.
-func (e *Env) addStreamingDeadline(s *middleware.Stack) error {
-	return s.Initialize.Add(streamingDeadline{d: OperationTimeout(e.opts.CallTimeout)}, middleware.Before)
 }

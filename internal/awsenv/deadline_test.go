@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/stackhand/stackhand/internal/testenv/awsfake"
 	"github.com/stackhand/stackhand/internal/testenv/imdsmock"
@@ -73,7 +72,7 @@ func TestEveryAWSCallHasADeadline(t *testing.T) {
 			return err
 		},
 		"s3:GetObject": func() error {
-			_, err := env.S3().GetObject(bg, &s3.GetObjectInput{Bucket: aws.String("b"), Key: aws.String("k")})
+			_, err := env.S3().GetObject(bg, &GetObjectInput{Bucket: aws.String("b"), Key: aws.String("k")})
 			return err
 		},
 		"ssm:GetParameter": func() error {
@@ -134,7 +133,7 @@ func TestS3BodyOutlivesTheOperationDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := env.S3().GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("releases"), Key: aws.String("web/v1.tar.gz")})
+	out, err := env.S3().GetObject(context.Background(), &GetObjectInput{Bucket: aws.String("releases"), Key: aws.String("web/v1.tar.gz")})
 	if err != nil {
 		t.Fatal(err)
 	}

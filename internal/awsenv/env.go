@@ -15,7 +15,6 @@ package awsenv
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -34,7 +33,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"go.uber.org/zap"
 )
 
@@ -236,26 +234,6 @@ func (e *Env) EventBridge() *eventbridge.Client {
 	return eventbridge.NewFromConfig(e.Config, func(o *eventbridge.Options) { o.APIOptions = append(o.APIOptions, e.addOperationDeadline) })
 }
 
-// S3 returns an S3 client (GetObject for app releases). When its endpoint is overridden
-// (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL), it addresses buckets path-style
-// (endpoint/bucket/key): a stand-in or an S3-compatible store on one host name cannot
-// answer bucket.host names.
-//
-// GetObject streams its body after the call returns, so the operation deadline the
-// other clients carry, which cancels its context when the call returns, would cut the
-// body short. This client bounds the wait for the answer's headers the same way and
-// then leaves the body to the caller, who must bound a stalled read itself (the body is
-// released by closing it). See streamingDeadline.
-func (e *Env) S3() *s3.Client {
-	return s3.NewFromConfig(e.Config, func(o *s3.Options) {
-		// NewFromConfig resolved the endpoint overrides before the option functions run.
-		if o.BaseEndpoint != nil {
-			o.UsePathStyle = true
-		}
-		o.APIOptions = append(o.APIOptions, e.addStreamingDeadline)
-	})
-}
-
 // CloudWatchLogs returns a CloudWatch Logs client (log shipping).
 func (e *Env) CloudWatchLogs(optFns ...func(*cloudwatchlogs.Options)) *cloudwatchlogs.Client {
 	deadline := func(o *cloudwatchlogs.Options) { o.APIOptions = append(o.APIOptions, e.addOperationDeadline) }
@@ -292,12 +270,3 @@ func normalizeURL(u string) string {
 // noSDKRetries turns off the SDK's own retries for one IMDS call, where the caller
 // retries with its own backoff and says so.
 func noSDKRetries(o *imds.Options) { o.Retryer = aws.NopRetryer{} }
-
-// streamBody returns the body field of an operation's output that streams one
-// (s3.GetObjectOutput), nil for any other output.
-func streamBody(result any) *io.ReadCloser {
-	if o, ok := result.(*s3.GetObjectOutput); ok && o.Body != nil {
-		return &o.Body
-	}
-	return nil
-}

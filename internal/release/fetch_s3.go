@@ -10,15 +10,15 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/stackhand/stackhand/internal/awsenv"
 )
 
-// S3GetObjectAPI is the one S3 call a release needs; the SDK's *s3.Client satisfies it.
+// S3GetObjectAPI is the one S3 call a release needs: awsenv.S3Client (the tests adapt
+// the SDK's *s3.Client to it).
 type S3GetObjectAPI interface {
-	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	GetObject(ctx context.Context, in *awsenv.GetObjectInput) (*awsenv.GetObjectOutput, error)
 }
 
 // S3Fetcher downloads s3://bucket/key[?versionId=V] through GetObject, streamed to disk. A
@@ -64,7 +64,7 @@ func (f S3Fetcher) Fetch(ctx context.Context, source string, w *Sink) error {
 	try := func(ctx context.Context) error {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		in := &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}
+		in := &awsenv.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}
 		if version != "" {
 			in.VersionId = aws.String(version)
 		}

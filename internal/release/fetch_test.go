@@ -19,8 +19,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+	"github.com/stackhand/stackhand/internal/awsenv"
 )
 
 // gitRepo makes a bare repository with one commit tagged v1 whose tree holds VERSION.
@@ -89,7 +89,7 @@ type fakeS3 struct {
 	etag   string
 	cut    bool
 	err    error
-	inputs []*s3.GetObjectInput
+	inputs []*awsenv.GetObjectInput
 }
 
 type cutReader struct{ r io.Reader }
@@ -102,13 +102,13 @@ func (c *cutReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (f *fakeS3) GetObject(_ context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+func (f *fakeS3) GetObject(_ context.Context, in *awsenv.GetObjectInput) (*awsenv.GetObjectOutput, error) {
 	f.inputs = append(f.inputs, in)
 	if f.err != nil {
 		return nil, f.err
 	}
 	body := f.body
-	out := &s3.GetObjectOutput{ETag: aws.String(f.etag)}
+	out := &awsenv.GetObjectOutput{ETag: aws.String(f.etag)}
 	if in.Range != nil {
 		var start int64
 		if _, err := fmtSscanf(*in.Range, &start); err != nil {

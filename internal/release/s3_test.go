@@ -3,6 +3,7 @@
 package release
 
 import (
+	"context"
 	"errors"
 	"os"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/stackhand/stackhand/internal/awsenv"
 	"github.com/stackhand/stackhand/internal/testenv/awsfake"
 )
 
@@ -20,18 +22,36 @@ import (
 // a version id, a body cut half-way and resumed with Range and If-Match, and access
 // denied and a missing key not retried.
 func TestS3AgainstStandIn(t *testing.T) {
+	t.Run("the SDK's client", func(t *testing.T) {
+		s3AgainstStandIn(t, func(endpoint string) S3GetObjectAPI {
+			return sdkS3{s3.NewFromConfig(aws.Config{
+				Region:       "us-east-1",
+				Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
+				BaseEndpoint: aws.String(endpoint),
+				Retryer:      func() aws.Retryer { return retry.AddWithMaxAttempts(retry.NewStandard(), 1) },
+			}, func(o *s3.Options) { o.UsePathStyle = true })}
+		})
+	})
+	// The agent's own client (awsenv.S3Client: the SDK's is not linked into the binary).
+	t.Run("the agent's client", func(t *testing.T) {
+		s3AgainstStandIn(t, func(endpoint string) S3GetObjectAPI {
+			return awsenv.NewS3Client(aws.Config{
+				Region:       "us-east-1",
+				Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
+				BaseEndpoint: aws.String(endpoint),
+			}, 0)
+		})
+	})
+}
+
+func s3AgainstStandIn(t *testing.T, newClient func(endpoint string) S3GetObjectAPI) {
 	srv := awsfake.Start(t)
 	src := t.TempDir()
 	v1body, _ := os.ReadFile(version(t, src, "v1", map[string]string{"pad": strings.Repeat("a", 200000)}))
 	v2body, _ := os.ReadFile(version(t, src, "v2", nil))
 	v1 := srv.PutObject("releases", "web/app.tar.gz", v1body)
 	srv.PutObject("releases", "web/app.tar.gz", v2body)
-	client := s3.NewFromConfig(aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
-		BaseEndpoint: aws.String(srv.URL),
-		Retryer:      func() aws.Retryer { return retry.AddWithMaxAttempts(retry.NewStandard(), 1) },
-	}, func(o *s3.Options) { o.UsePathStyle = true })
+	client := newClient(srv.URL)
 	m := newManager()
 	m.Fetchers["s3"] = S3Fetcher{Client: client, Retry: fastRetry}
 	app := newApp(t)
@@ -73,4 +93,17 @@ func TestS3AgainstStandIn(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sdkS3 puts the SDK's client behind S3GetObjectAPI, so the fetcher is tried with it too.
+type sdkS3 struct{ c *s3.Client }
+
+func (a sdkS3) GetObject(ctx context.Context, in *awsenv.GetObjectInput) (*awsenv.GetObjectOutput, error) {
+	out, err := a.c.GetObject(ctx, &s3.GetObjectInput{Bucket: in.Bucket, Key: in.Key, VersionId: in.VersionId,
+		Range: in.Range, IfMatch: in.IfMatch})
+	if err != nil {
+		return nil, err
+	}
+	return &awsenv.GetObjectOutput{Body: out.Body, ContentLength: out.ContentLength, ContentRange: out.ContentRange,
+		ETag: out.ETag, VersionId: out.VersionId}, nil
 }

@@ -201,24 +201,38 @@ func owners(w wantFile) (int, int) {
 	return uid, gid
 }
 
+// openTarget opens the directory that holds path through the walker's checks and reads
+// what is at path now, without following a link: exists is false when nothing is; a
+// directory in the way is an error ("a directory is in the way<of>").
+func openTarget(path string, uid int, of string) (dfd int, name string, old unix.Stat_t, exists bool, err error) {
+	dfd, name, err = newWalker(uid).openParent(path)
+	if err != nil {
+		return -1, "", old, false, err
+	}
+	exists = true
+	if err = unix.Fstatat(dfd, name, &old, unix.AT_SYMLINK_NOFOLLOW); errors.Is(err, unix.ENOENT) {
+		exists, err = false, nil
+	} else if err != nil {
+		err = fmt.Errorf("stat: %v", err)
+	} else if old.Mode&unix.S_IFMT == unix.S_IFDIR {
+		err = fmt.Errorf("a directory is in the way%s; remove it or choose another path", of)
+	}
+	if err != nil {
+		unix.Close(dfd)
+		return -1, "", old, false, err
+	}
+	return dfd, name, old, exists, nil
+}
+
 // writeRegular writes content to w.path as described at the top of this file and
 // reports whether anything changed. An unchanged file is not touched.
 func writeRegular(w wantFile, content io.Reader) (bool, error) {
 	uid, gid := owners(w)
-	dfd, name, err := newWalker(uid).openParent(w.path)
+	dfd, name, old, exists, err := openTarget(w.path, uid, "")
 	if err != nil {
 		return false, err
 	}
 	defer unix.Close(dfd)
-	var old unix.Stat_t
-	exists := true
-	if err := unix.Fstatat(dfd, name, &old, unix.AT_SYMLINK_NOFOLLOW); errors.Is(err, unix.ENOENT) {
-		exists = false
-	} else if err != nil {
-		return false, fmt.Errorf("stat: %v", err)
-	} else if old.Mode&unix.S_IFMT == unix.S_IFDIR {
-		return false, fmt.Errorf("a directory is in the way; remove it or choose another path")
-	}
 
 	tmp := tempName(name)
 	tfd, err := unix.Openat(dfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
@@ -326,20 +340,11 @@ func sameContent(dfd int, name string, sum []byte) (bool, error) {
 // writeLink makes w.path a symlink to w.target, owned as asked, unless it already is.
 func writeLink(w wantFile) (bool, error) {
 	uid, gid := owners(w)
-	dfd, name, err := newWalker(uid).openParent(w.path)
+	dfd, name, old, exists, err := openTarget(w.path, uid, " of the symlink")
 	if err != nil {
 		return false, err
 	}
 	defer unix.Close(dfd)
-	var old unix.Stat_t
-	exists := true
-	if err := unix.Fstatat(dfd, name, &old, unix.AT_SYMLINK_NOFOLLOW); errors.Is(err, unix.ENOENT) {
-		exists = false
-	} else if err != nil {
-		return false, fmt.Errorf("stat: %v", err)
-	} else if old.Mode&unix.S_IFMT == unix.S_IFDIR {
-		return false, fmt.Errorf("a directory is in the way of the symlink; remove it or choose another path")
-	}
 	if exists && old.Mode&unix.S_IFMT == unix.S_IFLNK && int(old.Uid) == uid && int(old.Gid) == gid {
 		if t, err := readlinkat(dfd, name); err == nil && t == w.target {
 			return false, nil

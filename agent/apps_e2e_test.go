@@ -346,6 +346,76 @@ func TestAppKilledAtFetchAndBeforeSwitch(t *testing.T) {
 	a.stop()
 }
 
+// The agent SIGKILLed in the unpack (the release half-made under releases/*.partial), in
+// the switch (the new link made, not yet renamed over current) and just after it (current
+// switched, the event not yet recorded). The e2e binary is built with -tags crashpoints:
+// STACKHAND_CRASH_AT makes it kill itself at that exact point. Each time, on restart
+// current names a complete release, what the killed run left is removed, the deploy runs
+// again with STACKHAND_RETRY=1; a reader polling current/VERSION never sees it missing or
+// partial. After the kill past the switch the retry's check fails: the rollback goes to
+// the release of the revision before, not to the copy the killed run made.
+func TestAppKilledInUnpackAndSwitch(t *testing.T) {
+	aw := newAppWorld(t, "", "")
+	for _, v := range []string{"v1", "v2", "v3", "v4"} {
+		aw.build(v)
+	}
+	aw.writeLocal("metadata.json", `{"web_release": "v1"}`)
+	a := aw.start()
+	aw.until("v1 current", a, func() bool { return aw.current() == "v1" })
+	stopWatch := watchCurrent(t, aw, func(v string) bool { return v == "v1" || v == "v2" || v == "v3" || v == "v4" })
+	for _, c := range []struct {
+		phase, rev, before, left string
+	}{
+		{"unpack", "v2", "v1", "releases/*-v2.partial"},
+		{"switch", "v3", "v2", "current.tmp-*"},
+		{"switched", "v4", "v4", ""},
+	} {
+		if code := a.stop(); code != 0 {
+			t.Fatalf("stop before the %s kill: exit %d\n%s", c.phase, code, a.output())
+		}
+		cmd := exec.Command(binPath, "run", "--config", aw.cfg)
+		cmd.Env = append(os.Environ(), "STACKHAND_CRASH_AT="+c.phase)
+		a = aw.startCmd(cmd)
+		aw.writeLocal("metadata.json", fmt.Sprintf(`{"web_release": %q}`, c.rev))
+		if code := a.exited(); code != -1 {
+			t.Fatalf("the agent was to kill itself at %s; it exited %d\n%s", c.phase, code, a.output())
+		}
+		if got := aw.current(); got != c.before {
+			t.Fatalf("current after a kill at %s = %q, want %q", c.phase, got, c.before)
+		}
+		if c.left != "" {
+			if got, _ := filepath.Glob(filepath.Join(aw.deployTo, c.left)); len(got) != 1 {
+				t.Fatalf("killed at %s, %s: %v (was it killed where it says?)", c.phase, c.left, got)
+			}
+		}
+		if c.phase == "switched" {
+			aw.healthy.Store(false) // the retry's check fails
+		}
+		a = aw.start()
+		if c.phase == "switched" {
+			aw.until("v4 rolled back", a, func() bool { s := aw.appStatus(); return s != nil && s["failed_revision"] == "v4" })
+			if got := aw.current(); got != "v3" {
+				t.Errorf("the retry of v4 failed its check and rolled back to %q, want v3", got)
+			}
+		} else {
+			aw.until(c.rev+" current after the restart", a, func() bool { return aw.current() == c.rev })
+		}
+		recs := aw.appRecords()
+		if last := recs[len(recs)-1]; !strings.Contains(last, "rev="+c.rev) || !strings.HasSuffix(last, "retry=1") {
+			t.Errorf("the deploy after the kill at %s: %q, want rev=%s with retry=1", c.phase, last, c.rev)
+		}
+		for _, pat := range []string{"releases/*.partial", "current.tmp-*", ".stackhand/fetch-*"} {
+			if got, _ := filepath.Glob(filepath.Join(aw.deployTo, pat)); len(got) > 0 {
+				t.Errorf("after the kill at %s and the retry, left: %v", c.phase, got)
+			}
+		}
+	}
+	if bad := stopWatch(); len(bad) > 0 {
+		t.Errorf("a reader saw current missing or partial %d times: %v", len(bad), bad[:min(5, len(bad))])
+	}
+	a.stop()
+}
+
 // Mode aws against the stand-in: the revision is an SSM parameter holding an S3 version
 // id, and the source names that version: the release is the version asked for, not the
 // newest object, and a new parameter value deploys the other version.

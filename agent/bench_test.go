@@ -127,13 +127,16 @@ func cpuSeconds(b *testing.B, pid int) float64 {
 	return (ut + st) / 100 // USER_HZ is 100 on Linux
 }
 
-func rssMiB(b *testing.B, pid int) float64 {
+func rssMiB(b *testing.B, pid int) float64 { return statusMiB(b, pid, "VmRSS:") }
+
+// statusMiB reads a kB field of /proc/<pid>/status (VmRSS:, VmHWM: …) in MiB.
+func statusMiB(b *testing.B, pid int, field string) float64 {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
+		if strings.HasPrefix(line, field) {
 			kb, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
 			return kb / 1024
 		}

@@ -32,7 +32,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binPath = filepath.Join(dir, "stackhand")
-	build := exec.Command("go", "build", "-race", "-o", binPath, ".")
+	// -tags crashpoints: STACKHAND_CRASH_AT lets a test SIGKILL a deploy at a chosen
+	// phase (internal/release/crashpoint_on.go); without the variable it does nothing.
+	build := exec.Command("go", "build", "-race", "-tags", "crashpoints", "-o", binPath, ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build the agent:", err)

@@ -3,24 +3,20 @@
 package release
 
 import (
-	"archive/tar"
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
+	"github.com/stackhand/stackhand/internal/testenv"
 )
 
 const (
@@ -60,61 +56,16 @@ func benchChild() int {
 	return 0
 }
 
-// makeBenchArchive writes a tar.gz of about size bytes, of files that alternate between
-// 256 KiB of random bytes (incompressible, as images and binaries are) and 1 MiB of log-
-// like text (which compresses well), and returns the bytes it will unpack to.
-func makeBenchArchive(b *testing.B, path string, size int64) int64 {
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	gz, _ := gzip.NewWriterLevel(bw, gzip.BestSpeed)
-	tw := tar.NewWriter(gz)
-	rng := rand.New(rand.NewPCG(1, 2))
-	random := make([]byte, 256<<10)
-	var text strings.Builder
-	for i := 0; text.Len() < 1<<20; i++ {
-		fmt.Fprintf(&text, "%08d %s line of a log or a source file, value=%d\n", i, []string{"GET", "PUT", "POST"}[i%3], rng.IntN(1000000))
-	}
-	var raw int64
-	for i := 0; ; i++ {
-		if fi, _ := f.Stat(); fi.Size() >= size {
-			break
-		}
-		var data []byte
-		if i%2 == 0 {
-			for j := range random {
-				random[j] = byte(rng.Uint32())
-			}
-			data = random
-		} else {
-			data = []byte(text.String())
-		}
-		tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("app/dir%03d/file%05d", i/100, i), Mode: 0o644, Size: int64(len(data)), ModTime: time.Unix(1700000000, 0)})
-		tw.Write(data)
-		raw += int64(len(data))
-		if i%64 == 0 {
-			gz.Flush()
-			bw.Flush()
-		}
-	}
-	tw.WriteHeader(&tar.Header{Name: "VERSION", Mode: 0o644, Size: 3})
-	tw.Write([]byte("v1\n"))
-	tw.Close()
-	gz.Close()
-	bw.Flush()
-	return raw
-}
-
 // BenchmarkPrepare200MB deploys a 200 MB tar.gz from a local HTTP server in a child
 // process and reports the time from Prepare to a switched `current`, the child's peak
 // RSS, and the unpack time against `tar xzf` of the same file in the same run.
 func BenchmarkPrepare200MB(b *testing.B) {
 	dir := b.TempDir()
 	arch := filepath.Join(dir, "release.tar.gz")
-	raw := makeBenchArchive(b, arch, 200<<20)
+	raw, err := testenv.WriteReleaseArchive(arch, 200<<20, "v1")
+	if err != nil {
+		b.Fatal(err)
+	}
 	fi, _ := os.Stat(arch)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, arch) }))
 	defer srv.Close()

@@ -66,13 +66,16 @@ type Manager struct {
 	locks sync.Map // clean deploy_to → *sync.Mutex
 	seq   atomic.Uint64
 
-	// at, when set (tests only), is called at each phase ("fetch" once bytes have
-	// arrived, "fetched" once the download is verified, "unpack" once it is unpacked, "switch" with the new link made
-	// but not yet renamed), so that a test can SIGKILL the process at a known point.
+	// at, when set (tests only), is called at each phase: "fetch" once bytes have
+	// arrived, "fetched" once the download is verified, "unpack" once it is unpacked
+	// into the .partial directory, "switch" with the new link made but not yet renamed,
+	// "switched" once current names the new release but before the caller records it;
+	// so that a test can SIGKILL the process at a known point.
 	at func(phase string)
 }
 
 func (m *Manager) hook(phase string) {
+	crashpoint(phase)
 	if m.at != nil {
 		m.at(phase)
 	}

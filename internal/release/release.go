@@ -99,8 +99,9 @@ type Release struct {
 	Time     time.Time
 	// Size is the bytes of its regular files (filled by List).
 	Size int64
-	// Current is true for the release `current` names; Previous for the one before it
-	// (the release a rollback without --to goes back to).
+	// Current is true for the release `current` names; Previous for the newest one
+	// before it of another revision (the release a rollback without --to goes back to,
+	// which pruning keeps).
 	Current, Previous bool
 }
 

@@ -354,6 +354,45 @@ func TestRollback(t *testing.T) {
 	}
 }
 
+// A deploy run again after a kill makes a second release of the same revision: "the
+// release before current" is then the newest one of another revision, for rollback and
+// for pruning alike, so that a failing revision is never rolled back to itself.
+func TestPreviousIsAnotherRevision(t *testing.T) {
+	m := newManager()
+	app := newApp(t)
+	app.KeepReleases = 1
+	src := t.TempDir()
+	r1 := deploy(t, m, app, "v1", version(t, src, "v1", nil))
+	v2 := version(t, src, "v2", nil)
+	r2a := deploy(t, m, app, "v2", v2)
+	r2b := deploy(t, m, app, "v2", v2)
+	rs, err := m.List(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flags []string
+	for _, r := range rs {
+		flags = append(flags, fmt.Sprintf("%s current=%v previous=%v", r.Revision, r.Current, r.Previous))
+	}
+	if want := "v1 current=false previous=true|v2 current=false previous=false|v2 current=true previous=false"; strings.Join(flags, "|") != want {
+		t.Fatalf("listed %q, want %q", strings.Join(flags, "|"), want)
+	}
+	removed, err := m.Prune(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != 1 || removed[0] != r2a.Name {
+		t.Fatalf("pruned %v, want only the first copy of v2 %s", removed, r2a.Name)
+	}
+	from, to, err := m.Rollback(app, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if from.Name != r2b.Name || to.Name != r1.Name || currentVersion(t, app) != "v1" {
+		t.Fatalf("rolled back %v → %v, current %s; want v1", from, to, currentVersion(t, app))
+	}
+}
+
 func TestPruneKeepsCurrentAndPrevious(t *testing.T) {
 	m := newManager()
 	app := newApp(t)

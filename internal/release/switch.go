@@ -48,6 +48,7 @@ func (m *Manager) switchTo(dd *deployDir, name string) (*Release, error) {
 	if err := syncDir(dd.root); err != nil {
 		return nil, fmt.Errorf("app %q: flush %s: %w", dd.app.Name, dd.path, err)
 	}
+	m.hook("switched")
 	m.log().Info("release switched", zap.String("app", dd.app.Name), zap.String("release", name), zap.String("previous", cur))
 	if cur == "" {
 		return nil, nil
@@ -102,9 +103,18 @@ func (dd *deployDir) list(sizes bool) ([]Release, error) {
 		rs = append(rs, r)
 	}
 	sortReleases(rs)
+	// Previous is the newest release older than current of another revision: a deploy
+	// run again after a kill makes a second release of the same revision, and going
+	// "back" to the first copy of a revision that failed would go nowhere.
 	for i := range rs {
-		if rs[i].Current && i > 0 {
-			rs[i-1].Previous = true
+		if !rs[i].Current {
+			continue
+		}
+		for j := i - 1; j >= 0; j-- {
+			if rs[j].Revision != rs[i].Revision {
+				rs[j].Previous = true
+				break
+			}
 		}
 	}
 	return rs, nil

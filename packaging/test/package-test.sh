@@ -103,6 +103,8 @@ for b in linux_amd64/stackhand:"ELF 64-bit LSB executable, x86-64" linux_arm64/s
   esac
   size=$(stat -c %s "$f")
   if [ "$size" -le $max ]; then ok "$f is $size bytes (<= 16 MiB)"; else fail "$f is $size bytes, over the 16 MiB target"; fi
+  # The e2e tests' crash points (-tags crashpoints) never ship.
+  if grep -q STACKHAND_CRASH_AT "$f"; then fail "$f was built with -tags crashpoints"; else ok "$f has no crash points"; fi
 done
 
 # ---- .deb contents ------------------------------------------------------------------

@@ -145,9 +145,14 @@ func Run(parent context.Context, o Options) (next *config.Config, err error) {
 		if st.Lifecycle.ShutdownDone {
 			terminated = st.Lifecycle.ShutdownFor
 		}
+		fv := buildFleet(cfg, found, clk, log)
+		var onVerdict func(string)
+		if fv != nil {
+			onVerdict = fv.SetHealth
+		}
 		repCtx, stopReporters := context.WithCancel(context.Background())
 		rep := startReporters(repCtx, reporterOptions{cfg: cfg, log: log, clk: clk, status: reg,
-			instance: found.identity, env: found.env, terminated: terminated})
+			instance: found.identity, env: found.env, terminated: terminated, onVerdict: onVerdict})
 		defer func() { stopReporters(); rep.wait() }()
 
 		// 4. What acts around a shutdown.
@@ -195,9 +200,14 @@ func Run(parent context.Context, o Options) (next *config.Config, err error) {
 		if _, err := runner.EndLeftover(); err != nil {
 			log.Error("cannot read what the last hook left running; it may still run", zap.Error(err))
 		}
+		var fleetGate engine.Fleet
+		if fv != nil {
+			fleetGate = fv
+			sources = append(sources, fv)
+		}
 		eng, err := engine.New(engine.Options{Config: cfg, Store: store, State: st, Runner: runner,
 			Apps: appDeployer(cfg, found, runner, log), Spool: spool, Notifier: rep.notifier, Shutdown: observers, Status: reg, Clock: clk,
-			Logger: log.Named("engine"), Await: append([]string{"identity"}, await...)})
+			Fleet: fleetGate, Logger: log.Named("engine"), Await: append([]string{"identity"}, await...)})
 		if err != nil {
 			return err
 		}

@@ -32,6 +32,8 @@ type reporterOptions struct {
 	// terminated is the instance whose termination's shutdown hooks already ran (from the
 	// state at start): an agent restarted there keeps no heartbeat alarm.
 	terminated string
+	// onVerdict, when set, is told each change of the health verdict (the fleet view).
+	onVerdict func(string)
 }
 
 // reporters are the running reporters: the notifier the engine tells each result, and
@@ -73,7 +75,8 @@ func startReporters(ctx context.Context, o reporterOptions) *reporters {
 		KillGrace: cfg.KillGrace.D(), Logger: o.log.Named("health").WithOptions(zap.IncreaseLevel(zap.WarnLevel)), Keep: healthKeep}
 	h := &report.Health{Sink: sink, Notifier: r.notifier, Clock: o.clk, Log: o.log.Named("health"), Status: tell,
 		Instance: in, Interval: cfg.Health.Interval.D(), Timeout: cfg.Health.Timeout.D(), Failures: cfg.Health.Failures,
-		Checks: cfg.Health.Checks, ScriptsDir: filepath.Join(cfg.HooksDir, string(event.Health)), Runner: runner}
+		Checks: cfg.Health.Checks, ScriptsDir: filepath.Join(cfg.HooksDir, string(event.Health)), Runner: runner,
+		OnVerdict: o.onVerdict}
 	run(h.Run)
 	if len(cfg.Logs.Files) > 0 {
 		startLogs(o, tell, run)

@@ -45,6 +45,7 @@ func commands() []command {
 		{"trigger", "ask the running agent to run an event and wait for its result", cmdTrigger},
 		{"releases", "list an app's releases on disk: revision, time, size, current and previous", cmdReleases},
 		{"rollback", "ask the running agent to switch an app back to an earlier release", cmdRollback},
+		{"fleet", "show the fleet's applied revisions and rollouts; hold or resume rollouts", cmdFleet},
 		{"service", "install, uninstall, start, stop or show the system service", cmdService},
 		{"version", "print the version", cmdVersion},
 		{"cfn-init", "apply AWS::CloudFormation::Init (aws-cfn-bootstrap's cfn-init, built in)", cmdCfnInit},

@@ -121,6 +121,8 @@ func (l *loader) validateApps(c *Config) {
 			l.validf(l.line(p+".owner"), "%s.owner %q: an app owned by root would let what the archive carries run as root; name the app's own user, or leave owner out", p, a.Owner)
 		}
 
+		l.checkRollout(p, a.Rollout)
+
 		if a.DeployTo == "" {
 			l.validf(line, "%s has no deploy_to: name the directory that holds its releases, e.g. deploy_to: /srv/%s", p, a.Name)
 			continue
@@ -232,7 +234,7 @@ func AppRules(apps []App) []WatchRule {
 }
 
 func refRule(name string, v ValueRef, a App, on []string) WatchRule {
-	r := WatchRule{Name: name, Tag: v.Tag, SSM: v.SSM, On: on, App: a.Name, Origin: a.Origin}
+	r := WatchRule{Name: name, Tag: v.Tag, SSM: v.SSM, On: on, App: a.Name, Origin: a.Origin, Rollout: a.Rollout}
 	if strings.HasPrefix(v.Metadata, "Resources.") {
 		r.Path = v.Metadata
 	} else {

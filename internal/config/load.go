@@ -203,7 +203,7 @@ func (l *loader) finish(cfg *Config) *Config {
 	cfg.set = l.set
 	if l.file != "" {
 		base := filepath.Dir(l.file)
-		for _, p := range []*string{&cfg.HooksDir, &cfg.StateDir, &cfg.LogDir, &cfg.Local.Dir} {
+		for _, p := range []*string{&cfg.HooksDir, &cfg.StateDir, &cfg.LogDir, &cfg.Local.Dir, &cfg.Local.FleetDir} {
 			if *p != "" && !filepath.IsAbs(*p) {
 				*p = filepath.Join(base, *p)
 			}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stackhand/stackhand/internal/fleet"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -101,6 +102,10 @@ type WatchRule struct {
 	// Timeout of the command; default the event's timeout.
 	Timeout Duration `yaml:"timeout"`
 
+	// Rollout, when set, rolls a new value out over the online peers in waves (package
+	// fleet): this instance applies it only once the earlier waves have it, healthy.
+	Rollout *Rollout `yaml:"rollout"`
+
 	// App names the app whose revision (or sha256 reference) this implicit rule watches;
 	// "" for the rules written under watch.
 	App string `yaml:"-"`
@@ -134,6 +139,8 @@ type App struct {
 	RollbackOnFailure *bool `yaml:"rollback_on_failure"`
 	// ReleaseHooks runs <release>/.stackhand/hooks/<phase>/ as Owner.
 	ReleaseHooks bool `yaml:"release_hooks"`
+	// Rollout rolls a new revision out in waves, as on a watch rule.
+	Rollout *Rollout `yaml:"rollout"`
 
 	// Origin is "file:line" of the app, for messages.
 	Origin string `yaml:"-"`
@@ -212,6 +219,31 @@ type Lifecycle struct {
 // Local configures mode: local.
 type Local struct {
 	Dir string `yaml:"dir"` // holds instance.json, metadata.json, tags.json, peers.json, lifecycle
+	// FleetDir is a directory several agents on one machine share: each publishes its
+	// state there as <instance-id>.json and reads its peers' (the local stand-in for
+	// instance tags), and `stackhand fleet hold` writes hold there.
+	FleetDir string `yaml:"fleet_dir"`
+}
+
+// Rollout is a rollout in waves (config rollout: on a watch rule or an app).
+type Rollout struct {
+	// Waves are cumulative sizes: counts, then percentages of the online peers, ending at
+	// 100%, e.g. [1, 10%, 50%, 100%].
+	Waves []string `yaml:"waves"`
+	// Bake is how long every instance of a wave must have applied the value, healthy,
+	// before the next wave starts; default 0.
+	Bake Duration `yaml:"bake"`
+	// MaxFailed is how many instances of earlier waves may fail the value before the
+	// later waves hold; default 0.
+	MaxFailed int `yaml:"max_failed"`
+
+	// Steps are Waves parsed.
+	Steps []fleet.Step `yaml:"-"`
+}
+
+// Fleet is what package fleet needs of r.
+func (r *Rollout) Fleet() fleet.Rollout {
+	return fleet.Rollout{Waves: r.Steps, Bake: r.Bake.D(), MaxFailed: r.MaxFailed}
 }
 
 // Heartbeat configures the CloudWatch heartbeat and its alarm.

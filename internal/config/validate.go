@@ -14,6 +14,7 @@ import (
 
 	"github.com/stackhand/stackhand/internal/cfnpath"
 	"github.com/stackhand/stackhand/internal/event"
+	"github.com/stackhand/stackhand/internal/fleet"
 )
 
 // CfnHupPrefix starts the names of the rules read from cfn-hup's hooks; stackhand.yaml may
@@ -41,6 +42,23 @@ func (l *loader) validate(c *Config) {
 		}
 	default:
 		l.validf(l.line("mode"), "mode %q is not known: use aws (the default) or local", c.Mode)
+	}
+	if c.Mode == ModeLocal && c.Local.FleetDir == "" {
+		for _, r := range c.Watch {
+			if r.Rollout != nil {
+				l.validf(l.line("local"), "%s has a rollout but local.fleet_dir is not set: in mode local the agents of a fleet publish their state in a directory they share; set local.fleet_dir", ruleWhat(r))
+				break
+			}
+		}
+		for _, a := range c.Apps {
+			if a.Rollout != nil {
+				l.validf(l.line("local"), "app %s has a rollout but local.fleet_dir is not set: in mode local the agents of a fleet publish their state in a directory they share; set local.fleet_dir", a.Name)
+				break
+			}
+		}
+	}
+	if c.Local.FleetDir != "" && c.Mode != ModeLocal {
+		l.validf(l.line("local.fleet_dir"), "local.fleet_dir is set but mode is %s: in mode aws instances publish their state as their own tags; remove local.fleet_dir", c.Mode)
 	}
 	if c.Interval.D() < time.Second {
 		l.validf(l.line("interval"), "interval %s is too short: sources poll at most once a second; write e.g. \"60s\"", c.Interval)
@@ -172,6 +190,8 @@ func (l *loader) validateWatch(c *Config) {
 			}
 		}
 
+		l.checkRollout(p, r.Rollout)
+
 		if r.Name == "" {
 			r.Name = defName
 		} else if strings.HasPrefix(r.Name, CfnHupPrefix) {
@@ -187,6 +207,44 @@ func (l *loader) validateWatch(c *Config) {
 		} else {
 			names[r.Name] = i
 		}
+	}
+}
+
+// ruleWhat names a watch rule in a message.
+func ruleWhat(r WatchRule) string { return "watch rule " + r.Name }
+
+// checkRollout parses and checks p.rollout: its waves (counts then percentages, growing,
+// ending at 100%), bake and max_failed.
+func (l *loader) checkRollout(p string, r *Rollout) {
+	if r == nil {
+		return
+	}
+	p += ".rollout"
+	if len(r.Waves) == 0 {
+		l.validf(l.line(p), "%s has no waves: list the cumulative wave sizes, counts then percentages of the online peers, ending at 100%%, e.g. waves: [1, 10%%, 100%%]", p)
+		return
+	}
+	r.Steps = nil
+	bad := false
+	for i, w := range r.Waves {
+		st, err := fleet.ParseStep(w)
+		if err != nil {
+			l.validf(l.line(fmt.Sprintf("%s.waves[%d]", p, i)), "%s.waves[%d]: %v", p, i, err)
+			bad = true
+			continue
+		}
+		r.Steps = append(r.Steps, st)
+	}
+	if !bad {
+		if err := fleet.ValidateWaves(r.Steps); err != nil {
+			l.validf(l.line(p+".waves"), "%s.waves: %v", p, err)
+		}
+	}
+	if r.Bake < 0 {
+		l.validf(l.line(p+".bake"), "%s.bake must not be negative; leave it out for no bake time", p)
+	}
+	if r.MaxFailed < 0 {
+		l.validf(l.line(p+".max_failed"), "%s.max_failed must not be negative; 0 (the default) holds the later waves at the first failure", p)
 	}
 }
 

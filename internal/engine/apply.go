@@ -80,6 +80,7 @@ func (e *Engine) setIdentity(in event.Instance) {
 		e.drained, e.terminating, e.shutdownWhy = false, false, ""
 	}
 	e.save()
+	e.publish()
 }
 
 func (e *Engine) lifecycle(l source.Lifecycle) {

@@ -67,6 +67,9 @@ type Options struct {
 	Spool    Spool
 	Notifier Notifier
 	Shutdown ShutdownObserver
+	// Fleet, when set, gates the rules with a rollout and is told this instance's state
+	// after each event.
+	Fleet Fleet
 	// Status, when set, is told each source's problem (or its absence) as the engine takes
 	// in the source's update.
 	Status *status.Registry
@@ -120,6 +123,15 @@ type Engine struct {
 	running *run
 	timers  map[time.Time]clock.Timer
 
+	fleet Fleet
+	// rolloutOK is, by rule name, the value (its fleet.Fingerprint) the rollout gate let
+	// this instance apply.
+	rolloutOK map[string]string
+	// rolloutWant is, by rule name, the value a rule's wave waits for; publishSoon says
+	// that it changed and this instance's state is to be published again.
+	rolloutWant map[string]string
+	publishSoon bool
+
 	terminating   bool
 	shutdownWhy   string
 	shutdownUntil time.Time
@@ -157,7 +169,7 @@ func New(o Options) (*Engine, error) {
 	}
 	e := &Engine{
 		cfg: o.Config, store: o.Store, st: o.State, runner: o.Runner, apps: o.Apps, spool: o.Spool,
-		notify: o.Notifier, obs: o.Shutdown, status: o.Status, clk: o.Clock, log: o.Logger,
+		notify: o.Notifier, obs: o.Shutdown, status: o.Status, clk: o.Clock, log: o.Logger, fleet: o.Fleet,
 		updates:  make(chan source.Update, 64),
 		done:     make(chan finished, 1),
 		wake:     make(chan struct{}, 1),

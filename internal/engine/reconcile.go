@@ -69,8 +69,10 @@ type change struct {
 }
 
 // changes returns the rules that differ and fire, and applies at once those that differ
-// but do not fire (cfn-hup stores the new value and runs nothing).
-func (e *Engine) changes() []change {
+// but do not fire (cfn-hup stores the new value and runs nothing). With gated, a rule with
+// a rollout is left out until its wave may go; an explicit event (the deploy that follows
+// setup, a trigger) applies what is there.
+func (e *Engine) changes(gated bool) []change {
 	var out []change
 	applied := false
 	for _, r := range e.cfg.Watch {
@@ -102,6 +104,9 @@ func (e *Engine) changes() []change {
 				e.log.Debug(msg, fields...)
 			}
 			applied = true
+			continue
+		}
+		if gated && !e.rolloutGo(r, val) {
 			continue
 		}
 		out = append(out, change{rule: r, kind: c, key: key, value: val})
@@ -140,7 +145,7 @@ func (e *Engine) reconcile() {
 	}
 	wants := map[string]*want{}
 	var order []string
-	for _, c := range e.changes() {
+	for _, c := range e.changes(true) {
 		if e.running != nil && e.running.covers(c) {
 			continue
 		}
@@ -170,6 +175,10 @@ func (e *Engine) reconcile() {
 		}
 		w.reasons = append(w.reasons, "the set of online peers changed ("+peerDiff(e.st.Peers, e.peers)+")")
 		w.fp = append(w.fp, "peers="+peerFingerprint(e.peers))
+	}
+	if e.publishSoon {
+		e.publishSoon = false
+		e.publish()
 	}
 	queued := false
 	for _, dk := range order {

@@ -100,7 +100,7 @@ func (e *Engine) startNext() {
 				continue
 			}
 		}
-		for _, c := range e.changes() {
+		for _, c := range e.changes(!p.Explicit) {
 			if c.rule.EventFor(c.kind) != p.Kind {
 				continue
 			}
@@ -376,7 +376,15 @@ func (e *Engine) finish(f finished) {
 		}
 		e.log.Error("event failed", fields...)
 	}
+	if !r.shutdown && !r.cancelled {
+		appFailed := map[string]bool{}
+		for _, ar := range f.apps {
+			appFailed[ar.App] = !ar.OK
+		}
+		e.rolloutDone(r, res.OK, o.Error, appFailed)
+	}
 	e.st.Record(o)
+	e.publish()
 	e.answer(r.p.Trigger.Requests, o)
 	if e.notify != nil {
 		e.notify.EventDone(o, e.st.Identity)

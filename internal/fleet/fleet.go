@@ -19,6 +19,9 @@ const (
 	// KeyFailed + rule name: "<fingerprint> <reason>" of the value whose event failed
 	// (or was rolled back) and was not applied since.
 	KeyFailed = Prefix + "failed:"
+	// KeyWanted + rule name: the fingerprint of the value the instance waits for its
+	// wave to apply.
+	KeyWanted = Prefix + "want:"
 	// KeyLast: "<kind> <result> <RFC 3339 UTC time>" of the last finished event.
 	KeyLast = Prefix + "last"
 	// KeyHealth: the health verdict (healthy, failing, unhealthy, marked-unhealthy), or
@@ -46,6 +49,9 @@ type State struct {
 	Failed map[string]Failure
 	Last   Last
 	Health string
+	// Wanted is, by rule name, the value (its fingerprint) this instance sees and waits
+	// for its wave to apply: how `stackhand fleet status` knows what is rolling out.
+	Wanted map[string]string
 }
 
 // Failure is a value an instance failed to apply.

@@ -53,6 +53,8 @@ type Health struct {
 	Runner     *hooks.Runner
 	// HTTPClient makes the HTTP checks; a client that follows no redirect when nil.
 	HTTPClient *http.Client
+	// OnVerdict, when set, is told each change of verdict (the fleet publishes it).
+	OnVerdict func(status string)
 
 	seq      int
 	failures int
@@ -300,6 +302,9 @@ func (h *Health) sortedChecks() []status.Check {
 }
 
 func (h *Health) notify(status string) {
+	if h.OnVerdict != nil {
+		h.OnVerdict(status)
+	}
 	if h.Notifier == nil {
 		return
 	}

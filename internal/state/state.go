@@ -67,6 +67,11 @@ type State struct {
 
 	Lifecycle Lifecycle `json:"lifecycle"`
 
+	// RolloutFailed holds, by rule name, the value of a rule with a rollout whose event
+	// failed on this instance and was not applied since: published, it holds the later
+	// waves of the fleet.
+	RolloutFailed map[string]RolloutFailure `json:"rollout_failed,omitempty"`
+
 	// Apps holds, by app name, what the last deploy, undeploy or rollback of each app did.
 	Apps map[string]*App `json:"apps,omitempty"`
 }
@@ -88,6 +93,12 @@ type App struct {
 	// or by hand): the agent does not deploy it again on its own until the revision
 	// changes, so that a failing revision cannot loop.
 	FailedRevision string `json:"failed_revision,omitempty"`
+}
+
+// RolloutFailure is a value this instance failed to apply (its fleet.Fingerprint) and why.
+type RolloutFailure struct {
+	Fingerprint string `json:"fingerprint"`
+	Reason      string `json:"reason"`
 }
 
 // Results of an App.

@@ -201,15 +201,19 @@ func startWithAwait(t *testing.T, cfg *config.Config, dir string, clk *clock.Fak
 }
 
 // startFull is startWithAwait with the engine's Apps (nil for none).
-func startFull(t *testing.T, cfg *config.Config, dir string, clk *clock.Fake, st *state.State, store *state.Store, await []string, apps engine.Apps) *harness {
+func startFull(t *testing.T, cfg *config.Config, dir string, clk *clock.Fake, st *state.State, store *state.Store, await []string, apps engine.Apps, opts ...func(*engine.Options)) *harness {
 	t.Helper()
 	core, logs := observer.New(zapcore.DebugLevel)
 	h := &harness{t: t, cfg: cfg, dir: dir, clk: clk, runner: newFakeRunner(), spool: &fakeSpool{},
 		notes: &fakeNotifier{}, logs: logs, stopped: make(chan struct{})}
 	h.status = status.NewRegistry(dir, clk, zaptest.NewLogger(t))
 	log := zap.New(zapcore.NewTee(zaptest.NewLogger(t).Core(), core))
-	e, err := engine.New(engine.Options{Config: cfg, Store: store, State: st, Runner: h.runner, Apps: apps,
-		Spool: h.spool, Notifier: h.notes, Status: h.status, Clock: clk, Logger: log, Await: await})
+	o := engine.Options{Config: cfg, Store: store, State: st, Runner: h.runner, Apps: apps,
+		Spool: h.spool, Notifier: h.notes, Status: h.status, Clock: clk, Logger: log, Await: await}
+	for _, f := range opts {
+		f(&o)
+	}
+	e, err := engine.New(o)
 	if err != nil {
 		t.Fatalf("engine.New: %v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stackhand/stackhand/internal/config"
+	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/fleet"
 	"github.com/stackhand/stackhand/internal/state"
 )
@@ -25,9 +26,16 @@ type Fleet interface {
 // rolloutGo reports whether the change c of a rule with a rollout may be applied now. Once
 // the gate said go for a value, it stays go for that value (a queued event is not taken
 // back because a peer turned unhealthy after).
-func (e *Engine) rolloutGo(r config.WatchRule, val []byte) bool {
+func (e *Engine) rolloutGo(r config.WatchRule, kind event.ChangeKind, val []byte) bool {
 	if e.fleet == nil || r.Rollout == nil {
 		return true
+	}
+	for _, p := range e.st.Queue {
+		if p.Explicit && p.Trigger.Type == event.TriggerSetup && p.Kind == r.EventFor(kind) {
+			// The deploy that follows setup applies what is there, whatever the wave:
+			// an instance that joins during a rollout takes the desired value.
+			return true
+		}
 	}
 	desired := fleet.Fingerprint(val)
 	if e.rolloutOK[r.Name] == desired {
@@ -123,4 +131,3 @@ func (e *Engine) publish() {
 	}
 	e.fleet.Publish(s)
 }
-

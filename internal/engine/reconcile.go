@@ -106,7 +106,7 @@ func (e *Engine) changes(gated bool) []change {
 			applied = true
 			continue
 		}
-		if gated && !e.rolloutGo(r, val) {
+		if gated && !e.rolloutGo(r, c, val) {
 			continue
 		}
 		out = append(out, change{rule: r, kind: c, key: key, value: val})

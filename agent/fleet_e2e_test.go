@@ -1,0 +1,306 @@
+//go:build unix
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fleetWorld is several agents on one machine, each with its own local.dir, state and
+// hooks, sharing local.fleet_dir (where they publish) and the same peers.json content, so
+// that they behave as the instances of one group.
+type fleetWorld struct {
+	t       *testing.T
+	base    string
+	fleet   string
+	rec     string
+	ids     []string
+	worlds  []*world
+	agents  []*agent
+	failing map[string]string // instance id → the value its deploy hook fails
+}
+
+const fleetRolloutConfig = `mode: local
+stack: e2e-stack
+resource: WebServer
+interval: 1s
+hooks_dir: hooks.d
+state_dir: state
+log_dir: log
+kill_grace: 200ms
+shutdown_grace: 2s
+local:
+  dir: local
+  fleet_dir: %s
+watch:
+  - name: release
+    metadata: release
+    rollout: {waves: [1, 3, 100%%], bake: 1s}
+`
+
+func newFleetWorld(t *testing.T, n int) *fleetWorld {
+	base := t.TempDir()
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fw := &fleetWorld{t: t, base: base, fleet: filepath.Join(base, "fleet"), rec: filepath.Join(base, "record")}
+	if err := os.Mkdir(fw.fleet, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var peers []string
+	for i := range n {
+		id := fmt.Sprintf("i-0f1ee70000000%04d", i)
+		az := "eu-west-1" + string(rune('a'+i%3))
+		fw.ids = append(fw.ids, id)
+		peers = append(peers, fmt.Sprintf(`{"instance_id": %q, "az": %q, "private_ip": "10.0.1.%d"}`, id, az, i+1))
+	}
+	for i, id := range fw.ids {
+		dir := filepath.Join(base, fmt.Sprintf("a%02d", i))
+		w := &world{t: t, dir: dir, local: filepath.Join(dir, "local"), hooks: filepath.Join(dir, "hooks.d"),
+			state: filepath.Join(dir, "state"), cfg: filepath.Join(dir, "stackhand.yaml"), rec: filepath.Join(dir, "record")}
+		for _, d := range []string{w.local, w.hooks} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.writeFile(w.cfg, fmt.Sprintf(fleetRolloutConfig, fw.fleet))
+		az := "eu-west-1" + string(rune('a'+i%3))
+		w.writeLocal("instance.json", fmt.Sprintf(`{"instance_id": %q, "region": "eu-west-1", "az": %q, "private_ip": "10.0.1.%d"}`, id, az, i+1))
+		w.writeLocal("peers.json", "["+strings.Join(peers, ",")+"]")
+		// The deploy hook records its start and end with the value it applies, in
+		// nanoseconds, to one shared file (each line one short append), and fails where
+		// the test says.
+		w.hook("deploy", "10-roll", fmt.Sprintf(`v=$(tr -d ' \n' < "$STACKHAND_EVENT_FILE" | grep -o '"new":"v[0-9]*"' | head -1 | cut -d'"' -f4)
+echo "start %s $v $(date +%%s%%N)" >> %q
+if [ -e %q/fail-"$v" ]; then echo "refusing $v" >&2; exit 3; fi
+echo "end %s $v $(date +%%s%%N)" >> %q`, id, fw.rec, dir, id, fw.rec))
+		fw.worlds = append(fw.worlds, w)
+	}
+	return fw
+}
+
+func (fw *fleetWorld) setRelease(v string) {
+	for _, w := range fw.worlds {
+		w.writeLocal("metadata.json", fmt.Sprintf(`{"release": %q}`, v))
+	}
+}
+
+func (fw *fleetWorld) start() {
+	for _, w := range fw.worlds {
+		fw.agents = append(fw.agents, w.start())
+	}
+}
+
+type rollLine struct {
+	what, id, v string
+	at          int64
+}
+
+func (fw *fleetWorld) lines() []rollLine {
+	b, _ := os.ReadFile(fw.rec)
+	var out []rollLine
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 4 {
+			continue
+		}
+		at, _ := strconv.ParseInt(f[3], 10, 64)
+		out = append(out, rollLine{f[0], f[1], f[2], at})
+	}
+	return out
+}
+
+// ended returns, for value v, the instances whose hook ended (applied) and when.
+func (fw *fleetWorld) ended(v string) map[string]int64 {
+	m := map[string]int64{}
+	for _, l := range fw.lines() {
+		if l.what == "end" && l.v == v {
+			m[l.id] = l.at
+		}
+	}
+	return m
+}
+
+func (fw *fleetWorld) started(v string) map[string]int64 {
+	m := map[string]int64{}
+	for _, l := range fw.lines() {
+		if l.what == "start" && l.v == v {
+			if _, ok := m[l.id]; !ok {
+				m[l.id] = l.at
+			}
+		}
+	}
+	return m
+}
+
+func (fw *fleetWorld) until(what string, cond func() bool) {
+	fw.t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			out := ""
+			for i, a := range fw.agents {
+				out += fmt.Sprintf("\n--- agent %d (%s)\n%s", i, fw.ids[i], tail(a.output(), 3000))
+			}
+			b, _ := os.ReadFile(fw.rec)
+			fw.t.Fatalf("timed out waiting for %s\nrecord:\n%s%s", what, b, out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}
+
+// waveOf is each instance's wave for waves [1, 3, 100%] over 10 peers in three AZs, in
+// the order every agent computes (AZs interleaved, ids sorted within an AZ).
+func waveOf(ids []string, azOf func(int) string) map[string]int {
+	byAZ := map[string][]string{}
+	for i, id := range ids {
+		byAZ[azOf(i)] = append(byAZ[azOf(i)], id)
+	}
+	var azs []string
+	for az := range byAZ {
+		azs = append(azs, az)
+		sort.Strings(byAZ[az])
+	}
+	sort.Strings(azs)
+	var order []string
+	for k := 0; len(order) < len(ids); k++ {
+		for _, az := range azs {
+			if k < len(byAZ[az]) {
+				order = append(order, byAZ[az][k])
+			}
+		}
+	}
+	w := map[string]int{}
+	for i, id := range order {
+		switch {
+		case i < 1:
+			w[id] = 1
+		case i < 3:
+			w[id] = 2
+		default:
+			w[id] = 3
+		}
+	}
+	return w
+}
+
+// Ten agents on one machine roll a new release out in waves [1, 3, 100%]: from the hooks'
+// own timestamps, no agent of a wave starts before every agent of the waves before it
+// applied the release (and one bake second after). A hook that fails on a wave-2 agent
+// holds every wave-3 agent on the old release, and `stackhand fleet status` names the
+// failing instance with its reason; a new release then rolls out again, in waves.
+func TestFleetRolloutInWavesLocal(t *testing.T) {
+	const n = 10
+	fw := newFleetWorld(t, n)
+	waves := waveOf(fw.ids, func(i int) string { return "eu-west-1" + string(rune('a'+i%3)) })
+	fw.setRelease("v1")
+	fw.start()
+	// At setup every agent deploys what is there, whatever its wave.
+	fw.until("every agent to apply v1 at setup", func() bool { return len(fw.ended("v1")) == n })
+
+	checkWaves := func(v string, upTo int) {
+		t.Helper()
+		started, ended := fw.started(v), fw.ended(v)
+		for id, s := range started {
+			for other, w := range waves {
+				if w >= waves[id] {
+					continue
+				}
+				e, ok := ended[other]
+				if !ok || e > s {
+					t.Errorf("%s: %s (wave %d) started before %s (wave %d) applied it (ended %v)", v, id, waves[id], other, w, ok)
+				}
+			}
+			if waves[id] > upTo {
+				t.Errorf("%s: %s of wave %d started, but the rollout was to stop at wave %d", v, id, waves[id], upTo)
+			}
+		}
+	}
+
+	fw.setRelease("v2")
+	fw.until("every agent to apply v2", func() bool { return len(fw.ended("v2")) == n })
+	checkWaves("v2", 3)
+
+	// v3 fails on one wave-2 agent: the wave-3 agents hold on v2.
+	var bad string
+	for _, id := range fw.ids {
+		if waves[id] == 2 {
+			bad = id
+			break
+		}
+	}
+	badWorld := fw.worlds[indexOf(fw.ids, bad)]
+	badWorld.writeFile(filepath.Join(badWorld.dir, "fail-v3"), "")
+	fw.setRelease("v3")
+	fw.until("the wave-2 failure on "+bad, func() bool {
+		for _, l := range fw.lines() {
+			if l.what == "start" && l.id == bad && l.v == "v3" {
+				return true
+			}
+		}
+		return false
+	})
+	var out string
+	fw.until("fleet status to name the failing instance", func() bool {
+		cmd := exec.Command(binPath, "fleet", "status", "--config", fw.worlds[0].cfg)
+		b, _ := cmd.CombinedOutput()
+		out = string(b)
+		return strings.Contains(out, bad+" failed release v3") && strings.Contains(out, "exited with status 3")
+	})
+	if !strings.Contains(out, "rollout: release v3: wave 2 of 3") {
+		t.Errorf("fleet status has no rollout line for v3:\n%s", out)
+	}
+	// Every wave-3 agent says in its status that it holds because of the failure; none
+	// started v3.
+	for i, id := range fw.ids {
+		if waves[id] != 3 {
+			continue
+		}
+		w := fw.worlds[i]
+		fw.until(id+" to hold on "+bad+"'s failure", func() bool {
+			src, _ := w.statusJSON()["sources"].(map[string]any)
+			f, _ := src["fleet"].(map[string]any)
+			d, _ := f["detail"].(string)
+			return strings.Contains(d, "rollout of release: v3") && strings.Contains(d, "failed on "+bad)
+		})
+	}
+	for id, s := range fw.started("v3") {
+		if waves[id] == 3 {
+			t.Errorf("%s of wave 3 started v3 at %d although %s of wave 2 failed it", id, s, bad)
+		}
+	}
+	checkWaves("v3", 2)
+
+	// A fix rolls out again, in waves, to everyone.
+	os.Remove(filepath.Join(badWorld.dir, "fail-v3"))
+	fw.setRelease("v4")
+	fw.until("every agent to apply v4", func() bool { return len(fw.ended("v4")) == n })
+	checkWaves("v4", 3)
+	for _, a := range fw.agents {
+		a.stop()
+	}
+}
+
+func indexOf(ids []string, id string) int {
+	for i, x := range ids {
+		if x == id {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,116 @@
+package engine_test
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/stackhand/stackhand/internal/config"
+	"github.com/stackhand/stackhand/internal/engine"
+	"github.com/stackhand/stackhand/internal/event"
+	"github.com/stackhand/stackhand/internal/fleet"
+	"github.com/stackhand/stackhand/internal/source"
+	"github.com/stackhand/stackhand/internal/state"
+)
+
+// fakeFleet is a gate the test opens and closes, recording what it was asked and what the
+// engine published.
+type fakeFleet struct {
+	mu        sync.Mutex
+	open      bool
+	inputs    []fleet.Input
+	published []fleet.State
+}
+
+func (f *fakeFleet) Decide(in fleet.Input) fleet.Decision {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inputs = append(f.inputs, in)
+	return fleet.Decision{Go: f.open}
+}
+
+func (f *fakeFleet) Publish(s fleet.State) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.published = append(f.published, s)
+}
+
+func (f *fakeFleet) setOpen(v bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.open = v
+}
+
+func (f *fakeFleet) last() (fleet.State, []fleet.Input) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.published) == 0 {
+		return fleet.State{}, f.inputs
+	}
+	return f.published[len(f.published)-1], f.inputs
+}
+
+func fp(v string) string { return fleet.Fingerprint([]byte(v)) }
+
+// A rule with a rollout: setup deploys what is there without asking the gate (an instance
+// that joins during a rollout takes the desired value); a later change waits for the gate,
+// published as wanted; once the gate opens the deploy runs and the value is published as
+// applied; a failed deploy is published as failed with its reason.
+func TestRolloutGate(t *testing.T) {
+	rule := config.WatchRule{Name: "release", Metadata: "release",
+		Rollout: &config.Rollout{Steps: []fleet.Step{{Count: 1}, {Percent: 100}}}}
+	cfg := testConfig(t, rule)
+	ff := &fakeFleet{}
+	clk := newClock()
+	dir := t.TempDir()
+	st0, store, warn, err := state.Open(dir, clk.Now())
+	if err != nil || warn != nil {
+		t.Fatal(err, warn)
+	}
+	h := startFull(t, cfg, dir, clk, st0, store, nil, nil, func(o *engine.Options) { o.Fleet = ff })
+	h.boot(peer(1), peer(2))
+	if _, in := ff.last(); len(in) != 0 {
+		t.Fatalf("setup asked the gate: %+v", in)
+	}
+	st, _ := ff.last()
+	if st.Applied["release"] != fp(`"v1"`) || st.Last.Kind != string(event.Configure) {
+		t.Fatalf("published after setup: %+v", st)
+	}
+
+	h.update(meta("release", `"v2"`))
+	h.sync() // the next event is the barrier: no deploy was queued
+	st, in := ff.last()
+	if len(in) == 0 {
+		t.Fatal("the gate was never asked about v2")
+	}
+	if got := in[len(in)-1]; got.Rule != "release" || got.Desired != fp(`"v2"`) || got.Self != self.InstanceID || len(got.Peers) != 2 || len(got.Rollout.Waves) != 2 {
+		t.Fatalf("asked %+v", got)
+	}
+	if st.Wanted["release"] != fp(`"v2"`) || st.Applied["release"] != fp(`"v1"`) {
+		t.Fatalf("published while waiting: %+v", st)
+	}
+
+	ff.setOpen(true)
+	h.update(source.Update{Source: "fleet"})
+	d := h.next(event.Deploy)
+	if w := watched(t, d.payload(t), "release"); compact(w.New) != `"v2"` {
+		t.Fatalf("deploy of %s", w.New)
+	}
+	ok(d)
+	h.outcome(d.spec.EventID)
+	h.settle()
+	st, _ = ff.last()
+	if st.Applied["release"] != fp(`"v2"`) || len(st.Wanted) != 0 {
+		t.Fatalf("published after v2: %+v", st)
+	}
+
+	// The gate said go once for v3: a deploy that fails is published as failed.
+	h.update(meta("release", `"v3"`))
+	d = h.next(event.Deploy)
+	fail(d, "10-app", "boom")
+	h.state("the failure recorded", func(s *state.State) bool { return s.RolloutFailed["release"].Fingerprint == fp(`"v3"`) })
+	h.settle()
+	st, _ = ff.last()
+	if f := st.Failed["release"]; f.Fingerprint != fp(`"v3"`) || f.Reason == "" || st.Applied["release"] != fp(`"v2"`) {
+		t.Fatalf("published after the failure: %+v", st)
+	}
+}

@@ -18,9 +18,27 @@ import (
 // fleetCallTimeout bounds each read of fleet status.
 const fleetCallTimeout = 30 * time.Second
 
+const fleetUsage = `Usage: stackhand fleet status [--group NAME | --stack NAME] [--json] [--watch]
+       stackhand fleet hold|resume [--group NAME]
+
+The fleet without a central service: every agent publishes what it applied, its last event
+and its health on its own instance (tags stackhand:*), and rolls changes out in waves.
+
+  status   the group's instances, what each applied, rollouts in progress and failures
+  hold     hold every rollout of the group (a tag on the Auto Scaling group)
+  resume   end the hold
+
+Run 'stackhand fleet SUBCOMMAND --help' for its flags and exit codes.
+`
+
 func cmdFleet(env Env, args []string) int {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		fmt.Fprint(env.Stdout, fleetUsage)
+		return ExitOK
+	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return fail(env, ExitUsage, "fleet takes a subcommand: status, hold or resume (stackhand help fleet)")
+		fmt.Fprint(env.Stderr, fleetUsage)
+		return fail(env, ExitUsage, "fleet takes a subcommand: status, hold or resume")
 	}
 	switch args[0] {
 	case "status":

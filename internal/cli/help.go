@@ -79,6 +79,32 @@ var commandHelp = map[string]struct{ about, more string }{
 			"     the event was dropped by a shutdown, or --timeout passed\n" +
 			"  4  stackhand could not read its own state (the result file)\n",
 	},
+	"fleet status": {
+		about: "Shows the fleet: each online instance of the group (in mode local, of peers.json) with its\n" +
+			"AZ, what it applied of each watch rule and app, its last event with result and age, and its\n" +
+			"health, as the agents published them (instance tags; local.fleet_dir in mode local), in the\n" +
+			"order rollouts go through them; then a line per rollout in progress and every failure.",
+		more: "Exit codes:\n" +
+			"  0  printed\n" +
+			"  1  the configuration, the group or the published state cannot be read\n" +
+			"  2  usage\n",
+	},
+	"fleet hold": {
+		about: "Holds every rollout of the group: no agent starts a new wave until stackhand fleet resume.\n" +
+			"Sets the tag stackhand:rollout-hold on the Auto Scaling group (in mode local, the file\n" +
+			"hold in local.fleet_dir); the agents read it with the group, at no extra call.",
+		more: "Exit codes:\n" +
+			"  0  held\n" +
+			"  1  the configuration cannot be read, or the tag cannot be set\n" +
+			"  2  usage\n",
+	},
+	"fleet resume": {
+		about: "Ends stackhand fleet hold: the agents go on with their rollouts at their next read.",
+		more: "Exit codes:\n" +
+			"  0  resumed\n" +
+			"  1  the configuration cannot be read, or the tag cannot be removed\n" +
+			"  2  usage\n",
+	},
 	"service": {
 		about: "Installs, uninstalls, starts, stops or shows the system service (systemd on Linux,\n" +
 			"the Service Control Manager on Windows).",

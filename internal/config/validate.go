@@ -43,20 +43,6 @@ func (l *loader) validate(c *Config) {
 	default:
 		l.validf(l.line("mode"), "mode %q is not known: use aws (the default) or local", c.Mode)
 	}
-	if c.Mode == ModeLocal && c.Local.FleetDir == "" {
-		for _, r := range c.Watch {
-			if r.Rollout != nil {
-				l.validf(l.line("local"), "%s has a rollout but local.fleet_dir is not set: in mode local the agents of a fleet publish their state in a directory they share; set local.fleet_dir", ruleWhat(r))
-				break
-			}
-		}
-		for _, a := range c.Apps {
-			if a.Rollout != nil {
-				l.validf(l.line("local"), "app %s has a rollout but local.fleet_dir is not set: in mode local the agents of a fleet publish their state in a directory they share; set local.fleet_dir", a.Name)
-				break
-			}
-		}
-	}
 	if c.Local.FleetDir != "" && c.Mode != ModeLocal {
 		l.validf(l.line("local.fleet_dir"), "local.fleet_dir is set but mode is %s: in mode aws instances publish their state as their own tags; remove local.fleet_dir", c.Mode)
 	}
@@ -71,6 +57,20 @@ func (l *loader) validate(c *Config) {
 	}
 	l.validateWatch(c)
 	l.validateApps(c)
+	if c.Mode == ModeLocal && c.Local.FleetDir == "" {
+		for _, r := range c.Watch {
+			if r.Rollout != nil {
+				l.validf(l.line("local"), "%s has a rollout but local.fleet_dir is not set: in mode local the agents of a fleet publish their state in a directory they share; set local.fleet_dir", ruleWhat(r))
+				break
+			}
+		}
+		for _, a := range c.Apps {
+			if a.Rollout != nil {
+				l.validf(l.line("local"), "app %s has a rollout but local.fleet_dir is not set: in mode local the agents of a fleet publish their state in a directory they share; set local.fleet_dir", a.Name)
+				break
+			}
+		}
+	}
 	l.validateHookEnv(c)
 	switch c.Lifecycle.RebalanceEvent {
 	case "", string(event.Configure), string(event.Deploy), string(event.Undeploy):

@@ -3,7 +3,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -303,4 +306,50 @@ func indexOf(ids []string, id string) int {
 		}
 	}
 	return -1
+}
+
+// A rule with signal: tells a WaitConditionHandle (here a local HTTP server standing for
+// its presigned S3 URL) each value applied, SUCCESS with the instance id as the unique id,
+// and FAILURE with the reason when the deploy fails.
+func TestSignalWaitHandleLocal(t *testing.T) {
+	type doc struct{ Status, Reason, UniqueId, Data string }
+	got := make(chan doc, 8)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var d doc
+		if r.Method != http.MethodPut || json.NewDecoder(r.Body).Decode(&d) != nil {
+			http.Error(w, "want a PUT of JSON", http.StatusBadRequest)
+			return
+		}
+		got <- d
+	}))
+	defer srv.Close()
+	w := newWorld(t, `watch:
+  - name: release
+    metadata: release
+    signal: {wait_handle: {metadata: handle}}
+`)
+	w.hook("deploy", "10-app", `tr -d ' \n' < "$STACKHAND_EVENT_FILE" | grep -q '"new":"bad"' && { echo "migration failed" >&2; exit 4; }; exit 0`)
+	w.writeLocal("metadata.json", fmt.Sprintf(`{"release": "v1", "handle": %q}`, srv.URL+"/handle?X-Amz-Signature=secret"))
+	a := w.start()
+	next := func(what string) doc {
+		t.Helper()
+		select {
+		case d := <-got:
+			return d
+		case <-time.After(waitLimit):
+			t.Fatalf("no signal for %s\n%s", what, a.output())
+		}
+		return doc{}
+	}
+	if d := next("v1 at setup"); d.Status != "SUCCESS" || d.UniqueId != "i-0e2e0000000000001" {
+		t.Errorf("signal for v1: %+v", d)
+	}
+	w.writeLocal("metadata.json", fmt.Sprintf(`{"release": "bad", "handle": %q}`, srv.URL+"/handle?X-Amz-Signature=secret"))
+	if d := next("the failed deploy"); d.Status != "FAILURE" || !strings.Contains(d.Reason, "exited with status 4") {
+		t.Errorf("signal for the failed deploy: %+v", d)
+	}
+	if strings.Contains(a.output(), "secret") {
+		t.Errorf("the handle's signature reached the log:\n%s", a.output())
+	}
+	a.stop()
 }

@@ -205,9 +205,15 @@ func Run(parent context.Context, o Options) (next *config.Config, err error) {
 			fleetGate = fv
 			sources = append(sources, fv)
 		}
+		var sig engine.Signaler
+		if hasSignals(cfg) {
+			sg := &signaler{ctx: parent, instance: found.identity.InstanceID, stack: found.identity.Stack, env: found.env, log: log.Named("signal")}
+			defer sg.wait()
+			sig = sg
+		}
 		eng, err := engine.New(engine.Options{Config: cfg, Store: store, State: st, Runner: runner,
 			Apps: appDeployer(cfg, found, runner, log), Spool: spool, Notifier: rep.notifier, Shutdown: observers, Status: reg, Clock: clk,
-			Fleet: fleetGate, Logger: log.Named("engine"), Await: append([]string{"identity"}, await...)})
+			Fleet: fleetGate, Signaler: sig, Logger: log.Named("engine"), Await: append([]string{"identity"}, await...)})
 		if err != nil {
 			return err
 		}

@@ -122,6 +122,7 @@ func (l *loader) validateApps(c *Config) {
 		}
 
 		l.checkRollout(p, a.Rollout)
+		l.checkSignal(c, p, a.Signal)
 
 		if a.DeployTo == "" {
 			l.validf(line, "%s has no deploy_to: name the directory that holds its releases, e.g. deploy_to: /srv/%s", p, a.Name)
@@ -148,7 +149,28 @@ func (l *loader) validateApps(c *Config) {
 	}
 	if len(l.probs) == 0 {
 		c.Watch = append(c.Watch, AppRules(c.Apps)...)
+		c.Watch = append(c.Watch, SignalRules(c.Watch)...)
 	}
+}
+
+// SignalRules returns the implicit rules that read the URLs of the rules' wait handles:
+// signal:<rule>, silent (they keep the value and never fire).
+func SignalRules(rules []WatchRule) []WatchRule {
+	var out []WatchRule
+	for _, r := range rules {
+		if r.Signal == nil || r.Signal.WaitHandle.IsZero() {
+			continue
+		}
+		h := WatchRule{Name: SignalRulePrefix + r.Name, Tag: r.Signal.WaitHandle.Tag, SSM: r.Signal.WaitHandle.SSM,
+			App: r.App, Origin: r.Origin, Silent: true}
+		if strings.HasPrefix(r.Signal.WaitHandle.Metadata, "Resources.") {
+			h.Path = r.Signal.WaitHandle.Metadata
+		} else {
+			h.Metadata = r.Signal.WaitHandle.Metadata
+		}
+		out = append(out, h)
+	}
+	return out
 }
 
 // checkRef checks a revision or sha256 reference.
@@ -235,6 +257,9 @@ func AppRules(apps []App) []WatchRule {
 
 func refRule(name string, v ValueRef, a App, on []string) WatchRule {
 	r := WatchRule{Name: name, Tag: v.Tag, SSM: v.SSM, On: on, App: a.Name, Origin: a.Origin, Rollout: a.Rollout}
+	if name == a.RuleName() {
+		r.Signal = a.Signal // once per revision, not again for its digest
+	}
 	if strings.HasPrefix(v.Metadata, "Resources.") {
 		r.Path = v.Metadata
 	} else {

@@ -106,7 +106,7 @@ func (c *Config) IsSet(key string) bool {
 // Fires reports whether a change of this kind runs the rule; a rule with no "on" list (built
 // in code) fires on every change.
 func (r WatchRule) Fires(change event.ChangeKind) bool {
-	return len(r.On) == 0 || slices.Contains(r.On, string(change))
+	return !r.Silent && (len(r.On) == 0 || slices.Contains(r.On, string(change)))
 }
 
 // EventFor returns the lifecycle event a change runs: the rule's event when set, else deploy

@@ -106,6 +106,13 @@ type WatchRule struct {
 	// fleet): this instance applies it only once the earlier waves have it, healthy.
 	Rollout *Rollout `yaml:"rollout"`
 
+	// Signal, when set, tells CloudFormation each time this instance applied a new value
+	// of the rule (SUCCESS) or failed to (FAILURE), as cfn-signal would.
+	Signal *Signal `yaml:"signal"`
+	// Silent marks an implicit rule that only keeps its value for another rule (the URL
+	// of a signal's wait handle): it never fires.
+	Silent bool `yaml:"-"`
+
 	// App names the app whose revision (or sha256 reference) this implicit rule watches;
 	// "" for the rules written under watch.
 	App string `yaml:"-"`
@@ -141,6 +148,8 @@ type App struct {
 	ReleaseHooks bool `yaml:"release_hooks"`
 	// Rollout rolls a new revision out in waves, as on a watch rule.
 	Rollout *Rollout `yaml:"rollout"`
+	// Signal tells CloudFormation of each revision applied, as on a watch rule.
+	Signal *Signal `yaml:"signal"`
 
 	// Origin is "file:line" of the app, for messages.
 	Origin string `yaml:"-"`
@@ -224,6 +233,18 @@ type Local struct {
 	// instance tags), and `stackhand fleet hold` writes hold there.
 	FleetDir string `yaml:"fleet_dir"`
 }
+
+// Signal is where a rule's results are signalled: a WaitConditionHandle whose presigned URL
+// is read from WaitHandle, or the resource (of the config's stack) that
+// cloudformation:SignalResource signals. The signal's unique id is the instance id.
+type Signal struct {
+	WaitHandle ValueRef `yaml:"wait_handle"`
+	Resource   string   `yaml:"resource"`
+}
+
+// SignalRulePrefix starts the names of the implicit rules that read the URL of a signal's
+// wait handle: signal:<rule>.
+const SignalRulePrefix = "signal:"
 
 // Rollout is a rollout in waves (config rollout: on a watch rule or an app).
 type Rollout struct {

@@ -191,11 +191,14 @@ func (l *loader) validateWatch(c *Config) {
 		}
 
 		l.checkRollout(p, r.Rollout)
+		l.checkSignal(c, p, r.Signal)
 
 		if r.Name == "" {
 			r.Name = defName
 		} else if strings.HasPrefix(r.Name, CfnHupPrefix) {
 			l.validf(l.line(p+".name"), "%s.name %q: names starting with %q are kept for the hooks read from cfn-hup's hooks.d; choose another name", p, r.Name, CfnHupPrefix)
+		} else if strings.HasPrefix(r.Name, SignalRulePrefix) {
+			l.validf(l.line(p+".name"), "%s.name %q: names starting with %q are kept for the rules that read the URLs of wait handles; choose another name", p, r.Name, SignalRulePrefix)
 		} else if strings.HasPrefix(r.Name, AppRulePrefix) {
 			l.validf(l.line(p+".name"), "%s.name %q: names starting with %q are kept for the rules that watch the revisions of apps; choose another name", p, r.Name, AppRulePrefix)
 		}
@@ -207,6 +210,24 @@ func (l *loader) validateWatch(c *Config) {
 		} else {
 			names[r.Name] = i
 		}
+	}
+}
+
+// checkSignal checks p.signal: a wait handle to read, or a resource to signal, not both.
+func (l *loader) checkSignal(c *Config, p string, sg *Signal) {
+	if sg == nil {
+		return
+	}
+	p += ".signal"
+	switch {
+	case sg.WaitHandle.IsZero() && sg.Resource == "":
+		l.validf(l.line(p), "%s says nothing to signal: set wait_handle (where the WaitConditionHandle's URL is read, e.g. {metadata: wait_handle}) or resource (a logical id for cloudformation:SignalResource)", p)
+	case !sg.WaitHandle.IsZero() && sg.Resource != "":
+		l.validf(l.line(p), "%s sets wait_handle and resource; a signal goes to one of them: keep one", p)
+	case !sg.WaitHandle.IsZero():
+		l.checkRef(c, p+".wait_handle", sg.WaitHandle)
+	case c.Mode == ModeLocal:
+		l.validf(l.line(p+".resource"), "%s.resource: mode local cannot call cloudformation:SignalResource; use wait_handle (any URL, a local HTTP server in tests)", p)
 	}
 }
 

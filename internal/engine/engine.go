@@ -70,6 +70,8 @@ type Options struct {
 	// Fleet, when set, gates the rules with a rollout and is told this instance's state
 	// after each event.
 	Fleet Fleet
+	// Signaler, when set, is handed the signals of the rules with signal:.
+	Signaler Signaler
 	// Status, when set, is told each source's problem (or its absence) as the engine takes
 	// in the source's update.
 	Status *status.Registry
@@ -123,7 +125,8 @@ type Engine struct {
 	running *run
 	timers  map[time.Time]clock.Timer
 
-	fleet Fleet
+	fleet    Fleet
+	signaler Signaler
 	// rolloutOK is, by rule name, the value (its fleet.Fingerprint) the rollout gate let
 	// this instance apply.
 	rolloutOK map[string]string
@@ -169,7 +172,7 @@ func New(o Options) (*Engine, error) {
 	}
 	e := &Engine{
 		cfg: o.Config, store: o.Store, st: o.State, runner: o.Runner, apps: o.Apps, spool: o.Spool,
-		notify: o.Notifier, obs: o.Shutdown, status: o.Status, clk: o.Clock, log: o.Logger, fleet: o.Fleet,
+		notify: o.Notifier, obs: o.Shutdown, status: o.Status, clk: o.Clock, log: o.Logger, fleet: o.Fleet, signaler: o.Signaler,
 		updates:  make(chan source.Update, 64),
 		done:     make(chan finished, 1),
 		wake:     make(chan struct{}, 1),

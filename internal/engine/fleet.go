@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"go.uber.org/zap"
+
 	"maps"
 	"slices"
 	"time"
@@ -130,4 +132,48 @@ func (e *Engine) publish() {
 		s.Last = fleet.Last{Kind: string(last.Kind), Result: last.Result, At: last.End.UTC().Truncate(time.Second)}
 	}
 	e.fleet.Publish(s)
+}
+
+// Signaler tells CloudFormation what this instance applied (config signal:): the agent
+// signals a WaitConditionHandle or SignalResource as cfn-signal does, off the event loop.
+type Signaler interface {
+	Signal(s SignalRequest) // must not block
+}
+
+// SignalRequest is one signal: a rule's new value applied (Success) or not, with why.
+type SignalRequest struct {
+	Rule     string
+	Value    string // the value's text, for the log
+	Success  bool
+	Reason   string
+	Handle   string // the WaitConditionHandle's URL; "" with Resource
+	Resource string
+}
+
+// signal sends, after an event, one signal per rule with signal: whose new value the
+// event applied or failed to apply (a removal signals nothing).
+func (e *Engine) signal(r *run, ok bool, why string, appFailed map[string]bool) {
+	if e.signaler == nil {
+		return
+	}
+	for _, c := range r.changes {
+		sg := c.rule.Signal
+		if sg == nil || c.value == nil {
+			continue
+		}
+		success := ok || (c.rule.App != "" && !appFailed[c.rule.App])
+		req := SignalRequest{Rule: c.rule.Name, Value: cfnEnvValue(c.value), Success: success, Resource: sg.Resource}
+		if !success {
+			req.Reason = why
+		}
+		if !sg.WaitHandle.IsZero() {
+			o := e.observed[config.SignalRulePrefix+c.rule.Name]
+			if !o.Present {
+				e.log.Error("cannot signal: the wait handle's URL is not there", zap.String("rule", c.rule.Name))
+				continue
+			}
+			req.Handle = cfnEnvValue(o.Value)
+		}
+		e.signaler.Signal(req)
+	}
 }

@@ -382,6 +382,7 @@ func (e *Engine) finish(f finished) {
 			appFailed[ar.App] = !ar.OK
 		}
 		e.rolloutDone(r, res.OK, o.Error, appFailed)
+		e.signal(r, res.OK, o.Error, appFailed)
 	}
 	e.st.Record(o)
 	e.publish()

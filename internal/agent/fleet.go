@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"sync"
@@ -197,6 +198,10 @@ func (v *fleetView) read(ctx context.Context, ids []string) error {
 	cctx, cancel := context.WithTimeout(ctx, fleetCallTimeout)
 	defer cancel()
 	tags, err := v.store.Read(cctx, ids)
+	var why fleet.ReadErrors
+	if errors.As(err, &why) {
+		err = nil // some peers unreadable: said per peer, the read itself went well
+	}
 	if err != nil {
 		return err
 	}
@@ -211,7 +216,10 @@ func (v *fleetView) read(ctx context.Context, ids []string) error {
 	for _, id := range ids {
 		t, ok := tags[id]
 		if !ok {
-			unreadable[id] = "no published state"
+			unreadable[id] = why[id]
+			if unreadable[id] == "" {
+				unreadable[id] = "no published state"
+			}
 			continue
 		}
 		pub[id] = fleet.Parse(t)
@@ -252,7 +260,7 @@ func buildFleet(cfg *config.Config, found discovered, clk clock.Clock, log *zap.
 	var held func(context.Context) (bool, error)
 	switch {
 	case cfg.Mode == config.ModeLocal && cfg.Local.FleetDir != "":
-		ls := fleet.LocalStore{Dir: cfg.Local.FleetDir}
+		ls := &fleet.LocalStore{Dir: cfg.Local.FleetDir}
 		store, held = ls, ls.Held
 	case found.env != nil:
 		store = nil // TODO(fleetaws): the tags store

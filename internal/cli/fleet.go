@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -116,16 +117,17 @@ func readFleet(ctx context.Context, cfg *config.Config, group, stack string) (*f
 	if err != nil {
 		return nil, err
 	}
-	st := fleet.LocalStore{Dir: cfg.Local.FleetDir}
+	st := &fleet.LocalStore{Dir: cfg.Local.FleetDir}
 	ids := make([]string, len(peers))
 	for i, p := range peers {
 		ids[i] = p.InstanceID
 	}
 	tags, err := st.Read(ctx, ids)
-	if err != nil {
+	var why fleet.ReadErrors
+	if err != nil && !errors.As(err, &why) {
 		return nil, err
 	}
-	side := &fleetSide{peers: peers, published: map[string]fleet.State{}, unreadable: map[string]string{}}
+	side := &fleetSide{peers: peers, published: map[string]fleet.State{}, unreadable: why}
 	for _, id := range ids {
 		if t, ok := tags[id]; ok {
 			side.published[id] = fleet.Parse(t)
@@ -147,7 +149,7 @@ func printFleet(w io.Writer, s fleet.Summary, cfg *config.Config, now time.Time)
 	var rules []string
 	for _, r := range cfg.Watch {
 		for _, row := range s.Rows {
-			if _, ok := row.Applied[r.Name]; ok && !slices.Contains(rules, r.Name) {
+			if _, ok := row.Applied[fleet.RuleKey(r.Name)]; ok && !slices.Contains(rules, r.Name) {
 				rules = append(rules, r.Name)
 			}
 		}
@@ -161,8 +163,8 @@ func printFleet(w io.Writer, s fleet.Summary, cfg *config.Config, now time.Time)
 	for _, r := range s.Rows {
 		cols := []string{r.Instance, dash(r.AZ), r.State}
 		for _, rule := range rules {
-			v := dash(r.Applied[rule])
-			if f, ok := r.Failed[rule]; ok {
+			v := dash(r.Applied[fleet.RuleKey(rule)])
+			if f, ok := r.Failed[fleet.RuleKey(rule)]; ok {
 				v += " (failed " + f.Fingerprint + ")"
 			}
 			cols = append(cols, v)
@@ -210,7 +212,7 @@ func cmdFleetHold(env Env, verb string, args []string) int {
 		if cfg.Local.FleetDir == "" {
 			return fail(env, ExitFailed, "mode local without local.fleet_dir in %s: there is no fleet to hold; set local.fleet_dir", cfg.Path)
 		}
-		err = fleet.LocalStore{Dir: cfg.Local.FleetDir}.SetHold(ctx, "", on)
+		err = (&fleet.LocalStore{Dir: cfg.Local.FleetDir}).SetHold(ctx, "", on)
 		where = cfg.Local.FleetDir
 	} else {
 		where, err = holdAWS(ctx, cfg, *group, on)

@@ -66,14 +66,15 @@ func Summarize(peers []Peer, published map[string]State, unreadable map[string]s
 }
 
 func rolloutLine(rr RuleRollout, rows []Row, published map[string]State) string {
+	key := RuleKey(rr.Rule)
 	wanted := map[string]int{}
 	applied := map[string]int{}
 	for _, r := range rows {
 		st := published[r.Instance]
-		if w := st.Wanted[rr.Rule]; w != "" {
+		if w := st.Wanted[key]; w != "" {
 			wanted[w]++
 		}
-		if a := st.Applied[rr.Rule]; a != "" {
+		if a := st.Applied[key]; a != "" {
 			applied[a]++
 		}
 	}
@@ -90,10 +91,10 @@ func rolloutLine(rr RuleRollout, rows []Row, published map[string]State) string 
 	var failed []string
 	for i, r := range rows {
 		st := published[r.Instance]
-		if st.Applied[rr.Rule] == desired {
+		if st.Applied[key] == desired {
 			got++
 		}
-		if f, ok := st.Failed[rr.Rule]; ok && f.Fingerprint == desired {
+		if f, ok := st.Failed[key]; ok && f.Fingerprint == desired {
 			failed = append(failed, r.Instance+": "+f.Reason)
 		}
 		for wave < len(sizes) && i >= sizes[wave] {
@@ -109,7 +110,7 @@ func rolloutLine(rr RuleRollout, rows []Row, published map[string]State) string 
 			start = sizes[w-1]
 		}
 		for i := start; i < sizes[w] && i < n; i++ {
-			if published[rows[i].Instance].Applied[rr.Rule] != desired {
+			if published[rows[i].Instance].Applied[key] != desired {
 				done = false
 			}
 		}

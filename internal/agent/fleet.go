@@ -263,7 +263,7 @@ func buildFleet(cfg *config.Config, found discovered, clk clock.Clock, log *zap.
 		ls := &fleet.LocalStore{Dir: cfg.Local.FleetDir}
 		store, held = ls, ls.Held
 	case found.env != nil:
-		store = nil // TODO(fleetaws): the tags store
+		store = &fleet.AWSStore{EC2: found.env.EC2(), ASG: found.env.AutoScaling()}
 	}
 	if store == nil {
 		return nil

@@ -27,7 +27,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
@@ -216,11 +215,6 @@ func (e *Env) Logger() *zap.Logger { return e.log }
 // EC2 returns an EC2 client (DescribeTags, DescribeInstances).
 func (e *Env) EC2() *ec2.Client {
 	return ec2.NewFromConfig(e.Config, func(o *ec2.Options) { o.APIOptions = append(o.APIOptions, e.addOperationDeadline) })
-}
-
-// AutoScaling returns an Auto Scaling client.
-func (e *Env) AutoScaling() *autoscaling.Client {
-	return autoscaling.NewFromConfig(e.Config, func(o *autoscaling.Options) { o.APIOptions = append(o.APIOptions, e.addOperationDeadline) })
 }
 
 // CloudWatch returns a CloudWatch client (heartbeat, alarm, metrics). It speaks Smithy

@@ -49,6 +49,7 @@ func (e *Engine) apply(u source.Update) {
 	if u.PeersRead {
 		e.peers = u.Peers
 		e.peersRead = true
+		e.rolloutHold = u.RolloutHold
 	}
 	if u.Lifecycle != nil {
 		e.lifecycle(*u.Lifecycle)

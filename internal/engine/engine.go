@@ -134,6 +134,8 @@ type Engine struct {
 	// that it changed and this instance's state is to be published again.
 	rolloutWant map[string]string
 	publishSoon bool
+	// rolloutHold is the operator's hold, as the peers source last read it.
+	rolloutHold bool
 
 	terminating   bool
 	shutdownWhy   string

@@ -51,7 +51,7 @@ func (e *Engine) rolloutGo(r config.WatchRule, kind event.ChangeKind, val []byte
 		return false // the peers are not known yet: the wave is not either
 	}
 	d := e.fleet.Decide(fleet.Input{Rule: r.Name, Rollout: r.Rollout.Fleet(), Desired: desired,
-		Self: e.identity.InstanceID, Peers: slices.Clone(e.peers), Now: e.clk.Now()})
+		Self: e.identity.InstanceID, Peers: slices.Clone(e.peers), Held: e.rolloutHold, Now: e.clk.Now()})
 	if !d.RetryAt.IsZero() {
 		e.wakeAt(d.RetryAt)
 	}

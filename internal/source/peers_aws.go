@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,6 +15,7 @@ import (
 	"github.com/stackhand/stackhand/internal/awsenv"
 	"github.com/stackhand/stackhand/internal/clock"
 	"github.com/stackhand/stackhand/internal/event"
+	"github.com/stackhand/stackhand/internal/fleet"
 )
 
 // AWSPeers finds the online peers: the InService instances of this instance's Auto
@@ -32,6 +34,7 @@ type AWSPeers struct {
 	Jitter   func() float64
 
 	known map[string]event.Instance // instance details by id, kept across passes
+	held  bool                      // the group's rollout hold tag, from the last pass
 }
 
 // NoPeers is what the peers source says, and status shows, on an instance outside any
@@ -57,7 +60,7 @@ func (s *AWSPeers) Run(ctx context.Context, emit func(Update)) error {
 		if ctx.Err() != nil {
 			return pollResult{}
 		}
-		emit(Update{Source: s.Name(), Peers: peers, PeersRead: err == nil, Err: err})
+		emit(Update{Source: s.Name(), Peers: peers, PeersRead: err == nil, Err: err, RolloutHold: s.held})
 		return pollResult{throttled: err != nil && awsenv.IsThrottle(err)}
 	})
 	return nil
@@ -74,6 +77,13 @@ func (s *AWSPeers) Read(ctx context.Context) ([]event.Instance, error) {
 	}
 	if len(out.AutoScalingGroups) == 0 {
 		return nil, fmt.Errorf("auto scaling group %s does not exist", s.Group)
+	}
+	s.held = false
+	for _, t := range out.AutoScalingGroups[0].Tags {
+		if aws.ToString(t.Key) == fleet.KeyHold {
+			v := strings.ToLower(aws.ToString(t.Value))
+			s.held = v != "" && v != "false"
+		}
 	}
 	var ids []string
 	for _, in := range out.AutoScalingGroups[0].Instances {

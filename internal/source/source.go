@@ -43,9 +43,13 @@ type Update struct {
 	// Peers is the set of online peers; PeersRead says it was read.
 	Peers     []event.Instance
 	PeersRead bool
-	Lifecycle *Lifecycle
-	Request   *Request
-	Identity  *event.Instance
+	// RolloutHold is the operator's hold of the group's rollouts (the tag
+	// stackhand:rollout-hold on the Auto Scaling group, read with the group at no extra
+	// call); set only by the peers source, with PeersRead.
+	RolloutHold bool
+	Lifecycle   *Lifecycle
+	Request     *Request
+	Identity    *event.Instance
 }
 
 // Problem says what went wrong reading the source, "" if nothing did: its error, or else

@@ -23,6 +23,8 @@ var autoScaling = &service{
 		"RecordLifecycleActionHeartbeat": (*Server).recordLifecycleActionHeartbeat,
 		"CompleteLifecycleAction":        (*Server).completeLifecycleAction,
 		"SetInstanceHealth":              (*Server).setInstanceHealth,
+		"CreateOrUpdateTags":             (*Server).createOrUpdateTags,
+		"DeleteTags":                     (*Server).deleteASGTags,
 	},
 }
 

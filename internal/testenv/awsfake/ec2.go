@@ -21,6 +21,8 @@ var ec2Service = &service{
 	actions: map[string]handler{
 		"DescribeInstances": (*Server).describeInstances,
 		"DescribeTags":      (*Server).describeTags,
+		"CreateTags":        (*Server).createTags,
+		"DeleteTags":        (*Server).deleteTags,
 	},
 }
 

@@ -149,6 +149,8 @@ type Server struct {
 	// instances by id; groups by name
 	instances map[string]*Instance
 	groups    map[string]*group
+	// tagDenied holds the instances whose CreateTags answers UnauthorizedOperation.
+	tagDenied map[string]bool
 	seq       uint64
 
 	calls      []Call

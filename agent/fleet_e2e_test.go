@@ -15,6 +15,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stackhand/stackhand/internal/event"
+	"github.com/stackhand/stackhand/internal/testenv/awsfake"
+	"github.com/stackhand/stackhand/internal/testenv/imdsmock"
 )
 
 // fleetWorld is several agents on one machine, each with its own local.dir, state and
@@ -350,6 +354,128 @@ func TestSignalWaitHandleLocal(t *testing.T) {
 	}
 	if strings.Contains(a.output(), "secret") {
 		t.Errorf("the handle's signature reached the log:\n%s", a.output())
+	}
+	a.stop()
+}
+
+// fleetReads counts the DescribeTags calls that read the fleet's published state (their
+// key filter is stackhand:*), apart from the tags source's own.
+func fleetReads(srv *awsfake.Server) int {
+	n := 0
+	for _, c := range srv.CallLog() {
+		if c.Service == "ec2" && c.Action == "DescribeTags" && strings.Contains(c.Params.Encode(), "stackhand%3A%2A") {
+			n++
+		}
+	}
+	return n
+}
+
+// Mode aws against the stand-in, one agent and a peer whose published tags the test
+// writes: the agent publishes its state as its own tags, and only when it changed; it
+// reads the peers' tags only while a rollout waits; as the second wave it deploys once
+// the first published the release; `fleet hold` (a tag on the group, read with the group)
+// stops the next rollout until `fleet resume`; `fleet status` shows the group in two calls;
+// each release applied is signalled with SignalResource, the instance id its unique id.
+func TestAWSFleetTagsRolloutHoldAndStatus(t *testing.T) {
+	const peerID = "i-0000000000000000a" // first in the order: same AZ, a smaller id
+	w := newAWSWorld(t, `watch:
+  - name: release
+    metadata: release
+    rollout: {waves: [1, 100%]}
+    signal: {resource: WebGroup}
+`, imdsmock.Config{})
+	w.aws.PutResource(awsStack, awsfake.Resource{LogicalID: "WebGroup", Type: "AWS::AutoScaling::AutoScalingGroup"})
+	w.aws.PutInstance(awsfake.Instance{ID: peerID, AZ: "us-east-1a", PrivateIP: "10.0.1.9",
+		Tags: map[string]string{"aws:cloudformation:stack-name": awsStack, "stackhand:applied:release": "v1"}})
+	w.aws.SetGroupInstances(awsGroup, awsfake.InService(peerID, awsInstance)...)
+	w.recordHooks(event.Setup, event.Deploy, event.Configure)
+	a := w.startAWS()
+	tag := func(k string) string {
+		in, _ := w.aws.GetInstance(awsInstance)
+		return in.Tags[k]
+	}
+	w.until("v1 published", a, func() bool {
+		return tag("stackhand:applied:release") == "v1" && strings.HasPrefix(tag("stackhand:last"), "configure succeeded ")
+	})
+	if s := w.aws.Signals(); len(s) != 1 || s[0].Status != "SUCCESS" || s[0].UniqueID != awsInstance || s[0].LogicalID != "WebGroup" {
+		t.Errorf("signals after setup: %+v", s)
+	}
+	// Nothing changes for two more passes: nothing is written, the peers are not read.
+	creates, reads := w.aws.Calls("ec2", "CreateTags"), fleetReads(w.aws)
+	passes := w.aws.Calls("autoscaling", "DescribeAutoScalingGroups")
+	w.until("two more passes", a, func() bool { return w.aws.Calls("autoscaling", "DescribeAutoScalingGroups") >= passes+2 })
+	if n := w.aws.Calls("ec2", "CreateTags"); n != creates {
+		t.Errorf("%d CreateTags calls without a change", n-creates)
+	}
+	if n := fleetReads(w.aws); n != reads {
+		t.Errorf("%d reads of the peers' tags with no rollout in progress", n-reads)
+	}
+
+	// v2: this instance (wave 2) waits for the peer, saying what it wants.
+	deploys := func() int { return strings.Count(strings.Join(w.events(), " "), "deploy") }
+	before := deploys()
+	w.aws.SetMetadata(awsStack, "WebServer", `{"release": "v2"}`)
+	w.until("v2 wanted", a, func() bool { return tag("stackhand:want:release") == "v2" })
+	w.until("the peers read", a, func() bool { return fleetReads(w.aws) > reads })
+	// While it waits: one read of the peers' tags per pass, not more.
+	r0, p0 := fleetReads(w.aws), w.aws.Calls("autoscaling", "DescribeAutoScalingGroups")
+	w.until("three passes while waiting", a, func() bool { return w.aws.Calls("autoscaling", "DescribeAutoScalingGroups") >= p0+3 })
+	if n, p := fleetReads(w.aws)-r0, w.aws.Calls("autoscaling", "DescribeAutoScalingGroups")-p0; n > p+1 {
+		t.Errorf("%d reads of the peers' tags in %d passes while waiting: at most one a pass", n, p)
+	}
+	if deploys() != before {
+		t.Fatalf("deployed v2 before the first wave applied it: %v", w.events())
+	}
+	w.aws.SetTag(peerID, "stackhand:applied:release", "v2")
+	w.until("v2 deployed and published", a, func() bool { return tag("stackhand:applied:release") == "v2" && tag("stackhand:want:release") == "" })
+	if deploys() != before+1 {
+		t.Errorf("deploys: %v", w.events())
+	}
+
+	// fleet status: the group's two instances from two calls.
+	cli := func(args ...string) string {
+		cmd := exec.Command(binPath, append(args, "--config", w.cfg)...)
+		cmd.Env = w.env()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	asg, tags := w.aws.Calls("autoscaling", "DescribeAutoScalingGroups"), fleetReads(w.aws)
+	out := cli("fleet", "status", "--group", awsGroup)
+	if !strings.Contains(out, peerID) || !strings.Contains(out, awsInstance) || !strings.Contains(out, "release v2: applied by all 2") {
+		t.Errorf("fleet status:\n%s", out)
+	}
+	// Other calls may be the agent's own passes meanwhile: at most one each more.
+	if n := w.aws.Calls("autoscaling", "DescribeAutoScalingGroups") - asg; n < 1 || n > 2 {
+		t.Errorf("fleet status made %d DescribeAutoScalingGroups calls", n)
+	}
+	if n := fleetReads(w.aws) - tags; n != 1 {
+		t.Errorf("fleet status made %d DescribeTags calls", n)
+	}
+
+	// Held: v3 is not deployed although the first wave has it; resumed, it is.
+	cli("fleet", "hold", "--group", awsGroup)
+	if g, _ := w.aws.GetGroup(awsGroup); g.Tags["stackhand:rollout-hold"] != "true" {
+		t.Fatalf("group tags after hold: %v", g.Tags)
+	}
+	w.aws.SetTag(peerID, "stackhand:applied:release", "v3")
+	w.aws.SetMetadata(awsStack, "WebServer", `{"release": "v3"}`)
+	w.until("v3 wanted", a, func() bool { return tag("stackhand:want:release") == "v3" })
+	w.until("the hold in status", a, func() bool {
+		src, _ := w.statusJSON()["sources"].(map[string]any)
+		f, _ := src["fleet"].(map[string]any)
+		d, _ := f["detail"].(string)
+		return strings.Contains(d, "held by the operator")
+	})
+	if deploys() != before+1 {
+		t.Fatalf("deployed v3 while held: %v", w.events())
+	}
+	cli("fleet", "resume", "--group", awsGroup)
+	w.until("v3 deployed after resume", a, func() bool { return tag("stackhand:applied:release") == "v3" })
+	if s := w.aws.Signals(); len(s) != 3 {
+		t.Errorf("signals: %+v, want one per release applied", s)
 	}
 	a.stop()
 }

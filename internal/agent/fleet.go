@@ -40,6 +40,7 @@ type fleetView struct {
 	wantPeers  []string  // whose state the last Decide needed
 	wantUntil  time.Time // read while a rollout waited within the last two intervals
 	decisions  map[string]string
+	asked      map[string]string // by rule, the value last asked about
 	state      *fleet.State // the engine's last, to publish again with a new health
 	health     string
 	pubErr     string
@@ -75,7 +76,13 @@ func (v *fleetView) Decide(in fleet.Input) fleet.Decision {
 		d = v.gate.Decide(in)
 	}
 	v.decisions[in.Rule] = d.Progress(in.Desired)
-	if !v.readOnce || !d.Go {
+	if !v.readOnce || v.asked[in.Rule] != in.Desired {
+		// A new rollout is read for at once; after that, once per interval: the read
+		// wakes the engine, which asks again, and must not make another read.
+		if v.asked == nil {
+			v.asked = map[string]string{}
+		}
+		v.asked[in.Rule] = in.Desired
 		select {
 		case v.nudge <- struct{}{}:
 		default:

@@ -56,7 +56,7 @@ type fleetSide struct {
 	published  map[string]fleet.State
 	unreadable map[string]string
 	held       bool
-	calls      int
+	states     map[string]string // lifecycle states other than InService, by id
 }
 
 func cmdFleetStatus(env Env, args []string) int {
@@ -88,6 +88,11 @@ func cmdFleetStatus(env Env, args []string) int {
 			return fail(env, ExitFailed, "%v", err)
 		}
 		sum := fleet.Summarize(side.peers, side.published, side.unreadable, rules, side.held)
+		for i := range sum.Rows {
+			if st := side.states[sum.Rows[i].Instance]; st != "" {
+				sum.Rows[i].State = st
+			}
+		}
 		if *asJSON {
 			enc := json.NewEncoder(out)
 			enc.SetIndent("", "  ")

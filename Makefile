@@ -130,6 +130,7 @@ bench: build
 	$(GO) test -run '^$$' -bench 'TakeRequests' -benchtime 1x -count 3 ./internal/engine/
 	$(GO) test -run '^$$' -bench 'ExtractTarGz' -benchtime 1x -count 3 ./internal/archive/
 	$(GO) test -run '^$$' -bench 'Prepare200MB' -benchtime 1x -count 3 ./internal/release/
+	$(GO) test -run '^$$' -bench 'FleetRollout100' -benchtime 1x -count 1 -timeout 20m ./internal/agent/
 
 clean:
 	rm -rf bin dist $(RUN_DIR)

@@ -41,7 +41,7 @@ type fleetView struct {
 	wantUntil  time.Time // read while a rollout waited within the last two intervals
 	decisions  map[string]string
 	asked      map[string]string // by rule, the value last asked about
-	state      *fleet.State // the engine's last, to publish again with a new health
+	state      *fleet.State      // the engine's last, to publish again with a new health
 	health     string
 	pubErr     string
 	nudge      chan struct{}

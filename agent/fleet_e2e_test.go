@@ -25,14 +25,13 @@ import (
 // hooks, sharing local.fleet_dir (where they publish) and the same peers.json content, so
 // that they behave as the instances of one group.
 type fleetWorld struct {
-	t       *testing.T
-	base    string
-	fleet   string
-	rec     string
-	ids     []string
-	worlds  []*world
-	agents  []*agent
-	failing map[string]string // instance id → the value its deploy hook fails
+	t      *testing.T
+	base   string
+	fleet  string
+	rec    string
+	ids    []string
+	worlds []*world
+	agents []*agent
 }
 
 const fleetRolloutConfig = `mode: local

@@ -204,6 +204,9 @@ func Run(parent context.Context, o Options) (next *config.Config, err error) {
 		if fv != nil {
 			fleetGate = fv
 			sources = append(sources, fv)
+			if found.env != nil {
+				reg.Expect(status.KindSource, fv.Name(), cfg.Interval.D()) // it reports every interval
+			}
 		}
 		var sig engine.Signaler
 		if hasSignals(cfg) {

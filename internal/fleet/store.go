@@ -113,8 +113,12 @@ func (s *LocalStore) Read(ctx context.Context, ids []string) (map[string]map[str
 			continue
 		}
 		var f localFile
-		if err := json.Unmarshal(b, &f); err != nil || f.InstanceID != id {
+		if err := json.Unmarshal(b, &f); err != nil {
 			bad[id] = fmt.Sprintf("%s is not a published state (%v)", p, err)
+			continue
+		}
+		if f.InstanceID != id {
+			bad[id] = fmt.Sprintf("%s is not a published state (it names instance %q)", p, f.InstanceID)
 			continue
 		}
 		t := map[string]string{}

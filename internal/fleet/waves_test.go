@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -199,5 +200,32 @@ func TestSizesInvariants(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// A percentage is ceil(n*p/100) exactly, without float error: 1.1% of 3000 is 33, though
+// 3000*1.1/100 is 33.00000000000001 in float64. Percentages as written in the config,
+// with one decimal, over fleets of up to 3000.
+func TestSizesPercentExact(t *testing.T) {
+	if got := Sizes([]Step{{Percent: 1.1}, {Percent: 100}}, 3000); !slices.Equal(got, []int{33, 3000}) {
+		t.Errorf("Sizes([1.1%%, 100%%], 3000) = %v, want [33 3000]", got)
+	}
+	bad := 0
+	for k := 1; k < 1000; k++ { // k/10 percent
+		st, err := ParseStep(strconv.FormatFloat(float64(k)/10, 'f', -1, 64) + "%")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n := 1; n <= 3000; n++ {
+			want := (n*k + 999) / 1000 // ceil(n * k/10 / 100)
+			if got := Sizes([]Step{st, {Percent: 100}}, n)[0]; got != want {
+				if bad++; bad <= 5 {
+					t.Errorf("Sizes([%s, 100%%], %d)[0] = %d, want %d", st, n, got, want)
+				}
+			}
+		}
+	}
+	if bad > 5 {
+		t.Errorf("… %d wrong in all", bad)
 	}
 }

@@ -46,7 +46,7 @@ type LocalStore struct {
 	Dir string
 
 	mu   sync.Mutex
-	last map[string]string // what Publish wrote last
+	last map[string]map[string]string // what Publish wrote last, by instance id
 }
 
 // localFile is one instance's file.
@@ -67,7 +67,7 @@ func (s *LocalStore) Publish(ctx context.Context, instanceID string, tags map[st
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.last != nil && maps.Equal(s.last, tags) {
+	if last, ok := s.last[instanceID]; ok && maps.Equal(last, tags) {
 		return nil
 	}
 	dir, err := s.dir()
@@ -81,7 +81,10 @@ func (s *LocalStore) Publish(ctx context.Context, instanceID string, tags map[st
 	if err := atomicfile.Write(filepath.Join(dir, instanceID+".json"), append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("publish to the fleet directory: %w", err)
 	}
-	s.last = maps.Clone(tags)
+	if s.last == nil {
+		s.last = map[string]map[string]string{}
+	}
+	s.last[instanceID] = maps.Clone(tags)
 	return nil
 }
 
@@ -110,8 +113,12 @@ func (s *LocalStore) Read(ctx context.Context, ids []string) (map[string]map[str
 			continue
 		}
 		var f localFile
-		if err := json.Unmarshal(b, &f); err != nil || f.InstanceID != id {
+		if err := json.Unmarshal(b, &f); err != nil {
 			bad[id] = fmt.Sprintf("%s is not a published state (%v)", p, err)
+			continue
+		}
+		if f.InstanceID != id {
+			bad[id] = fmt.Sprintf("%s is not a published state (it names instance %q)", p, f.InstanceID)
 			continue
 		}
 		t := map[string]string{}

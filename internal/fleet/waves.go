@@ -70,7 +70,13 @@ func Sizes(waves []Step, n int) []int {
 	for i, w := range waves {
 		size := w.Count
 		if w.Percent > 0 {
-			size = int(math.Ceil(float64(n) * w.Percent / 100))
+			x := float64(n) * w.Percent / 100
+			// n*p/100 of a whole number (3000 * 1.1%) can come out a hair above it in
+			// float64 (33.00000000000001); ceil would then take one instance more.
+			if r := math.Round(x); math.Abs(x-r) < 1e-9 {
+				x = r
+			}
+			size = int(math.Ceil(x))
 		}
 		size = min(size, n)
 		if i > 0 {

@@ -124,11 +124,12 @@ func (g *Gate) Decide(in Input) Decision {
 		tr = &tracked{desired: in.Desired, since: map[string]time.Time{}}
 		g.ready[in.Rule] = tr
 	}
-	peers := slices.Clone(in.Peers)
-	if !slices.ContainsFunc(peers, func(p Peer) bool { return p.InstanceID == in.Self }) {
-		peers = append(peers, Peer{InstanceID: in.Self})
+	order := Order(in.Peers)
+	if !slices.ContainsFunc(order, func(p Peer) bool { return p.InstanceID == in.Self }) {
+		// Not online yet as the group sees it (Pending, Standby): it counts, last, and
+		// never jumps ahead of the instances that are.
+		order = append(order, Peer{InstanceID: in.Self})
 	}
-	order := Order(peers)
 	sizes := Sizes(in.Rollout.Waves, len(order))
 	pos := slices.IndexFunc(order, func(p Peer) bool { return p.InstanceID == in.Self })
 	d := Decision{Waves: len(sizes), Total: len(order)}

@@ -17,26 +17,30 @@ const KeyMore = Prefix + "more"
 
 // RuleKey is how a rule's name appears in its tag keys: the characters EC2 allows in keys
 // that instance metadata also shows (letters, digits and + - = . , _ : @; no space, no
-// /) kept, any other replaced by _, and a name too long for MaxKeyLen cut, with ~ and 8
-// hex digits of its hash so that two long names stay apart. State's maps are keyed by
+// /) kept, any other replaced by _ with ~ and 4 hex digits of the name's hash added (so
+// that web/config and web_config stay apart), and a name too long for MaxKeyLen cut, with
+// ~ and 8 hex digits of its hash so that two long names stay apart. State's maps are keyed by
 // it: look a rule up with RuleKey(name).
 func RuleKey(rule string) string {
 	var b strings.Builder
+	changed := false
 	for _, r := range rule {
 		if r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("+-=.,_:@", r)) {
 			b.WriteRune(r)
 		} else {
 			b.WriteByte('_')
+			changed = true
 		}
 	}
 	k := b.String()
-	room := MaxKeyLen - len(KeyWanted) // the longest of the per-rule prefixes
-	if len(KeyApplied) > len(KeyWanted) {
-		room = MaxKeyLen - len(KeyApplied)
-	}
-	if len(k) > room {
-		h := sha256.Sum256([]byte(rule))
+	room := MaxKeyLen - max(len(KeyApplied), len(KeyFailed), len(KeyWanted)) // the longest per-rule prefix
+	h := sha256.Sum256([]byte(rule))
+	switch {
+	case len(k) > room:
 		k = k[:room-9] + "~" + hex.EncodeToString(h[:4])
+	case changed:
+		// web/config and web_config stay apart.
+		k += "~" + hex.EncodeToString(h[:2])
 	}
 	return k
 }

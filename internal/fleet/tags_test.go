@@ -31,8 +31,8 @@ func TestTagsParseRoundTrip(t *testing.T) {
 	if got, want := tags[KeyLast], "deploy rolled_back 2026-12-04T18:30:05Z"; got != want {
 		t.Errorf("%s = %q, want %q (UTC)", KeyLast, got, want)
 	}
-	if got, want := tags[KeyFailed+"db_schema"], "v7 hook exited 2: migration failed"; got != want {
-		t.Errorf("%s = %q, want %q", KeyFailed+"db_schema", got, want)
+	if got, want := tags[KeyFailed+RuleKey("db schema")], "v7 hook exited 2: migration failed"; got != want {
+		t.Errorf("%s = %q, want %q", KeyFailed+RuleKey("db schema"), got, want)
 	}
 	got := Parse(tags)
 	want := State{
@@ -69,17 +69,28 @@ func TestRuleKey(t *testing.T) {
 	}{
 		{"release", "release"},
 		{"web.config-v2_x+y=z,a:b@c", "web.config-v2_x+y=z,a:b@c"},
-		{"web/config", "web_config"},
-		{"db schema", "db_schema"},
-		{"café", "caf_"},
-		{"日本", "__"},
-		{"a\tb\nc", "a_b_c"},
-		{"~x", "_x"},
+		{"web/config", "web_config~"},
+		{"db schema", "db_schema~"},
+		{"café", "caf_~"},
+		{"日本", "__~"},
+		{"a\tb\nc", "a_b_c~"},
+		{"~x", "_x~"},
 	}
 	for _, tt := range tests {
-		if got := RuleKey(tt.name); got != tt.want {
+		got := RuleKey(tt.name)
+		if strings.HasSuffix(tt.want, "~") {
+			// A replaced character adds ~ and 4 hex digits of the name's hash.
+			if !strings.HasPrefix(got, tt.want) || len(got) != len(tt.want)+4 {
+				t.Errorf("RuleKey(%q) = %q, want %q and 4 hex digits", tt.name, got, tt.want)
+			}
+			continue
+		}
+		if got != tt.want {
 			t.Errorf("RuleKey(%q) = %q, want %q", tt.name, got, tt.want)
 		}
+	}
+	if RuleKey("web/config") == RuleKey("web_config") {
+		t.Error("web/config and web_config share a key")
 	}
 	names := []string{
 		long, long + "x", long[:200] + "/" + long[:99], strings.Repeat("é", 200), strings.Repeat("é", 201),

@@ -173,7 +173,9 @@ func BenchmarkFleetRollout100(b *testing.B) {
 				after := len(srv.CallLog()) - calls1
 				// Per instance and pass (an interval), so that the figure holds at any interval:
 				// at the default 60 s, an instance-hour is 60 passes.
-				perPass := func(calls int, d time.Duration) float64 { return float64(calls) / n / (d.Seconds() / interval.Seconds()) }
+				perPass := func(calls int, d time.Duration) float64 {
+					return float64(calls) / n / (d.Seconds() / interval.Seconds())
+				}
 				perHour := func(calls int, d time.Duration) float64 { return perPass(calls, d) * 60 }
 				b.ReportMetric(took.Seconds()/interval.Seconds(), "intervals-to-all")
 				b.ReportMetric(perPass(during, took), "calls/instance/pass-during")
@@ -265,4 +267,3 @@ func startSimAgent(b *testing.B, ctx context.Context, wg *sync.WaitGroup, env *a
 	eng.Update(ctx, source.Update{Source: "metadata", Metadata: map[string]source.Observed{"release": {Present: true, Value: json.RawMessage(`"v1"`)}}})
 	return &simAgent{id: id, eng: eng, runner: r}
 }
-

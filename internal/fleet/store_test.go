@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -34,16 +33,9 @@ func inode(t *testing.T, path string) uint64 {
 	return fi.Sys().(*syscall.Stat_t).Ino
 }
 
-func skipOnWindows(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("the local store's permission checks are Unix ones")
-	}
-}
-
 var _ Store = (*LocalStore)(nil)
 
 func TestLocalStorePublishRead(t *testing.T) {
-	skipOnWindows(t)
 	ctx := context.Background()
 	dir := fleetDir(t)
 	a := &LocalStore{Dir: dir}
@@ -115,7 +107,6 @@ func TestLocalStorePublishRead(t *testing.T) {
 }
 
 func TestLocalStoreReadKeepsOnlyStackhandTags(t *testing.T) {
-	skipOnWindows(t)
 	ctx := context.Background()
 	s := &LocalStore{Dir: fleetDir(t)}
 	if err := s.Publish(ctx, "i-a", map[string]string{"Name": "web", KeyHealth: "healthy"}); err != nil {
@@ -128,7 +119,6 @@ func TestLocalStoreReadKeepsOnlyStackhandTags(t *testing.T) {
 }
 
 func TestLocalStorePublishWritesOnlyChanges(t *testing.T) {
-	skipOnWindows(t)
 	ctx := context.Background()
 	dir := fleetDir(t)
 	s := &LocalStore{Dir: dir}
@@ -171,7 +161,6 @@ func TestLocalStorePublishWritesOnlyChanges(t *testing.T) {
 // The Store interface publishes by instance id: one store publishing the same tags for two
 // instances writes both files.
 func TestLocalStorePublishPerInstance(t *testing.T) {
-	skipOnWindows(t)
 	ctx := context.Background()
 	dir := fleetDir(t)
 	s := &LocalStore{Dir: dir}
@@ -188,7 +177,6 @@ func TestLocalStorePublishPerInstance(t *testing.T) {
 }
 
 func TestLocalStoreHold(t *testing.T) {
-	skipOnWindows(t)
 	ctx := context.Background()
 	dir := fleetDir(t)
 	s := &LocalStore{Dir: dir}
@@ -211,7 +199,6 @@ func TestLocalStoreHold(t *testing.T) {
 }
 
 func TestLocalStoreCreatesMissingDir(t *testing.T) {
-	skipOnWindows(t)
 	dir := filepath.Join(fleetDir(t), "fleet")
 	s := &LocalStore{Dir: dir}
 	if err := s.Publish(context.Background(), "i-a", map[string]string{KeyHealth: "healthy"}); err != nil {
@@ -224,7 +211,6 @@ func TestLocalStoreCreatesMissingDir(t *testing.T) {
 }
 
 func TestLocalStoreRefusesDirWritableByOthers(t *testing.T) {
-	skipOnWindows(t)
 	ctx := context.Background()
 	dir := fleetDir(t)
 	if err := os.Chmod(dir, 0o777); err != nil {
@@ -254,7 +240,6 @@ func TestLocalStoreRefusesDirWritableByOthers(t *testing.T) {
 }
 
 func TestLocalStoreRefusesBadInstanceIDs(t *testing.T) {
-	skipOnWindows(t)
 	ctx := context.Background()
 	parent := fleetDir(t)
 	dir := filepath.Join(parent, "fleet")

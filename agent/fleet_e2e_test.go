@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -374,15 +375,31 @@ func fleetReads(srv *awsfake.Server) int {
 // reads the peers' tags only while a rollout waits; as the second wave it deploys once
 // the first published the release; `fleet hold` (a tag on the group, read with the group)
 // stops the next rollout until `fleet resume`; `fleet status` shows the group in two calls;
-// each release applied is signalled with SignalResource, the instance id its unique id.
+// each release applied is signalled with SignalResource, and a rule with a wait handle
+// PUTs to its URL, the instance id the unique id of both.
 func TestAWSFleetTagsRolloutHoldAndStatus(t *testing.T) {
 	const peerID = "i-0000000000000000a" // first in the order: same AZ, a smaller id
+	// The config rule also signals a WaitConditionHandle, whose URL the metadata holds.
+	var handleMu sync.Mutex
+	var handled []string
+	handle := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var d struct{ Status, UniqueId string }
+		json.NewDecoder(r.Body).Decode(&d)
+		handleMu.Lock()
+		handled = append(handled, r.Method+" "+d.Status+" "+d.UniqueId)
+		handleMu.Unlock()
+	}))
+	defer handle.Close()
 	w := newAWSWorld(t, `watch:
   - name: release
     metadata: release
     rollout: {waves: [1, 100%]}
     signal: {resource: WebGroup}
+  - name: config
+    metadata: config
+    signal: {wait_handle: {metadata: handle}}
 `, imdsmock.Config{})
+	w.aws.SetMetadata(awsStack, "WebServer", fmt.Sprintf(`{"release": "v1", "config": "c1", "handle": %q}`, handle.URL+"/wch"))
 	w.aws.PutResource(awsStack, awsfake.Resource{LogicalID: "WebGroup", Type: "AWS::AutoScaling::AutoScalingGroup"})
 	w.aws.PutInstance(awsfake.Instance{ID: peerID, AZ: "us-east-1a", PrivateIP: "10.0.1.9",
 		Tags: map[string]string{"aws:cloudformation:stack-name": awsStack, "stackhand:applied:release": "v1"}})
@@ -399,6 +416,12 @@ func TestAWSFleetTagsRolloutHoldAndStatus(t *testing.T) {
 	if s := w.aws.Signals(); len(s) != 1 || s[0].Status != "SUCCESS" || s[0].UniqueID != awsInstance || s[0].LogicalID != "WebGroup" {
 		t.Errorf("signals after setup: %+v", s)
 	}
+	w.until("the wait handle signalled", a, func() bool { handleMu.Lock(); defer handleMu.Unlock(); return len(handled) > 0 })
+	handleMu.Lock()
+	if handled[0] != "PUT SUCCESS "+awsInstance {
+		t.Errorf("wait handle: %v", handled)
+	}
+	handleMu.Unlock()
 	// Nothing changes for two more passes: nothing is written, the peers are not read.
 	creates, reads := w.aws.Calls("ec2", "CreateTags"), fleetReads(w.aws)
 	passes := w.aws.Calls("autoscaling", "DescribeAutoScalingGroups")
@@ -413,7 +436,7 @@ func TestAWSFleetTagsRolloutHoldAndStatus(t *testing.T) {
 	// v2: this instance (wave 2) waits for the peer, saying what it wants.
 	deploys := func() int { return strings.Count(strings.Join(w.events(), " "), "deploy") }
 	before := deploys()
-	w.aws.SetMetadata(awsStack, "WebServer", `{"release": "v2"}`)
+	w.aws.SetMetadata(awsStack, "WebServer", fmt.Sprintf(`{"release": "v2", "config": "c1", "handle": %q}`, handle.URL+"/wch"))
 	w.until("v2 wanted", a, func() bool { return tag("stackhand:want:release") == "v2" })
 	w.until("the peers read", a, func() bool { return fleetReads(w.aws) > reads })
 	// While it waits: one read of the peers' tags per pass, not more.
@@ -460,7 +483,7 @@ func TestAWSFleetTagsRolloutHoldAndStatus(t *testing.T) {
 		t.Fatalf("group tags after hold: %v", g.Tags)
 	}
 	w.aws.SetTag(peerID, "stackhand:applied:release", "v3")
-	w.aws.SetMetadata(awsStack, "WebServer", `{"release": "v3"}`)
+	w.aws.SetMetadata(awsStack, "WebServer", fmt.Sprintf(`{"release": "v3", "config": "c1", "handle": %q}`, handle.URL+"/wch"))
 	w.until("v3 wanted", a, func() bool { return tag("stackhand:want:release") == "v3" })
 	w.until("the hold in status", a, func() bool {
 		src, _ := w.statusJSON()["sources"].(map[string]any)

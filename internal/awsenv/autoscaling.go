@@ -56,18 +56,23 @@ type queryClient struct {
 	signing  string // SigV4 signing name
 	name     string // for messages: "operation error AutoScaling: …"
 	version  string
-	http     interface {
-		Do(*http.Request) (*http.Response, error)
-	}
-	timeout time.Duration // one attempt, the answer's body included
-	retry   backoff.Policy
-	sleep   func(context.Context, time.Duration) error
+	http     httpDoer
+	timeout  time.Duration // one attempt, the answer's body included
+	sleep    func(context.Context, time.Duration) error
 }
 
 func newQueryClient(cfg aws.Config, callTimeout time.Duration, envName, signing, name, version string) *queryClient {
 	if callTimeout <= 0 {
 		callTimeout = DefaultCallTimeout
 	}
+	return &queryClient{cfg: cfg, endpoint: serviceEndpoint(cfg, envName, signing), signing: signing, name: name, version: version,
+		http: serviceHTTP(cfg, callTimeout), timeout: callTimeout, sleep: sleepCtx}
+}
+
+// serviceEndpoint is a hand-made client's endpoint: AWS_ENDPOINT_URL_<envName>, else cfg's
+// base endpoint (AWS_ENDPOINT_URL), else https://<prefix>.<region>.amazonaws.com (.com.cn
+// in China).
+func serviceEndpoint(cfg aws.Config, envName, prefix string) string {
 	endpoint := os.Getenv("AWS_ENDPOINT_URL_" + envName)
 	if endpoint == "" && cfg.BaseEndpoint != nil {
 		endpoint = *cfg.BaseEndpoint
@@ -77,17 +82,43 @@ func newQueryClient(cfg aws.Config, callTimeout time.Duration, envName, signing,
 		if strings.HasPrefix(cfg.Region, "cn-") {
 			suffix = "amazonaws.com.cn"
 		}
-		endpoint = "https://" + signing + "." + cfg.Region + "." + suffix
+		endpoint = "https://" + prefix + "." + cfg.Region + "." + suffix
 	}
-	var client interface {
-		Do(*http.Request) (*http.Response, error)
-	} = cfg.HTTPClient
-	if cfg.HTTPClient == nil {
-		client = httpClient(callTimeout, nil)
+	return strings.TrimRight(endpoint, "/")
+}
+
+// httpDoer is what a hand-made client sends requests with.
+type httpDoer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+// serviceHTTP is cfg's HTTP client, or one with the agent's deadlines.
+func serviceHTTP(cfg aws.Config, callTimeout time.Duration) httpDoer {
+	if cfg.HTTPClient != nil {
+		return cfg.HTTPClient
 	}
-	return &queryClient{cfg: cfg, endpoint: strings.TrimRight(endpoint, "/"), signing: signing, name: name, version: version,
-		http: client, timeout: callTimeout, retry: backoff.Policy{Base: 200 * time.Millisecond, Factor: 2, Max: 2 * time.Second, Jitter: 1},
-		sleep: sleepCtx}
+	return httpClient(callTimeout, nil)
+}
+
+// callRetry is the wait before a hand-made call's next attempt.
+var callRetry = backoff.Policy{Base: 200 * time.Millisecond, Factor: 2, Max: 2 * time.Second, Jitter: 1}
+
+// withRetries runs try up to attempts times: again after a 5xx, a throttle or a
+// connection error (as the SDK's standard retryer), never after anything else.
+func withRetries(ctx context.Context, attempts int, sleep func(context.Context, time.Duration) error, try func() error) error {
+	var last error
+	for attempt := 0; attempt < attempts; attempt++ {
+		if attempt > 0 {
+			if err := sleep(ctx, callRetry.Delay(attempt-1)); err != nil {
+				return last
+			}
+		}
+		last = try()
+		if last == nil || !retryable(last) || ctx.Err() != nil {
+			return last
+		}
+	}
+	return last
 }
 
 // queryAttempts is how many times a call is tried: a 5xx, a throttle or a connection
@@ -100,23 +131,7 @@ func (c *queryClient) call(ctx context.Context, action string, params url.Values
 	params.Set("Action", action)
 	params.Set("Version", c.version)
 	body := []byte(params.Encode())
-	var last error
-	for attempt := 0; attempt < queryAttempts; attempt++ {
-		if attempt > 0 {
-			if err := c.sleep(ctx, c.retry.Delay(attempt-1)); err != nil {
-				return last
-			}
-		}
-		err := c.once(ctx, action, body, out)
-		if err == nil {
-			return nil
-		}
-		last = err
-		if !retryable(err) || ctx.Err() != nil {
-			break
-		}
-	}
-	return last
+	return withRetries(ctx, queryAttempts, c.sleep, func() error { return c.once(ctx, action, body, out) })
 }
 
 func (c *queryClient) once(ctx context.Context, action string, body []byte, out any) error {

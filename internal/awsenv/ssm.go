@@ -9,9 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -19,8 +17,6 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
-
-	"github.com/stackhand/stackhand/internal/backoff"
 )
 
 // SSMClient calls ssm:GetParameter, the one Systems Manager call stackhand makes (the
@@ -33,12 +29,9 @@ import (
 type SSMClient struct {
 	cfg      aws.Config
 	endpoint string
-	http     interface {
-		Do(*http.Request) (*http.Response, error)
-	}
-	timeout time.Duration // one attempt, the answer's body included
-	retry   backoff.Policy
-	sleep   func(context.Context, time.Duration) error
+	http     httpDoer
+	timeout  time.Duration // one attempt, the answer's body included
+	sleep    func(context.Context, time.Duration) error
 }
 
 // SSMParameter is what GetParameter read: the value as stored (a SecureString stays
@@ -60,31 +53,8 @@ func NewSSMClient(cfg aws.Config, callTimeout time.Duration) *SSMClient {
 	if callTimeout <= 0 {
 		callTimeout = DefaultCallTimeout
 	}
-	endpoint := os.Getenv("AWS_ENDPOINT_URL_SSM")
-	if endpoint == "" && cfg.BaseEndpoint != nil {
-		endpoint = *cfg.BaseEndpoint
-	}
-	if endpoint == "" {
-		suffix := "amazonaws.com"
-		if strings.HasPrefix(cfg.Region, "cn-") {
-			suffix = "amazonaws.com.cn"
-		}
-		endpoint = "https://ssm." + cfg.Region + "." + suffix
-	}
-	var client interface {
-		Do(*http.Request) (*http.Response, error)
-	} = cfg.HTTPClient
-	if cfg.HTTPClient == nil {
-		client = &http.Client{Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: dialTimeout}).DialContext,
-			TLSHandshakeTimeout:   tlsTimeout,
-			ResponseHeaderTimeout: callTimeout,
-		}}
-	}
-	return &SSMClient{cfg: cfg, endpoint: strings.TrimRight(endpoint, "/"), http: client,
-		timeout: callTimeout, retry: backoff.Policy{Base: 200 * time.Millisecond, Factor: 2, Max: 2 * time.Second, Jitter: 1},
-		sleep: sleepCtx}
+	return &SSMClient{cfg: cfg, endpoint: serviceEndpoint(cfg, "SSM", "ssm"), http: serviceHTTP(cfg, callTimeout),
+		timeout: callTimeout, sleep: sleepCtx}
 }
 
 // ssmAttempts is how many times a call is tried: a 5xx, a throttle or a connection
@@ -101,23 +71,15 @@ func (c *SSMClient) GetParameter(ctx context.Context, name string) (SSMParameter
 	if err != nil {
 		return SSMParameter{}, err
 	}
-	var last error
-	for attempt := 0; attempt < ssmAttempts; attempt++ {
-		if attempt > 0 {
-			if err := c.sleep(ctx, c.retry.Delay(attempt-1)); err != nil {
-				return SSMParameter{}, last
-			}
-		}
-		p, err := c.getParameter(ctx, body)
-		if err == nil {
-			return p, nil
-		}
-		last = err
-		if !retryable(err) || ctx.Err() != nil {
-			break
-		}
+	var p SSMParameter
+	err = withRetries(ctx, ssmAttempts, c.sleep, func() (err error) {
+		p, err = c.getParameter(ctx, body)
+		return err
+	})
+	if err != nil {
+		return SSMParameter{}, err
 	}
-	return SSMParameter{}, last
+	return p, nil
 }
 
 func retryable(err error) bool {

@@ -49,6 +49,20 @@ func ec2TagParams(p url.Values) (keys []string, values []*string) {
 	}
 }
 
+// taggableLocked says why the caller may not tag one of ids: it does not exist, or its
+// tags are denied.
+func (s *Server) taggableLocked(ids []string) error {
+	for _, id := range ids {
+		if s.instances[id] == nil {
+			return errorf(http.StatusBadRequest, "InvalidInstanceID.NotFound", "The instance ID '%s' does not exist", id)
+		}
+		if s.tagDenied[id] {
+			return unauthorized()
+		}
+	}
+	return nil
+}
+
 type ec2ReturnResult struct {
 	Return bool `xml:"return"`
 }
@@ -75,14 +89,11 @@ func (s *Server) createTags(c *call) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.taggableLocked(ids); err != nil {
+		return nil, err
+	}
 	for _, id := range ids {
 		in := s.instances[id]
-		if in == nil {
-			return nil, errorf(http.StatusBadRequest, "InvalidInstanceID.NotFound", "The instance ID '%s' does not exist", id)
-		}
-		if s.tagDenied[id] {
-			return nil, unauthorized()
-		}
 		n := len(in.Tags)
 		for _, k := range keys {
 			if _, ok := in.Tags[k]; !ok {
@@ -119,14 +130,8 @@ func (s *Server) deleteTags(c *call) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, id := range ids {
-		in := s.instances[id]
-		if in == nil {
-			return nil, errorf(http.StatusBadRequest, "InvalidInstanceID.NotFound", "The instance ID '%s' does not exist", id)
-		}
-		if s.tagDenied[id] {
-			return nil, unauthorized()
-		}
+	if err := s.taggableLocked(ids); err != nil {
+		return nil, err
 	}
 	for _, id := range ids {
 		in := s.instances[id]

@@ -57,6 +57,7 @@ type fleetSide struct {
 	unreadable map[string]string
 	held       bool
 	states     map[string]string // lifecycle states other than InService, by id
+	others     []fleet.Peer      // the group's instances that are not InService
 }
 
 func cmdFleetStatus(env Env, args []string) int {
@@ -88,6 +89,10 @@ func cmdFleetStatus(env Env, args []string) int {
 			return fail(env, ExitFailed, "%v", err)
 		}
 		sum := fleet.Summarize(side.peers, side.published, side.unreadable, rules, side.held)
+		if len(side.others) > 0 {
+			more := fleet.Summarize(side.others, side.published, side.unreadable, nil, false)
+			sum.Rows = append(sum.Rows, more.Rows...)
+		}
 		for i := range sum.Rows {
 			if st := side.states[sum.Rows[i].Instance]; st != "" {
 				sum.Rows[i].State = st

@@ -72,10 +72,15 @@ func readFleetAWS(ctx context.Context, cfg *config.Config, group, stack string) 
 		for _, in := range g.Instances {
 			id := aws.ToString(in.InstanceId)
 			ids = append(ids, id)
-			side.peers = append(side.peers, fleet.Peer{InstanceID: id, AvailabilityZone: aws.ToString(in.AvailabilityZone)})
+			p := fleet.Peer{InstanceID: id, AvailabilityZone: aws.ToString(in.AvailabilityZone)}
 			if s := string(in.LifecycleState); s != "InService" {
+				// Shown, but not counted in the waves: the agents' gates count only the
+				// online (InService) instances.
 				side.states = map2(side.states, id, s)
+				side.others = append(side.others, p)
+				continue
 			}
+			side.peers = append(side.peers, p)
 		}
 		tags, err := (&fleet.AWSStore{EC2: env.EC2()}).Read(ctx, ids)
 		var why fleet.ReadErrors

@@ -442,3 +442,79 @@ func TestDecisionProgress(t *testing.T) {
 		t.Errorf("Progress = %q", got)
 	}
 }
+
+// For a moment the agents of a group see different peer sets: half already see an
+// instance that joined (it sorts first in its zone, and is still in its setup, so it has
+// published nothing), half do not. Those that see it wait for it; none goes twice; once
+// the joiner has published (its setup applies the value) and every agent sees it, the
+// rollout completes, every wave in order.
+func TestGateDivergentPeerSets(t *testing.T) {
+	joiner := peer("i-a0", "us-east-1a")
+	full := append(tenPeers(), joiner)
+	published := map[string]State{}
+	for _, p := range tenPeers() {
+		published[p.InstanceID] = State{Applied: map[string]string{"release": "v1"}}
+	}
+	gates := map[string]*Gate{}
+	went := map[string]int{} // round an agent went
+	for round := 1; round <= 30 && len(went) < 10; round++ {
+		if round == 5 {
+			published[joiner.InstanceID] = State{Applied: map[string]string{"release": "v2"}}
+		}
+		now := t0.Add(time.Duration(round) * time.Minute)
+		goes := []string{}
+		for i, p := range tenPeers() {
+			if _, done := went[p.InstanceID]; done {
+				continue
+			}
+			view := tenPeers()
+			if i%2 == 0 || round >= 5 {
+				view = full
+			}
+			g := gates[p.InstanceID]
+			if g == nil {
+				g = &Gate{}
+				gates[p.InstanceID] = g
+			}
+			d := g.Decide(Input{Rule: "release", Rollout: rollout(0, 0), Desired: "v2", Self: p.InstanceID, Peers: view, Published: published, Now: now})
+			if d.Go {
+				goes = append(goes, p.InstanceID)
+			}
+			if d.Go && round < 5 && i%2 == 0 {
+				// It sees the joiner, first in the order, which has applied nothing yet.
+				t.Errorf("round %d: %s, which sees the joiner, went before the joiner published", round, p.InstanceID)
+			}
+		}
+		// The agents that went apply the value before the next round.
+		for _, id := range goes {
+			went[id] = round
+			published[id] = State{Applied: map[string]string{"release": "v2"}}
+		}
+	}
+	if len(went) != 10 {
+		t.Fatalf("only %d of 10 applied: %v", len(went), went)
+	}
+	// In the order all agents agree on at the end, no instance went before every
+	// instance of the earlier waves had.
+	order := Order(full)
+	sizes := Sizes(rollout(0, 0).Waves, len(order))
+	wave := func(id string) int {
+		for i, p := range order {
+			if p.InstanceID == id {
+				for w, s := range sizes {
+					if i < s {
+						return w + 1
+					}
+				}
+			}
+		}
+		return 0
+	}
+	for a, ra := range went {
+		for b, rb := range went {
+			if wave(b) < wave(a) && rb > ra && ra >= 5 {
+				t.Errorf("%s (wave %d) went in round %d, before %s (wave %d) in round %d", a, wave(a), ra, b, wave(b), rb)
+			}
+		}
+	}
+}

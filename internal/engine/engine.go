@@ -136,6 +136,9 @@ type Engine struct {
 	publishSoon bool
 	// rolloutHold is the operator's hold, as the peers source last read it.
 	rolloutHold bool
+	// noPeers says the peers source has no peers to watch (no group, no stack): a rule
+	// with a rollout then applies at once, this instance being the whole fleet.
+	noPeers bool
 
 	terminating   bool
 	shutdownWhy   string

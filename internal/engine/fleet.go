@@ -48,7 +48,9 @@ func (e *Engine) rolloutGo(r config.WatchRule, kind event.ChangeKind, val []byte
 		return true
 	}
 	if !e.peersRead {
-		return false // the peers are not known yet: the wave is not either
+		// The peers are not known yet, so neither is the wave; an instance with no
+		// peers to watch is a fleet of one.
+		return e.noPeers
 	}
 	d := e.fleet.Decide(fleet.Input{Rule: r.Name, Rollout: r.Rollout.Fleet(), Desired: desired,
 		Self: e.identity.InstanceID, Peers: slices.Clone(e.peers), Held: e.rolloutHold, Now: e.clk.Now()})

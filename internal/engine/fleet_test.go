@@ -114,3 +114,34 @@ func TestRolloutGate(t *testing.T) {
 		t.Fatalf("published after the failure: %+v", st)
 	}
 }
+
+// An instance in no Auto Scaling group and no stack has no peers to watch: a rule with a
+// rollout deploys at once, the instance being a fleet of one, without asking the gate.
+func TestRolloutWithNoPeersIsAFleetOfOne(t *testing.T) {
+	rule := config.WatchRule{Name: "release", Metadata: "release",
+		Rollout: &config.Rollout{Steps: []fleet.Step{{Count: 1}, {Percent: 100}}}}
+	cfg := testConfig(t, rule)
+	ff := &fakeFleet{}
+	clk := newClock()
+	dir := t.TempDir()
+	st0, store, _, err := state.Open(dir, clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := startFull(t, cfg, dir, clk, st0, store, nil, nil, func(o *engine.Options) { o.Fleet = ff })
+	h.update(identity(self))
+	h.update(meta("release", `"v1"`))
+	h.update(source.Update{Source: "peers", Detail: source.NoPeers})
+	ok(h.next(event.Setup))
+	ok(h.next(event.Deploy))
+	ok(h.next(event.Configure))
+	h.update(meta("release", `"v2"`))
+	d := h.next(event.Deploy)
+	if w := watched(t, d.payload(t), "release"); compact(w.New) != `"v2"` {
+		t.Fatalf("deploy of %s", w.New)
+	}
+	ok(d)
+	if _, in := ff.last(); len(in) != 0 {
+		t.Errorf("the gate was asked with no peers: %+v", in)
+	}
+}

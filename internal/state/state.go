@@ -286,11 +286,19 @@ func (s *State) fill() {
 }
 
 // Read reads the state file in dir without any side effect (for `stackhand status`).
-// A missing file gives an empty State and no error.
+// A missing file gives an empty State and no error; missing between the two renames of
+// a save, the last-good copy is read.
 func Read(dir string) (*State, error) {
 	b, err := os.ReadFile(filepath.Join(dir, FileName))
 	if errors.Is(err, fs.ErrNotExist) {
-		return New(), nil
+		// Between the two renames of a save, state.json is briefly absent and the state
+		// is in LastGoodName: a reader then must not see an empty state.
+		if b, err = os.ReadFile(filepath.Join(dir, LastGoodName)); err == nil {
+			return decode(b, filepath.Join(dir, LastGoodName))
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return New(), nil
+		}
 	}
 	if err != nil {
 		return nil, err

@@ -240,3 +240,28 @@ func TestHighestSeqReadsEventIDsOnly(t *testing.T) {
 		t.Errorf("SeqAtLeast lowered seq to %d", st.Seq)
 	}
 }
+
+// Between the two renames of a save, state.json is absent and the state is in its
+// last-good copy: Read (stackhand status) gives that, not an empty state.
+func TestReadBetweenTheRenamesOfASave(t *testing.T) {
+	dir := t.TempDir()
+	st, store, _, err := Open(dir, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Seq = 42
+	if err := store.Save(st); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, FileName), filepath.Join(dir, LastGoodName)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Read(dir)
+	if err != nil || got.Seq != 42 {
+		t.Fatalf("Read = seq %v, %v; want the last-good copy's 42", got.Seq, err)
+	}
+	os.Remove(filepath.Join(dir, LastGoodName))
+	if got, err := Read(dir); err != nil || got.Seq != 0 {
+		t.Fatalf("Read of nothing = %v, %v", got.Seq, err)
+	}
+}

@@ -17,9 +17,10 @@ const KeyMore = Prefix + "more"
 
 // RuleKey is how a rule's name appears in its tag keys: the characters EC2 allows in keys
 // that instance metadata also shows (letters, digits and + - = . , _ : @; no space, no
-// /) kept, any other replaced by _ with ~ and 4 hex digits of the name's hash added (so
+// /) kept, any other replaced by _ with + and 4 hex digits of the name's hash added (so
 // that web/config and web_config stay apart), and a name too long for MaxKeyLen cut, with
-// ~ and 8 hex digits of its hash so that two long names stay apart. State's maps are keyed by
+// + and 8 hex digits of its hash so that two long names stay apart. (+, not ~: instance
+// metadata allows + in tag keys and not ~.) State's maps are keyed by
 // it: look a rule up with RuleKey(name).
 func RuleKey(rule string) string {
 	var b strings.Builder
@@ -37,10 +38,10 @@ func RuleKey(rule string) string {
 	h := sha256.Sum256([]byte(rule))
 	switch {
 	case len(k) > room:
-		k = k[:room-9] + "~" + hex.EncodeToString(h[:4])
+		k = k[:room-9] + "+" + hex.EncodeToString(h[:4])
 	case changed:
 		// web/config and web_config stay apart.
-		k += "~" + hex.EncodeToString(h[:2])
+		k += "+" + hex.EncodeToString(h[:2])
 	}
 	return k
 }

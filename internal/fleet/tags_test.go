@@ -69,17 +69,17 @@ func TestRuleKey(t *testing.T) {
 	}{
 		{"release", "release"},
 		{"web.config-v2_x+y=z,a:b@c", "web.config-v2_x+y=z,a:b@c"},
-		{"web/config", "web_config~"},
-		{"db schema", "db_schema~"},
-		{"café", "caf_~"},
-		{"日本", "__~"},
-		{"a\tb\nc", "a_b_c~"},
-		{"~x", "_x~"},
+		{"web/config", "web_config+"},
+		{"db schema", "db_schema+"},
+		{"café", "caf_+"},
+		{"日本", "__+"},
+		{"a\tb\nc", "a_b_c+"},
+		{"~x", "_x+"},
 	}
 	for _, tt := range tests {
 		got := RuleKey(tt.name)
-		if strings.HasSuffix(tt.want, "~") {
-			// A replaced character adds ~ and 4 hex digits of the name's hash.
+		if strings.HasSuffix(tt.want, "+") {
+			// A replaced character adds + and 4 hex digits of the name's hash.
 			if !strings.HasPrefix(got, tt.want) || len(got) != len(tt.want)+4 {
 				t.Errorf("RuleKey(%q) = %q, want %q and 4 hex digits", tt.name, got, tt.want)
 			}
@@ -115,8 +115,8 @@ func TestRuleKey(t *testing.T) {
 	if got := RuleKey(strings.Repeat("a", 110)); got != strings.Repeat("a", 110) {
 		t.Errorf("a name that fits (110) was cut: %q", got)
 	}
-	if got := RuleKey(long); !strings.HasPrefix(got, strings.Repeat("r", 50)) || !strings.Contains(got, "~") {
-		t.Errorf("RuleKey(long) = %q, want the name's start, ~ and a hash", got)
+	if got := RuleKey(long); !strings.HasPrefix(got, strings.Repeat("r", 50)) || !strings.Contains(got, "+") {
+		t.Errorf("RuleKey(long) = %q, want the name's start, + and a hash", got)
 	}
 }
 
@@ -326,4 +326,18 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Every key Tags writes is one instance metadata can show: letters, digits and
+// + - = . , _ : @ only (EC2 user guide, "Work with instance tags in instance metadata").
+func TestTagKeysFitInstanceMetadata(t *testing.T) {
+	s := State{Applied: map[string]string{"ssm:/web/release": "v1", "AWS::CloudFormation::Init.config": "sha256:0011", "db schema~x": "v2",
+		strings.Repeat("r/", 90): "v3"}, Failed: map[string]Failure{"web/config": {Fingerprint: "v1", Reason: "no"}}, Health: "healthy"}
+	for k := range s.Tags() {
+		for _, r := range k {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("+-=.,_:@", r)) {
+				t.Errorf("key %q has %q, which instance metadata does not allow in a tag key", k, r)
+			}
+		}
+	}
 }

@@ -376,7 +376,8 @@ func fleetReads(srv *awsfake.Server) int {
 // the first published the release; `fleet hold` (a tag on the group, read with the group)
 // stops the next rollout until `fleet resume`; `fleet status` shows the group in two calls;
 // each release applied is signalled with SignalResource, and a rule with a wait handle
-// PUTs to its URL, the instance id the unique id of both.
+// PUTs to its URL, the instance id the unique id of both; `fleet status --stack` is one
+// call; a refused tag write shows in status, naming ec2:CreateTags and the policy.
 func TestAWSFleetTagsRolloutHoldAndStatus(t *testing.T) {
 	const peerID = "i-0000000000000000a" // first in the order: same AZ, a smaller id
 	// The config rule also signals a WaitConditionHandle, whose URL the metadata holds.
@@ -499,5 +500,27 @@ func TestAWSFleetTagsRolloutHoldAndStatus(t *testing.T) {
 	if s := w.aws.Signals(); len(s) != 3 {
 		t.Errorf("signals: %+v, want one per release applied", s)
 	}
+
+	// fleet status of a stack: one DescribeInstances, which carries the tags.
+	di := w.aws.Calls("ec2", "DescribeInstances")
+	out = cli("fleet", "status", "--stack", awsStack)
+	if !strings.Contains(out, peerID) || !strings.Contains(out, awsInstance) {
+		t.Errorf("fleet status --stack:\n%s", out)
+	}
+	if n := w.aws.Calls("ec2", "DescribeInstances") - di; n != 1 {
+		t.Errorf("fleet status --stack made %d DescribeInstances calls, want 1", n)
+	}
+
+	// Its role may no longer tag it: the next write fails, and status says so, naming
+	// ec2:CreateTags (a problem: a rule has a rollout, so its later peers wait for it).
+	w.aws.DenyCreateTags(awsInstance, true)
+	w.aws.SetTag(peerID, "stackhand:applied:release", "v4")
+	w.aws.SetMetadata(awsStack, "WebServer", fmt.Sprintf(`{"release": "v4", "config": "c1", "handle": %q}`, handle.URL+"/wch"))
+	w.until("the refused write in status", a, func() bool {
+		src, _ := w.statusJSON()["sources"].(map[string]any)
+		f, _ := src["fleet"].(map[string]any)
+		e, _ := f["last_error"].(string)
+		return strings.Contains(e, "ec2:CreateTags denied") && strings.Contains(e, "ec2:SourceInstanceARN")
+	})
 	a.stop()
 }

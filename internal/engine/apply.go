@@ -51,7 +51,7 @@ func (e *Engine) apply(u source.Update) {
 		e.peersRead = true
 		e.rolloutHold = u.RolloutHold
 	}
-	if u.Source == "peers" && u.Err == nil && u.Detail == source.NoPeers {
+	if u.NoPeers {
 		e.noPeers = true // in no group and no stack: a fleet of one
 	}
 	if u.Lifecycle != nil {

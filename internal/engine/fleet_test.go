@@ -51,22 +51,28 @@ func (f *fakeFleet) last() (fleet.State, []fleet.Input) {
 
 func fp(v string) string { return fleet.Fingerprint([]byte(v)) }
 
+// startRollout starts an engine whose one rule, release, has a rollout [1, 100%], gated by
+// a fake fleet.
+func startRollout(t *testing.T) (*harness, *fakeFleet) {
+	t.Helper()
+	cfg := testConfig(t, config.WatchRule{Name: "release", Metadata: "release",
+		Rollout: &config.Rollout{Steps: []fleet.Step{{Count: 1}, {Percent: 100}}}})
+	ff := &fakeFleet{}
+	clk := newClock()
+	dir := t.TempDir()
+	st, store, warn, err := state.Open(dir, clk.Now())
+	if err != nil || warn != nil {
+		t.Fatal(err, warn)
+	}
+	return startFull(t, cfg, dir, clk, st, store, nil, nil, func(o *engine.Options) { o.Fleet = ff }), ff
+}
+
 // A rule with a rollout: setup deploys what is there without asking the gate (an instance
 // that joins during a rollout takes the desired value); a later change waits for the gate,
 // published as wanted; once the gate opens the deploy runs and the value is published as
 // applied; a failed deploy is published as failed with its reason.
 func TestRolloutGate(t *testing.T) {
-	rule := config.WatchRule{Name: "release", Metadata: "release",
-		Rollout: &config.Rollout{Steps: []fleet.Step{{Count: 1}, {Percent: 100}}}}
-	cfg := testConfig(t, rule)
-	ff := &fakeFleet{}
-	clk := newClock()
-	dir := t.TempDir()
-	st0, store, warn, err := state.Open(dir, clk.Now())
-	if err != nil || warn != nil {
-		t.Fatal(err, warn)
-	}
-	h := startFull(t, cfg, dir, clk, st0, store, nil, nil, func(o *engine.Options) { o.Fleet = ff })
+	h, ff := startRollout(t)
 	h.boot(peer(1), peer(2))
 	if _, in := ff.last(); len(in) != 0 {
 		t.Fatalf("setup asked the gate: %+v", in)
@@ -118,20 +124,10 @@ func TestRolloutGate(t *testing.T) {
 // An instance in no Auto Scaling group and no stack has no peers to watch: a rule with a
 // rollout deploys at once, the instance being a fleet of one, without asking the gate.
 func TestRolloutWithNoPeersIsAFleetOfOne(t *testing.T) {
-	rule := config.WatchRule{Name: "release", Metadata: "release",
-		Rollout: &config.Rollout{Steps: []fleet.Step{{Count: 1}, {Percent: 100}}}}
-	cfg := testConfig(t, rule)
-	ff := &fakeFleet{}
-	clk := newClock()
-	dir := t.TempDir()
-	st0, store, _, err := state.Open(dir, clk.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := startFull(t, cfg, dir, clk, st0, store, nil, nil, func(o *engine.Options) { o.Fleet = ff })
+	h, ff := startRollout(t)
 	h.update(identity(self))
 	h.update(meta("release", `"v1"`))
-	h.update(source.Update{Source: "peers", Detail: source.NoPeers})
+	h.update(source.Update{Source: "peers", Detail: source.NoPeers, NoPeers: true})
 	ok(h.next(event.Setup))
 	ok(h.next(event.Deploy))
 	ok(h.next(event.Configure))

@@ -50,7 +50,7 @@ func (s *AWSPeers) Run(ctx context.Context, emit func(Update)) error {
 		// Nothing is wrong (an instance that only ships logs, say), and nothing is read:
 		// each pass says so again, so that status sees the source alive, not stale.
 		poll(ctx, s.Clock, s.Interval, s.Jitter, func(context.Context) pollResult {
-			emit(Update{Source: s.Name(), Detail: NoPeers})
+			emit(Update{Source: s.Name(), Detail: NoPeers, NoPeers: true})
 			return pollResult{}
 		})
 		return nil

@@ -47,9 +47,12 @@ type Update struct {
 	// stackhand:rollout-hold on the Auto Scaling group, read with the group at no extra
 	// call); set only by the peers source, with PeersRead.
 	RolloutHold bool
-	Lifecycle   *Lifecycle
-	Request     *Request
-	Identity    *event.Instance
+	// NoPeers says the peers source has no peers to watch (no Auto Scaling group, no
+	// stack): this instance is a fleet of one. Set only by the peers source.
+	NoPeers   bool
+	Lifecycle *Lifecycle
+	Request   *Request
+	Identity  *event.Instance
 }
 
 // Problem says what went wrong reading the source, "" if nothing did: its error, or else

@@ -222,6 +222,29 @@ func (b *Batcher) putValid(ctx context.Context, key StreamKey, ev Event) error {
 	})
 }
 
+// Idle tells the batcher that the source of key's events has caught up and is quiet
+// (the Tailer calls it when a file had nothing new for a whole coalescing wait after it
+// was read): the events queued for the stream now are sent at once, in batches cut by
+// the usual rules, instead of after the flush interval, since nothing more is coming to
+// fill their batch. Events put after Idle wait for the flush interval as usual, so a
+// writer that keeps writing still gets full batches. A stream that does not exist yet
+// is left alone.
+func (b *Batcher) Idle(key StreamKey) {
+	b.mu.RLock()
+	s := b.streams[key]
+	b.mu.RUnlock()
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	n := s.q.n
+	s.idleDue = n
+	s.mu.Unlock()
+	if n > 0 {
+		signal(s.wake)
+	}
+}
+
 // Run sends until ctx ends, then for at most Grace sends what is queued, and returns
 // when every sender has stopped. Events not sent by then are not acknowledged: the
 // tailers read them again after a restart. Run may be called once.
@@ -398,6 +421,9 @@ type stream struct {
 	qMin, qMax int64
 	// readySignaled: the sender was told the queue holds a full batch.
 	readySignaled bool
+	// idleDue counts the entries at the front of q that Idle made due at once: their
+	// source had nothing more to add, so waiting for the flush interval gains nothing.
+	idleDue int
 	// putWaiting: a Put is blocked on space; space is closed when room is made.
 	putWaiting bool
 	space      chan struct{}
@@ -513,7 +539,7 @@ func (s *stream) run(ctx, sendCtx context.Context) {
 		}
 		now := s.b.clk.Now()
 		due := time.Unix(0, s.q.front().arrived).Add(s.b.flush)
-		if !stopping && !s.readyLocked() && now.Before(due) {
+		if !stopping && !s.readyLocked() && s.idleDue == 0 && now.Before(due) {
 			s.mu.Unlock()
 			if timer == nil || !timerAt.Equal(due) {
 				if timer != nil {
@@ -551,6 +577,7 @@ func (s *stream) takeLocked(now time.Time, p *payload) {
 	var bytes int
 	var lo, hi int64
 	var setAside int64
+	n0 := s.q.n
 	s.inflightOldest = s.q.front().arrived
 	for s.q.n > 0 {
 		e := s.q.front()
@@ -579,6 +606,7 @@ func (s *stream) takeLocked(now time.Time, p *payload) {
 	}
 	s.inflight = len(p.items)
 	s.readySignaled = false
+	s.idleDue = max(0, s.idleDue-(n0-s.q.n))
 	if s.q.n > 0 {
 		s.qMin, s.qMax = s.q.front().Time, s.q.front().Time
 		for i := 1; i < s.q.n; i++ {

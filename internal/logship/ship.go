@@ -104,7 +104,7 @@ func NewShipper(o ShipperOptions) (*Shipper, error) {
 	for i, e := range entries {
 		// The tailer's messages are valid UTF-8 already: no need for Put's check. The
 		// tailer names its file_path in every line itself.
-		t, err := NewTailer(TailerOptions{File: e, Put: s.batcher.putValid, CheckpointDir: ckdir, Clock: o.Clock,
+		t, err := NewTailer(TailerOptions{File: e, Put: s.batcher.putValid, Idle: s.batcher.Idle, CheckpointDir: ckdir, Clock: o.Clock,
 			Log: o.Log.Named("tail"), Location: o.Location,
 			Stream: func(path string) StreamKey {
 				return StreamKey{Group: s.expand(e.LogGroupName, path), Stream: s.expand(e.LogStreamName, path)}

@@ -37,6 +37,15 @@ const (
 	pollInterval = time.Second
 	// readBufSize is the one read buffer each followed file uses.
 	readBufSize = 64 << 10
+	// coalesceWait is how long a follower that has just read data lets more arrive
+	// before it reads again, whatever notifications come meanwhile. A writer that
+	// writes a thousand times a second would otherwise wake the follower, and the Go
+	// runtime's scheduler, a thousand times a second for a few lines each: most of the
+	// CPU of live tailing. Batches wait for force_flush_interval (1 s at least) anyway,
+	// so the lines lose nothing by it; a file that stays quiet for one whole wait is
+	// caught up and its last batch is sent at once (TailerOptions.Idle). 50 ms: see
+	// the README's Performance section for the measurements.
+	coalesceWait = 50 * time.Millisecond
 	// maxRemembered bounds the identities of closed files the tailer remembers, so that a
 	// glob that also matches rotated names does not send a drained file again.
 	maxRemembered = 256
@@ -51,6 +60,10 @@ type TailerOptions struct {
 	// Put hands an event to the batcher. It blocks while the batcher's queue is full and
 	// fails only when ctx ends.
 	Put func(ctx context.Context, key StreamKey, ev Event) error
+	// Idle, when not nil, is told that a file of stream key was read to its end and
+	// nothing more came for a whole coalescing wait: what it put is complete for now
+	// (Batcher.Idle sends it without waiting for the flush interval).
+	Idle func(key StreamKey)
 	// CheckpointDir holds one checkpoint per followed file; "" keeps none.
 	CheckpointDir string
 	Clock         clock.Clock
@@ -72,6 +85,8 @@ type Tailer struct {
 	rc  *recordConfig
 	log *zap.Logger
 	clk clock.Clock
+	// coalesce is coalesceWait, changed by tests.
+	coalesce time.Duration
 
 	rescanC chan struct{}
 	// first is true during the scan at start, when from_beginning false applies.
@@ -134,16 +149,17 @@ func NewTailer(opt TailerOptions) (*Tailer, error) {
 		return nil, fmt.Errorf("%s: %w", opt.File.FilePath, err)
 	}
 	t := &Tailer{
-		opt:     opt,
-		rc:      rc,
-		log:     opt.Log.With(zap.String("file_path", opt.File.FilePath)),
-		clk:     opt.Clock,
-		rescanC: make(chan struct{}, 1),
-		watched: map[string]bool{},
-		files:   map[string]*follower{},
-		srcs:    map[SourceID]*generation{},
-		warned:  map[string]string{},
-		dirty:   map[*follower]bool{},
+		opt:      opt,
+		rc:       rc,
+		log:      opt.Log.With(zap.String("file_path", opt.File.FilePath)),
+		clk:      opt.Clock,
+		coalesce: coalesceWait,
+		rescanC:  make(chan struct{}, 1),
+		watched:  map[string]bool{},
+		files:    map[string]*follower{},
+		srcs:     map[SourceID]*generation{},
+		warned:   map[string]string{},
+		dirty:    map[*follower]bool{},
 	}
 	if opt.CheckpointDir != "" {
 		if err := os.MkdirAll(opt.CheckpointDir, 0o700); err != nil {

@@ -36,6 +36,8 @@ type follower struct {
 
 	// restored is set once the checkpoint was applied (Run's goroutine only).
 	restored bool
+	// unidled: events were put since Idle was last called (the follower's own).
+	unidled bool
 
 	// Guarded by Tailer.mu.
 	gens       []*generation   // not yet finished (closed and acknowledged), oldest first
@@ -92,6 +94,7 @@ func (fl *follower) newest() *generation {
 func (g *generation) event(msg []byte, ts, end int64) error {
 	g.emitted.Store(end)
 	fl := g.fl
+	fl.unidled = true
 	if err := fl.t.opt.Put(fl.ctx, fl.key, Event{Time: ts, Message: msg, Src: g.src, Offset: end}); err != nil {
 		return err
 	}
@@ -537,14 +540,51 @@ func locateCopy(path string, g checkpointGen, skip func(fileID) bool) (*os.File,
 	return nil, ""
 }
 
-// run reads fl's generations whenever woken, until ctx ends.
+// run reads fl's generations whenever woken, until ctx ends. After a pass that read
+// data it waits t.coalesce, deaf to notifications, and reads again: a busy file is read
+// some twenty times a second, however often it is written. When that next pass finds
+// nothing new, the file is caught up and quiet, and what was put since the last such
+// moment is complete: Idle has it sent now rather than after the flush interval.
 func (fl *follower) run(ctx context.Context) {
 	fl.ctx = ctx
 	defer fl.closeAll()
+	// One timer for every coalescing wait. It is a runtime timer, not one of t.clk: the
+	// wait only spaces out reads to save CPU and says nothing about the time of any
+	// event; on a test's fake clock it would stall every follower after its first read.
+	var coalesce *time.Timer
+	defer func() {
+		if coalesce != nil {
+			coalesce.Stop()
+		}
+	}()
 	for {
-		wait := fl.pass(ctx)
+		wait, read := fl.pass(ctx)
 		if ctx.Err() != nil {
 			return
+		}
+		if read && fl.t.coalesce > 0 {
+			if coalesce == nil {
+				coalesce = time.NewTimer(fl.t.coalesce)
+			} else {
+				coalesce.Reset(fl.t.coalesce)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-coalesce.C:
+			}
+			// The notifications that came meanwhile are for what the next pass reads.
+			select {
+			case <-fl.wake:
+			default:
+			}
+			continue
+		}
+		if !read && fl.unidled {
+			fl.unidled = false
+			if idle := fl.t.opt.Idle; idle != nil {
+				idle(fl.key)
+			}
 		}
 		if wait <= 0 || wait > pollInterval {
 			wait = pollInterval
@@ -583,8 +623,9 @@ func (fl *follower) closeAll() {
 }
 
 // pass reads every open generation of fl as far as it goes, oldest first, and returns how
-// long to wait at most before the next pass (0: until woken).
-func (fl *follower) pass(ctx context.Context) time.Duration {
+// long to wait at most before the next pass (0: until woken) and whether it read any
+// bytes.
+func (fl *follower) pass(ctx context.Context) (wait time.Duration, read bool) {
 	t := fl.t
 	t.mu.Lock()
 	toClose := fl.toClose
@@ -600,11 +641,10 @@ func (fl *follower) pass(ctx context.Context) time.Duration {
 		f.Close()
 	}
 	if len(gens) == 0 {
-		return 0
+		return 0, false
 	}
 	bp := readBufs.Get().(*[]byte)
 	defer readBufs.Put(bp)
-	var wait time.Duration
 	soonest := func(d time.Duration) {
 		if d > 0 && (wait == 0 || d < wait) {
 			wait = d
@@ -614,9 +654,11 @@ func (fl *follower) pass(ctx context.Context) time.Duration {
 		if g.dropped.Load() {
 			continue
 		}
+		pos := g.pos
 		err := fl.read(ctx, g, *bp)
+		read = read || g.pos != pos
 		if ctx.Err() != nil {
-			return 0
+			return 0, read
 		}
 		if errors.Is(err, errDropped) {
 			continue
@@ -637,7 +679,7 @@ func (fl *follower) pass(ctx context.Context) time.Duration {
 			if g.rr.hasPartial() {
 				if err := g.rr.flush(now.UnixMilli()); err != nil {
 					if ctx.Err() != nil {
-						return 0
+						return 0, read
 					}
 					continue
 				}
@@ -655,18 +697,18 @@ func (fl *follower) pass(ctx context.Context) time.Duration {
 		}
 		if fl.truncated(g) {
 			fl.poke()
-			return 0
+			return 0, read
 		}
 		if g.rr.hasPartial() {
 			due := g.lastData.Add(partialWait)
 			if now.Before(due) {
 				soonest(due.Sub(now))
 			} else if err := g.rr.flush(now.UnixMilli()); err != nil && ctx.Err() != nil {
-				return 0
+				return 0, read
 			}
 		}
 	}
-	return wait
+	return wait, read
 }
 
 // read reads g from its position to its end.

@@ -198,16 +198,45 @@ func (t *Tailer) Run(ctx context.Context) error {
 	t.first = false
 	timer := t.clk.AfterFunc(t.opt.RescanInterval, t.requestRescan)
 	defer func() { timer.Stop() }()
+	// After a write notification the tailer takes no notification for t.coalesce: the
+	// follower it woke waits that long before reading again anyway, and meanwhile the
+	// kernel folds the writes' identical notifications into one (inotify merges an
+	// unread event with an identical one after it; fsnotify stops reading while its
+	// channel is not drained). Otherwise a file written a thousand times a second
+	// costs a thousand wake-ups of two goroutines a second. Other notifications
+	// (creation, rename, removal) wait at most as long. A runtime timer, reused, as
+	// the followers' (see follower.run).
+	var rest *time.Timer
+	var resting <-chan time.Time
+	defer func() {
+		if rest != nil {
+			rest.Stop()
+		}
+	}()
 	for {
+		evs := events
+		if resting != nil {
+			evs = nil
+		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case ev, ok := <-events:
+		case <-resting:
+			resting = nil
+		case ev, ok := <-evs:
 			if !ok {
 				events = nil
 				continue
 			}
 			t.handleEvent(ctx, w, &wg, ev)
+			if ev.Op == fsnotify.Write && t.coalesce > 0 {
+				if rest == nil {
+					rest = time.NewTimer(t.coalesce)
+				} else {
+					rest.Reset(t.coalesce)
+				}
+				resting = rest.C
+			}
 		case err, ok := <-errs:
 			if !ok {
 				errs = nil

@@ -338,6 +338,34 @@ func TestAWSLogsRenameRotation(t *testing.T) {
 	noRefusedLogsCalls(t, w.aws)
 }
 
+// A file written once and left alone is shipped at once, not after
+// force_flush_interval (here a minute): the tailer tells the batcher the file is
+// caught up and quiet.
+func TestAWSLogsQuietFileNeedsNoFlushInterval(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "app")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "app.log")
+	cfg := strings.Replace(logsConfig(path), "force_flush_interval: 1s", "force_flush_interval: 1m", 1)
+	w := newAWSWorld(t, cfg, imdsmock.Config{})
+	var b strings.Builder
+	for i := 1; i <= 100; i++ {
+		b.WriteString(seqLine(i))
+		b.WriteByte('\n')
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := w.startAWS()
+	w.waitShipped(a, 100, 30*time.Second)
+	if code := a.stop(); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	checkComplete(t, w.aws, 100, false)
+}
+
 // copytruncate four times while lines are written. copytruncate itself loses the lines
 // written between the copy and the truncation that the tailer has not read yet, and a
 // truncated file that grows past the old offset before the tailer looks again is read

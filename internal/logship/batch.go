@@ -229,6 +229,12 @@ func (b *Batcher) putValid(ctx context.Context, key StreamKey, ev Event) error {
 // fill their batch. Events put after Idle wait for the flush interval as usual, so a
 // writer that keeps writing still gets full batches. A stream that does not exist yet
 // is left alone.
+//
+// Idle sends early at most one batch that is not full per flush interval: a writer
+// that pauses after every write (a few lines every 100 ms) would otherwise turn each
+// write into a call of its own, ten times the calls of the flush interval, which a
+// fleet pays for in throttling. The end of a file read from a cold start, after full
+// batches only, is always sent at once (TestIdleSendsAtMostOnePartialBatchPerInterval).
 func (b *Batcher) Idle(key StreamKey) {
 	b.mu.RLock()
 	s := b.streams[key]
@@ -238,6 +244,9 @@ func (b *Batcher) Idle(key StreamKey) {
 	}
 	s.mu.Lock()
 	n := s.q.n
+	if !s.lastPartial.IsZero() && b.clk.Now().Sub(s.lastPartial) < b.flush {
+		n = 0
+	}
 	s.idleDue = n
 	s.mu.Unlock()
 	if n > 0 {
@@ -298,13 +307,15 @@ func (b *Batcher) Stats() map[StreamKey]StreamStats {
 
 // StreamStats are the counters of one log stream since the Batcher started.
 type StreamStats struct {
-	Sent     int64 // events the service stored
-	Batches  int64 // PutLogEvents calls that succeeded
-	Retries  int64 // failed calls that were tried again
-	Rejected int64 // events the service refused in rejectedLogEventsInfo
-	SetAside int64 // events not sent: too old or too far ahead
-	Split    int64 // events split because they were too long
-	Dropped  int64 // events of batches the service refused as malformed
+	Sent    int64 // events the service stored
+	Batches int64 // PutLogEvents calls that succeeded
+	Retries int64 // failed calls that were tried again
+	// Throttled counts the calls the service refused as too many (also in Retries).
+	Throttled int64
+	Rejected  int64 // events the service refused in rejectedLogEventsInfo
+	SetAside  int64 // events not sent: too old or too far ahead
+	Split     int64 // events split because they were too long
+	Dropped   int64 // events of batches the service refused as malformed
 	// LastError says what failed last, when, and LastOK when a batch last succeeded.
 	LastError   string
 	LastErrorAt time.Time
@@ -424,6 +435,9 @@ type stream struct {
 	// idleDue counts the entries at the front of q that Idle made due at once: their
 	// source had nothing more to add, so waiting for the flush interval gains nothing.
 	idleDue int
+	// lastPartial is when the sender last took a batch that was not full (its flush
+	// interval had passed, or Idle made it due).
+	lastPartial time.Time
 	// putWaiting: a Put is blocked on space; space is closed when room is made.
 	putWaiting bool
 	space      chan struct{}
@@ -431,6 +445,12 @@ type stream struct {
 	// in flight: the events of the batch being sent and when the oldest was put.
 	inflight       int
 	inflightOldest int64
+
+	// pace is the least time between the starts of two calls while the service
+	// throttles this stream, 0 when it does not; lastCall is when the last call
+	// started. The sender's own (run and send).
+	pace     time.Duration
+	lastCall time.Time
 
 	stats StreamStats
 	// needRetention: the group was created by us and its retention is not set yet.
@@ -539,7 +559,15 @@ func (s *stream) run(ctx, sendCtx context.Context) {
 		}
 		now := s.b.clk.Now()
 		due := time.Unix(0, s.q.front().arrived).Add(s.b.flush)
-		if !stopping && !s.readyLocked() && s.idleDue == 0 && now.Before(due) {
+		full := s.readyLocked()
+		wait := !stopping && !full && s.idleDue == 0 && now.Before(due)
+		if !wait && !stopping && s.pace > 0 {
+			// Throttled lately: the batch waits out the pace, and meanwhile fills.
+			if paced := s.lastCall.Add(s.pace); now.Before(paced) {
+				wait, due = true, paced
+			}
+		}
+		if wait {
 			s.mu.Unlock()
 			if timer == nil || !timerAt.Equal(due) {
 				if timer != nil {
@@ -553,6 +581,9 @@ func (s *stream) run(ctx, sendCtx context.Context) {
 			case <-ctx.Done():
 			}
 			continue
+		}
+		if !full {
+			s.lastPartial = now
 		}
 		p := getPayload()
 		s.takeLocked(now, p)

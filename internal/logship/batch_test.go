@@ -618,7 +618,14 @@ func TestRetryResendsSameBatch(t *testing.T) {
 	for i := range 100 {
 		h.put(Event{Time: ms(t0) - int64(i%7), Message: []byte(fmt.Sprintf("line %d \"q\"", i)), Src: 1, Offset: int64(i + 1)})
 	}
-	h.flushAll()
+	// The retries wait for the stream's pace (TestThrottledStreamSendsFewerFullerBatches),
+	// on the fake clock.
+	h.start()
+	for _, stored, _ := h.logs.snapshot(); len(stored) == 0; _, stored, _ = h.logs.snapshot() {
+		h.waitParked()
+		h.clk.Advance(time.Second)
+	}
+	h.stop()
 	puts, stored, _ := h.logs.snapshot()
 	if len(puts) != 4 || len(stored) != 1 {
 		t.Fatalf("%d calls, %d stored; want 4 and 1", len(puts), len(stored))

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/smithy-go/middleware"
@@ -45,6 +48,10 @@ type payload struct {
 	items []entry
 	acks  []ack
 	gz    []byte
+	// bodyHash is the hex SHA-256 of gz that SigV4 signs, made once for every attempt
+	// (the SDK would hash the body again at each); hashed counts how often it was made.
+	bodyHash string
+	hashed   int
 	// json is the body decompressed, made only for a reader that asks for it
 	// (PutLogEventsBody).
 	json []byte
@@ -62,6 +69,7 @@ func getPayload() *payload { return payloadPool.Get().(*payload) }
 func putPayload(p *payload) {
 	clear(p.items) // let the messages go
 	p.items, p.acks, p.json, p.gz = p.items[:0], p.acks[:0], nil, p.gz[:0]
+	p.bodyHash, p.hashed = "", 0
 	payloadPool.Put(p)
 }
 
@@ -153,6 +161,14 @@ func (bodyMiddleware) HandleSerialize(ctx context.Context, in middleware.Seriali
 	}
 	*req = *sreq
 	req.Header.Set("Content-Encoding", "gzip")
+	// The body is the same at every attempt: hash it once. The SDK's
+	// ComputePayloadSHA256 middleware takes a hash already set (aws/signer/v4
+	// middleware.go); only the signature, which carries the time, is made anew.
+	if p.bodyHash == "" {
+		sum := sha256.Sum256(p.gz)
+		p.bodyHash, p.hashed = hex.EncodeToString(sum[:]), p.hashed+1
+	}
+	ctx = v4.SetPayloadHash(ctx, p.bodyHash)
 	return next.HandleSerialize(ctx, in)
 }
 
@@ -181,8 +197,10 @@ func (s *stream) send(ctx context.Context, p *payload) {
 
 	justCreated := false
 	for attempt := 0; ; attempt++ {
+		s.lastCall = s.b.clk.Now()
 		out, err := s.b.client.PutLogEvents(ctx, in, putOptions)
 		if err == nil || awsenv.ErrorCode(err) == "DataAlreadyAcceptedException" {
+			s.paceDown()
 			var rejected int
 			if out != nil {
 				rejected = countRejected(out.RejectedLogEventsInfo, n)
@@ -211,10 +229,47 @@ func (s *stream) send(ctx context.Context, p *payload) {
 		}
 		justCreated = false
 		s.failed(err, attempt)
+		if throttled(err) {
+			s.paceUp()
+		}
 		if !s.backoff(ctx, attempt) {
 			return
 		}
 	}
+}
+
+// The pace of a throttled stream: the least time between the starts of its calls. A
+// throttle reply doubles it (from paceMin up to paceMax); each call stored shortens it
+// by a tenth, and below paceMin/2 it is gone. Meanwhile the stream's events queue up,
+// so a throttled stream sends fewer, fuller batches instead of drawing a throttle reply
+// for every small one (TestThrottledStreamSendsFewerFullerBatches).
+const (
+	paceMin = 200 * time.Millisecond
+	paceMax = 10 * time.Second
+)
+
+func (s *stream) paceUp() {
+	s.pace = min(max(2*s.pace, paceMin), paceMax)
+	s.count(func(st *StreamStats) { st.Throttled++ })
+}
+
+func (s *stream) paceDown() {
+	if s.pace == 0 {
+		return
+	}
+	if s.pace -= s.pace / 10; s.pace < paceMin/2 {
+		s.pace = 0
+	}
+}
+
+// throttled reports whether err is the service saying "too many calls".
+func throttled(err error) bool {
+	switch awsenv.ErrorCode(err) {
+	case "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded":
+		return true
+	}
+	var re *smithyhttp.ResponseError
+	return errors.As(err, &re) && re.HTTPStatusCode() == 429
 }
 
 func cmpTime(a, b entry) int { return cmp.Compare(a.Time, b.Time) }
@@ -289,11 +344,16 @@ func (s *stream) drop(p *payload, err error) {
 	s.done(p, 0, 0, len(p.items), err)
 }
 
-// backoff waits before retry attempt+1: full jitter over an exponential bound. It
-// returns false if ctx ended first.
+// backoff waits before retry attempt+1: full jitter over an exponential bound, and at
+// least until the stream's pace allows the next call. It returns false if ctx ended
+// first.
 func (s *stream) backoff(ctx context.Context, attempt int) bool {
 	p := backoff.Policy{Base: s.b.minBack, Factor: 2, Max: s.b.maxBack, Jitter: 1, Rand: s.b.jitter}
-	return clock.Sleep(ctx, s.b.clk, p.Delay(attempt))
+	d := p.Delay(attempt)
+	if paced := s.lastCall.Add(s.pace).Sub(s.b.clk.Now()); paced > d {
+		d = paced
+	}
+	return clock.Sleep(ctx, s.b.clk, d)
 }
 
 // create creates the stream, and its group first if that is what is missing (setting

@@ -185,7 +185,7 @@ func TestShipToStandIn(t *testing.T) {
 // TestSDKRetryResendsWholeBody: if the SDK's own retryer retries a PutLogEvents (the
 // batcher turns it off, but the body middlewares must not depend on that), each attempt
 // carries the whole gzipped body; and the payload hash the signature covers is that of
-// the gzipped bytes.
+// the gzipped bytes, computed once for every attempt and every call that resends it.
 func TestSDKRetryResendsWholeBody(t *testing.T) {
 	srv := newCapture(t)
 	var calls atomic.Int32
@@ -230,6 +230,21 @@ func TestSDKRetryResendsWholeBody(t *testing.T) {
 	body, h := srv.last()
 	if calls.Load() != 2 || len(hashes) != 2 || string(body) != string(want) || h.Get("Content-Encoding") != "gzip" {
 		t.Errorf("%d attempts; second body equal %v, Content-Encoding %q", calls.Load(), string(body) == string(want), h.Get("Content-Encoding"))
+	}
+	// The batcher's own retry is a new call with the same payload: the body is neither
+	// compressed nor hashed again, and the signature still covers it.
+	gz := p.gz
+	_, err = client.PutLogEvents(ctx, in, func(o *cloudwatchlogs.Options) {
+		o.APIOptions = append(o.APIOptions, addBodyMiddlewares, func(stack *middleware.Stack) error {
+			return stack.Finalize.Insert(middleware.FinalizeMiddlewareFunc("checkHash", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+				hashes = append(hashes, v4.GetPayloadHash(ctx))
+				return next.HandleFinalize(ctx, in)
+			}), "Signing", middleware.After)
+		})
+	})
+	sum := sha256.Sum256(p.gz)
+	if err != nil || p.hashed != 1 || &gz[0] != &p.gz[0] || len(hashes) != 3 || hashes[2] != hex.EncodeToString(sum[:]) {
+		t.Errorf("a second call with the same payload: err %v, body hashed %d times (want 1), signed hash %v", err, p.hashed, hashes)
 	}
 }
 

@@ -238,6 +238,7 @@ func (s *Shipper) Status() status.Component {
 		c["sent"] += st.Sent
 		c["batches"] += st.Batches
 		c["retries"] += st.Retries
+		c["throttled"] += st.Throttled
 		c["rejected"] += st.Rejected
 		c["set_aside"] += st.SetAside
 		c["split"] += st.Split

@@ -58,7 +58,10 @@ func TestTailIdleFileSendsLastBatchAtOnce(t *testing.T) {
 	if len(puts) != 1 || len(puts[0].Events) != 100 {
 		t.Fatalf("batches %v, want [100]", batchSizes(puts))
 	}
-	// A line written later is sent at once too: the file is quiet again after it.
+	// A line written a flush interval later is sent at once too: the file is quiet
+	// again after it. (Within the interval it would wait for it: at most one early
+	// partial batch per interval, TestIdleSendsAtMostOnePartialBatchPerInterval.)
+	h.clk.Advance(DefaultFlushInterval)
 	appendFile(t, p, seqLines(100, 101))
 	if puts := h.logs.waitPuts(2); len(puts[1].Events) != 1 {
 		t.Fatalf("batches %v, want [100 1]", batchSizes(puts))

@@ -321,3 +321,61 @@ func benchLogsLive(b *testing.B, tick time.Duration) {
 	fmt.Printf("logs live, %d lines/s of %d bytes in a write every %s for %s (%d lines): agent CPU median %.1f %% of a core (windows %s; %.2f CPU-s per million lines), peak RSS %.1f MiB, lag median %.3f s, p99 %.3f s, max %.3f s; %d PutLogEvents, %d gzipped, wire/plain %.3f\n",
 		rate, benchLineLen, tick, dur, written, median(cpu), fmtFloats(cpu), cpuPerM, peak, median(lags), p99, lags[len(lags)-1], calls, gz, ratio)
 }
+
+// BenchmarkLogsThrottled ships 200,000 access lines from a cold start to a stand-in that
+// takes at most 5 CloudWatch Logs calls a second and throttles the rest, and reports the
+// throttle replies the agent drew, its PutLogEvents calls, the bytes it put on the wire
+// (every attempt's body, the throttled ones included) and the wall time until every line
+// was stored: median of three runs.
+func BenchmarkLogsThrottled(b *testing.B) {
+	const lines = 200_000
+	src := filepath.Join(b.TempDir(), "app.log")
+	f, err := os.Create(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := 1; i <= lines; i++ {
+		bw.WriteString(accessLine(r, i, ""))
+		bw.WriteByte('\n')
+	}
+	if err := bw.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	const runs = 3
+	var throttled, calls, wireMB, wall []float64
+	for run := 1; run <= runs; run++ {
+		w := newAWSBenchWorld(b, fmt.Sprintf(benchLogsConfig, src))
+		w.aws.SetFaults(awsfake.Faults{ThrottleAbove: 5, Only: map[string]bool{"logs:*": true}})
+		t0 := time.Now()
+		a := startReleaseAWS(b, w)
+		stream := awsInstance + "/app.log"
+		w.within(5*time.Minute, "every line at the stand-in", a, func() bool {
+			return w.aws.LogEventCount("/bench/app", stream) >= lines
+		})
+		elapsed := time.Since(t0)
+		a.stop()
+		var th, n, wire float64
+		for _, c := range w.aws.CallLog() {
+			if c.Action != "PutLogEvents" {
+				continue
+			}
+			n++
+			wire += float64(c.BodyBytes)
+			if c.Fault != "" {
+				th++
+			}
+		}
+		throttled, calls, wireMB, wall = append(throttled, th), append(calls, n), append(wireMB, wire/1e6), append(wall, elapsed.Seconds())
+		b.Logf("run %d: %.0f PutLogEvents, %.0f throttled, %.2f MB on the wire, wall %.2f s", run, n, th, wire/1e6, elapsed.Seconds())
+	}
+	b.ReportMetric(median(throttled), "throttled")
+	b.ReportMetric(median(calls), "calls")
+	b.ReportMetric(median(wireMB), "wire-MB")
+	b.ReportMetric(median(wall), "wall-s")
+	b.ReportMetric(0, "ns/op")
+	fmt.Printf("logs against a stand-in throttling above 5 calls/s, %d access lines from a cold start, medians of %d runs: %.0f throttle replies in %.0f PutLogEvents, %.2f MB on the wire, every line stored after %.2f s\n",
+		lines, runs, median(throttled), median(calls), median(wireMB), median(wall))
+}

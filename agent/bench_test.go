@@ -36,9 +36,14 @@ func buildRelease(b *testing.B) string {
 	return releaseBin
 }
 
-// startRelease starts the release build of the agent on w.
+// startRelease starts the release build of the agent on w (or the build
+// STACKHAND_BENCH_BINARY names, as startReleaseAWS).
 func startRelease(b *testing.B, w *world) *agent {
-	return w.startCmd(exec.Command(buildRelease(b), "run", "--config", w.cfg))
+	bin := os.Getenv("STACKHAND_BENCH_BINARY")
+	if bin == "" {
+		bin = buildRelease(b)
+	}
+	return w.startCmd(exec.Command(bin, "run", "--config", w.cfg))
 }
 
 // BenchmarkIdle measures the agent's resident memory and CPU while nothing happens, in

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"os"
+	"runtime"
 
 	"go.uber.org/zap"
 
@@ -17,6 +19,7 @@ func cmdRun(env Env, args []string) int {
 	if code := parse(env, fs, args); code >= 0 {
 		return code
 	}
+	agentProcs()
 	// Before anything is written: a log reader that goes away must not kill the agent, and
 	// SIGHUP asks for a reload instead of ending it.
 	service.SurviveBrokenPipes()
@@ -63,4 +66,19 @@ func cmdRun(env Env, args []string) int {
 		closeLog()
 		cfg, warnings = next, nil
 	}
+}
+
+// agentProcs runs the agent's Go code on one processor at a time, unless the GOMAXPROCS
+// environment variable says otherwise, and returns the setting. The agent waits most of
+// the time and then works in short bursts of a few goroutines in a row (read, batch,
+// compress, send): with a processor per core, each burst wakes idle processors that find
+// nothing to do, and parking them again was a tenth of the agent's CPU while it tailed a
+// busy file (BenchmarkLogsLive, README's Performance section). Hooks and commands are
+// processes of their own and keep every core.
+func agentProcs() int {
+	if _, set := os.LookupEnv("GOMAXPROCS"); set {
+		return runtime.GOMAXPROCS(0)
+	}
+	runtime.GOMAXPROCS(1)
+	return 1
 }

@@ -222,6 +222,14 @@ func (b *Batcher) Put(ctx context.Context, key StreamKey, ev Event) error {
 // every line.
 func (b *Batcher) putValid(ctx context.Context, key StreamKey, ev Event) error {
 	s := b.stream(key)
+	// Uncompressed, the HTTP body is the JSON itself. AWS documents no limit on the HTTP
+	// body of PutLogEvents, only the batch's 1,048,576 bytes of messages plus 26 per event
+	// (API_PutLogEvents.html). The SDK sends PutLogEvents as plain JSON (smithy-go's
+	// awsjson serializer; the operation has no RequestCompression trait in
+	// service/cloudwatchlogs@v1.92.0), so the service takes, from every SDK client, the
+	// body of a full batch of lines with nothing to escape: counting each message by
+	// its escaped length keeps our bodies within that. (The stand-in takes 16 MiB on the
+	// wire, awsfake's server.go, and as much decompressed, json11.go maxJSONBody.)
 	var extra int
 	if s.comp == NoCompression {
 		extra = jsonExtra(ev.Message)

@@ -230,7 +230,7 @@ func TestShipperLogLinesNameFilePathOnce(t *testing.T) {
 // TestShipperStreamCompressionFirstEntryWins: two entries whose names differ as written
 // (so validation lets them be) but meet once expanded, with different compressions: the
 // stream goes the way of the first entry to reach it, and the other is warned about
-// once; every line of both arrives.
+// once; every line of both arrives. The agent's own streams take logs.compression.
 func TestShipperStreamCompressionFirstEntryWins(t *testing.T) {
 	dir := t.TempDir()
 	for _, d := range []string{"a", "b"} {
@@ -246,7 +246,8 @@ func TestShipperStreamCompressionFirstEntryWins(t *testing.T) {
 		}
 	}
 	cfg := config.Default()
-	cfg.StateDir = filepath.Join(dir, "state")
+	cfg.StateDir, cfg.LogDir = filepath.Join(dir, "state"), filepath.Join(dir, "log")
+	cfg.Logs.Compression = "gzip"
 	cfg.Logs.Files = []config.LogFile{
 		{FilePath: filepath.Join(dir, "a", "*.log"), LogGroupName: "g", LogStreamName: "{instance_id}", Compression: "huffman"},
 		{FilePath: filepath.Join(dir, "b", "*.log"), LogGroupName: "g", LogStreamName: "i-0abc", Compression: "none"},
@@ -279,5 +280,14 @@ func TestShipperStreamCompressionFirstEntryWins(t *testing.T) {
 	}
 	if used := fmt.Sprintf(`"used":"logs.files[%d]: %s"`, map[Compression]int{HuffmanOnly: 0, NoCompression: 1}[got], got); !strings.Contains(logged, used) {
 		t.Errorf("the warning does not say %s, the stream's:\n%s", used, logged)
+	}
+	// The agent's own streams follow logs.compression, whatever the entries say.
+	for _, e := range sh.entries[2:] {
+		if e.Compression != "gzip" {
+			t.Errorf("%s ships with compression %q, want logs.compression's gzip", e.FilePath, e.Compression)
+		}
+	}
+	if len(sh.entries) != 4 {
+		t.Errorf("%d entries, want the two and the agent's own two", len(sh.entries))
 	}
 }

@@ -299,22 +299,69 @@ func logsStatus(w *world) map[string]any {
 }
 
 func newLogsWorld(t *testing.T) (*awsWorld, string) {
+	return newLogsWorldCompressed(t, "")
+}
+
+// newLogsWorldCompressed is newLogsWorld with the entry's compression set to comp ("":
+// left out, gzip).
+func newLogsWorldCompressed(t *testing.T, comp string) (*awsWorld, string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "app")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "app.log")
-	return newAWSWorld(t, logsConfig(path), imdsmock.Config{}), path
+	cfg := logsConfig(path)
+	if comp != "" {
+		cfg += "      compression: " + comp + "\n"
+	}
+	return newAWSWorld(t, cfg, imdsmock.Config{}), path
+}
+
+// The compressions of logs.files entries. The scenarios where the way a body goes on
+// the wire could matter (rotation, SIGKILL, throttling) run for each; the 60 s outage,
+// whose failed calls never reach a decoder, for gzip only (see
+// TestAWSLogsEndpointDownSixtySeconds).
+var logCompressions = []string{"gzip", "huffman", "none"}
+
+// forEachCompression runs scenario as a parallel subtest for each of logCompressions.
+func forEachCompression(t *testing.T, scenario func(t *testing.T, comp string)) {
+	for _, comp := range logCompressions {
+		t.Run(comp, func(t *testing.T) {
+			t.Parallel()
+			scenario(t, comp)
+		})
+	}
+}
+
+// checkContentEncoding fails the test unless every PutLogEvents to the app stream went
+// as comp sends it: gzipped (gzip, huffman) or plain JSON without a Content-Encoding
+// (none). (The agent's own streams follow logs.compression, not the entry's.)
+func checkContentEncoding(t *testing.T, srv *awsfake.Server, comp string) {
+	t.Helper()
+	want := "gzip"
+	if comp == "none" {
+		want = ""
+	}
+	for _, c := range srv.CallLog() {
+		if c.Action == "PutLogEvents" && c.Input["logStreamName"] == appStream && c.ContentEncoding != want {
+			t.Errorf("PutLogEvents with Content-Encoding %q, want %q for compression %s", c.ContentEncoding, want, comp)
+			return
+		}
+	}
 }
 
 // Rename rotation five times while 200 lines/s are written, two of them 50 lines
 // apart so that a renamed file is renamed again before it is read to its end: every
 // line arrives once, in order, in the stream and group configured, and the group
-// created gets its retention.
+// created gets its retention. For each compression.
 func TestAWSLogsRenameRotation(t *testing.T) {
 	t.Parallel()
-	w, path := newLogsWorld(t)
+	forEachCompression(t, testLogsRenameRotation)
+}
+
+func testLogsRenameRotation(t *testing.T, comp string) {
+	w, path := newLogsWorldCompressed(t, comp)
 	a := w.startAWS()
 	app := startSeqLog(t, path, 2)
 	for i, at := range []int{300, 600, 650, 900, 1200} {
@@ -329,12 +376,7 @@ func TestAWSLogsRenameRotation(t *testing.T) {
 	}
 	checkComplete(t, w.aws, n, false)
 	t.Logf("%d lines across 5 rotations", n)
-	for _, c := range w.aws.CallLog() {
-		if c.Action == "PutLogEvents" && c.ContentEncoding != "gzip" {
-			t.Errorf("PutLogEvents with Content-Encoding %q, want gzip", c.ContentEncoding)
-			break
-		}
-	}
+	checkContentEncoding(t, w.aws, comp)
 	noRefusedLogsCalls(t, w.aws)
 }
 
@@ -431,13 +473,18 @@ func batchStarts(srv *awsfake.Server, stream string) []int {
 // SIGKILL ten times at random moments while 200 lines/s are written (some shortly after
 // a batch was stored, some after a few batches), restarting each time: every line arrives, and the only duplicates are where a restarted agent resends
 // from its checkpoint lines an earlier run had stored — at most one batch per crash
-// (checkpoints follow acknowledgements within 200 ms, batches leave once a second).
+// (checkpoints follow acknowledgements within 200 ms, batches leave once a second). For
+// each compression.
 func TestAWSLogsSIGKILLLosesNothing(t *testing.T) {
 	t.Parallel()
+	forEachCompression(t, testLogsSIGKILLLosesNothing)
+}
+
+func testLogsSIGKILLLosesNothing(t *testing.T, comp string) {
 	seed := crashSeed(t)
 	t.Logf("kill moments seeded with %d (STACKHAND_E2E_SEED=%d repeats them)", seed, seed)
 	rng := rand.New(rand.NewPCG(seed, seed))
-	w, path := newLogsWorld(t)
+	w, path := newLogsWorldCompressed(t, comp)
 	a := w.startAWS()
 	app := startSeqLog(t, path, 2)
 	const kills = 10
@@ -490,12 +537,17 @@ func TestAWSLogsSIGKILLLosesNothing(t *testing.T) {
 			t.Errorf("resend %d repeats %d events, more than the %d of the batch before it", k+1, st.restarts[k], prev)
 		}
 	}
+	checkContentEncoding(t, w.aws, comp)
 	noRefusedLogsCalls(t, w.aws)
 }
 
 // The CloudWatch Logs endpoint is gone for 60 s (every connection dropped) while 200
 // lines/s are written and the log is rotated: the files are the buffer. status shows the
 // failure while it lasts and clears once batches go through; every line arrives once.
+// With gzip only: what the outage tests (retries without end, the files as the buffer,
+// status) does not depend on how a body is encoded, which is encoded once and resent as
+// is in every mode (logship's TestRetryResendsSameBatch), and a second minute of
+// outage per mode would cost make test two.
 func TestAWSLogsEndpointDownSixtySeconds(t *testing.T) {
 	t.Parallel()
 	w, path := newLogsWorld(t)
@@ -555,10 +607,14 @@ func TestAWSLogsEndpointDownSixtySeconds(t *testing.T) {
 }
 
 // 30 % of CloudWatch Logs calls throttled from the start: every line arrives, once, in
-// order.
+// order. For each compression.
 func TestAWSLogsThrottled(t *testing.T) {
 	t.Parallel()
-	w, path := newLogsWorld(t)
+	forEachCompression(t, testLogsThrottled)
+}
+
+func testLogsThrottled(t *testing.T, comp string) {
+	w, path := newLogsWorldCompressed(t, comp)
 	w.aws.SetFaults(awsfake.Faults{Seed: 30, ThrottleRate: 0.3, Only: map[string]bool{"logs:*": true}})
 	a := w.startAWS()
 	app := startSeqLog(t, path, 2)
@@ -582,6 +638,7 @@ func TestAWSLogsThrottled(t *testing.T) {
 	if throttled == 0 {
 		t.Error("no PutLogEvents was throttled")
 	}
+	checkContentEncoding(t, w.aws, comp)
 	noRefusedLogsCalls(t, w.aws)
 }
 

@@ -44,6 +44,7 @@ func TestDefault(t *testing.T) {
 		{"metrics.interval", c.Metrics.Interval.D(), time.Minute},
 		{"metrics.namespace", c.Metrics.Namespace, "CWAgent"},
 		{"logs.force_flush_interval", c.Logs.ForceFlushInterval.D(), 5 * time.Second},
+		{"logs.compression", c.Logs.Compression, "gzip"},
 		{"HeartbeatEnabled", c.HeartbeatEnabled(), true},
 		{"MetricsEnabled", c.MetricsEnabled(), false},
 		{"TimeoutFor(deploy)", c.TimeoutFor(event.Deploy), 30 * time.Minute},
@@ -115,10 +116,10 @@ func TestParseFull(t *testing.T) {
 	want.Apps = []App{{Name: "web", Revision: ValueRef{Metadata: "Resources.Web.Metadata.release"}, Source: "s3://my-bucket/web/{revision}.tar.gz",
 		SHA256: SHA256Ref{From: ValueRef{Metadata: "release_sha256"}}, DeployTo: "/srv/web", KeepReleases: 3, Shared: []string{"log", "tmp/pids"},
 		Owner: "web", Checks: AppChecks{HTTP: "http://127.0.0.1:8080/health", Within: Duration(30 * time.Second)}, RollbackOnFailure: &no,
-		ReleaseHooks: true, Origin: path + ":88"}}
+		ReleaseHooks: true, Origin: path + ":90"}}
 	want.Watch = append(want.Watch,
-		WatchRule{Name: "app:web", Path: "Resources.Web.Metadata.release", On: []string{"add", "update", "remove"}, App: "web", Origin: path + ":88"},
-		WatchRule{Name: "app:web:sha256", Metadata: "release_sha256", On: []string{"add", "update"}, Event: "deploy", App: "web", Origin: path + ":88"})
+		WatchRule{Name: "app:web", Path: "Resources.Web.Metadata.release", On: []string{"add", "update", "remove"}, App: "web", Origin: path + ":90"},
+		WatchRule{Name: "app:web:sha256", Metadata: "release_sha256", On: []string{"add", "update"}, Event: "deploy", App: "web", Origin: path + ":90"})
 	want.Timeouts = Timeouts{
 		Default: Duration(20 * time.Minute), Setup: Duration(time.Hour), Configure: Duration(5 * time.Minute),
 		Deploy: Duration(40 * time.Minute), Undeploy: Duration(10 * time.Minute), Shutdown: Duration(90 * time.Second),
@@ -132,11 +133,12 @@ func TestParseFull(t *testing.T) {
 	want.Metrics = Metrics{Enabled: &tr, Interval: Duration(10 * time.Second), Namespace: "Fleet/Host", HighResolution: true,
 		IgnoreFileSystems: []string{"tmpfs", "overlay"}}
 	want.Notifications = Notifications{EventBridge: true, EventBus: "fleet-events"}
-	want.Logs = Logs{ForceFlushInterval: Duration(10 * time.Second), Files: []LogFile{
+	want.Logs = Logs{ForceFlushInterval: Duration(10 * time.Second), Compression: "huffman", Files: []LogFile{
 		{FilePath: "/var/log/app/*.log", LogGroupName: "/fleet/app", LogStreamName: "{instance_id}-app", RetentionInDays: 14,
 			MultiLineStartPattern: `^\d{4}-\d{2}-\d{2}`, TimestampFormat: "2006-01-02 15:04:05", Encoding: "utf-8", FromBeginning: &f,
-			Filters: []LogFilter{{Type: "exclude", Expression: "DEBUG"}, {Type: "include", Expression: "(ERROR|WARN)"}}},
-		{FilePath: "/var/log/stackhand/agent.log", LogGroupName: "/fleet/agent", LogStreamName: "{instance_id}", Encoding: "utf-8", FromBeginning: &tr},
+			Filters: []LogFilter{{Type: "exclude", Expression: "DEBUG"}, {Type: "include", Expression: "(ERROR|WARN)"}}, Compression: "none"},
+		// The entry that names none takes logs.compression.
+		{FilePath: "/var/log/stackhand/agent.log", LogGroupName: "/fleet/agent", LogStreamName: "{instance_id}", Encoding: "utf-8", FromBeginning: &tr, Compression: "huffman"},
 	}}
 	c.set = nil
 	if !reflect.DeepEqual(c, want) {
@@ -271,6 +273,11 @@ func TestParseErrors(t *testing.T) {
 				{9, `logs.files[1].timestamp_format "%Y-%m-%d %Q": %Q is not supported`},
 				{11, `logs.files[1].filters[0].type "drop" is not known; use include or exclude`},
 				{12, "logs.files[1].filters[0].expression does not compile"}}},
+		{"log compression", "logs:\n  compression: zstd\n  files:\n    - file_path: /a\n      log_group_name: g\n      compression: GZIP\n    - file_path: /b\n      log_group_name: h\n      log_stream_name: s\n      compression: none\n    - file_path: /c\n      log_group_name: h\n      log_stream_name: s\n      compression: huffman\n    - file_path: /d\n      log_group_name: h\n      log_stream_name: s\n      compression: none\n",
+			[]problem{{2, `logs.compression "zstd" is not one stackhand knows; use gzip, huffman or none`},
+				{6, `logs.files[0].compression "GZIP" (log group g) is not one stackhand knows; use gzip, huffman or none`},
+				{14, "logs.files[2] ships to log group h, stream s, like logs.files[1] (line 7), but with compression huffman, not none; " +
+					"one stream's batches mix both files' lines: give both entries the same compression, or send them to different streams"}}},
 		{"log group names CloudWatch refuses", "logs:\n  files:\n    - file_path: /a\n      log_group_name: 'my group*'\n    - file_path: /b\n      log_group_name: 'app/{stack}/{file_name}#1'\n    - file_path: /c\n      log_group_name: 'app:{instance_id}'\n    - file_path: /d\n      log_group_name: '{instance_id}" + strings.Repeat("g", 513) + "'\n",
 			[]problem{{4, `logs.files[0].log_group_name "my group*" has characters CloudWatch Logs refuses in this name (' ' '*'); it accepts letters, digits and _ - / . #`},
 				{8, `logs.files[2].log_group_name "app:{instance_id}" has characters CloudWatch Logs refuses in this name (':')`},

@@ -41,7 +41,7 @@ func Default() *Config {
 			Interval:  Duration(60 * time.Second),
 			Namespace: "CWAgent",
 		},
-		Logs: Logs{ForceFlushInterval: Duration(5 * time.Second)},
+		Logs: Logs{ForceFlushInterval: Duration(5 * time.Second), Compression: "gzip"},
 	}
 }
 

@@ -315,9 +315,17 @@ type Metrics struct {
 
 // Logs configures log shipping; names follow the CloudWatch agent's collect_list.
 type Logs struct {
-	ForceFlushInterval Duration  `yaml:"force_flush_interval"` // 5s
-	Files              []LogFile `yaml:"files"`
+	ForceFlushInterval Duration `yaml:"force_flush_interval"` // 5s
+	// Compression is how PutLogEvents bodies go on the wire, for each entry that does
+	// not say: one of Compressions, gzip by default. (stackhand's own key: the
+	// CloudWatch agent has none.)
+	Compression string    `yaml:"compression"`
+	Files       []LogFile `yaml:"files"`
 }
+
+// Compressions are the values of logs.compression and of an entry's compression: gzip
+// at level 1, gzip with Huffman coding only, and plain JSON.
+var Compressions = []string{"gzip", "huffman", "none"}
 
 // LogFile is one collect_list entry.
 type LogFile struct {
@@ -330,6 +338,9 @@ type LogFile struct {
 	Encoding              string      `yaml:"encoding"`         // utf-8
 	Filters               []LogFilter `yaml:"filters"`
 	FromBeginning         *bool       `yaml:"from_beginning"` // default true
+	// Compression overrides logs.compression for this entry's streams; validation
+	// fills it in from logs.compression when it is not written.
+	Compression string `yaml:"compression"`
 }
 
 // LogFilter is an include or exclude regular expression.

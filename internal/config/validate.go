@@ -404,10 +404,36 @@ func (l *loader) validateLogs(c *Config) {
 	if c.Logs.ForceFlushInterval.D() < time.Second {
 		l.validf(l.line("logs.force_flush_interval"), "logs.force_flush_interval must be at least 1s")
 	}
+	if !slices.Contains(Compressions, c.Logs.Compression) {
+		l.validf(l.line("logs.compression"), "logs.compression %q is not one stackhand knows; use %s",
+			c.Logs.Compression, joinChoices(Compressions))
+	}
+	// streams maps a group and stream, as written, to the first entry shipping to it, so
+	// that two entries sending one stream's events different ways are caught. (Names
+	// whose placeholders only meet once expanded are the shipper's to sort out: the
+	// first entry to reach a stream decides, with a warning.)
+	streams := map[[2]string]int{}
 	for i := range c.Logs.Files {
 		f := &c.Logs.Files[i]
 		p := fmt.Sprintf("logs.files[%d]", i)
 		line := l.line(p)
+		switch {
+		case f.Compression == "":
+			f.Compression = c.Logs.Compression
+		case !slices.Contains(Compressions, f.Compression):
+			l.validf(l.line(p+".compression"), "%s.compression %q (log group %s) is not one stackhand knows; use %s",
+				p, f.Compression, f.LogGroupName, joinChoices(Compressions))
+		}
+		if f.LogGroupName != "" {
+			k := [2]string{f.LogGroupName, f.LogStreamName}
+			if j, ok := streams[k]; !ok {
+				streams[k] = i
+			} else if g := c.Logs.Files[j].Compression; g != f.Compression {
+				l.validf(l.line(p+".compression"), "%s ships to log group %s, stream %s, like logs.files[%d] (line %d), but with compression %s, not %s; "+
+					"one stream's batches mix both files' lines: give both entries the same compression, or send them to different streams",
+					p, f.LogGroupName, f.LogStreamName, j, l.line(fmt.Sprintf("logs.files[%d]", j)), f.Compression, g)
+			}
+		}
 		if f.FilePath == "" {
 			l.validf(line, "%s has no file_path: name the file (or a glob such as /var/log/app/*.log) to ship", p)
 		} else if _, err := filepath.Match(f.FilePath, ""); err != nil {
@@ -545,6 +571,14 @@ func (l *loader) validateNotifications(c *Config) {
 	if b != "" && !strings.HasPrefix(b, "arn:") && (!eventBusName.MatchString(b) || len(b) > 256) {
 		l.validf(l.line("notifications.event_bus"), "notifications.event_bus %q is not an event bus name (letters, digits, . _ - /) or ARN", b)
 	}
+}
+
+// joinChoices writes choices as "a, b or c".
+func joinChoices(choices []string) string {
+	if len(choices) < 2 {
+		return strings.Join(choices, "")
+	}
+	return strings.Join(choices[:len(choices)-1], ", ") + " or " + choices[len(choices)-1]
 }
 
 func joinInts(ns []int) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -62,6 +63,9 @@ type BatcherOptions struct {
 	// a nil func, leaves the new group's events to never expire. A group that already
 	// exists keeps its policy.
 	Retention func(StreamKey) int
+	// Compression gives how each stream's bodies go on the wire, asked once per stream
+	// when its first event comes; Gzip for a nil func.
+	Compression func(StreamKey) Compression
 	// Grace is how long Run keeps sending after its context ends: DefaultGrace.
 	Grace time.Duration
 	// MinBackoff and MaxBackoff bound the wait before retrying a failed call; it
@@ -74,8 +78,8 @@ type BatcherOptions struct {
 
 // Batcher sends log events to CloudWatch Logs: one bounded queue and one sender per log
 // stream, streams in parallel. Each sender cuts batches that obey every PutLogEvents
-// rule, sends them (with the package's own JSON encoder and gzip, through the SDK
-// client), retries what can succeed later without end, and acknowledges to the Acker
+// rule, sends them (with the package's own JSON encoder and the stream's Compression,
+// through the SDK client), encoding each batch once and resending those bytes, retries what can succeed later without end, and acknowledges to the Acker
 // what the service stored, in order per source.
 //
 // What the batcher does with events CloudWatch Logs cannot take:
@@ -86,6 +90,11 @@ type BatcherOptions struct {
 //     not truncated: no byte of the file is lost.) A Tailer's overlong lines arrive
 //     already cut into marked parts that fit (recordReader.chunk), as it never holds
 //     a line whole.
+//   - For a stream sent with NoCompression, the HTTP body is the JSON, where a quote or
+//     backslash takes 2 bytes and a control character 6: such a stream counts each
+//     message by its escaped length instead (see jsonExtra), so that its body is never
+//     larger than the SDK's own for a batch of the same size without escapes, and
+//     splits, as above, a message whose escaped length is over MaxMessageBytes.
 //   - An event more than MaxEventAge old or more than MaxEventAhead in the future when
 //     its batch is cut (by the Clock) is set aside: not sent, counted in
 //     StreamStats.SetAside, logged at most once a minute per stream, and acknowledged
@@ -109,6 +118,7 @@ type Batcher struct {
 	qEvents   int
 	qBytes    int
 	retention func(StreamKey) int
+	comp      func(StreamKey) Compression
 	grace     time.Duration
 	minBack   time.Duration
 	maxBack   time.Duration
@@ -117,6 +127,10 @@ type Batcher struct {
 	// limits of a batch; the PutLogEvents rules, lowered by tests.
 	maxEvents int
 	maxBytes  int
+
+	// encodes counts the bodies encoded (and compressed), for tests to check that
+	// nothing is encoded twice.
+	encodes atomic.Int64
 
 	mu      sync.RWMutex
 	streams map[StreamKey]*stream
@@ -146,6 +160,7 @@ func NewBatcher(o BatcherOptions) *Batcher {
 		qEvents:   o.QueueEvents,
 		qBytes:    o.QueueBytes,
 		retention: o.Retention,
+		comp:      o.Compression,
 		grace:     o.Grace,
 		minBack:   o.MinBackoff,
 		maxBack:   o.MaxBackoff,
@@ -207,16 +222,35 @@ func (b *Batcher) Put(ctx context.Context, key StreamKey, ev Event) error {
 // every line.
 func (b *Batcher) putValid(ctx context.Context, key StreamKey, ev Event) error {
 	s := b.stream(key)
-	if len(ev.Message) <= MaxMessageBytes {
-		return s.enqueue(ctx, entry{Time: ev.Time, Msg: ev.Message, Src: ev.Src, Offset: ev.Offset})
+	// Uncompressed, the HTTP body is the JSON itself. AWS documents no limit on the HTTP
+	// body of PutLogEvents, only the batch's 1,048,576 bytes of messages plus 26 per event
+	// (API_PutLogEvents.html). The SDK sends PutLogEvents as plain JSON (smithy-go's
+	// awsjson serializer; the operation has no RequestCompression trait in
+	// service/cloudwatchlogs@v1.92.0), so the service takes, from every SDK client, the
+	// body of a full batch of lines with nothing to escape: counting each message by
+	// its escaped length keeps our bodies within that. (The stand-in takes 16 MiB on the
+	// wire, awsfake's server.go, and as much decompressed, json11.go maxJSONBody.)
+	var extra int
+	if s.comp == NoCompression {
+		extra = jsonExtra(ev.Message)
+	}
+	if len(ev.Message)+extra <= MaxMessageBytes {
+		return s.enqueue(ctx, entry{Time: ev.Time, Msg: ev.Message, Src: ev.Src, Offset: ev.Offset, extra: uint32(extra)})
 	}
 	s.mu.Lock()
 	s.stats.Split++
 	s.mu.Unlock()
-	return splitMessage(ev.Message, MaxMessageBytes, func(part []byte, i, n uint32) error {
+	cut := cutAt
+	if s.comp == NoCompression {
+		cut = cutEscaped
+	}
+	return splitMessage(ev.Message, MaxMessageBytes, cut, func(part []byte, i, n uint32) error {
 		e := entry{Time: ev.Time, Msg: part, Part: i, Parts: n}
 		if i == n {
 			e.Src, e.Offset = ev.Src, ev.Offset
+		}
+		if s.comp == NoCompression {
+			e.extra = uint32(jsonExtra(part))
 		}
 		return s.enqueue(ctx, e)
 	})
@@ -364,7 +398,10 @@ type entry struct {
 	Offset int64
 	// Part of Parts (1-based) of a split event; both 0 for a whole event.
 	Part, Parts uint32
-	arrived     int64 // Clock time of Put, in Unix nanoseconds
+	// extra is how many bytes escaping adds to Msg in the JSON body, counted only for a
+	// stream sent with NoCompression (0 otherwise).
+	extra   uint32
+	arrived int64 // Clock time of Put, in Unix nanoseconds
 }
 
 // size counts the entry as PutLogEvents does.
@@ -375,6 +412,10 @@ func (e *entry) size() int {
 	}
 	return n
 }
+
+// cost counts the entry as the batcher does when it cuts batches and bounds the queue:
+// as PutLogEvents does, plus what escaping adds for a stream sent uncompressed.
+func (e *entry) cost() int { return e.size() + int(e.extra) }
 
 // ring is a FIFO of entries that grows, by doubling, to what it is asked to hold.
 type ring struct {
@@ -415,8 +456,9 @@ func signal(ch chan struct{}) {
 
 // stream is one log stream's queue and sender state.
 type stream struct {
-	b   *Batcher
-	key StreamKey
+	b    *Batcher
+	key  StreamKey
+	comp Compression // how its bodies go on the wire
 
 	wake chan struct{} // Put → sender: the queue has news
 	tick chan struct{} // flush timer → sender
@@ -460,9 +502,14 @@ type stream struct {
 }
 
 func newStream(b *Batcher, key StreamKey) *stream {
+	comp := Gzip
+	if b.comp != nil {
+		comp = b.comp(key)
+	}
 	return &stream{
 		b:     b,
 		key:   key,
+		comp:  comp,
 		wake:  make(chan struct{}, 1),
 		tick:  make(chan struct{}, 1),
 		space: make(chan struct{}),
@@ -476,7 +523,7 @@ const stampEvery = 64
 
 // enqueue adds e to the queue, waiting for room.
 func (s *stream) enqueue(ctx context.Context, e entry) error {
-	size := e.size()
+	size := e.cost()
 	for {
 		s.mu.Lock()
 		if s.q.n == 0 || (s.q.n < s.b.qEvents && s.qBytes+size <= s.b.qBytes) {
@@ -615,11 +662,11 @@ func (s *stream) takeLocked(now time.Time, p *payload) {
 		if e.Time < oldest || e.Time > newest || len(e.Msg) == 0 && e.Parts == 0 {
 			setAside++
 			p.ack(e.Src, e.Offset)
-			s.qBytes -= e.size()
+			s.qBytes -= e.cost()
 			s.q.pop()
 			continue
 		}
-		size := e.size()
+		size := e.cost()
 		if n := len(p.items); n > 0 {
 			if n >= s.b.maxEvents || bytes+size > s.b.maxBytes ||
 				max(hi, e.Time)-min(lo, e.Time) > span {

@@ -31,15 +31,17 @@ func appendSplitSuffix(buf []byte, i, n uint32) []byte {
 	return append(buf, ']')
 }
 
-// splitMessage cuts msg, valid UTF-8 longer than limit bytes, into parts that are each,
-// with their suffix, at most limit bytes, cut only between characters, and calls fn on
-// each in order with its 1-based number and the count. It stops at fn's first error.
-func splitMessage(msg []byte, limit int, fn func(part []byte, i, n uint32) error) error {
+// splitMessage cuts msg, valid UTF-8 longer than limit bytes as cut counts them, into
+// parts that are each, with their suffix, at most limit bytes, cut only between
+// characters, and calls fn on each in order with its 1-based number and the count. It
+// stops at fn's first error. cut(msg, room) says where a part of at most room bytes
+// ends: cutAt counts the bytes of the message, cutEscaped those of its JSON.
+func splitMessage(msg []byte, limit int, cut func([]byte, int) int, fn func(part []byte, i, n uint32) error) error {
 	// The room for text in a part depends on the count's digits, and the count on the
 	// room: start from a guess and redo until they agree (at most a few turns).
 	n := uint32(1)
 	for {
-		got := countParts(msg, limit-splitSuffixLen(n, n))
+		got := countParts(msg, limit-splitSuffixLen(n, n), cut)
 		if got == n {
 			break
 		}
@@ -47,7 +49,7 @@ func splitMessage(msg []byte, limit int, fn func(part []byte, i, n uint32) error
 	}
 	room := limit - splitSuffixLen(n, n)
 	for i := uint32(1); len(msg) > 0; i++ {
-		end := cutAt(msg, room)
+		end := cut(msg, room)
 		if err := fn(msg[:end], i, n); err != nil {
 			return err
 		}
@@ -56,10 +58,10 @@ func splitMessage(msg []byte, limit int, fn func(part []byte, i, n uint32) error
 	return nil
 }
 
-func countParts(msg []byte, room int) uint32 {
+func countParts(msg []byte, room int, cut func([]byte, int) int) uint32 {
 	var n uint32
 	for len(msg) > 0 {
-		msg = msg[cutAt(msg, room):]
+		msg = msg[cut(msg, room):]
 		n++
 	}
 	return n
@@ -76,4 +78,22 @@ func cutAt(msg []byte, room int) int {
 		end--
 	}
 	return end
+}
+
+// cutEscaped returns where to end a part of msg (valid UTF-8) whose JSON escaping takes at
+// most room bytes: after the last whole character that fits (never at 0).
+func cutEscaped(msg []byte, room int) int {
+	used := 0
+	for i := 0; i < len(msg); {
+		c, size := escapedLen(msg[i:])
+		if used+c > room {
+			if i == 0 {
+				return size
+			}
+			return i
+		}
+		used += c
+		i += size
+	}
+	return len(msg)
 }

@@ -550,7 +550,7 @@ func TestSplitMessageEdges(t *testing.T) {
 		msg := append(bytes.Repeat([]byte("€"), n/3), bytes.Repeat([]byte("x"), n%3)...)
 		var joined []byte
 		var parts uint32
-		err := splitMessage(msg, MaxMessageBytes, func(part []byte, i, total uint32) error {
+		err := splitMessage(msg, MaxMessageBytes, cutAt, func(part []byte, i, total uint32) error {
 			full := appendSplitSuffix(bytes.Clone(part), i, total)
 			if len(full) > MaxMessageBytes || !utf8.Valid(full) {
 				t.Fatalf("len %d: part %d/%d is %d bytes, valid %v", n, i, total, len(full), utf8.Valid(full))
@@ -607,39 +607,117 @@ func TestAcksOnlyAfterSuccessAndInOrder(t *testing.T) {
 	}
 }
 
+// TestRetryResendsSameBatch: a batch that fails is sent again as it was, for every
+// Compression, and its body is encoded (and compressed) once, not once per attempt.
 func TestRetryResendsSameBatch(t *testing.T) {
-	h := newHarness(t, bigQueue)
-	h.logs.put = func(n int, b fakeBatch) (*cloudwatchlogs.PutLogEventsOutput, error) {
-		if n < 3 {
-			return nil, throttle()
-		}
-		return nil, nil
+	for _, comp := range []Compression{Gzip, HuffmanOnly, NoCompression} {
+		t.Run(comp.String(), func(t *testing.T) {
+			h := newHarness(t, func(o *BatcherOptions) {
+				bigQueue(o)
+				o.Compression = func(StreamKey) Compression { return comp }
+			})
+			h.logs.put = func(n int, b fakeBatch) (*cloudwatchlogs.PutLogEventsOutput, error) {
+				if n < 3 {
+					return nil, throttle()
+				}
+				return nil, nil
+			}
+			for i := range 100 {
+				h.put(Event{Time: ms(t0) - int64(i%7), Message: []byte(fmt.Sprintf("line %d \"q\"", i)), Src: 1, Offset: int64(i + 1)})
+			}
+			// The retries wait for the stream's pace
+			// (TestThrottledStreamSendsFewerFullerBatches), on the fake clock.
+			h.start()
+			for _, stored, _ := h.logs.snapshot(); len(stored) == 0; _, stored, _ = h.logs.snapshot() {
+				h.waitParked()
+				h.clk.Advance(time.Second)
+			}
+			h.stop()
+			puts, stored, _ := h.logs.snapshot()
+			if len(puts) != 4 || len(stored) != 1 {
+				t.Fatalf("%d calls, %d stored; want 4 and 1", len(puts), len(stored))
+			}
+			for i := 1; i < 4; i++ {
+				if !bytes.Equal(puts[i].Body, puts[0].Body) {
+					t.Errorf("call %d sent another body than call 1", i+1)
+				}
+			}
+			if n := h.b.encodes.Load(); n != 1 {
+				t.Errorf("the body was encoded %d times for 4 attempts, want once", n)
+			}
+			if acks, at := h.acker.get(); !slices.Equal(acks, []ack{{1, 100}}) || at[0] != 1 {
+				t.Errorf("acks %v at %v, want [{1 100}] after the batch was stored", acks, at)
+			}
+			if st := h.b.Stats()[testKey]; st.Retries != 3 || st.Sent != 100 || !strings.Contains(st.LastError, "throttled") {
+				t.Errorf("stats %+v", st)
+			}
+		})
 	}
-	for i := range 100 {
-		h.put(Event{Time: ms(t0) - int64(i%7), Message: []byte(fmt.Sprintf("line %d \"q\"", i)), Src: 1, Offset: int64(i + 1)})
-	}
-	// The retries wait for the stream's pace (TestThrottledStreamSendsFewerFullerBatches),
-	// on the fake clock.
-	h.start()
-	for _, stored, _ := h.logs.snapshot(); len(stored) == 0; _, stored, _ = h.logs.snapshot() {
-		h.waitParked()
-		h.clk.Advance(time.Second)
-	}
-	h.stop()
-	puts, stored, _ := h.logs.snapshot()
-	if len(puts) != 4 || len(stored) != 1 {
-		t.Fatalf("%d calls, %d stored; want 4 and 1", len(puts), len(stored))
-	}
-	for i := 1; i < 4; i++ {
-		if !bytes.Equal(puts[i].Body, puts[0].Body) {
-			t.Errorf("call %d sent another body than call 1", i+1)
-		}
-	}
-	if acks, at := h.acker.get(); !slices.Equal(acks, []ack{{1, 100}}) || at[0] != 1 {
-		t.Errorf("acks %v at %v, want [{1 100}] after the batch was stored", acks, at)
-	}
-	if st := h.b.Stats()[testKey]; st.Retries != 3 || st.Sent != 100 || !strings.Contains(st.LastError, "throttled") {
-		t.Errorf("stats %+v", st)
+}
+
+// maxPlainBody is the largest JSON body the SDK's own serializer writes for a batch the
+// documented rule allows when nothing in its messages needs escaping: the messages'
+// bytes plus 26 per event (the rule, at most MaxBatchBytes) plus what the JSON around
+// each event adds beyond those 26 (encode.go's framing and a 13-digit timestamp), plus
+// the names. A NoCompression body must never be larger.
+func maxPlainBody(events int, key StreamKey) int {
+	perEvent := len(eventPrefix) + len(eventMiddle) + 13 + len("},")
+	return MaxBatchBytes + events*(perEvent-EventOverhead) +
+		len(bodyPrefix) + len(bodyGroup) + len(bodyStream) + len(bodySuffix) + len(key.Group) + len(key.Stream) + 4
+}
+
+// TestUncompressedBodyBound: with NoCompression, messages made mostly of characters that
+// JSON escapes (control characters take 6 bytes, quotes 2) are cut into batches whose
+// body is no larger than the SDK's own for a full batch with nothing to escape, and a
+// message whose escaped form alone is over the limit is split, not refused; every byte
+// arrives. With gzip the same lines go as before: counted by their own bytes, unsplit.
+func TestUncompressedBodyBound(t *testing.T) {
+	ctrl := bytes.Repeat([]byte("\x01\"\x1f\\"), 2000)    // 8,000 bytes, 28,000 in JSON
+	huge := bytes.Repeat([]byte("\x02"), MaxMessageBytes) // the largest message, 6 MiB in JSON
+	for _, comp := range []Compression{NoCompression, Gzip} {
+		t.Run(comp.String(), func(t *testing.T) {
+			h := newHarness(t, func(o *BatcherOptions) {
+				bigQueue(o)
+				o.Compression = func(StreamKey) Compression { return comp }
+			})
+			var want []byte
+			for i := range 300 {
+				msg := append(fmt.Appendf(nil, "%d ", i), ctrl...)
+				h.put(Event{Time: ms(t0), Message: msg, Src: 1, Offset: int64(i + 1)})
+				want = append(want, msg...)
+			}
+			h.put(Event{Time: ms(t0), Message: huge, Src: 1, Offset: 301})
+			h.flushAll()
+			_, stored, _ := h.logs.snapshot()
+			var got []byte
+			events := 0
+			for i, b := range stored {
+				if comp == NoCompression && len(b.Body) > maxPlainBody(len(b.Events), testKey) {
+					t.Errorf("batch %d: %d events in a body of %d bytes, over the %d the SDK sends for a full batch without escapes",
+						i, len(b.Events), len(b.Body), maxPlainBody(len(b.Events), testKey))
+				}
+				for _, e := range b.Events {
+					if events < 300 {
+						got = append(got, e.Message...)
+					}
+					events++
+				}
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("the 300 short messages arrived as %d bytes, want %d", len(got), len(want))
+			}
+			// The huge message: one event with gzip; with none, parts whose JSON fits.
+			st := h.b.Stats()[testKey]
+			switch {
+			case comp == Gzip && (events != 301 || st.Split != 0):
+				t.Errorf("gzip: %d events, %d split; want 301 and none split", events, st.Split)
+			case comp == NoCompression && (events < 307 || st.Split != 1):
+				t.Errorf("none: %d events, %d split; want the last message split in at least 7 parts", events, st.Split)
+			}
+			if acks, _ := h.acker.get(); len(acks) == 0 || acks[len(acks)-1] != (ack{1, 301}) {
+				t.Errorf("last ack %v, want {1 301}", acks)
+			}
+		})
 	}
 }
 

@@ -152,3 +152,45 @@ func appendJSONStringBody(buf, s []byte) []byte {
 	}
 	return append(buf, s[start:]...)
 }
+
+// escapedLen returns how many bytes the first character of s (valid UTF-8, not empty)
+// takes in the JSON body as appendJSONStringBody writes it, and its length in s.
+func escapedLen(s []byte) (json, size int) {
+	if c := s[0]; c < utf8.RuneSelf {
+		switch {
+		case jsonSafe[c]:
+			return 1, 1
+		case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t':
+			return 2, 1
+		}
+		return 6, 1 // \u00xx
+	}
+	r, size := utf8.DecodeRune(s)
+	switch {
+	case r == utf8.RuneError && size == 1:
+		return len("\uFFFD"), 1
+	case r == '\u2028' || r == '\u2029':
+		return 6, size
+	}
+	return size, size
+}
+
+// jsonExtra returns how many bytes longer than s its JSON escaping is: 0 for most log
+// lines, found 8 bytes at a time.
+func jsonExtra(s []byte) int {
+	extra := 0
+	for i := 0; ; {
+		for i+8 <= len(s) && !unsafeWord(binary.LittleEndian.Uint64(s[i:])) {
+			i += 8
+		}
+		for i < len(s) && s[i] < utf8.RuneSelf && jsonSafe[s[i]] {
+			i++
+		}
+		if i >= len(s) {
+			return extra
+		}
+		json, size := escapedLen(s[i:])
+		extra += json - size
+		i += size
+	}
+}

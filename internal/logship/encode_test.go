@@ -244,7 +244,7 @@ func TestGzipBodyIsTheJSONBody(t *testing.T) {
 		{{Time: 1, Msg: bytes.Repeat([]byte("x\"\n"), MaxMessageBytes/3)}},
 		{{Time: 2, Msg: []byte("a")}},
 	} {
-		gz, err := gzipPutLogEvents([]byte("keep"), testKey, items)
+		gz, err := gzipPutLogEvents([]byte("keep"), testKey, items, Gzip)
 		if err != nil || string(gz[:4]) != "keep" {
 			t.Fatalf("gzipPutLogEvents: %v, prefix %q", err, gz[:4])
 		}
@@ -254,6 +254,61 @@ func TestGzipBodyIsTheJSONBody(t *testing.T) {
 		}
 		if want := appendPutLogEvents(nil, testKey, items); !bytes.Equal(got, want) {
 			t.Fatalf("%d events: gzipped body decompresses to %d bytes differing from the %d encoded whole", len(items), len(got), len(want))
+		}
+	}
+}
+
+// TestEncodeBodyEachCompression: each Compression's body is the JSON body, as is or
+// gzipped; Huffman-only takes more bytes than level 1 and fewer than the JSON, so the
+// level each asks for is the one used; and each config name parses to its Compression.
+func TestEncodeBodyEachCompression(t *testing.T) {
+	items := benchItems(2000, 120)
+	want := appendPutLogEvents(nil, testKey, items)
+	sizes := map[Compression]int{}
+	for _, comp := range []Compression{Gzip, HuffmanOnly, NoCompression} {
+		body, err := encodeBody([]byte("keep"), testKey, items, comp)
+		if err != nil || string(body[:4]) != "keep" {
+			t.Fatalf("%s: encodeBody: %v, prefix %q", comp, err, body[:4])
+		}
+		body = body[4:]
+		sizes[comp] = len(body)
+		got := body
+		if comp != NoCompression {
+			if got, err = gunzip(body); err != nil {
+				t.Fatalf("%s: body does not gunzip: %v", comp, err)
+			}
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: body decodes to %d bytes differing from the %d of the JSON", comp, len(got), len(want))
+		}
+		if c, err := ParseCompression(comp.String()); err != nil || c != comp {
+			t.Errorf("ParseCompression(%q) = %v, %v", comp.String(), c, err)
+		}
+	}
+	if !(sizes[Gzip] < sizes[HuffmanOnly] && sizes[HuffmanOnly] < sizes[NoCompression]) {
+		t.Errorf("body sizes gzip %d, huffman %d, none %d: want growing in that order", sizes[Gzip], sizes[HuffmanOnly], sizes[NoCompression])
+	}
+	t.Logf("body sizes: gzip %d, huffman %d, none %d", sizes[Gzip], sizes[HuffmanOnly], sizes[NoCompression])
+	if c, err := ParseCompression(""); err != nil || c != Gzip {
+		t.Errorf(`ParseCompression("") = %v, %v; want gzip`, c, err)
+	}
+	if _, err := ParseCompression("zstd"); err == nil || !strings.Contains(err.Error(), "use gzip, huffman or none") {
+		t.Errorf(`ParseCompression("zstd") = %v`, err)
+	}
+}
+
+// TestJSONExtra: jsonExtra counts what appendJSONStringBody adds, and cutEscaped cuts
+// where the escaped prefix fits.
+func TestJSONExtra(t *testing.T) {
+	for _, s := range []string{"", "plain text of some length", "a\"b\\c\nd\re\tf\x01g\x7fh", "é\u2028\u2029✓", "\xff\xfe ok", strings.Repeat("\x00", 17)} {
+		if got, want := jsonExtra([]byte(s)), len(appendJSONStringBody(nil, []byte(s)))-len(s); got != want {
+			t.Errorf("jsonExtra(%q) = %d, want %d", s, got, want)
+		}
+	}
+	msg := []byte("ab\x01cd")
+	for room, want := range map[int]int{1: 1, 2: 2, 7: 2, 8: 3, 9: 4, 100: 5} {
+		if got := cutEscaped(msg, room); got != want {
+			t.Errorf("cutEscaped(%q, %d) = %d, want %d", msg, room, got, want)
 		}
 	}
 }

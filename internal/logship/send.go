@@ -41,14 +41,15 @@ type LogsClient interface {
 var _ LogsClient = (*cloudwatchlogs.Client)(nil)
 
 // payload is one batch on its way: its events, the acknowledgements it carries, and its
-// request body, gzipped JSON (encoded and compressed once, resent as is). Payloads are
-// pooled: a batch's buffers are a couple of MiB at most and only streams with a batch in
-// flight hold one.
+// request body, JSON as its stream's Compression sends it (encoded and compressed once,
+// resent as is on every retry). Payloads are pooled: a batch's buffers are a couple of
+// MiB at most and only streams with a batch in flight hold one.
 type payload struct {
 	items []entry
 	acks  []ack
-	gz    []byte
-	// bodyHash is the hex SHA-256 of gz that SigV4 signs, made once for every attempt
+	body  []byte
+	comp  Compression
+	// bodyHash is the hex SHA-256 of body that SigV4 signs, made once for every attempt
 	// (the SDK would hash the body again at each); hashed counts how often it was made.
 	bodyHash string
 	hashed   int
@@ -68,7 +69,7 @@ func getPayload() *payload { return payloadPool.Get().(*payload) }
 
 func putPayload(p *payload) {
 	clear(p.items) // let the messages go
-	p.items, p.acks, p.json, p.gz = p.items[:0], p.acks[:0], nil, p.gz[:0]
+	p.items, p.acks, p.json, p.body, p.comp = p.items[:0], p.acks[:0], nil, p.body[:0], Gzip
 	p.bodyHash, p.hashed = "", 0
 	payloadPool.Put(p)
 }
@@ -102,8 +103,11 @@ func PutLogEventsBody(ctx context.Context) []byte {
 	if p == nil {
 		return nil
 	}
-	if p.json == nil && len(p.gz) > 0 {
-		j, err := gunzip(p.gz)
+	if p.comp == NoCompression {
+		return p.body
+	}
+	if p.json == nil && len(p.body) > 0 {
+		j, err := gunzip(p.body)
 		if err != nil {
 			return nil
 		}
@@ -118,7 +122,7 @@ var noEvents = []types.InputLogEvent{}
 
 // putOptions turns the SDK's retries off for PutLogEvents (the batcher retries, so it
 // sees and counts every failure, and retries without end, which no SDK retryer does)
-// and adds the middleware that sends the batcher's own body, gzipped.
+// and adds the middleware that sends the batcher's own body.
 func putOptions(o *cloudwatchlogs.Options) {
 	o.Retryer = aws.NopRetryer{}
 	o.APIOptions = append(o.APIOptions, addBodyMiddlewares)
@@ -137,9 +141,10 @@ func addBodyMiddlewares(stack *middleware.Stack) error {
 }
 
 // bodyMiddleware replaces the body the SDK serialized (group and stream names and an
-// empty event list) by the payload's gzipped JSON, with Content-Encoding: gzip, which
-// CloudWatch Logs accepts on its JSON API (the SDK does not compress PutLogEvents by
-// itself: the operation has no RequestCompression trait). It sets the body as the SDK's
+// empty event list) by the payload's body: gzipped JSON with Content-Encoding: gzip,
+// which CloudWatch Logs accepts on its JSON API (the SDK does not compress PutLogEvents
+// by itself: the operation has no RequestCompression trait), or for NoCompression the
+// plain JSON without the header, as the SDK sends it. It sets the body as the SDK's
 // serializer does (smithy-go transport/http/protocol/awsjson SerializeRequest): a
 // bytes.Reader through Request.SetStream, which is seekable, so ContentLength is set and
 // a retried attempt rewinds it and sends it whole (smithyhttp.Request.RewindStream).
@@ -155,17 +160,19 @@ func (bodyMiddleware) HandleSerialize(ctx context.Context, in middleware.Seriali
 	if p == nil || !ok {
 		return next.HandleSerialize(ctx, in)
 	}
-	sreq, err := req.SetStream(bytes.NewReader(p.gz))
+	sreq, err := req.SetStream(bytes.NewReader(p.body))
 	if err != nil {
 		return middleware.SerializeOutput{}, middleware.Metadata{}, fmt.Errorf("set PutLogEvents body: %w", err)
 	}
 	*req = *sreq
-	req.Header.Set("Content-Encoding", "gzip")
+	if p.comp != NoCompression {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
 	// The body is the same at every attempt: hash it once. The SDK's
 	// ComputePayloadSHA256 middleware takes a hash already set (aws/signer/v4
 	// middleware.go); only the signature, which carries the time, is made anew.
 	if p.bodyHash == "" {
-		sum := sha256.Sum256(p.gz)
+		sum := sha256.Sum256(p.body)
 		p.bodyHash, p.hashed = hex.EncodeToString(sum[:]), p.hashed+1
 	}
 	ctx = v4.SetPayloadHash(ctx, p.bodyHash)
@@ -185,13 +192,16 @@ func (s *stream) send(ctx context.Context, p *payload) {
 	if !slices.IsSortedFunc(p.items, cmpTime) {
 		slices.SortStableFunc(p.items, cmpTime)
 	}
-	gz, err := gzipPutLogEvents(p.gz[:0], s.key, p.items)
+	// Encoded and compressed once: every attempt below sends these same bytes.
+	p.comp = s.comp
+	body, err := encodeBody(p.body[:0], s.key, p.items, p.comp)
+	s.b.encodes.Add(1)
 	if err != nil {
 		// Compressing into memory does not fail; if it ever did, no retry would help.
 		s.drop(p, err)
 		return
 	}
-	p.gz = gz
+	p.body = body
 	ctx = context.WithValue(ctx, payloadKey{}, p)
 	in := &cloudwatchlogs.PutLogEventsInput{LogGroupName: &s.key.Group, LogStreamName: &s.key.Stream, LogEvents: noEvents}
 

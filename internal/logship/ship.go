@@ -60,6 +60,17 @@ type Shipper struct {
 	batcher *Batcher
 	tailers []*Tailer
 	entries []config.LogFile
+
+	// comps is each stream's Compression, set by the first entry that reaches it.
+	compMu sync.Mutex
+	comps  map[StreamKey]streamComp
+}
+
+// streamComp is the Compression of a stream and the entry that chose it.
+type streamComp struct {
+	c      Compression
+	entry  int
+	warned bool // another entry with another compression was told it loses
 }
 
 // NewShipper checks the entries and builds the tailers; it fails only on a config the
@@ -83,7 +94,8 @@ func NewShipper(o ShipperOptions) (*Shipper, error) {
 	own := func(path, stream string) config.LogFile {
 		t := true
 		return config.LogFile{FilePath: path, LogGroupName: first.LogGroupName, LogStreamName: stream,
-			RetentionInDays: first.RetentionInDays, Encoding: config.EncodingUTF8, FromBeginning: &t}
+			RetentionInDays: first.RetentionInDays, Encoding: config.EncodingUTF8, FromBeginning: &t,
+			Compression: o.Config.Logs.Compression}
 	}
 	if o.Config.LogDir != "" {
 		entries = append(entries,
@@ -98,8 +110,18 @@ func NewShipper(o ShipperOptions) (*Shipper, error) {
 			retention[g] = e.RetentionInDays
 		}
 	}
+	comps := make([]Compression, len(entries))
+	for i, e := range entries {
+		c, err := ParseCompression(e.Compression)
+		if err != nil {
+			return nil, fmt.Errorf("logs.files[%d] (%s): %w", i, e.FilePath, err)
+		}
+		comps[i] = c
+	}
+	s.comps = map[StreamKey]streamComp{}
 	s.batcher = NewBatcher(BatcherOptions{Client: o.Client, Acker: s, Clock: o.Clock, Logger: o.Log.Named("batcher"),
-		FlushInterval: o.Config.Logs.ForceFlushInterval.D(), Retention: func(k StreamKey) int { return retention[k.Group] }})
+		FlushInterval: o.Config.Logs.ForceFlushInterval.D(), Retention: func(k StreamKey) int { return retention[k.Group] },
+		Compression: s.compression})
 	ckdir := filepath.Join(o.Config.StateDir, "logs")
 	for i, e := range entries {
 		// The tailer's messages are valid UTF-8 already: no need for Put's check. The
@@ -107,7 +129,9 @@ func NewShipper(o ShipperOptions) (*Shipper, error) {
 		t, err := NewTailer(TailerOptions{File: e, Put: s.batcher.putValid, Idle: s.batcher.Idle, CheckpointDir: ckdir, Clock: o.Clock,
 			Log: o.Log.Named("tail"), Location: o.Location,
 			Stream: func(path string) StreamKey {
-				return StreamKey{Group: s.expand(e.LogGroupName, path), Stream: s.expand(e.LogStreamName, path)}
+				k := StreamKey{Group: s.expand(e.LogGroupName, path), Stream: s.expand(e.LogStreamName, path)}
+				s.noteStream(k, i, comps[i])
+				return k
 			}})
 		if err != nil {
 			return nil, fmt.Errorf("logs.files[%d] (%s): %w", i, e.FilePath, err)
@@ -115,6 +139,41 @@ func NewShipper(o ShipperOptions) (*Shipper, error) {
 		s.tailers = append(s.tailers, t)
 	}
 	return s, nil
+}
+
+// noteStream records that entry i, which sends with c, ships to the stream k. The first
+// entry to reach a stream sets its Compression; validation refuses two entries that name
+// the same group and stream with different ones, so a later entry with another one can
+// only come from placeholders that meet once expanded: it is told, once, that the
+// first one's is used.
+func (s *Shipper) noteStream(k StreamKey, i int, c Compression) {
+	s.compMu.Lock()
+	defer s.compMu.Unlock()
+	sc, ok := s.comps[k]
+	switch {
+	case !ok:
+		s.comps[k] = streamComp{c: c, entry: i}
+	case sc.c != c && !sc.warned:
+		sc.warned = true
+		s.comps[k] = sc
+		s.o.Log.Warn("two logs.files entries ship to one log stream with different compressions; the first entry's is used for the stream",
+			zap.String("group", k.Group), zap.String("stream", k.Stream),
+			zap.String("used", fmt.Sprintf("logs.files[%d]: %s", sc.entry, sc.c)),
+			zap.String("ignored", fmt.Sprintf("logs.files[%d]: %s", i, c)))
+	}
+}
+
+// compression is the Batcher's Compression for stream k: the one noteStream recorded,
+// logs.compression for a stream no entry reached.
+func (s *Shipper) compression(k StreamKey) Compression {
+	s.compMu.Lock()
+	sc, ok := s.comps[k]
+	s.compMu.Unlock()
+	if ok {
+		return sc.c
+	}
+	c, _ := ParseCompression(s.o.Config.Logs.Compression)
+	return c
 }
 
 // expand resolves the placeholders of a group or stream name for the file at path.

@@ -226,3 +226,68 @@ func TestShipperLogLinesNameFilePathOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestShipperStreamCompressionFirstEntryWins: two entries whose names differ as written
+// (so validation lets them be) but meet once expanded, with different compressions: the
+// stream goes the way of the first entry to reach it, and the other is warned about
+// once; every line of both arrives. The agent's own streams take logs.compression.
+func TestShipperStreamCompressionFirstEntryWins(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"a", "b"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for i := range 50 {
+			fmt.Fprintf(&b, "%s line %d\n", d, i)
+		}
+		if err := os.WriteFile(filepath.Join(dir, d, "x.log"), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := config.Default()
+	cfg.StateDir, cfg.LogDir = filepath.Join(dir, "state"), filepath.Join(dir, "log")
+	cfg.Logs.Compression = "gzip"
+	cfg.Logs.Files = []config.LogFile{
+		{FilePath: filepath.Join(dir, "a", "*.log"), LogGroupName: "g", LogStreamName: "{instance_id}", Compression: "huffman"},
+		{FilePath: filepath.Join(dir, "b", "*.log"), LogGroupName: "g", LogStreamName: "i-0abc", Compression: "none"},
+	}
+	var out syncBuffer
+	log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(&out), zapcore.DebugLevel))
+	client := &LocalLogs{Dir: filepath.Join(dir, "out")}
+	sh, err := NewShipper(ShipperOptions{Config: cfg, Instance: event.Instance{InstanceID: "i-0abc"}, Client: client, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sh.Run(ctx) }()
+	testenv.WaitFor(t, "both files shipped", func() bool { return len(readLocal(t, client.Dir, "g", "i-0abc")) == 100 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	key := StreamKey{Group: "g", Stream: "i-0abc"}
+	sh.batcher.mu.RLock()
+	got := sh.batcher.streams[key].comp
+	sh.batcher.mu.RUnlock()
+	if got != HuffmanOnly && got != NoCompression {
+		t.Fatalf("stream compression %s, want one of the two entries'", got)
+	}
+	logged := out.String()
+	if n := strings.Count(logged, "different compressions"); n != 1 {
+		t.Fatalf("%d warnings about the two compressions, want 1:\n%s", n, logged)
+	}
+	if used := fmt.Sprintf(`"used":"logs.files[%d]: %s"`, map[Compression]int{HuffmanOnly: 0, NoCompression: 1}[got], got); !strings.Contains(logged, used) {
+		t.Errorf("the warning does not say %s, the stream's:\n%s", used, logged)
+	}
+	// The agent's own streams follow logs.compression, whatever the entries say.
+	for _, e := range sh.entries[2:] {
+		if e.Compression != "gzip" {
+			t.Errorf("%s ships with compression %q, want logs.compression's gzip", e.FilePath, e.Compression)
+		}
+	}
+	if len(sh.entries) != 4 {
+		t.Errorf("%d entries, want the two and the agent's own two", len(sh.entries))
+	}
+}

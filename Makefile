@@ -21,7 +21,7 @@ RUN_DIR  := .run
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME ?= 5s
 
-.PHONY: all build build-all package package-test reproducible run test vet lint unit fuzz-short fuzz bench clean
+.PHONY: all build build-all package package-test reproducible run test vet lint unit fuzz-short fuzz bench bench-cwagent clean
 
 all: build
 
@@ -125,12 +125,21 @@ fuzz: fuzz-short
 # and a 1,000-agent fleet against a throttling stand-in, one package at a time (-p 1) so
 # that the fleet does not load the machine under the idle figures. Recorded in README.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -p 1 -timeout 30m ./agent/ ./internal/source/
+	$(GO) test -run '^$$' -bench . -skip CWAgentColdStart -benchtime 1x -count 1 -p 1 -timeout 30m ./agent/ ./internal/source/
 	$(GO) test -run '^$$' -bench 'Collect|Aggregate' -benchmem -count 5 ./internal/metrics/
 	$(GO) test -run '^$$' -bench 'TakeRequests' -benchtime 1x -count 3 ./internal/engine/
 	$(GO) test -run '^$$' -bench 'ExtractTarGz' -benchtime 1x -count 3 ./internal/archive/
 	$(GO) test -run '^$$' -bench 'Prepare200MB' -benchtime 1x -count 3 ./internal/release/
 	$(GO) test -run '^$$' -bench 'FleetRollout100' -benchtime 1x -count 1 -timeout 20m ./internal/agent/
+
+# The CloudWatch agent and stackhand side by side on the cold-start work, against the CPU
+# of compressing the same bodies alone (BenchmarkCWAgentColdStart). Not part of bench: it
+# needs a CloudWatch agent build (README, Performance), named by CWAGENT_BIN (its
+# amazon-cloudwatch-agent) and CWAGENT_TRANSLATOR (its config-translator). About 10 minutes.
+bench-cwagent: build
+	@test -x "$(CWAGENT_BIN)" && test -x "$(CWAGENT_TRANSLATOR)" || { echo 'set CWAGENT_BIN and CWAGENT_TRANSLATOR to a CloudWatch agent build (see README)'; exit 1; }
+	CWAGENT_BIN=$(abspath $(CWAGENT_BIN)) CWAGENT_TRANSLATOR=$(abspath $(CWAGENT_TRANSLATOR)) \
+		$(GO) test -run '^$$' -bench 'CWAgentColdStart' -benchtime 1x -count 1 -timeout 60m ./agent/
 
 clean:
 	rm -rf bin dist $(RUN_DIR)

@@ -232,18 +232,31 @@ func finishColdRun(b *testing.B, w *awsWorld, a *agent, t0 time.Time) coldRun {
 	if r.gzipped != r.calls {
 		b.Errorf("%d of %d PutLogEvents gzipped", r.gzipped, r.calls)
 	}
+	// Only the bench stream's calls: stackhand may ship its own log to another.
+	k1, std := compressionFloor(b, w.aws.LogEvents("/bench/app", benchStream), streamCounts(w, benchStream))
+	r.floorK1, r.floorStd = k1/benchLogLines*1e6, std/benchLogLines*1e6
+	return r
+}
+
+func init() {
+	coldStartFloor = func(b *testing.B, w *awsWorld, stream string) float64 {
+		k1, _ := compressionFloor(b, w.aws.LogEvents("/bench/app", stream), streamCounts(w, stream))
+		return k1
+	}
+}
+
+// streamCounts returns the event counts of the PutLogEvents calls to stream that the
+// stand-in took, in order: how the agent cut its batches.
+func streamCounts(w *awsWorld, stream string) []int {
 	var counts []int
 	for _, c := range w.aws.CallLog() {
-		// Only the bench stream's: stackhand may ship its own log to another.
-		if c.Action == "PutLogEvents" && c.Status == 200 && c.Input["logGroupName"] == "/bench/app" && c.Input["logStreamName"] == benchStream {
+		if c.Action == "PutLogEvents" && c.Status == 200 && c.Input["logGroupName"] == "/bench/app" && c.Input["logStreamName"] == stream {
 			ev, _ := c.Input["logEvents"].(map[string]any)
 			n, _ := ev["count"].(int)
 			counts = append(counts, n)
 		}
 	}
-	k1, std := compressionFloor(b, w.aws.LogEvents("/bench/app", benchStream), counts)
-	r.floorK1, r.floorStd = k1/benchLogLines*1e6, std/benchLogLines*1e6
-	return r
+	return counts
 }
 
 // treeCPU returns the user+system CPU-seconds of pid and its live descendants, with the

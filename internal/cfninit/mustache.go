@@ -132,6 +132,11 @@ func parseMustache(t string) ([]*mnode, error) {
 		name := body
 		switch sigil {
 		case '{':
+			// A '{' reached past other whitespace than the ASCII kinds trimmed above
+			// (TrimSpace also takes U+0085 and U+00A0) may have no '}' of its own.
+			if len(body) < 2 || body[len(body)-1] != '}' {
+				return nil, fmt.Errorf("mustache: the tag %s{ at offset %d is not closed (want }%s)", otag, tagAt, ctag)
+			}
 			name = strings.TrimSpace(body[1 : len(body)-1])
 		case '=':
 			if len(body) < 2 || body[len(body)-1] != '=' {

@@ -98,15 +98,21 @@ func appLine(r *rand.Rand, seq int, _ string) string {
 
 // writeBenchLog writes benchLogLines lines made by line to path.
 func writeBenchLog(b *testing.B, path string, line func(r *rand.Rand, seq int, stamp string) string) {
+	writeLines(b, path, benchLogLines, line, "", 1)
+}
+
+// writeLines writes n lines made by line (with stamp, from a generator seeded with seed)
+// to path.
+func writeLines(b *testing.B, path string, n int, line func(r *rand.Rand, seq int, stamp string) string, stamp string, seed uint64) {
 	b.Helper()
 	f, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
-	r := rand.New(rand.NewPCG(1, 2))
-	for i := 1; i <= benchLogLines; i++ {
-		bw.WriteString(line(r, i, ""))
+	r := rand.New(rand.NewPCG(seed, seed+1))
+	for i := 1; i <= n; i++ {
+		bw.WriteString(line(r, i, stamp))
 		bw.WriteByte('\n')
 	}
 	if err := bw.Flush(); err != nil {
@@ -335,39 +341,16 @@ func BenchmarkLogsLive(b *testing.B) {
 func benchLogsBulk(b *testing.B) float64 {
 	const lines, runs = 400_000, 3
 	data := filepath.Join(b.TempDir(), "data.log")
-	f, err := os.Create(data)
-	if err != nil {
-		b.Fatal(err)
-	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	r := rand.New(rand.NewPCG(3, 4))
-	for i := 1; i <= lines; i++ {
-		bw.WriteString(accessLine(r, i, "t=0 "))
-		bw.WriteByte('\n')
-	}
-	if err := bw.Flush(); err != nil {
-		b.Fatal(err)
-	}
-	f.Close()
+	writeLines(b, data, lines, accessLine, "t=0 ", 3)
 	content, err := os.ReadFile(data)
 	if err != nil {
 		b.Fatal(err)
 	}
 	var perM []float64
 	for run := 1; run <= runs; run++ {
-		path := filepath.Join(b.TempDir(), "app.log")
-		if err := os.WriteFile(path, nil, 0o644); err != nil {
-			b.Fatal(err)
-		}
-		w := newAWSBenchWorld(b, fmt.Sprintf(benchLogsConfig, path))
-		a := startReleaseAWS(b, w)
+		w, a, out, stream := startFollowing(b)
 		pid := a.cmd.Process.Pid
-		stream := awsInstance + "/app.log"
 		// Started and settled: a first line is stored, so the file is followed.
-		out, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)
-		if err != nil {
-			b.Fatal(err)
-		}
 		if _, err := out.WriteString("t=0 first line\n"); err != nil {
 			b.Fatal(err)
 		}
@@ -393,22 +376,27 @@ func benchLogsBulk(b *testing.B) float64 {
 	return median(perM)
 }
 
-func benchLogsLive(b *testing.B, tick time.Duration, bulk float64) {
-	const rate, dur = 20_000, 20 * time.Second
+// startFollowing starts the release build in mode aws following an empty file, and
+// returns the file opened for appending and the stream its lines go to.
+func startFollowing(b *testing.B) (*awsWorld, *agent, *os.File, string) {
 	path := filepath.Join(b.TempDir(), "app.log")
 	if err := os.WriteFile(path, nil, 0o644); err != nil {
 		b.Fatal(err)
 	}
 	w := newAWSBenchWorld(b, fmt.Sprintf(benchLogsConfig, path))
 	a := startReleaseAWS(b, w)
-	pid := a.cmd.Process.Pid
-	stream := awsInstance + "/app.log"
-
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer f.Close()
+	b.Cleanup(func() { f.Close() })
+	return w, a, f, awsInstance + "/app.log"
+}
+
+func benchLogsLive(b *testing.B, tick time.Duration, bulk float64) {
+	const rate, dur = 20_000, 20 * time.Second
+	w, a, f, stream := startFollowing(b)
+	pid := a.cmd.Process.Pid
 	var written int
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -494,20 +482,7 @@ func benchLogsLive(b *testing.B, tick time.Duration, bulk float64) {
 func BenchmarkLogsThrottled(b *testing.B) {
 	const lines = 200_000
 	src := filepath.Join(b.TempDir(), "app.log")
-	f, err := os.Create(src)
-	if err != nil {
-		b.Fatal(err)
-	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	r := rand.New(rand.NewPCG(5, 6))
-	for i := 1; i <= lines; i++ {
-		bw.WriteString(accessLine(r, i, ""))
-		bw.WriteByte('\n')
-	}
-	if err := bw.Flush(); err != nil {
-		b.Fatal(err)
-	}
-	f.Close()
+	writeLines(b, src, lines, accessLine, "", 5)
 	const runs = 3
 	var throttled, calls, wireMB, wall []float64
 	for run := 1; run <= runs; run++ {

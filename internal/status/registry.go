@@ -236,7 +236,9 @@ func (r *Registry) flush() {
 	b := append(appendSnapshot(r.buf[:0], &r.snap), '\n')
 	r.mu.Unlock()
 	r.buf = b
-	err := atomicfile.Write(filepath.Join(r.dir, FileName), b, 0o600)
+	// Not fsynced: the file is rewritten every few seconds and again at every start, so
+	// after a power loss an older one is harmless (see atomicfile.WriteVolatile).
+	err := atomicfile.WriteVolatile(filepath.Join(r.dir, FileName), b, 0o600)
 	msg := ""
 	if err != nil {
 		msg = err.Error()

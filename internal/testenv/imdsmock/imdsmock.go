@@ -102,6 +102,10 @@ type Config struct {
 	// RebalanceAfter, when set, serves events/recommendations/rebalance that long after
 	// the mock starts. Zero: never.
 	RebalanceAfter time.Duration
+	// LifeCycle is the purchasing option meta-data/instance-life-cycle serves: "spot"
+	// when a spot notice or a rebalance recommendation is asked for (AWS sends those to
+	// Spot Instances only), else "on-demand" (the mock's default).
+	LifeCycle string
 }
 
 // Mock is a running metadata mock.
@@ -310,6 +314,10 @@ func (c Config) withDefaults() Config {
 	def(&c.AccountID, "123456789012")
 	def(&c.Role, "stackhand-test-role")
 	def(&c.SpotAction, "terminate")
+	if c.SpotInterruptionAfter > 0 || c.RebalanceAfter > 0 {
+		def(&c.LifeCycle, "spot")
+	}
+	def(&c.LifeCycle, "on-demand")
 	if c.PendingTime.IsZero() {
 		c.PendingTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	}
@@ -330,6 +338,7 @@ func (c Config) mockConfig(now time.Time) map[string]any {
 		"hostname":                    c.Hostname,
 		"local-hostname":              c.Hostname,
 		"mac-local-ipv4s":             c.LocalIPv4,
+		"instance-life-cycle":         c.LifeCycle,
 	}
 	if c.NoPublicIPv4 {
 		// The mock answers an unknown path with the served paths that contain it as a

@@ -385,9 +385,16 @@ func (t *Tailer) addFile(ctx context.Context, wg *sync.WaitGroup, path string) {
 }
 
 // setNotified tells fl whether notifications from its directory can be trusted to wake
-// it for every write, so that it needs no poll of its own. Run's goroutine only.
+// it for every write, so that it needs no poll of its own: not when its path is a
+// symbolic link (Kubernetes' /var/log/containers/*.log), whose target's writes are
+// reported in the target's directory, which is not watched. Run's goroutine only.
 func (t *Tailer) setNotified(fl *follower) {
-	fl.notified.Store(t.trustNotify && t.watched[filepath.Dir(fl.path)])
+	trusted := t.trustNotify && t.watched[filepath.Dir(fl.path)]
+	if trusted {
+		fi, err := os.Lstat(fl.path)
+		trusted = err == nil && fi.Mode()&os.ModeSymlink == 0
+	}
+	fl.notified.Store(trusted)
 }
 
 // forgetGone stops following those of fls, whose paths checkPath found gone, that have

@@ -176,3 +176,31 @@ func TestTailUntrustedNotificationsPollEverySecond(t *testing.T) {
 		tailWait(t, fmt.Sprintf("poll %d", i+1), nil, func() bool { return fl.passes.Load() > before })
 	}
 }
+
+// TestTailSymlinkedFileIsPolled: a followed path that is a symbolic link to a file in
+// another directory gets no notification of the target's writes (they are reported in
+// the target's directory), so its follower keeps the 1 s poll and finds them.
+func TestTailSymlinkedFileIsPolled(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("symbolic links need a privilege on Windows")
+	}
+	target := filepath.Join(t.TempDir(), "0.log")
+	writeFile(t, target, seqLines(0, 10))
+	p := filepath.Join(t.TempDir(), "app.log")
+	if err := os.Symlink(target, p); err != nil {
+		t.Fatal(err)
+	}
+	c := newCollector()
+	h := startTailer(t, config.LogFile{FilePath: p}, "", c)
+	tailWait(t, "10 lines", c, func() bool { return len(c.messages()) >= 10 })
+	fl := h.follower(p)
+	if fl.notified.Load() {
+		t.Fatal("the follower of a symbolic link trusts notifications from the link's directory")
+	}
+	tailWait(t, "the follower at rest", nil, fl.resting.Load)
+	appendFile(t, target, seqLines(10, 11))
+	// One poll interval, far less than the rescan's: the follower's own poll reads it.
+	h.clk.Advance(pollInterval)
+	tailWait(t, "the 11th line", c, func() bool { return len(c.messages()) >= 11 })
+	wantSeqs(t, c.messages(), 0, 11)
+}

@@ -21,10 +21,22 @@ func Write(path string, data []byte, perm os.FileMode) error {
 	return WriteKeep(path, data, perm, "")
 }
 
+// WriteVolatile is Write without the fsyncs: a reader sees the old content or the new,
+// never a mix, but after a power loss the file may hold an older content, or none. It is
+// for a file rewritten often and rebuilt whenever the agent starts (status.json), where
+// two fsyncs at every write cost disk writes (EBS I/O) and CPU for nothing.
+func WriteVolatile(path string, data []byte, perm os.FileMode) error {
+	return write(path, data, perm, "", false)
+}
+
 // WriteKeep is Write that first keeps the file it replaces as prev (renamed, not copied):
 // once it returns nil, prev holds what path held before, if path existed. A crash between
 // the two renames leaves prev and no path; a reader that finds no path reads prev.
 func WriteKeep(path string, data []byte, perm os.FileMode, prev string) error {
+	return write(path, data, perm, prev, true)
+}
+
+func write(path string, data []byte, perm os.FileMode, prev string, durable bool) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -42,8 +54,10 @@ func WriteKeep(path string, data []byte, perm os.FileMode, prev string) error {
 	if _, err := f.Write(data); err != nil {
 		return fail("write", err)
 	}
-	if err := f.Sync(); err != nil {
-		return fail("fsync", err)
+	if durable {
+		if err := f.Sync(); err != nil {
+			return fail("fsync", err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(tmp)
@@ -59,7 +73,9 @@ func WriteKeep(path string, data []byte, perm os.FileMode, prev string) error {
 		os.Remove(tmp)
 		return fmt.Errorf("write %s: rename: %w", path, cause(err))
 	}
-	syncDir(dir)
+	if durable {
+		syncDir(dir)
+	}
 	return nil
 }
 

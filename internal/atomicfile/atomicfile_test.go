@@ -9,24 +9,28 @@ import (
 )
 
 func TestWriteReplacesWholeWithModeAndLeavesNoTemporary(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "f.json")
-	if err := Write(p, []byte("old"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := Write(p, []byte("new content"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(p)
-	if err != nil || string(b) != "new content" {
-		t.Fatalf("content %q, %v", b, err)
-	}
-	if fi, _ := os.Stat(p); runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
-		t.Errorf("mode %v, want 0600", fi.Mode().Perm())
-	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Errorf("directory holds %d entries, want only f.json: %v", len(entries), entries)
+	for name, write := range map[string]func(string, []byte, os.FileMode) error{"Write": Write, "WriteVolatile": WriteVolatile} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, "f.json")
+			if err := write(p, []byte("old"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := write(p, []byte("new content"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(p)
+			if err != nil || string(b) != "new content" {
+				t.Fatalf("content %q, %v", b, err)
+			}
+			if fi, _ := os.Stat(p); runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+				t.Errorf("mode %v, want 0600", fi.Mode().Perm())
+			}
+			entries, _ := os.ReadDir(dir)
+			if len(entries) != 1 {
+				t.Errorf("directory holds %d entries, want only f.json: %v", len(entries), entries)
+			}
+		})
 	}
 }
 

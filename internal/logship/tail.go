@@ -33,7 +33,12 @@ const (
 	// it was read to its end, for a writer that has not reopened its log yet.
 	rotatedLinger = 5 * time.Second
 	// pollInterval is how often a followed file is looked at without a notification
-	// (file systems without change notification, lazily updated sizes on Windows).
+	// where notifications are not trusted to tell of every write: when fsnotify could not
+	// start or could not watch the file's directory, and on Windows (notifyTrusted),
+	// where a file's size is updated lazily while its writer holds it open. Where they
+	// are trusted, a quiet file is not looked at between notifications, except by the
+	// rescan every RescanInterval (10 s): the safety poll for file systems that accept a
+	// watch and stay silent (NFS, FUSE, a file written from another machine).
 	pollInterval = time.Second
 	// readBufSize is the one read buffer each followed file uses.
 	readBufSize = 64 << 10
@@ -87,6 +92,9 @@ type Tailer struct {
 	clk clock.Clock
 	// coalesce is coalesceWait, changed by tests.
 	coalesce time.Duration
+	// trustNotify is notifyTrusted, changed by tests: whether a follower whose
+	// directory is watched may go without its own poll.
+	trustNotify bool
 
 	rescanC chan struct{}
 	// first is true during the scan at start, when from_beginning false applies.
@@ -149,17 +157,18 @@ func NewTailer(opt TailerOptions) (*Tailer, error) {
 		return nil, fmt.Errorf("%s: %w", opt.File.FilePath, err)
 	}
 	t := &Tailer{
-		opt:      opt,
-		rc:       rc,
-		log:      opt.Log.With(zap.String("file_path", opt.File.FilePath)),
-		clk:      opt.Clock,
-		coalesce: coalesceWait,
-		rescanC:  make(chan struct{}, 1),
-		watched:  map[string]bool{},
-		files:    map[string]*follower{},
-		srcs:     map[SourceID]*generation{},
-		warned:   map[string]string{},
-		dirty:    map[*follower]bool{},
+		opt:         opt,
+		rc:          rc,
+		log:         opt.Log.With(zap.String("file_path", opt.File.FilePath)),
+		clk:         opt.Clock,
+		coalesce:    coalesceWait,
+		trustNotify: notifyTrusted,
+		rescanC:     make(chan struct{}, 1),
+		watched:     map[string]bool{},
+		files:       map[string]*follower{},
+		srcs:        map[SourceID]*generation{},
+		warned:      map[string]string{},
+		dirty:       map[*follower]bool{},
 	}
 	if opt.CheckpointDir != "" {
 		if err := os.MkdirAll(opt.CheckpointDir, 0o700); err != nil {
@@ -297,6 +306,7 @@ func (t *Tailer) scan(ctx context.Context, w *fsnotify.Watcher, wg *sync.WaitGro
 	t.mu.Unlock()
 	var gone []*follower
 	for _, fl := range fls {
+		t.setNotified(fl)
 		if t.checkPath(fl) {
 			gone = append(gone, fl)
 		}
@@ -360,6 +370,7 @@ func (t *Tailer) addFile(ctx context.Context, wg *sync.WaitGroup, path string) {
 		initial: t.first,
 		wake:    make(chan struct{}, 1),
 	}
+	t.setNotified(fl)
 	t.mu.Lock()
 	t.files[path] = fl
 	t.mu.Unlock()
@@ -371,6 +382,19 @@ func (t *Tailer) addFile(ctx context.Context, wg *sync.WaitGroup, path string) {
 		defer wg.Done()
 		fl.run(fctx)
 	}()
+}
+
+// setNotified tells fl whether notifications from its directory can be trusted to wake
+// it for every write, so that it needs no poll of its own: not when its path is a
+// symbolic link (Kubernetes' /var/log/containers/*.log), whose target's writes are
+// reported in the target's directory, which is not watched. Run's goroutine only.
+func (t *Tailer) setNotified(fl *follower) {
+	trusted := t.trustNotify && t.watched[filepath.Dir(fl.path)]
+	if trusted {
+		fi, err := os.Lstat(fl.path)
+		trusted = err == nil && fi.Mode()&os.ModeSymlink == 0
+	}
+	fl.notified.Store(trusted)
 }
 
 // forgetGone stops following those of fls, whose paths checkPath found gone, that have

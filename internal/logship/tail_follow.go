@@ -38,6 +38,13 @@ type follower struct {
 	restored bool
 	// unidled: events were put since Idle was last called (the follower's own).
 	unidled bool
+	// notified: the path's directory is watched and its notifications are trusted, so
+	// the follower waits for them (and the tailer's rescan) without a poll of its own.
+	notified atomic.Bool
+	// passes counts the passes over the file, and resting is set while the follower
+	// waits after one (not while it coalesces): for tests.
+	passes  atomic.Int64
+	resting atomic.Bool
 
 	// Guarded by Tailer.mu.
 	gens       []*generation   // not yet finished (closed and acknowledged), oldest first
@@ -586,10 +593,22 @@ func (fl *follower) run(ctx context.Context) {
 				idle(fl.key)
 			}
 		}
+		if wait <= 0 && fl.notified.Load() {
+			// Nothing is due: a notification, or the tailer's rescan, wakes it.
+			fl.resting.Store(true)
+			select {
+			case <-ctx.Done():
+				return
+			case <-fl.wake:
+			}
+			fl.resting.Store(false)
+			continue
+		}
 		if wait <= 0 || wait > pollInterval {
 			wait = pollInterval
 		}
 		tm := fl.t.clk.AfterFunc(wait, fl.poke)
+		fl.resting.Store(true)
 		select {
 		case <-ctx.Done():
 			tm.Stop()
@@ -597,6 +616,7 @@ func (fl *follower) run(ctx context.Context) {
 		case <-fl.wake:
 			tm.Stop()
 		}
+		fl.resting.Store(false)
 	}
 }
 
@@ -627,6 +647,7 @@ func (fl *follower) closeAll() {
 // bytes.
 func (fl *follower) pass(ctx context.Context) (wait time.Duration, read bool) {
 	t := fl.t
+	fl.passes.Add(1)
 	t.mu.Lock()
 	toClose := fl.toClose
 	fl.toClose = nil

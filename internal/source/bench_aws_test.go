@@ -5,10 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -70,38 +66,11 @@ func benchEnv(b *testing.B, awsURL, imdsURL string) *awsenv.Env {
 	return env
 }
 
-// imdsCounter is a proxy in front of a metadata mock that counts the requests it passes.
-type imdsCounter struct {
-	URL string
-	mu  sync.Mutex
-	n   map[string]int // "METHOD /path" → requests
-}
-
-func countIMDS(b *testing.B, mockURL string) *imdsCounter {
-	b.Helper()
-	u, err := url.Parse(mockURL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := &imdsCounter{n: map[string]int{}}
-	proxy := httputil.NewSingleHostReverseProxy(u)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.mu.Lock()
-		c.n[r.Method+" "+r.URL.Path]++
-		c.mu.Unlock()
-		proxy.ServeHTTP(w, r)
-	}))
-	b.Cleanup(srv.Close)
-	c.URL = srv.URL
-	return c
-}
-
-func (c *imdsCounter) counts() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make(map[string]int, len(c.n))
-	for k, v := range c.n {
-		out[k] = v
+// imdsCounts returns the requests the metadata mock was asked so far, by "METHOD /path".
+func imdsCounts(m *imdsmock.Mock) map[string]int {
+	out := map[string]int{}
+	for _, r := range m.Requests() {
+		out[r.Method+" "+r.Path]++
 	}
 	return out
 }
@@ -157,7 +126,7 @@ type hourRun struct {
 // simulateHours runs the source made by mk on a fake clock through two simulated hours,
 // moving the clock only once the source has armed its next timer (so each pass finishes
 // before time moves on), and counts its passes, stand-in calls and IMDS requests per hour.
-func simulateHours(b *testing.B, srv *awsfake.Server, md *imdsCounter, mk func(clock.Clock) source.Source) hourRun {
+func simulateHours(b *testing.B, srv *awsfake.Server, md *imdsmock.Mock, mk func(clock.Clock) source.Source) hourRun {
 	b.Helper()
 	fake := clock.NewFake(time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -165,7 +134,7 @@ func simulateHours(b *testing.B, srv *awsfake.Server, md *imdsCounter, mk func(c
 	var passes, errs atomic.Int64
 	done := make(chan struct{})
 	var run hourRun
-	c0, m0 := srv.CallCounts(), md.counts()
+	c0, m0 := srv.CallCounts(), imdsCounts(md)
 	go func() {
 		defer close(done)
 		_ = mk(fake).Run(ctx, func(u source.Update) {
@@ -192,7 +161,7 @@ func simulateHours(b *testing.B, srv *awsfake.Server, md *imdsCounter, mk func(c
 			fake.Advance(hourStep)
 		}
 		armed()
-		c1, m1 := srv.CallCounts(), md.counts()
+		c1, m1 := srv.CallCounts(), imdsCounts(md)
 		run.calls[h], run.imds[h] = diff(c0, c1), diff(m0, m1)
 		run.passes[h] = int(passes.Load()) - p0
 		c0, m0, p0 = c1, m1, int(passes.Load())
@@ -252,8 +221,8 @@ func BenchmarkAWSCallsPerHour(b *testing.B) {
 	srv.PutInstance(awsfake.Instance{ID: benchInstance, Tags: map[string]string{"Role": "web", "Release": "v1"}})
 	srv.PutGroup(awsfake.Group{Name: "web", Instances: awsfake.InService(peers...)})
 
-	withTags := countIMDS(b, imdsmock.Start(b, imdsmock.Config{Tags: map[string]string{"Role": "web", "Release": "v1"}}).URL)
-	noTags := countIMDS(b, imdsmock.Start(b, imdsmock.Config{}).URL)
+	withTags := imdsmock.Start(b, imdsmock.Config{Tags: map[string]string{"Role": "web", "Release": "v1"}})
+	noTags := imdsmock.Start(b, imdsmock.Config{})
 	envTags := benchEnv(b, srv.URL, withTags.URL)
 	envNoTags := benchEnv(b, srv.URL, noTags.URL)
 
@@ -278,7 +247,7 @@ func BenchmarkAWSCallsPerHour(b *testing.B) {
 
 	type scenario struct {
 		name, metric string
-		md           *imdsCounter
+		md           *imdsmock.Mock
 		once         bool // no jitter: run once
 		mk           func(clk clock.Clock, jitter func() float64) source.Source
 	}

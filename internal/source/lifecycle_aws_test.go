@@ -1,6 +1,8 @@
 package source
 
 import (
+	"context"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -133,4 +135,62 @@ func TestAWSLifecycleReadFake(t *testing.T) {
 func lifecycleEqual(a, b Lifecycle) bool {
 	return a.State == b.State && a.Spot == b.Spot && a.Deadline.Equal(b.Deadline) && a.Detail == b.Detail &&
 		a.Rebalance.Equal(b.Rebalance)
+}
+
+// TestAWSLifecyclePollIMDSRequests counts what each lifecycle poll asks IMDS, against the
+// metadata mock: an instance that is not Spot costs one request a poll (the lifecycle
+// state), a Spot Instance three (and its spot notice and rebalance recommendation); the
+// purchasing option is asked once, the session token once, over one connection. README's
+// "what idle costs per hour" counts on it.
+func TestAWSLifecyclePollIMDSRequests(t *testing.T) {
+	for _, tt := range []struct {
+		lifeCycle string
+		perPoll   []string
+	}{
+		{"on-demand", []string{"autoscaling/target-lifecycle-state"}},
+		{"spot", []string{"autoscaling/target-lifecycle-state", "spot/instance-action", "events/recommendations/rebalance"}},
+	} {
+		t.Run(tt.lifeCycle, func(t *testing.T) {
+			mock := imdsmock.Start(t, imdsmock.Config{LifeCycle: tt.lifeCycle})
+			clk := awsTestClock()
+			s := AWSLifecycle{IMDS: newIMDSTestClient(mock.URL), Clock: clk, Interval: 5 * time.Second}
+			ctx, cancel := context.WithCancel(awsTestCtx(t))
+			updates := make(chan Update, 16)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				_ = s.Run(ctx, func(u Update) { updates <- u })
+			}()
+			defer func() { cancel(); <-done }()
+			const polls = 4
+			for i := range polls {
+				select {
+				case u := <-updates:
+					if u.Err != nil || u.Lifecycle == nil || u.Lifecycle.State != InService {
+						t.Fatalf("poll %d: %+v", i+1, u)
+					}
+				case <-time.After(waitLimit):
+					t.Fatalf("no update %d within %s", i+1, waitLimit)
+				}
+				if i < polls-1 {
+					waitPending(t, clk, 1)
+					clk.Advance(5 * time.Second)
+				}
+			}
+			count := map[string]int{}
+			for _, r := range mock.Requests() {
+				count[strings.TrimPrefix(strings.TrimPrefix(r.Path, "/latest/"), "meta-data/")]++
+			}
+			want := map[string]int{"api/token": 1, "instance-life-cycle": 1}
+			for _, p := range tt.perPoll {
+				want[p] = polls
+			}
+			if !maps.Equal(count, want) {
+				t.Errorf("IMDS requests over %d polls: %v, want %v", polls, count, want)
+			}
+			if n := mock.Conns(); n != 1 {
+				t.Errorf("%d connections to IMDS over %d polls, want 1 (kept alive)", n, polls)
+			}
+		})
+	}
 }

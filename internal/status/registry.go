@@ -32,9 +32,10 @@ type Registry struct {
 	every map[string]time.Duration
 
 	// wantBy is when what changed must be written at the latest (zero: nothing waits);
-	// kick tells Run that it moved earlier.
-	wantBy time.Time
-	kick   chan struct{}
+	// kick tells Run that it moved earlier. flushed is when the file was last written.
+	wantBy  time.Time
+	flushed time.Time
+	kick    chan struct{}
 }
 
 // NewRegistry returns a Registry that Run writes to dir/status.json.
@@ -167,10 +168,16 @@ func urgency(problemChanged bool, within time.Duration) time.Duration {
 }
 
 // changed asks Run to write what changed within d. It never blocks: a write already due
-// sooner carries the change.
+// sooner carries the change. The write is due d after the last one, or at once when
+// that is past: a part that reads every d (the lifecycle poll) has the file written in
+// the same wake-up as its reading, not by a timer of its own d later.
 func (r *Registry) changed(d time.Duration) {
-	at := r.clk.Now().Add(d)
+	now := r.clk.Now()
 	r.mu.Lock()
+	at := r.flushed.Add(d)
+	if at.Before(now) {
+		at = now
+	}
 	sooner := r.wantBy.IsZero() || at.Before(r.wantBy)
 	if sooner {
 		r.wantBy = at
@@ -231,12 +238,15 @@ func (r *Registry) Run(ctx context.Context) {
 func (r *Registry) flush() {
 	r.mu.Lock()
 	r.wantBy = time.Time{}
-	r.snap.UpdatedAt = r.clk.Now().UTC()
+	r.flushed = r.clk.Now()
+	r.snap.UpdatedAt = r.flushed.UTC()
 	r.snap.PID = os.Getpid()
 	b := append(appendSnapshot(r.buf[:0], &r.snap), '\n')
 	r.mu.Unlock()
 	r.buf = b
-	err := atomicfile.Write(filepath.Join(r.dir, FileName), b, 0o600)
+	// Not fsynced: the file is rewritten every few seconds and again at every start, so
+	// after a power loss an older one is harmless (see atomicfile.WriteVolatile).
+	err := atomicfile.WriteVolatile(filepath.Join(r.dir, FileName), b, 0o600)
 	msg := ""
 	if err != nil {
 		msg = err.Error()

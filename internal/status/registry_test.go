@@ -167,3 +167,39 @@ func TestSourceDetailIsOKAndLoggedOnceAtInfo(t *testing.T) {
 		}
 	}
 }
+
+// A part that reads every few seconds (the lifecycle poll) has its readings written in
+// the same wake-up as the reading once the last write is that old, not by a flush timer
+// of their own a few seconds later: the idle agent wakes once per poll, not twice.
+func TestPeriodicReadingIsWrittenWithoutATimer(t *testing.T) {
+	r, clk, dir, _ := running(t)
+	const every = 5 * time.Second
+	r.Expect(KindSource, "lifecycle", every)
+	r.Source("lifecycle", "", "")
+	testenv.WaitFor(t, "the flush timer for the first reading", func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.wantBy.Equal(t0.Add(every)) && clk.Pending() == 1
+	})
+	clk.Advance(every)
+	testenv.WaitFor(t, "the first reading", func() bool {
+		c := read(t, dir).Sources["lifecycle"]
+		return c != nil && !c.LastOK.IsZero()
+	})
+	for i := range 3 {
+		clk.Advance(every)
+		now := clk.Now()
+		r.Source("lifecycle", "", "")
+		testenv.WaitFor(t, "the reading written", func() bool { return read(t, dir).Sources["lifecycle"].LastOK.Equal(now) })
+		if n := clk.Pending(); n != 0 {
+			t.Fatalf("reading %d: %d timers armed after it was written, want none", i+2, n)
+		}
+	}
+	// A reading sooner than every after the last write waits for the rest of it.
+	clk.Advance(time.Second)
+	r.Source("lifecycle", "", "")
+	testenv.WaitFor(t, "the flush timer", func() bool { return clk.Pending() == 1 })
+	clk.Advance(every - time.Second)
+	now := clk.Now()
+	testenv.WaitFor(t, "the early reading written", func() bool { return !read(t, dir).Sources["lifecycle"].LastOK.Before(now.Add(-every + time.Second)) })
+}

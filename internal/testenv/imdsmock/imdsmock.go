@@ -34,6 +34,10 @@
 //     RFC 3339, so only the delay form is usable.
 //   - It reads AEMM_* environment variables and $HOME/aemm-config.json; Start passes -c and
 //     drops AEMM_* from its environment.
+//
+// The mock keeps no count of what it was asked, so Mock.URL is a counting proxy in this
+// process in front of it: Requests and Conns say how many HTTP requests and TCP
+// connections a client made, which the idle-cost tests and benchmarks assert on.
 package imdsmock
 
 import (
@@ -46,6 +50,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,6 +102,10 @@ type Config struct {
 	// RebalanceAfter, when set, serves events/recommendations/rebalance that long after
 	// the mock starts. Zero: never.
 	RebalanceAfter time.Duration
+	// LifeCycle is the purchasing option meta-data/instance-life-cycle serves: "spot"
+	// when a spot notice or a rebalance recommendation is asked for (AWS sends those to
+	// Spot Instances only), else "on-demand" (the mock's default).
+	LifeCycle string
 }
 
 // Mock is a running metadata mock.
@@ -108,6 +118,34 @@ type Mock struct {
 	cmd  *exec.Cmd
 	out  *lockedBuffer
 	done chan struct{}
+
+	proxy *http.Server
+	mu    sync.Mutex
+	reqs  []Request
+	conns int
+}
+
+// Request is one HTTP request the mock was asked, as the counting proxy saw it.
+type Request struct {
+	Time   time.Time
+	Method string
+	Path   string // "/latest/api/token", "/latest/meta-data/instance-id"
+}
+
+// Requests returns the requests made to the mock so far, oldest first (the readiness
+// probes Start makes are not among them).
+func (m *Mock) Requests() []Request {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.reqs)
+}
+
+// Conns returns how many TCP connections clients opened to the mock so far: a client that
+// reuses its connection opens one.
+func (m *Mock) Conns() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.conns
 }
 
 // Output returns what the mock has printed so far (it logs every request).
@@ -141,6 +179,7 @@ func Start(t testing.TB, cfg Config) *Mock {
 		if err == nil {
 			t.Cleanup(func() {
 				m.stop()
+				m.stopProxy()
 				if t.Failed() {
 					t.Logf("metadata mock output (tail):\n%s", tail(m.Output(), 4000))
 				}
@@ -181,7 +220,49 @@ func start(bin, cfgPath, dir string, cfg Config) (*Mock, error) {
 		m.stop()
 		return nil, fmt.Errorf("%w\n%s", err, tail(out.String(), 2000))
 	}
+	if err := m.startProxy(); err != nil {
+		m.stop()
+		return nil, err
+	}
 	return m, nil
+}
+
+// startProxy puts the counting proxy in front of the mock and points URL at it.
+func (m *Mock) startProxy() error {
+	target, err := url.Parse(m.URL)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("imdsmock: counting proxy: %w", err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	m.proxy = &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			m.mu.Lock()
+			m.reqs = append(m.reqs, Request{Time: time.Now(), Method: r.Method, Path: r.URL.Path})
+			m.mu.Unlock()
+			rp.ServeHTTP(w, r)
+		}),
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				m.mu.Lock()
+				m.conns++
+				m.mu.Unlock()
+			}
+		},
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() { _ = m.proxy.Serve(l) }()
+	m.URL = "http://" + l.Addr().String()
+	return nil
+}
+
+func (m *Mock) stopProxy() {
+	if m.proxy != nil {
+		_ = m.proxy.Close()
+	}
 }
 
 // waitReady polls for a session token until the mock gives one.
@@ -233,6 +314,10 @@ func (c Config) withDefaults() Config {
 	def(&c.AccountID, "123456789012")
 	def(&c.Role, "stackhand-test-role")
 	def(&c.SpotAction, "terminate")
+	if c.SpotInterruptionAfter > 0 || c.RebalanceAfter > 0 {
+		def(&c.LifeCycle, "spot")
+	}
+	def(&c.LifeCycle, "on-demand")
 	if c.PendingTime.IsZero() {
 		c.PendingTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	}
@@ -253,6 +338,7 @@ func (c Config) mockConfig(now time.Time) map[string]any {
 		"hostname":                    c.Hostname,
 		"local-hostname":              c.Hostname,
 		"mac-local-ipv4s":             c.LocalIPv4,
+		"instance-life-cycle":         c.LifeCycle,
 	}
 	if c.NoPublicIPv4 {
 		// The mock answers an unknown path with the served paths that contain it as a

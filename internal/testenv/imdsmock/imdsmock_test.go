@@ -113,3 +113,39 @@ func TestMockEvents(t *testing.T) {
 		t.Errorf("rebalance = %d %s", code, body)
 	}
 }
+
+// TestMockCountsRequestsAndConnections: the counting proxy in front of the mock sees each
+// request with its method and path, and tells a reused connection from new ones.
+func TestMockCountsRequestsAndConnections(t *testing.T) {
+	m := Start(t, Config{})
+	if n := len(m.Requests()); n != 0 {
+		t.Fatalf("%d requests counted before any was made (the readiness probes must not count)", n)
+	}
+	tok := token(t, m)
+	get(t, m, tok, "/latest/meta-data/instance-id")
+	get(t, m, tok, "/latest/meta-data/instance-type")
+	reqs := m.Requests()
+	var got []string
+	for _, r := range reqs {
+		got = append(got, r.Method+" "+r.Path)
+	}
+	want := []string{"PUT /latest/api/token", "GET /latest/meta-data/instance-id", "GET /latest/meta-data/instance-type"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("requests %q, want %q", got, want)
+	}
+	// http.DefaultClient keeps the connection alive between the three requests.
+	if n := m.Conns(); n != 1 {
+		t.Errorf("%d connections for three requests on a keep-alive client, want 1", n)
+	}
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	req, _ := http.NewRequest(http.MethodGet, m.URL+"/latest/meta-data/instance-id", nil)
+	req.Header.Set("X-aws-ec2-metadata-token", tok)
+	resp, err := fresh.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if n := m.Conns(); n != 2 {
+		t.Errorf("%d connections after one more request without keep-alive, want 2", n)
+	}
+}

@@ -29,6 +29,8 @@ type osState struct {
 	spareIdx    map[string]int
 	mountErrs   []error // problems of the current mount table, reported every cycle
 	unesc       [2][]byte
+
+	famState
 }
 
 func (c *Collector) initOS(realStatfs bool) {
@@ -68,6 +70,8 @@ func (c *Collector) collect(dst []Sample) []Sample {
 	}
 	if data, err := c.read(c.statPath); err != nil {
 		c.fail(fmt.Errorf("cpu: %w: cpu_usage_active skipped", err))
+	} else if c.cpu != nil {
+		dst = c.collectCPUFamily(dst, data)
 	} else if t, err := parseStat(data); err != nil {
 		c.fail(fmt.Errorf("cpu: %s: %w: cpu_usage_active skipped", c.statPath, err))
 	} else {
@@ -88,7 +92,7 @@ func (c *Collector) collect(dst []Sample) []Sample {
 			dst = appendDisk(dst, m, st, true)
 		}
 	}
-	return dst
+	return c.collectFamilies(dst)
 }
 
 // read returns the contents of the file at path in c.buf, valid until the next read.

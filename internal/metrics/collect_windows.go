@@ -74,7 +74,8 @@ func diskFree(root *uint16) (FSStats, error) {
 func (c *Collector) collect(dst []Sample) []Sample {
 	dst = c.collectMem(dst)
 	dst = c.collectCPU(dst)
-	return c.collectDisks(dst)
+	dst = c.collectDisks(dst)
+	return c.collectFamilies(dst)
 }
 
 func (c *Collector) collectMem(dst []Sample) []Sample {

@@ -357,8 +357,8 @@ func cpuPercents(prev, cur *cpuRaw) (pct [11]float64, ok, backwards bool) {
 		d[i] = min(d[i], dt)
 	}
 	f := 100 / float64(dt)
+	pct[0] = f * float64(dt-d[crIdle])
 	pct[1] = f * float64(d[crIdle])
-	pct[0] = 100 - pct[1]
 	pct[2] = f * float64(d[crIowait])
 	pct[3] = f * float64(d[crSystem])
 	pct[4] = f * float64(d[crUser]-min(d[crGuest], d[crUser]))

@@ -62,7 +62,7 @@ func (c *Collector) initFamiliesOS() {
 	c.rootZ = append([]byte(c.procRoot), 0)
 	c.pageSize = uint64(os.Getpagesize())
 	c.paths = map[string][]byte{}
-	for _, f := range [...]string{"diskstats", "net/dev", "net/tcp", "net/tcp6", "net/udp", "net/udp6"} {
+	for _, f := range [...]string{"diskstats", "net/dev", "net/tcp", "net/tcp6", "net/udp", "net/udp6", "net/sockstat", "net/sockstat6"} {
 		c.paths[f] = append([]byte(c.procRoot+"/"+f), 0)
 	}
 	c.matchMemo = map[*procMatcher]map[int32]patternMemo{}
@@ -174,11 +174,30 @@ func (c *Collector) collectCounters(dst []Sample, family string, set *seriesSet,
 	return dst
 }
 
+// collectNetstat counts sockets. Reading /proc/net/tcp6 costs as much as /proc/net/tcp,
+// however few sockets it lists: the kernel walks its whole connection hash table (262,144
+// buckets on a 24 GiB machine: about 0.7 ms) for each. So when /proc/net/sockstat6 says
+// no TCPv6 socket is open, tcp6 is not read: it can then list only TIME_WAIT sockets, and
+// those are counted as sockstat's tw (both families) less the IPv4 ones tcp listed.
 func (c *Collector) collectNetstat(dst []Sample) []Sample {
 	var counts [13]uint64
+	skip6 := false
+	if data, err := c.readZ(c.paths["net/sockstat6"]); err == nil {
+		if n, ok := sockstatField(data, "TCP6:", "inuse"); ok && n == 0 {
+			skip6 = true
+		}
+	}
 	for _, file := range [...]string{"net/tcp", "net/tcp6", "net/udp", "net/udp6"} {
 		pathZ := c.paths[file]
 		path := pathZ[:len(pathZ)-1]
+		if file == "net/tcp6" && skip6 {
+			if data, err := c.readZ(c.paths["net/sockstat"]); err == nil {
+				if tw, ok := sockstatField(data, "TCP:", "tw"); ok && tw > counts[5] {
+					counts[5] = tw
+				}
+			}
+			continue
+		}
 		data, err := c.readZ(pathZ)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) && (file == "net/tcp6" || file == "net/udp6") {

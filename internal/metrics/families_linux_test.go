@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
@@ -298,13 +299,28 @@ func TestCollectNetstat(t *testing.T) {
 	wantValue(t, got, "netstat_tcp_listen", "", "", UnitCount, 2)
 	wantValue(t, got, "netstat_udp_socket", "", "", UnitCount, 3)
 
+	// No TCPv6 socket open: tcp6 is not read (its listener is not counted), and sockstat's
+	// tw counts the TIME_WAIT sockets of both families.
+	copyFixture(t, "ec2/net/tcp6", filepath.Join(dir, "net/tcp6"))
+	writeFile(t, filepath.Join(dir, "net/sockstat6"), "TCP6: inuse 0\nUDP6: inuse 1\n")
+	writeFile(t, filepath.Join(dir, "net/sockstat"), "sockets: used 40\nTCP: inuse 6 orphan 0 tw 5 alloc 8 mem 3\nUDP: inuse 3 mem 2\n")
+	got, _ = c.Collect(nil)
+	wantValue(t, got, "netstat_tcp_listen", "", "", UnitCount, 2)
+	wantValue(t, got, "netstat_tcp_established", "", "", UnitCount, 2)
+	wantValue(t, got, "netstat_tcp_time_wait", "", "", UnitCount, 5) // 2 IPv4 + 3 IPv6
+	writeFile(t, filepath.Join(dir, "net/sockstat6"), "TCP6: inuse 2\n")
+	got, _ = c.Collect(nil)
+	wantValue(t, got, "netstat_tcp_listen", "", "", UnitCount, 3)
+	wantValue(t, got, "netstat_tcp_time_wait", "", "", UnitCount, 2)
+	os.Remove(filepath.Join(dir, "net/sockstat6"))
+
 	copyFixture(t, "odd/net-tcp-garbage", filepath.Join(dir, "net/tcp"))
 	got, err = c.Collect(nil)
 	if err == nil || !strings.Contains(err.Error(), "2 lines without a hex state") {
 		t.Errorf("garbage: error %v, want 2 bad lines", err)
 	}
-	wantValue(t, got, "netstat_tcp_listen", "", "", UnitCount, 1)
-	wantValue(t, got, "netstat_tcp_none", "", "", UnitCount, 2) // 0x0C and 0x0
+	wantValue(t, got, "netstat_tcp_listen", "", "", UnitCount, 2) // 1 + tcp6's
+	wantValue(t, got, "netstat_tcp_none", "", "", UnitCount, 2)   // 0x0C and 0x0
 }
 
 // TestCollectProcesses: the processes of a /proc by state, threads summed, a cut stat
@@ -456,8 +472,8 @@ func TestCollectFamiliesLive(t *testing.T) {
 	if n := one(t, got, "processes_total", "", "").Value; n < 2 {
 		t.Errorf("processes_total = %v", n)
 	}
-	if n := len(find(got, "cpu_usage_idle", "", "")); n < 2 {
-		t.Errorf("%d cpu_usage_idle series, want total and at least one core", n)
+	if n := len(c.cpu.cores); n < 1 || !c.cpu.cores[0].valid || !c.cpu.all.valid {
+		t.Errorf("%d cores read, want at least one, and the total", n)
 	}
 	if n := len(find(got, "procstat_lookup_pid_count", "pattern", ".")); n != 1 {
 		t.Errorf("pattern . : %d pid_count samples", n)
@@ -485,4 +501,116 @@ func TestCollectAllFamiliesAllocs(t *testing.T) {
 	if allocs > 50 {
 		t.Errorf("%.0f allocations per Collect, budget 50", allocs)
 	}
+}
+
+func fuzzSeeds(f *testing.F, paths ...string) {
+	for _, p := range paths {
+		b, err := os.ReadFile(filepath.Join("testdata", p))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+}
+
+// FuzzParseCPULines: any /proc/stat gives per-CPU percentages in [0, 100] or an error.
+func FuzzParseCPULines(f *testing.F) {
+	fuzzSeeds(f, "ec2/stat", "ec2/stat.2", "live/stat", "odd/stat-garbage", "odd/stat-short", "odd/stat-nototal")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var prev cpuRaw
+		for len(data) > 0 {
+			var line []byte
+			line, data = cutLine(data)
+			n, raw, isCPU, err := parseCPULine(line)
+			if !isCPU || err != nil {
+				continue
+			}
+			if n < -1 {
+				t.Fatalf("cpu number %d from %q", n, line)
+			}
+			if pct, ok, _ := cpuPercents(&prev, &raw); ok {
+				for i, v := range pct {
+					if !finite(v) || v < 0 || v > 100+1e-9 {
+						t.Errorf("%s = %v from %q", cpuFields[i].name, v, line)
+					}
+				}
+			}
+			prev = raw
+		}
+	})
+}
+
+// FuzzParseDiskstats: any diskstats line parses or says why, and byte counts are whole
+// sectors.
+func FuzzParseDiskstats(f *testing.F) {
+	fuzzSeeds(f, "ec2/diskstats", "ec2/diskstats.2", "live/diskstats", "odd/diskstats-garbage")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for len(data) > 0 {
+			var line []byte
+			line, data = cutLine(data)
+			name, v, why := parseDiskstatsLine(line)
+			if why == "" && (len(name) == 0 || v[2]%512 != 0 || v[3]%512 != 0) {
+				t.Errorf("%q: name %q, counters %v", line, name, v)
+			}
+		}
+	})
+}
+
+// FuzzParseNetDev: any /proc/net/dev line parses or says why.
+func FuzzParseNetDev(f *testing.F) {
+	fuzzSeeds(f, "ec2/net/dev", "ec2/net/dev.2", "live/net/dev", "odd/net-dev-truncated")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for len(data) > 0 {
+			var line []byte
+			line, data = cutLine(data)
+			name, _, isIface, why := parseNetDevLine(line)
+			if why == "" && isIface && (len(name) == 0 || bytes.ContainsAny(name, " \t:")) {
+				t.Errorf("%q: interface %q", line, name)
+			}
+		}
+	})
+}
+
+// FuzzCountTCPStates: every line after the header is counted once, as a state or as bad.
+func FuzzCountTCPStates(f *testing.F) {
+	fuzzSeeds(f, "ec2/net/tcp", "ec2/net/tcp6", "live/net/tcp", "odd/net-tcp-garbage")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var counts [13]uint64
+		bad := countTCPStates(data, &counts)
+		var sum uint64
+		for _, n := range counts {
+			sum += n
+		}
+		_, rest := cutLine(data)
+		var lines uint64
+		for len(rest) > 0 {
+			var line []byte
+			line, rest = cutLine(rest)
+			if f, _ := nextField(line); f != nil {
+				lines++
+			}
+		}
+		if sum+uint64(bad) != lines || counts[netstatUDP] != 0 {
+			t.Errorf("%d counted + %d bad, want %d lines: %q", sum, bad, lines, data)
+		}
+	})
+}
+
+// FuzzParsePidStat: any stat file parses or says why; comm is what is between the first
+// '(' and the last ')'.
+func FuzzParsePidStat(f *testing.F) {
+	fuzzSeeds(f, "procs/1/stat", "procs/14/stat", "procs/960/stat", "procs/970/stat", "procs/990/stat")
+	f.Add([]byte("1 (a) b) R 0"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ps, why := parsePidStat(data)
+		if why == "" {
+			open, end := bytes.IndexByte(data, '('), bytes.LastIndexByte(data, ')')
+			if !bytes.Equal(ps.comm, data[open+1:end]) || ps.state == 0 {
+				t.Errorf("%q: comm %q state %q", data, ps.comm, ps.state)
+			}
+		}
+		parsePidIO(data)
+		parsePidFile(data)
+		sockstatField(data, "TCP:", "tw")
+	})
 }

@@ -114,6 +114,9 @@ func parseNetDevLine(line []byte) (name []byte, v netCounters, isIface bool, why
 	if len(name) == 0 {
 		return nil, v, true, "no interface name before the colon"
 	}
+	if bytes.ContainsAny(name, " \t") {
+		return nil, v, true, fmt.Sprintf("interface name %q has a blank", name)
+	}
 	var c [12]uint64
 	for i := range c {
 		var f []byte
@@ -294,4 +297,30 @@ func parsePidFile(data []byte) (int32, bool) {
 		return 0, false
 	}
 	return int32(v), true
+}
+
+// sockstatField returns the number after key on the line of /proc/net/sockstat(6) that
+// starts with proto: sockstatField(data, "TCP:", "tw") of "TCP: inuse 5 orphan 0 tw 84".
+func sockstatField(data []byte, proto, key string) (uint64, bool) {
+	for len(data) > 0 {
+		var line []byte
+		line, data = cutLine(data)
+		rest, ok := bytes.CutPrefix(line, []byte(proto))
+		if !ok {
+			continue
+		}
+		for {
+			var k, v []byte
+			if k, rest = nextField(rest); k == nil {
+				return 0, false
+			}
+			if v, rest = nextField(rest); v == nil {
+				return 0, false
+			}
+			if string(k) == key {
+				return parseUint(v)
+			}
+		}
+	}
+	return 0, false
 }

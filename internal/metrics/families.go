@@ -158,6 +158,32 @@ const (
 	pcPidCount
 )
 
+// Measurements lists the fields of a family ("cpu", "diskio", "net", "netstat", "processes",
+// "procstat") that a measurement list may name, with or without the family's prefix; nil
+// for a family it does not know.
+func Measurements(family string) []string {
+	var fields []field
+	switch family {
+	case "cpu":
+		fields = cpuFields
+	case "diskio":
+		fields = diskioFields
+	case "net":
+		fields = netFields
+	case "netstat":
+		fields = netstatFields
+	case "processes":
+		fields = processesFields
+	case "procstat":
+		fields = procstatFields
+	}
+	var names []string
+	for _, f := range fields {
+		names = append(names, f.name)
+	}
+	return names
+}
+
 // output is how one field of a family is published; name "" means not at all.
 type output struct{ name, unit string }
 

@@ -209,6 +209,16 @@ func (c *Collector) Collect(dst []Sample) ([]Sample, error) {
 
 func (c *Collector) fail(err error) { c.errs = append(c.errs, err) }
 
+// Check reports what New would find wrong with o's families: measurement names it does
+// not know, procstat entries without a way to find processes or with a regular expression
+// that does not compile. A Collector made from such options reports the same on every
+// Collect and collects the rest.
+func (o Options) Check() []error {
+	var c Collector
+	c.initFamilies(o)
+	return c.setupErrs
+}
+
 // initFamilies sets up the families o turns on; what is wrong with o is kept in setupErrs.
 func (c *Collector) initFamilies(o Options) {
 	keep := func(err error) {

@@ -38,14 +38,15 @@ func BenchmarkCollectFixture(b *testing.B) {
 }
 
 // allFamilies turns every family on, with two procstat entries (one exe, one pattern) as a
-// typical agent config has.
+// typical agent config has, both finding this test binary (a pattern that finds nothing
+// costs an error a cycle, which is not what is measured here).
 func allFamilies(o Options) Options {
 	o.CPU = &CPUOptions{PerCore: true, TotalCPU: true}
 	o.DiskIO = &DiskIOOptions{}
 	o.Net = &NetOptions{}
 	o.Netstat = &NetstatOptions{}
 	o.Processes = &ProcessesOptions{}
-	o.Procstat = []ProcstatOptions{{Exe: "^(sshd|systemd)$"}, {Pattern: "stackhand|amazon-cloudwatch-agent"}}
+	o.Procstat = []ProcstatOptions{{Exe: `^metrics\.test$`}, {Pattern: `test\.bench`}}
 	return o
 }
 

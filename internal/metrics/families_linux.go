@@ -438,7 +438,13 @@ func (c *Collector) readPidFile(dirfd int, pid int32, file string, buf []byte) (
 		if n == 0 {
 			break
 		}
+		short := len(buf)+n < cap(buf)
 		buf = buf[:len(buf)+n]
+		if short && file != "cmdline" {
+			// stat and io are made whole on the first read: a short read is all of it,
+			// and asking again for the end costs a system call per process.
+			break
+		}
 	}
 	return buf, nil
 }

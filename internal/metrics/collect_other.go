@@ -17,3 +17,6 @@ func (c *Collector) collect(dst []Sample) []Sample {
 }
 
 func (c *Collector) initFamiliesOS() {}
+
+// matchLike is false: procstat's exe and pattern are regular expressions.
+const matchLike = false

@@ -103,6 +103,15 @@ var diskioFields = []field{
 // diskioCounters are one disk's figures, in diskioFields' order.
 type diskioCounters [8]uint64
 
+// netCounters are one interface's figures, in netFields' order.
+type netCounters [8]uint64
+
+// ifCounters is what Windows' MIB_IF_ROW2 counts of one interface, in netFields' terms:
+// packets are unicast plus non-unicast ones, drops are discards.
+func ifCounters(inOctets, outOctets, inUcast, inNUcast, outUcast, outNUcast, inErrors, outErrors, inDiscards, outDiscards uint64) netCounters {
+	return netCounters{outOctets, inOctets, outUcast + outNUcast, inUcast + inNUcast, inErrors, outErrors, inDiscards, outDiscards}
+}
+
 // diskioGauge is the index of the one diskio figure sent as read, not as a difference.
 const diskioGauge = 7
 
@@ -362,6 +371,23 @@ func (r *cpuRaw) total() uint64 {
 	return t
 }
 
+// windowsCPURaw puts one processor's SYSTEM_PROCESSOR_PERFORMANCE_INFORMATION times (100 ns
+// units) in cpuRaw's columns: kernel time includes idle, interrupt and DPC time, so system
+// is kernel less those three, irq is interrupt time and softirq DPC time (deferred
+// procedure calls are Windows' bottom halves). Windows has no nice, iowait, steal or guest
+// time.
+func windowsCPURaw(idle, kernel, user, dpc, interrupt uint64) cpuRaw {
+	var r cpuRaw
+	r[crIdle] = min(idle, kernel)
+	rest := kernel - r[crIdle]
+	r[crIrq] = min(interrupt, rest)
+	rest -= r[crIrq]
+	r[crSoftirq] = min(dpc, rest)
+	r[crSystem] = rest - r[crSoftirq]
+	r[crUser] = user
+	return r
+}
+
 // cpuPercents turns two readings of one CPU into cpuFields' percentages, computed as
 // telegraf's cpu input does (active = total - idle, so iowait counts as active; user and
 // nice without their guest parts). ok is false when no time passed; backwards is true
@@ -501,6 +527,42 @@ type procPrev struct {
 	gen   uint32
 }
 
+// likeRegexp is the regular expression of a WMI LIKE pattern, which is what the CloudWatch
+// agent makes of procstat's exe and pattern on Windows ("%apache%"): % is any run of
+// characters, _ any one, [abc] and [a-c] and [^abc] as in a regular expression; the whole
+// name must match, without regard to case.
+func likeRegexp(like string) string {
+	var b strings.Builder
+	b.WriteString("(?is)^")
+	for i := 0; i < len(like); i++ {
+		switch ch := like[i]; ch {
+		case '%':
+			b.WriteString(".*")
+		case '_':
+			b.WriteString(".")
+		case '[':
+			end := strings.IndexByte(like[i+1:], ']')
+			if end < 0 {
+				b.WriteString(`\[`)
+				continue
+			}
+			set := like[i+1 : i+1+end]
+			b.WriteByte('[')
+			if strings.HasPrefix(set, "^") {
+				b.WriteByte('^')
+				set = set[1:]
+			}
+			b.WriteString(strings.NewReplacer(`\`, `\\`, "[", `\[`).Replace(set))
+			b.WriteByte(']')
+			i += end + 1
+		default:
+			b.WriteString(regexp.QuoteMeta(string(ch)))
+		}
+	}
+	b.WriteString("$")
+	return b.String()
+}
+
 func newProcMatcher(o ProcstatOptions) *procMatcher {
 	m := &procMatcher{nameDims: map[string][]Dim{}, prev: map[int32]procPrev{}}
 	switch {
@@ -515,7 +577,11 @@ func newProcMatcher(o ProcstatOptions) *procMatcher {
 		return m
 	}
 	if m.kind != "pidfile" {
-		re, err := regexp.Compile(m.value)
+		expr := m.value
+		if matchLike {
+			expr = likeRegexp(expr)
+		}
+		re, err := regexp.Compile(expr)
 		if err != nil {
 			m.err = fmt.Errorf("procstat %s %q: %w: this entry watches nothing", m.kind, m.value, err)
 		}
@@ -613,4 +679,23 @@ func (m *procMatcher) end(dst []Sample) ([]Sample, error) {
 		return dst, fmt.Errorf("procstat %s %q matches no process", m.kind, m.value)
 	}
 	return dst, nil
+}
+
+// parseUint parses a decimal number without allocating.
+func parseUint(b []byte) (uint64, bool) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	var v uint64
+	for _, ch := range b {
+		if ch < '0' || ch > '9' {
+			return 0, false
+		}
+		d := uint64(ch - '0')
+		if v > (1<<64-1-d)/10 {
+			return 0, false
+		}
+		v = v*10 + d
+	}
+	return v, true
 }

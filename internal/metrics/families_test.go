@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"math"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -237,5 +238,66 @@ func TestProcMatcher(t *testing.T) {
 	pf := newProcMatcher(ProcstatOptions{PidFile: "/run/x.pid", Measurements: []Measurement{{Name: "pid_count", Rename: "up"}}})
 	if got, _ := pf.end(nil); len(got) != 1 || got[0].Name != "up" || !slices.Equal(got[0].Dims, []Dim{{"pid_finder", "native"}, {"pidfile", "/run/x.pid"}}) {
 		t.Errorf("pidfile lookup: %v", got)
+	}
+}
+
+// TestWindowsCPURaw: kernel time splits into idle, interrupt, DPC and the rest, so that
+// the columns add up to kernel + user, even when the parts exceed the whole.
+func TestWindowsCPURaw(t *testing.T) {
+	r := windowsCPURaw(600, 1000, 500, 50, 30)
+	if want := (cpuRaw{crUser: 500, crSystem: 320, crIdle: 600, crIrq: 30, crSoftirq: 50}); r != want {
+		t.Errorf("raw %v, want %v", r, want)
+	}
+	if r.total() != 1500 {
+		t.Errorf("total %d, want kernel + user = 1500", r.total())
+	}
+	odd := windowsCPURaw(900, 1000, 0, 80, 50) // idle + dpc + interrupt > kernel
+	if odd.total() != 1000 || odd[crSystem] != 0 || odd[crIrq] != 50 || odd[crSoftirq] != 50 {
+		t.Errorf("parts over the whole: %v", odd)
+	}
+	prev, cur := windowsCPURaw(600, 1000, 500, 50, 30), windowsCPURaw(1100, 1600, 900, 60, 40)
+	pct, ok, _ := cpuPercents(&prev, &cur) // 1000 ticks: idle 500, user 400, irq 10, dpc 10, system 80
+	if want := [11]float64{50, 50, 0, 8, 40, 0, 1, 1, 0, 0, 0}; !ok || !slices.EqualFunc(pct[:], want[:], near) {
+		t.Errorf("percents %v, want %v", pct, want)
+	}
+}
+
+func TestIfCounters(t *testing.T) {
+	got := ifCounters(1000, 2000, 10, 1, 20, 2, 3, 4, 5, 6)
+	if want := (netCounters{2000, 1000, 22, 11, 3, 4, 5, 6}); got != want {
+		t.Errorf("counters %v, want %v (bytes_sent, bytes_recv, packets_sent, packets_recv, err_in, err_out, drop_in, drop_out)", got, want)
+	}
+}
+
+// TestLikeRegexp: the WMI LIKE patterns the CloudWatch agent takes for procstat on Windows.
+func TestLikeRegexp(t *testing.T) {
+	for _, tc := range []struct {
+		like  string
+		match []string
+		miss  []string
+	}{
+		{"%apache%", []string{"httpd-apache.exe", "APACHE"}, []string{"apach"}},
+		{"nginx.exe", []string{"nginx.exe", "NGINX.EXE"}, []string{"nginxXexe", "nginx.exe.bak"}},
+		{"w3wp_.exe", []string{"w3wp1.exe"}, []string{"w3wp.exe", "w3wp12.exe"}},
+		{"[a-c]%", []string{"bash"}, []string{"dash"}},
+		{"[^a-c]%", []string{"dash"}, []string{"bash"}},
+		{"a[b", []string{"a[b"}, []string{"ab"}},
+		{`C:\Program Files\%`, []string{`c:\program files\app\app.exe`}, []string{`D:\Program Files\x`}},
+	} {
+		re, err := regexp.Compile(likeRegexp(tc.like))
+		if err != nil {
+			t.Errorf("%q: %v", tc.like, err)
+			continue
+		}
+		for _, s := range tc.match {
+			if !re.MatchString(s) {
+				t.Errorf("%q (%s) does not match %q", tc.like, re, s)
+			}
+		}
+		for _, s := range tc.miss {
+			if re.MatchString(s) {
+				t.Errorf("%q (%s) matches %q", tc.like, re, s)
+			}
+		}
 	}
 }

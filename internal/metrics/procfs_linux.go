@@ -90,9 +90,6 @@ func parseDiskstatsLine(line []byte) (name []byte, v diskioCounters, why string)
 	return name, v, ""
 }
 
-// netCounters are one interface's figures, in netFields' order.
-type netCounters [8]uint64
-
 // The netstat figures after the TCP states, as indexes of netstatFields.
 const (
 	netstatNone = 11

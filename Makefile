@@ -102,6 +102,8 @@ unit:
 FUZZ_TARGETS := ./internal/cfnpath:FuzzParse ./internal/cfnpath:FuzzLookup \
 	./internal/config:FuzzCfnHupINI ./internal/config:FuzzParseYAML \
 	./internal/metrics:FuzzParseMeminfo ./internal/metrics:FuzzParseStat ./internal/metrics:FuzzMountinfo \
+	./internal/metrics:FuzzParseCPULines ./internal/metrics:FuzzParseDiskstats ./internal/metrics:FuzzParseNetDev \
+	./internal/metrics:FuzzCountTCPStates ./internal/metrics:FuzzParsePidStat \
 	./internal/hooks:FuzzLogFileName ./internal/backoff:FuzzPolicyDelay \
 	./internal/awsenv:FuzzParseCredentialFile ./internal/status:FuzzAppendString ./internal/status:FuzzAppendFloat \
 	./internal/state:FuzzDecode ./internal/source:FuzzParseRequest ./internal/source:FuzzLocalFiles \

@@ -13,6 +13,7 @@ import (
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/hooks"
 	"github.com/stackhand/stackhand/internal/logship"
+	"github.com/stackhand/stackhand/internal/metrics"
 	"github.com/stackhand/stackhand/internal/report"
 	"github.com/stackhand/stackhand/internal/status"
 )
@@ -84,7 +85,7 @@ func startReporters(ctx context.Context, o reporterOptions) *reporters {
 	if cfg.MetricsEnabled() {
 		m := &report.Metrics{Sink: sink, Clock: o.clk, Log: o.log.Named("metrics"), Status: tell, Instance: in,
 			Namespace: cfg.Metrics.Namespace, Interval: cfg.Metrics.Interval.D(), HighResolution: cfg.Metrics.HighResolution,
-			IgnoreFSTypes: cfg.Metrics.IgnoreFileSystems}
+			Collector: metrics.New(cfg.Metrics.CollectorOptions())}
 		o.status.Expect(status.KindReporter, "metrics", cfg.Metrics.Interval.D())
 		run(m.Run)
 	}

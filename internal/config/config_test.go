@@ -116,10 +116,10 @@ func TestParseFull(t *testing.T) {
 	want.Apps = []App{{Name: "web", Revision: ValueRef{Metadata: "Resources.Web.Metadata.release"}, Source: "s3://my-bucket/web/{revision}.tar.gz",
 		SHA256: SHA256Ref{From: ValueRef{Metadata: "release_sha256"}}, DeployTo: "/srv/web", KeepReleases: 3, Shared: []string{"log", "tmp/pids"},
 		Owner: "web", Checks: AppChecks{HTTP: "http://127.0.0.1:8080/health", Within: Duration(30 * time.Second)}, RollbackOnFailure: &no,
-		ReleaseHooks: true, Origin: path + ":90"}}
+		ReleaseHooks: true, Origin: path + ":109"}}
 	want.Watch = append(want.Watch,
-		WatchRule{Name: "app:web", Path: "Resources.Web.Metadata.release", On: []string{"add", "update", "remove"}, App: "web", Origin: path + ":90"},
-		WatchRule{Name: "app:web:sha256", Metadata: "release_sha256", On: []string{"add", "update"}, Event: "deploy", App: "web", Origin: path + ":90"})
+		WatchRule{Name: "app:web", Path: "Resources.Web.Metadata.release", On: []string{"add", "update", "remove"}, App: "web", Origin: path + ":109"},
+		WatchRule{Name: "app:web:sha256", Metadata: "release_sha256", On: []string{"add", "update"}, Event: "deploy", App: "web", Origin: path + ":109"})
 	want.Timeouts = Timeouts{
 		Default: Duration(20 * time.Minute), Setup: Duration(time.Hour), Configure: Duration(5 * time.Minute),
 		Deploy: Duration(40 * time.Minute), Undeploy: Duration(10 * time.Minute), Shutdown: Duration(90 * time.Second),
@@ -131,7 +131,14 @@ func TestParseFull(t *testing.T) {
 	want.Health = Health{Interval: Duration(15 * time.Second), Timeout: Duration(2 * time.Second), Failures: 2,
 		Checks: []HealthCheck{{Name: "web", HTTP: "http://127.0.0.1:8080/health"}, {Name: "127.0.0.1:5432", TCP: "127.0.0.1:5432"}}}
 	want.Metrics = Metrics{Enabled: &tr, Interval: Duration(10 * time.Second), Namespace: "Fleet/Host", HighResolution: true,
-		IgnoreFileSystems: []string{"tmpfs", "overlay"}}
+		IgnoreFileSystems: []string{"tmpfs", "overlay"},
+		CPU:               &MetricsCPU{Resources: []string{"*"}, TotalCPU: &f, Measurement: []Measurement{{Name: "usage_idle"}, {Name: "cpu_usage_iowait", Rename: "IOWAIT", Unit: "Percent"}}},
+		DiskIO:            &MetricsDevices{Resources: []string{"nvme0n1"}, Measurement: []Measurement{{Name: "reads"}, {Name: "writes"}, {Name: "io_time"}}},
+		Net:               &MetricsDevices{Measurement: []Measurement{{Name: "bytes_sent"}, {Name: "bytes_recv"}}},
+		Netstat:           &MetricsFields{Measurement: []Measurement{{Name: "tcp_established"}, {Name: "tcp_time_wait"}}},
+		Processes:         &MetricsFields{},
+		Procstat: []MetricsProcstat{{Exe: "^nginx$", Measurement: []Measurement{{Name: "cpu_usage"}, {Name: "memory_rss"}, {Name: "pid_count"}}},
+			{Pattern: `java .*app\.jar`}, {PidFile: "/run/app.pid"}}}
 	want.Notifications = Notifications{EventBridge: true, EventBus: "fleet-events"}
 	want.Logs = Logs{ForceFlushInterval: Duration(10 * time.Second), Compression: "huffman", Files: []LogFile{
 		{FilePath: "/var/log/app/*.log", LogGroupName: "/fleet/app", LogStreamName: "{instance_id}-app", RetentionInDays: 14,
@@ -292,6 +299,16 @@ func TestParseErrors(t *testing.T) {
 		{"region not a region", "\nregion: US-EAST-1\n", []problem{{2, `region "US-EAST-1" is not an AWS region name`}}},
 		{"NUL byte on its own line", "mode: aws\nstack: s\nreg\x00ion: x\n", []problem{{3, "byte 0x00 (a control character) at column 4 is not allowed in YAML; remove it"}}},
 		{"control characters on two lines", "mode: aws\x01\nstack: s\n\nx: \x00\x00\n", []problem{{1, "byte 0x01 (a control character) at column 10"}, {4, "byte 0x00 (a control character) at column 4"}}},
+		{"metric family problems", "metrics:\n  cpu:\n    resources: [cpu0]\n    measurement: [usage_idle, usage_bogus]\n  diskio:\n    measurement:\n      - {rename: X}\n  netstat: {measurement: [tcp_listn]}\n  procstat:\n    - exe: nginx(\n    - {}\n    - exe: a\n      pattern: b\n",
+			[]problem{{3, `metrics.cpu.resources must be ["*"] (every core) or left out (none), not ["cpu0"]`},
+				{4, `metrics.cpu.measurement[1]: cpu has no measurement "usage_bogus"; known: usage_active, usage_idle,`},
+				{7, "metrics.diskio.measurement[0] has no name; write one of reads, writes,"},
+				{8, `metrics.netstat.measurement[0]: netstat has no measurement "tcp_listn"; did you mean "tcp_listen"? known: tcp_established,`},
+				{10, `metrics.procstat[0]: procstat exe "nginx(": error parsing regexp: missing closing ): ` + "`nginx(`"},
+				{11, "metrics.procstat[1]: procstat: an entry with none of pid_file, exe or pattern"},
+				{12, "metrics.procstat[2] sets 2 of pid_file, exe and pattern; set one"}}},
+		{"unknown key in a measurement", "metrics:\n  net:\n    measurement:\n      - {name: bytes_sent, units: Bytes}\n", []problem{{4, `unknown key "units" in metrics.net.measurement[0]; did you mean "unit"?`}}},
+		{"unknown key in a metric family", "metrics:\n  processes:\n    resources: [\"*\"]\n", []problem{{3, `unknown key "resources" in metrics.processes; known keys: measurement`}}},
 		{"type problem is not reported twice", "health:\n  checks:\n    - http: [a]\n", []problem{{3, "health.checks[0].http must be a single value"}}},
 	}
 	for _, tt := range tests {

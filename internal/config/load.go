@@ -239,6 +239,9 @@ func (l *loader) walk(n *yaml.Node, t reflect.Type, path string) {
 		}
 		return
 	}
+	if t == reflect.TypeFor[Measurement]() && n.Kind == yaml.ScalarNode {
+		return // a bare name; a mapping is walked as the struct
+	}
 	if t == reflect.TypeFor[SHA256Ref]() {
 		// A literal digest or a mapping saying where to read it.
 		if n.Kind == yaml.ScalarNode {

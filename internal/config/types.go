@@ -311,6 +311,62 @@ type Metrics struct {
 	Namespace         string   `yaml:"namespace"` // CWAgent
 	HighResolution    bool     `yaml:"high_resolution"`
 	IgnoreFileSystems []string `yaml:"ignore_file_system_types"`
+
+	// The CloudWatch agent's metrics_collected families beyond memory, swap, disk and the
+	// total cpu_usage_active, each off unless its key is written ("netstat: {}" turns one
+	// on with every measurement).
+	CPU       *MetricsCPU       `yaml:"cpu"`
+	DiskIO    *MetricsDevices   `yaml:"diskio"`
+	Net       *MetricsDevices   `yaml:"net"`
+	Netstat   *MetricsFields    `yaml:"netstat"`
+	Processes *MetricsFields    `yaml:"processes"`
+	Procstat  []MetricsProcstat `yaml:"procstat"`
+}
+
+// MetricsCPU is metrics.cpu: every usage_* figure, in total and, with resources ["*"],
+// per core.
+type MetricsCPU struct {
+	Resources   []string      `yaml:"resources"` // ["*"]: per core; [] or unset: none
+	TotalCPU    *bool         `yaml:"totalcpu"`  // default true
+	Measurement []Measurement `yaml:"measurement"`
+}
+
+// MetricsDevices is metrics.diskio or metrics.net: one series per device or interface.
+type MetricsDevices struct {
+	Resources   []string      `yaml:"resources"` // names, or ["*"] (the default) for all
+	Measurement []Measurement `yaml:"measurement"`
+}
+
+// MetricsFields is metrics.netstat or metrics.processes.
+type MetricsFields struct {
+	Measurement []Measurement `yaml:"measurement"`
+}
+
+// MetricsProcstat is one metrics.procstat entry: the processes one of pid_file, exe or
+// pattern finds.
+type MetricsProcstat struct {
+	PidFile     string        `yaml:"pid_file"`
+	Exe         string        `yaml:"exe"`
+	Pattern     string        `yaml:"pattern"`
+	Measurement []Measurement `yaml:"measurement"`
+}
+
+// Measurement is one entry of a measurement list: a name ("usage_idle" or
+// "cpu_usage_idle"), or a mapping {name, rename, unit} as in the CloudWatch agent's config.
+type Measurement struct {
+	Name   string `yaml:"name"`
+	Rename string `yaml:"rename"`
+	Unit   string `yaml:"unit"`
+}
+
+// UnmarshalYAML reads a scalar as the name and a mapping as the three keys.
+func (m *Measurement) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*m = Measurement{Name: n.Value}
+		return nil
+	}
+	type plain Measurement
+	return n.Decode((*plain)(m))
 }
 
 // Logs configures log shipping; names follow the CloudWatch agent's collect_list.

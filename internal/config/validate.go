@@ -398,6 +398,7 @@ func (l *loader) validateMetrics(c *Config) {
 		l.validf(l.line("metrics.interval"), "metrics.interval must be at least 1s")
 	}
 	l.checkNamespace("metrics.namespace", c.Metrics.Namespace)
+	l.validateMetricFamilies(c)
 }
 
 func (l *loader) validateLogs(c *Config) {

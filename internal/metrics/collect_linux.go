@@ -29,6 +29,8 @@ type osState struct {
 	spareIdx    map[string]int
 	mountErrs   []error // problems of the current mount table, reported every cycle
 	unesc       [2][]byte
+
+	famState
 }
 
 func (c *Collector) initOS(realStatfs bool) {
@@ -68,6 +70,8 @@ func (c *Collector) collect(dst []Sample) []Sample {
 	}
 	if data, err := c.read(c.statPath); err != nil {
 		c.fail(fmt.Errorf("cpu: %w: cpu_usage_active skipped", err))
+	} else if c.cpu != nil {
+		dst = c.collectCPUFamily(dst, data)
 	} else if t, err := parseStat(data); err != nil {
 		c.fail(fmt.Errorf("cpu: %s: %w: cpu_usage_active skipped", c.statPath, err))
 	} else {
@@ -88,7 +92,7 @@ func (c *Collector) collect(dst []Sample) []Sample {
 			dst = appendDisk(dst, m, st, true)
 		}
 	}
-	return dst
+	return c.collectFamilies(dst)
 }
 
 // read returns the contents of the file at path in c.buf, valid until the next read.
@@ -426,21 +430,6 @@ func nextField(b []byte) (field, rest []byte) {
 	return b[i:j], b[j:]
 }
 
-// parseUint parses a decimal number without allocating.
-func parseUint(b []byte) (uint64, bool) {
-	if len(b) == 0 || len(b) > 20 {
-		return 0, false
-	}
-	var v uint64
-	for _, ch := range b {
-		if ch < '0' || ch > '9' {
-			return 0, false
-		}
-		d := uint64(ch - '0')
-		if v > (1<<64-1-d)/10 {
-			return 0, false
-		}
-		v = v*10 + d
-	}
-	return v, true
-}
+// matchLike is false: procstat's exe and pattern are regular expressions, as on the
+// CloudWatch agent's Linux.
+const matchLike = false

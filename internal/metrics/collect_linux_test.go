@@ -3,7 +3,6 @@ package metrics
 import (
 	"errors"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -62,20 +61,6 @@ var ec2FS = fakeFS{
 	"/run/user/1000": {BlockSize: 4096, Blocks: 198526, BlocksFree: 198526, BlocksAvail: 198526, Files: 198526, FilesFree: 198520},
 }
 
-// find returns the samples named name with dimension dim=value ("" for any).
-func find(samples []Sample, name, dim, value string) []Sample {
-	var out []Sample
-	for _, s := range samples {
-		if s.Name != name {
-			continue
-		}
-		if dim == "" || slices.Contains(s.Dims, Dim{dim, value}) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 func one(t *testing.T, samples []Sample, name, dim, value string) Sample {
 	t.Helper()
 	got := find(samples, name, dim, value)
@@ -84,8 +69,6 @@ func one(t *testing.T, samples []Sample, name, dim, value string) Sample {
 	}
 	return got[0]
 }
-
-func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
 
 func wantValue(t *testing.T, samples []Sample, name, dim, value string, unit string, want float64) {
 	t.Helper()

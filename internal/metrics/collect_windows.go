@@ -54,6 +54,8 @@ type osState struct {
 	drives      []mount
 	roots       []*uint16 // drives[i]'s root, for GetDiskFreeSpaceExW
 	driveErrs   []error
+
+	famState
 }
 
 // initOS leaves c.statfs nil without Options.Statfs: collectDisks then asks
@@ -73,8 +75,11 @@ func diskFree(root *uint16) (FSStats, error) {
 
 func (c *Collector) collect(dst []Sample) []Sample {
 	dst = c.collectMem(dst)
-	dst = c.collectCPU(dst)
-	return c.collectDisks(dst)
+	if c.cpu == nil { // else the cpu family reports cpu_usage_active with the rest
+		dst = c.collectCPU(dst)
+	}
+	dst = c.collectDisks(dst)
+	return c.collectFamilies(dst)
 }
 
 func (c *Collector) collectMem(dst []Sample) []Sample {

@@ -1,5 +1,7 @@
 // Package metrics collects the machine's memory, swap, disk and CPU figures under the names,
-// units and default dimensions the Amazon CloudWatch agent uses on Linux, and folds the
+// units and default dimensions the Amazon CloudWatch agent uses on Linux (and, when
+// Options turn them on, its cpu per core, diskio, net, netstat, processes and procstat
+// families: families.go), and folds the
 // samples of several collection cycles into CloudWatch statistic sets (aggregate.go). There is
 // no AWS code here: a publisher turns Stats into PutMetricData calls.
 //
@@ -54,6 +56,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 )
 
 // Units as CloudWatch's StandardUnit spells them.
@@ -110,6 +113,18 @@ type Options struct {
 	// Statfs reports on the file system mounted at path; nil means the statfs(2) system call
 	// (GetDiskFreeSpaceExW on Windows).
 	Statfs func(path string) (FSStats, error)
+
+	// The families beyond the default set (families.go); nil or empty leaves each off. CPU
+	// replaces the default total cpu_usage_active with the figures it selects.
+	CPU       *CPUOptions
+	DiskIO    *DiskIOOptions
+	Net       *NetOptions
+	Netstat   *NetstatOptions
+	Processes *ProcessesOptions
+	Procstat  []ProcstatOptions
+
+	// Now is the clock procstat's cpu_usage divides by; nil means time.Now.
+	Now func() time.Time
 }
 
 // defaultIgnoreFSTypes are pseudo and virtual file systems that have no disk space to run out
@@ -135,6 +150,17 @@ type Collector struct {
 	cpuPrev  cpuTimes
 	cpuValid bool
 
+	now        func() time.Time
+	cpu        *cpuFamily // nil: the total cpu_usage_active only
+	diskio     *seriesSet
+	diskioOuts []output
+	net        *seriesSet
+	netOuts    []output
+	netstat    []output // nil: off
+	processes  []output // nil: off
+	procs      []*procMatcher
+	setupErrs  []error // what New found wrong in the options, reported every cycle
+
 	errs []error // this cycle's partial failures
 
 	osState
@@ -142,7 +168,11 @@ type Collector struct {
 
 // New returns a Collector configured by o.
 func New(o Options) *Collector {
-	c := &Collector{procRoot: o.ProcRoot, statfs: o.Statfs}
+	c := &Collector{procRoot: o.ProcRoot, statfs: o.Statfs, now: o.Now}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	c.initFamilies(o)
 	if c.procRoot == "" {
 		c.procRoot = "/proc"
 	}
@@ -156,6 +186,7 @@ func New(o Options) *Collector {
 	}
 	c.ignore["autofs"] = struct{}{}
 	c.initOS(o.Statfs == nil)
+	c.initFamiliesOS()
 	return c
 }
 
@@ -165,7 +196,7 @@ func New(o Options) *Collector {
 // described in the returned error, one line per problem; the other samples are still
 // appended. The same persistent problem is reported on every call.
 func (c *Collector) Collect(dst []Sample) ([]Sample, error) {
-	c.errs = c.errs[:0]
+	c.errs = append(c.errs[:0], c.setupErrs...)
 	dst = c.collect(dst)
 	if len(c.errs) == 0 {
 		return dst, nil
@@ -177,6 +208,55 @@ func (c *Collector) Collect(dst []Sample) ([]Sample, error) {
 }
 
 func (c *Collector) fail(err error) { c.errs = append(c.errs, err) }
+
+// Check reports what New would find wrong with o's families: measurement names it does
+// not know, procstat entries without a way to find processes or with a regular expression
+// that does not compile. A Collector made from such options reports the same on every
+// Collect and collects the rest.
+func (o Options) Check() []error {
+	var c Collector
+	c.initFamilies(o)
+	return c.setupErrs
+}
+
+// initFamilies sets up the families o turns on; what is wrong with o is kept in setupErrs.
+func (c *Collector) initFamilies(o Options) {
+	keep := func(err error) {
+		if err != nil {
+			c.setupErrs = append(c.setupErrs, err)
+		}
+	}
+	var err error
+	if o.CPU != nil {
+		c.cpu, err = newCPUFamily(o.CPU)
+		keep(err)
+	}
+	if o.DiskIO != nil {
+		c.diskio = newSeriesSet("name", o.DiskIO.Devices, "")
+		c.diskioOuts, err = outputs("diskio", diskioFields, o.DiskIO.Measurements)
+		keep(err)
+	}
+	if o.Net != nil {
+		c.net = newSeriesSet("interface", o.Net.Interfaces, "lo")
+		c.netOuts, err = outputs("net", netFields, o.Net.Measurements)
+		keep(err)
+	}
+	if o.Netstat != nil {
+		c.netstat, err = outputs("netstat", netstatFields, o.Netstat.Measurements)
+		keep(err)
+	}
+	if o.Processes != nil {
+		c.processes, err = outputs("processes", processesFields, o.Processes.Measurements)
+		keep(err)
+	}
+	for _, p := range o.Procstat {
+		m := newProcMatcher(p)
+		keep(m.err)
+		if m.err == nil {
+			c.procs = append(c.procs, m)
+		}
+	}
+}
 
 // memStats is one reading of memory and swap in bytes, from whichever source the OS has.
 type memStats struct {

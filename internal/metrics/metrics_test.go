@@ -1,6 +1,10 @@
 package metrics
 
-import "testing"
+import (
+	"math"
+	"slices"
+	"testing"
+)
 
 func TestAppendCPU(t *testing.T) {
 	c := New(Options{})
@@ -30,3 +34,19 @@ func TestAppendCPU(t *testing.T) {
 		}
 	}
 }
+
+// find returns the samples named name with dimension dim=value ("" for any).
+func find(samples []Sample, name, dim, value string) []Sample {
+	var out []Sample
+	for _, s := range samples {
+		if s.Name != name {
+			continue
+		}
+		if dim == "" || slices.Contains(s.Dims, Dim{dim, value}) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }

@@ -1,0 +1,332 @@
+package metrics
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
+)
+
+// The families beyond the default set on Windows:
+//
+//	cpu        NtQuerySystemInformation(SystemProcessorPerformanceInformation): each
+//	           processor's idle, kernel, user, DPC and interrupt time (windowsCPURaw); the
+//	           total is their sum. Processors of the first processor group only (64).
+//	net        GetIfTable2Ex: every hardware interface (MIB_IF_ROW2's HardwareInterface
+//	           flag), or those resources name by alias ("Ethernet 2"); the loopback and
+//	           filter pseudo-interfaces only when named (ifCounters).
+//	procstat   a Toolhelp process snapshot; exe matches the image name ("nginx.exe"),
+//	           pattern the command line (NtQueryInformationProcess), both as WMI LIKE
+//	           patterns as the CloudWatch agent takes them on Windows (likeRegexp);
+//	           GetProcessTimes, K32GetProcessMemoryInfo (memory_rss = working set,
+//	           memory_vms = pagefile usage, as gopsutil reports them) and
+//	           GetProcessIoCounters (read_bytes, write_bytes: transfer counts).
+//
+// diskio, netstat and processes are not collected on Windows yet: each says so every
+// cycle it is turned on.
+
+// matchLike is true: procstat's exe and pattern are WMI LIKE patterns on Windows.
+const matchLike = true
+
+var (
+	procK32GetProcessMemoryInfo = kernel32.NewProc("K32GetProcessMemoryInfo")
+	procGetProcessIoCounters    = kernel32.NewProc("GetProcessIoCounters")
+)
+
+// processMemoryCounters is PROCESS_MEMORY_COUNTERS (psapi.h).
+type processMemoryCounters struct {
+	cb                         uint32
+	pageFaultCount             uint32
+	peakWorkingSetSize         uintptr
+	workingSetSize             uintptr
+	quotaPeakPagedPoolUsage    uintptr
+	quotaPagedPoolUsage        uintptr
+	quotaPeakNonPagedPoolUsage uintptr
+	quotaNonPagedPoolUsage     uintptr
+	pagefileUsage              uintptr
+	peakPagefileUsage          uintptr
+}
+
+// processorTimes is SYSTEM_PROCESSOR_PERFORMANCE_INFORMATION (winternl.h), in 100 ns units.
+type processorTimes struct {
+	idle, kernel, user, dpc, interrupt int64
+	interruptCount                     uint32
+	_                                  uint32
+}
+
+// hardwareInterface is MIB_IF_ROW2's HardwareInterface flag (netioapi.h).
+const hardwareInterface = 0x1
+
+// famState is the Windows state of the families beyond the default set.
+type famState struct {
+	cpuBuf  [64]processorTimes
+	name    []byte // an interface alias or image name as UTF-8
+	cmdBuf  []byte
+	cmdMemo map[*procMatcher]map[uint32]patternMemo
+}
+
+// patternMemo remembers whether a process's command line matched a pattern entry.
+type patternMemo struct {
+	start   uint64
+	matched bool
+	gen     uint32
+}
+
+func (c *Collector) initFamiliesOS() {
+	c.cmdMemo = map[*procMatcher]map[uint32]patternMemo{}
+	for _, m := range c.procs {
+		if m.kind == "pattern" {
+			c.cmdMemo[m] = map[uint32]patternMemo{}
+		}
+	}
+}
+
+func (c *Collector) collectFamilies(dst []Sample) []Sample {
+	if c.cpu != nil {
+		dst = c.collectCPUFamily(dst)
+	}
+	if c.net != nil {
+		dst = c.collectNet(dst)
+	}
+	if len(c.procs) > 0 {
+		dst = c.collectProcstat(dst)
+	}
+	for _, f := range [...]struct {
+		name string
+		on   bool
+	}{{"diskio", c.diskio != nil}, {"netstat", c.netstat != nil}, {"processes", c.processes != nil}} {
+		if f.on {
+			c.fail(fmt.Errorf("%s: not collected on Windows yet", f.name))
+		}
+	}
+	return dst
+}
+
+func (c *Collector) collectCPUFamily(dst []Sample) []Sample {
+	size := uint32(unsafe.Sizeof(c.cpuBuf[0]))
+	var n uint32
+	if err := windows.NtQuerySystemInformation(windows.SystemProcessorPerformanceInformation,
+		unsafe.Pointer(&c.cpuBuf[0]), size*uint32(len(c.cpuBuf)), &n); err != nil {
+		c.fail(fmt.Errorf("cpu: NtQuerySystemInformation: %w: cpu metrics skipped", err))
+		return dst
+	}
+	f := c.cpu
+	var total cpuRaw
+	for i := range min(int(n/size), len(c.cpuBuf)) {
+		t := &c.cpuBuf[i]
+		r := windowsCPURaw(uint64(t.idle), uint64(t.kernel), uint64(t.user), uint64(t.dpc), uint64(t.interrupt))
+		for j := range total {
+			total[j] += r[j]
+		}
+		if f.perCore {
+			var err error
+			if dst, err = f.appendCPUState(dst, f.core(i), &r); err != nil {
+				c.fail(err)
+			}
+		}
+	}
+	if f.total {
+		var err error
+		if dst, err = f.appendCPUState(dst, f.core(-1), &total); err != nil {
+			c.fail(err)
+		}
+	}
+	return dst
+}
+
+func (c *Collector) collectNet(dst []Sample) []Sample {
+	var table *windows.MibIfTable2
+	if err := windows.GetIfTable2Ex(windows.MibIfTableNormal, &table); err != nil {
+		c.fail(fmt.Errorf("net: GetIfTable2Ex: %w: net metrics skipped", err))
+		return dst
+	}
+	defer windows.FreeMibTable(unsafe.Pointer(table))
+	rows := unsafe.Slice(&table.Table[0], table.NumEntries)
+	set := c.net
+	set.begin()
+	for i := range rows {
+		r := &rows[i]
+		c.name = appendUTF16(c.name[:0], r.Alias[:])
+		if set.all {
+			if r.Type == windows.IF_TYPE_SOFTWARE_LOOPBACK || r.InterfaceAndOperStatusFlags&hardwareInterface == 0 {
+				continue
+			}
+		} else if !set.wanted(c.name) {
+			continue
+		}
+		v := ifCounters(r.InOctets, r.OutOctets, r.InUcastPkts, r.InNUcastPkts, r.OutUcastPkts, r.OutNUcastPkts,
+			r.InErrors, r.OutErrors, r.InDiscards, r.OutDiscards)
+		dst = appendCounters(dst, set.get(c.name), v[:], c.netOuts, -1)
+	}
+	set.prune()
+	return dst
+}
+
+func (c *Collector) collectProcstat(dst []Sample) []Sample {
+	now := c.now().UnixNano()
+	snapshot := false
+	for _, m := range c.procs {
+		m.begin()
+		if m.kind == "pidfile" {
+			dst = c.collectPidFile(dst, m, now)
+		} else {
+			snapshot = true
+		}
+	}
+	if snapshot {
+		if err := c.walkSnapshot(func(pid uint32, name []byte) {
+			var h windows.Handle
+			var r procReading
+			for _, m := range c.procs {
+				if m.kind == "pidfile" || (m.kind == "exe" && !m.re.Match(name)) {
+					continue
+				}
+				if h == 0 {
+					var ok bool
+					if h, r, ok = openProc(pid, name); !ok {
+						return // gone, or not ours to look at (System, protected processes)
+					}
+					defer windows.CloseHandle(h)
+				}
+				if m.kind == "pattern" && !c.cmdlineMatches(m, h, pid, r.start) {
+					continue
+				}
+				dst = m.appendProc(dst, &r, now)
+			}
+		}); err != nil {
+			c.fail(fmt.Errorf("procstat: %w: procstat exe/pattern metrics skipped", err))
+		}
+		for m, memo := range c.cmdMemo {
+			for pid, e := range memo {
+				if e.gen != m.gen {
+					delete(memo, pid)
+				}
+			}
+		}
+	}
+	for _, m := range c.procs {
+		var err error
+		dst, err = m.end(dst)
+		if err != nil && m.kind != "pidfile" {
+			c.fail(err)
+		}
+	}
+	return dst
+}
+
+func (c *Collector) collectPidFile(dst []Sample, m *procMatcher, now int64) []Sample {
+	data, err := os.ReadFile(m.value)
+	if err != nil {
+		c.fail(fmt.Errorf("procstat pidfile %q: %w: no process to watch", m.value, err))
+		return dst
+	}
+	v, ok := parseUint(bytes.TrimSpace(data))
+	if !ok || v == 0 || v > 1<<32-1 {
+		c.fail(fmt.Errorf("procstat pidfile %q: %q is not a process id: no process to watch", m.value, bytes.TrimSpace(data[:min(len(data), 40)])))
+		return dst
+	}
+	h, r, ok := openProc(uint32(v), nil)
+	if !ok {
+		c.fail(fmt.Errorf("procstat pidfile %q: process %d is gone or cannot be opened", m.value, v))
+		return dst
+	}
+	defer windows.CloseHandle(h)
+	var name [windows.MAX_PATH]uint16
+	size := uint32(len(name))
+	if windows.QueryFullProcessImageName(h, 0, &name[0], &size) == nil {
+		c.name = appendUTF16(c.name[:0], name[:size])
+		if i := bytes.LastIndexByte(c.name, '\\'); i >= 0 {
+			c.name = c.name[i+1:]
+		}
+		r.name = c.name
+	}
+	return m.appendProc(dst, &r, now)
+}
+
+// walkSnapshot calls fn for every process of a Toolhelp snapshot with its image name.
+func (c *Collector) walkSnapshot(fn func(pid uint32, name []byte)) error {
+	snap, err := windows.CreateToolhelp32Snapshot(windows.TH32CS_SNAPPROCESS, 0)
+	if err != nil {
+		return fmt.Errorf("CreateToolhelp32Snapshot: %w", err)
+	}
+	defer windows.CloseHandle(snap)
+	var pe windows.ProcessEntry32
+	pe.Size = uint32(unsafe.Sizeof(pe))
+	for err = windows.Process32First(snap, &pe); err == nil; err = windows.Process32Next(snap, &pe) {
+		c.name = appendUTF16(c.name[:0], pe.ExeFile[:])
+		fn(pe.ProcessID, c.name)
+	}
+	if !errors.Is(err, windows.ERROR_NO_MORE_FILES) {
+		return fmt.Errorf("Process32Next: %w", err)
+	}
+	return nil
+}
+
+// openProc opens process pid for querying and reads what procstat publishes of it.
+func openProc(pid uint32, name []byte) (windows.Handle, procReading, bool) {
+	h, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, pid)
+	if err != nil {
+		return 0, procReading{}, false
+	}
+	var creation, exit, kernel, user windows.Filetime
+	if windows.GetProcessTimes(h, &creation, &exit, &kernel, &user) != nil {
+		windows.CloseHandle(h)
+		return 0, procReading{}, false
+	}
+	r := procReading{pid: int32(pid), name: name, start: filetime(creation),
+		ticks: (filetime(kernel) + filetime(user)) / (1e7 / userHZ)}
+	mc := processMemoryCounters{cb: uint32(unsafe.Sizeof(processMemoryCounters{}))}
+	if ok, _, _ := procK32GetProcessMemoryInfo.Call(uintptr(h), uintptr(unsafe.Pointer(&mc)), uintptr(mc.cb)); ok != 0 {
+		r.rss, r.vms = uint64(mc.workingSetSize), uint64(mc.pagefileUsage)
+	}
+	var io windows.IO_COUNTERS
+	if ok, _, _ := procGetProcessIoCounters.Call(uintptr(h), uintptr(unsafe.Pointer(&io))); ok != 0 {
+		r.read, r.write, r.haveIO = io.ReadTransferCount, io.WriteTransferCount, true
+	}
+	return h, r, true
+}
+
+// cmdlineMatches reports whether the command line of process pid (open as h, started at
+// start) matches pattern entry m, reading it once per process.
+func (c *Collector) cmdlineMatches(m *procMatcher, h windows.Handle, pid uint32, start uint64) bool {
+	memo := c.cmdMemo[m]
+	if e, ok := memo[pid]; ok && e.start == start {
+		e.gen = m.gen
+		memo[pid] = e
+		return e.matched
+	}
+	var buf [4096]uint64 // UNICODE_STRING and the text after it; aligned for its pointer
+	var n uint32
+	if err := windows.NtQueryInformationProcess(h, windows.ProcessCommandLineInformation,
+		unsafe.Pointer(&buf[0]), uint32(len(buf)*8), &n); err != nil {
+		return false
+	}
+	us := (*windows.NTUnicodeString)(unsafe.Pointer(&buf[0]))
+	c.cmdBuf = c.cmdBuf[:0]
+	if us.Buffer != nil && us.Length > 0 {
+		c.cmdBuf = appendUTF16(c.cmdBuf, unsafe.Slice(us.Buffer, us.Length/2))
+	}
+	ok := m.re.Match(c.cmdBuf)
+	memo[pid] = patternMemo{start: start, matched: ok, gen: m.gen}
+	return ok
+}
+
+// appendUTF16 appends the UTF-8 of s up to its first NUL to dst.
+func appendUTF16(dst []byte, s []uint16) []byte {
+	for i := 0; i < len(s) && s[i] != 0; i++ {
+		r := rune(s[i])
+		if utf16.IsSurrogate(r) && i+1 < len(s) {
+			if d := utf16.DecodeRune(r, rune(s[i+1])); d != utf8.RuneError {
+				r = d
+				i++
+			}
+		}
+		dst = utf8.AppendRune(dst, r)
+	}
+	return dst
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -830,4 +831,60 @@ func TestAWSLogsCopyTruncateWhileDown(t *testing.T) {
 		t.Errorf("the truncation is not logged:\n%s", a.output())
 	}
 	noRefusedLogsCalls(t, w.aws)
+}
+
+// TestAWSLogsNamesFromTagsAndPlacement: log group and stream names take the instance's
+// tags ({tag:KEY}, read at discovery through DescribeTags here, as IMDS has no tags),
+// its Auto Scaling group, zone, region and type. A tag the instance does not have
+// expands to nothing and says so in the agent's log.
+func TestAWSLogsNamesFromTagsAndPlacement(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "app.log")
+	var b strings.Builder
+	for i := 1; i <= 50; i++ {
+		b.WriteString(seqLine(i))
+		b.WriteByte('\n')
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf(`logs:
+  force_flush_interval: 1s
+  files:
+    - file_path: %s
+      log_group_name: "/e2e/{tag:Role}/{region}"
+      log_stream_name: "{asg}/{az}/{instance_type}/{tag:Missing}x"
+`, path)
+	w := newAWSWorld(t, cfg, imdsmock.Config{})
+	a := w.startAWS()
+	const group, stream = "/e2e/web/us-east-1", awsGroup + "/us-east-1a/t3.small/x"
+	w.within(30*time.Second, "50 lines in "+group+" "+stream, a, func() bool {
+		return w.aws.LogEventCount(group, stream) == 50
+	})
+	if code := a.stop(); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	if log := a.output(); !strings.Contains(log, "the instance has no tag this log name asks for") || !strings.Contains(log, `"Missing"`) {
+		t.Errorf("no warning about the missing tag in the agent's log:\n%s", log)
+	}
+}
+
+// TestLocalLogsNamesFromTags: in mode local, {tag:KEY} takes tags.json's value, as the
+// tags source reads it.
+func TestLocalLogsNamesFromTags(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "app.log")
+	appendSeq(t, path, "", 1, 20)
+	w := newWorld(t, strings.Replace(logsConfig(path), "log_group_name: "+logsGroup, `log_group_name: "/e2e/{tag:Role}"`, 1))
+	w.writeLocal("tags.json", `{"Role": "web server"}`)
+	const instance = "i-0e2e0000000000001" // newWorld's instance.json
+	a := w.start()
+	file := filepath.Join(w.local, "logs", "%2Fe2e%2Fweb_server", instance+"%2Fapp.log.jsonl")
+	w.until("20 lines in "+file, a, func() bool {
+		b, _ := os.ReadFile(file)
+		return bytes.Count(b, []byte("\n")) == 20
+	})
+	if code := a.stop(); code != 0 {
+		t.Errorf("exit %d", code)
+	}
 }

@@ -32,7 +32,7 @@ func discoverAWS(ctx context.Context, cfg *config.Config, clk clock.Clock, reg *
 			var in discovered
 			in.env = env
 			in.identity, err = awsenv.Discover(ctx, env, nil, nil, awsenv.DiscoverOptions{Stack: cfg.Stack,
-				Resource: cfg.Resource, Region: cfg.Region, Logger: log.Named("aws"),
+				Resource: cfg.Resource, Region: cfg.Region, Tags: cfg.LogNameTags(), Logger: log.Named("aws"),
 				OnRetry: onRetry})
 			if err == nil {
 				d.found()
@@ -55,10 +55,26 @@ func discoverAWS(ctx context.Context, cfg *config.Config, clk clock.Clock, reg *
 // make the agent another instance (setup would run again).
 func discoverLocal(ctx context.Context, cfg *config.Config, clk clock.Clock, reg *status.Registry, log *zap.Logger) (discovered, error) {
 	d := discoverer{clk: clk, reg: reg, log: log}
-	id := localIdentity(cfg, source.Local{Dir: cfg.Local.Dir, Clock: clk, Interval: cfg.Interval.D()})
+	l := source.Local{Dir: cfg.Local.Dir, Clock: clk, Interval: cfg.Interval.D()}
+	id := localIdentity(cfg, l)
 	for {
 		in, err := id.Read()
 		if err == nil {
+			// The tags log names ask for, from tags.json as the tags source reads them.
+			if keys := cfg.LogNameTags(); len(keys) > 0 {
+				tags, terr := source.LocalTags{Local: l}.Read()
+				if terr != nil {
+					log.Error("cannot read the tags that log names ask for; those placeholders expand to nothing", zap.Error(terr))
+				}
+				for _, k := range keys {
+					if v, ok := tags[k]; ok {
+						if in.Tags == nil {
+							in.Tags = map[string]string{}
+						}
+						in.Tags[k] = v
+					}
+				}
+			}
 			d.found()
 			return discovered{identity: in}, nil
 		}

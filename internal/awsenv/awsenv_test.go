@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -83,7 +84,7 @@ func TestDiscoverFromMetadataMock(t *testing.T) {
 		t.Errorf("no log line saying the region came from IMDS")
 	}
 
-	inst, err := Discover(ctx, env, nil, nil, DiscoverOptions{})
+	inst, err := Discover(ctx, env, nil, nil, DiscoverOptions{Tags: []string{TagLogicalID, "Missing"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,6 +98,10 @@ func TestDiscoverFromMetadataMock(t *testing.T) {
 	}
 	if got != want {
 		t.Errorf("Discover =\n %+v\nwant\n %+v", got, want)
+	}
+	// The tags log names ask for, from IMDS: those the instance has.
+	if !maps.Equal(inst.Tags, map[string]string{TagLogicalID: "WebLaunchTemplate"}) {
+		t.Errorf("Tags = %v, want the logical id tag alone", inst.Tags)
 	}
 	if !inst.LaunchTime.Equal(launch) {
 		t.Errorf("launch time = %v, want %v", inst.LaunchTime, launch)
@@ -148,6 +153,7 @@ func TestDiscoverTagsFromDescribeTags(t *testing.T) {
 <tagSet>
  <item><resourceId>i-0tagsfromec2000000</resourceId><resourceType>instance</resourceType><key>aws:autoscaling:groupName</key><value>web-asg</value></item>
  <item><resourceId>i-0tagsfromec2000000</resourceId><resourceType>instance</resourceType><key>aws:cloudformation:stack-name</key><value>web-prod</value></item>
+ <item><resourceId>i-0tagsfromec2000000</resourceId><resourceType>instance</resourceType><key>Env</key><value>prod</value></item>
 </tagSet></DescribeTagsResponse>`)
 	}))
 	defer ec2srv.Close()
@@ -158,9 +164,15 @@ func TestDiscoverTagsFromDescribeTags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inst, err := Discover(ctx, env, nil, nil, DiscoverOptions{})
+	inst, err := Discover(ctx, env, nil, nil, DiscoverOptions{Tags: []string{"Env", "Missing"}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !maps.Equal(inst.Tags, map[string]string{"Env": "prod"}) {
+		t.Errorf("Tags = %v, want Env alone", inst.Tags)
+	}
+	if keys := form["Filter.2.Value.4"]; form.Get("Filter.2.Name") != "key" || len(keys) != 1 || keys[0] != "Env" {
+		t.Errorf("DescribeTags filter on keys = %v", form)
 	}
 	if inst.AutoScalingGroup != "web-asg" || inst.Stack != "web-prod" || inst.LogicalID != "" {
 		t.Errorf("tags: asg %q stack %q logical id %q", inst.AutoScalingGroup, inst.Stack, inst.LogicalID)

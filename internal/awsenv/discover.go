@@ -42,6 +42,9 @@ type DiscoverOptions struct {
 	Stack    string // wins over the aws:cloudformation:stack-name tag
 	Resource string // wins over the aws:cloudformation:logical-id tag
 	Region   string // wins over IMDS placement/region
+	// Tags are more tag keys to read with the three Discover reads; those the instance has
+	// are the Instance's Tags.
+	Tags []string
 
 	// Logger defaults to the Env's logger.
 	Logger *zap.Logger
@@ -138,7 +141,15 @@ func Discover(ctx context.Context, env *Env, md IMDSAPI, tags TagsAPI, opts Disc
 		inst.Region = opts.Region
 	}
 
-	tagValues, tagErr := instanceTags(ctx, md, tags, inst.InstanceID)
+	tagValues, tagErr := instanceTags(ctx, md, tags, inst.InstanceID, opts.Tags...)
+	for _, k := range opts.Tags {
+		if v, ok := tagValues[k]; ok {
+			if inst.Tags == nil {
+				inst.Tags = map[string]string{}
+			}
+			inst.Tags[k] = v
+		}
+	}
 	inst.Stack = tagValues[TagStackName]
 	inst.LogicalID = tagValues[TagLogicalID]
 	inst.AutoScalingGroup = tagValues[TagASGName]
@@ -151,10 +162,10 @@ func Discover(ctx context.Context, env *Env, md IMDSAPI, tags TagsAPI, opts Disc
 	return inst, tagErr
 }
 
-// instanceTags returns the three tags Discover reads, from IMDS when it exposes tags and
-// from DescribeTags otherwise.
-func instanceTags(ctx context.Context, md IMDSAPI, tags TagsAPI, instanceID string) (map[string]string, error) {
-	want := []string{TagStackName, TagLogicalID, TagASGName}
+// instanceTags returns the three tags Discover reads and the extra ones, from IMDS when it
+// exposes tags and from DescribeTags otherwise.
+func instanceTags(ctx context.Context, md IMDSAPI, tags TagsAPI, instanceID string, extra ...string) (map[string]string, error) {
+	want := append([]string{TagStackName, TagLogicalID, TagASGName}, extra...)
 	all, err := IMDSTags(ctx, md)
 	switch {
 	case errors.Is(err, ErrNoIMDSTags):

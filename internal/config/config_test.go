@@ -292,9 +292,11 @@ func TestParseErrors(t *testing.T) {
 		{"log stream names CloudWatch refuses", "logs:\n  files:\n    - file_path: /a\n      log_group_name: g\n      log_stream_name: '{instance_id}:app'\n    - file_path: /b\n      log_group_name: g\n      log_stream_name: 'all*'\n    - file_path: /c\n      log_group_name: g\n      log_stream_name: 'web server {hostname} [1]'\n",
 			[]problem{{5, `logs.files[0].log_stream_name "{instance_id}:app" has characters CloudWatch Logs refuses in this name (':'); it accepts any character but : and *`},
 				{8, `logs.files[1].log_stream_name "all*" has characters CloudWatch Logs refuses in this name ('*')`}}},
-		{"unknown placeholders", "logs:\n  files:\n    - file_path: /a\n      log_group_name: '/app/{instnace_id}'\n      log_stream_name: '{{instance_id}'\n    - file_path: /b\n      log_group_name: '/app/{region}'\n",
-			[]problem{{4, `logs.files[0].log_group_name "/app/{instnace_id}": {instnace_id} is not a placeholder; use one of {instance_id} {hostname} {local_hostname} {ip_address} {file_name} {stack}`},
-				{7, `logs.files[1].log_group_name "/app/{region}": {region} is not a placeholder`}}},
+		{"unknown placeholders", "logs:\n  files:\n    - file_path: /a\n      log_group_name: '/app/{instnace_id}'\n      log_stream_name: '{{instance_id}'\n    - file_path: /b\n      log_group_name: '/app/{zone}/{region}/{az}/{asg}/{instance_type}/{tag:Env}'\n" +
+			"    - file_path: /c\n      log_group_name: '/app/{tag:}'\n      log_stream_name: '{tag:aws:cloudformation:logical-id} {tag:Role}'\n",
+			[]problem{{4, `logs.files[0].log_group_name "/app/{instnace_id}": {instnace_id} is not a placeholder; use one of {instance_id} {hostname} {local_hostname} {ip_address} {file_name} {stack} {asg} {az} {instance_type} {region} {tag:KEY}`},
+				{7, `logs.files[1].log_group_name "/app/{zone}/{region}/{az}/{asg}/{instance_type}/{tag:Env}": {zone} is not a placeholder`},
+				{9, `logs.files[2].log_group_name "/app/{tag:}": {tag:} names no tag; write {tag:KEY} with KEY an EC2 tag key of 1 to 128 characters`}}},
 		{"region with spaces", "region: us east 1\n", []problem{{1, `region "us east 1" is not an AWS region name (lower-case words and a number joined by -, e.g. us-east-1)`}}},
 		{"region not a region", "\nregion: US-EAST-1\n", []problem{{2, `region "US-EAST-1" is not an AWS region name`}}},
 		{"NUL byte on its own line", "mode: aws\nstack: s\nreg\x00ion: x\n", []problem{{3, "byte 0x00 (a control character) at column 4 is not allowed in YAML; remove it"}}},
@@ -487,5 +489,22 @@ func TestWarningsResourceNoRuleReads(t *testing.T) {
 				t.Errorf("Warnings() = %v, want one starting %q", w, tt.want)
 			}
 		})
+	}
+}
+
+// TestLogNameTags: the tag keys log names ask for, once each, in order; a brace that is
+// text does not hide the placeholder after it.
+func TestLogNameTags(t *testing.T) {
+	c := &Config{Logs: Logs{Files: []LogFile{
+		{LogGroupName: "/app/{tag:Env}/{instance_id}", LogStreamName: "{tag:aws:autoscaling:groupName}-{tag:Env}"},
+		{LogGroupName: "/x/{tag:{tag:Role}", LogStreamName: "{tag:}{tag:Team"},
+	}}}
+	if got, want := c.LogNameTags(), []string{"Env", "aws:autoscaling:groupName", "Role"}; !slices.Equal(got, want) {
+		t.Errorf("LogNameTags() = %q, want %q", got, want)
+	}
+	for ph, want := range map[string]string{"{tag:Env}": "Env", "{tag:}": "", "{tag:a}b}": "", "{tags:Env}": "", "{tag:" + strings.Repeat("k", 129) + "}": ""} {
+		if got, ok := LogNameTag(ph); got != want || ok != (want != "") {
+			t.Errorf("LogNameTag(%q) = %q, %v; want %q", ph, got, ok, want)
+		}
 	}
 }

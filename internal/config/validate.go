@@ -501,8 +501,57 @@ func (c *Config) Warnings() []Problem {
 }
 
 // LogNamePlaceholders are what a log group or stream name may hold, each replaced when the
-// file is shipped (package logship expands them).
-var LogNamePlaceholders = []string{"{instance_id}", "{hostname}", "{local_hostname}", "{ip_address}", "{file_name}", "{stack}"}
+// file is shipped (package logship expands them), besides {tag:KEY} (LogNameTag).
+var LogNamePlaceholders = []string{"{instance_id}", "{hostname}", "{local_hostname}", "{ip_address}", "{file_name}",
+	"{stack}", "{asg}", "{az}", "{instance_type}", "{region}"}
+
+// LogNameTag returns KEY of a {tag:KEY} placeholder, ph with its braces: the value of the
+// instance's tag KEY, read when the agent starts. An EC2 tag key is 1 to 128 characters.
+func LogNameTag(ph string) (string, bool) {
+	inner, ok := strings.CutSuffix(ph, "}")
+	if !ok {
+		return "", false
+	}
+	key, ok := strings.CutPrefix(inner, "{tag:")
+	if !ok || key == "" || len(key) > 128 || strings.ContainsAny(key, "{}") {
+		return "", false
+	}
+	return key, true
+}
+
+// LogNameTags returns the tag keys the log group and stream names of c ask for
+// ({tag:KEY}), each once, in the order they first appear.
+func (c *Config) LogNameTags() []string {
+	var names []string
+	for _, f := range c.Logs.Files {
+		names = append(names, f.LogGroupName, f.LogStreamName)
+	}
+	return TagsInLogNames(names...)
+}
+
+// TagsInLogNames returns the tag keys names ask for ({tag:KEY}), each once, in the order
+// they first appear.
+func TagsInLogNames(names ...string) []string {
+	var keys []string
+	for _, name := range names {
+		for rest := name; ; {
+			i := strings.Index(rest, "{tag:")
+			if i < 0 {
+				break
+			}
+			rest = rest[i:]
+			j := strings.IndexByte(rest, '}')
+			if j < 0 {
+				break
+			}
+			if k, ok := LogNameTag(rest[:j+1]); ok && !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+			rest = rest[1:]
+		}
+	}
+	return keys
+}
 
 // maxLogName is the longest log group or stream name CloudWatch Logs accepts
 // (CreateLogGroup, CreateLogStream: 1 to 512 characters).
@@ -543,8 +592,13 @@ func (l *loader) checkLogName(key, name string, chars *regexp.Regexp, allowed st
 			rest = rest[1:]
 		case slices.Contains(LogNamePlaceholders, ph):
 			rest = rest[j+1:]
+		case strings.HasPrefix(ph, "{tag:"):
+			if _, ok := LogNameTag(ph); !ok {
+				l.validf(ln, "%s %q: %s names no tag; write {tag:KEY} with KEY an EC2 tag key of 1 to 128 characters", key, name, ph)
+			}
+			rest = rest[j+1:]
 		default:
-			l.validf(ln, "%s %q: %s is not a placeholder; use one of %s, or leave the braces out", key, name, ph, strings.Join(LogNamePlaceholders, " "))
+			l.validf(ln, "%s %q: %s is not a placeholder; use one of %s {tag:KEY}, or leave the braces out", key, name, ph, strings.Join(LogNamePlaceholders, " "))
 			rest = rest[j+1:]
 		}
 	}

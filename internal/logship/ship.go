@@ -103,6 +103,14 @@ func NewShipper(o ShipperOptions) (*Shipper, error) {
 			own(filepath.Join(o.Config.LogDir, "hooks", "*", "*.log"), HooksStream))
 	}
 	s.entries = entries
+	for _, e := range entries {
+		for _, name := range []string{e.LogGroupName, e.LogStreamName} {
+			if m := s.missingTags(name); len(m) > 0 {
+				o.Log.Warn("the instance has no tag this log name asks for: the placeholder expands to nothing until the tag is set and the agent restarts",
+					zap.String("name", name), zap.Strings("tags", m), zap.String("file_path", e.FilePath))
+			}
+		}
+	}
 	retention := map[string]int{}
 	for _, e := range entries {
 		g := s.expand(e.LogGroupName, "")
@@ -176,22 +184,85 @@ func (s *Shipper) compression(k StreamKey) Compression {
 	return c
 }
 
-// expand resolves the placeholders of a group or stream name for the file at path.
+// expand resolves the placeholders of a group or stream name for the file at path, in
+// one pass: what a placeholder expands to is never read as another placeholder. An
+// Auto Scaling group's name and a tag's value may hold characters a log group name
+// cannot; each of those becomes _. A placeholder it does not know stays as written
+// (validate reports it); a tag the instance does not have expands to nothing (NewShipper
+// logs it).
 func (s *Shipper) expand(name, path string) string {
 	if !strings.Contains(name, "{") {
 		return name
 	}
 	in := s.o.Instance
-	ip := in.PrivateIP
-	r := strings.NewReplacer(
-		"{instance_id}", in.InstanceID,
-		"{hostname}", s.o.Hostname,
-		"{local_hostname}", s.o.Hostname,
-		"{ip_address}", ip,
-		"{file_name}", filepath.Base(path),
-		"{stack}", event.StackName(in.Stack),
-	)
-	return r.Replace(name)
+	var b strings.Builder
+	for rest := name; rest != ""; {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			b.WriteString(rest)
+			break
+		}
+		b.WriteString(rest[:i])
+		rest = rest[i:]
+		j := strings.IndexByte(rest, '}')
+		if j < 0 || strings.Contains(rest[1:j], "{") {
+			b.WriteByte('{') // "{a{b}": the first brace is text, as validate reads it
+			rest = rest[1:]
+			continue
+		}
+		ph := rest[:j+1]
+		rest = rest[j+1:]
+		switch ph {
+		case "{instance_id}":
+			b.WriteString(in.InstanceID)
+		case "{hostname}", "{local_hostname}":
+			b.WriteString(s.o.Hostname)
+		case "{ip_address}":
+			b.WriteString(in.PrivateIP)
+		case "{file_name}":
+			b.WriteString(filepath.Base(path))
+		case "{stack}":
+			b.WriteString(event.StackName(in.Stack))
+		case "{asg}":
+			b.WriteString(logNameSafe(in.AutoScalingGroup))
+		case "{az}":
+			b.WriteString(in.AvailabilityZone)
+		case "{instance_type}":
+			b.WriteString(in.InstanceType)
+		case "{region}":
+			b.WriteString(in.Region)
+		default:
+			if key, ok := config.LogNameTag(ph); ok {
+				b.WriteString(logNameSafe(in.Tags[key]))
+			} else {
+				b.WriteString(ph)
+			}
+		}
+	}
+	return b.String()
+}
+
+// logNameSafe replaces each character a log group name cannot hold (CreateLogGroup takes
+// [A-Za-z0-9_\-/.#]) with _.
+func logNameSafe(v string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("_-/.#", r):
+			return r
+		}
+		return '_'
+	}, v)
+}
+
+// missingTags returns the {tag:KEY} keys of name the instance has no tag for.
+func (s *Shipper) missingTags(name string) []string {
+	var missing []string
+	for _, k := range config.TagsInLogNames(name) {
+		if _, ok := s.o.Instance.Tags[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	return missing
 }
 
 // Ack hands the batcher's acknowledgements to the tailer that owns the source; each

@@ -24,15 +24,24 @@ import (
 func TestShipperExpandsPlaceholders(t *testing.T) {
 	s := &Shipper{o: ShipperOptions{Hostname: "ip-10-0-0-1",
 		Instance: event.Instance{InstanceID: "i-0abc", PrivateIP: "10.0.0.1",
-			Stack: "arn:aws:cloudformation:eu-west-1:123456789012:stack/shop-prod/0f1e2d3c"}}}
+			Stack:  "arn:aws:cloudformation:eu-west-1:123456789012:stack/shop-prod/0f1e2d3c",
+			Region: "eu-west-1", AvailabilityZone: "eu-west-1b", InstanceType: "c6g.large", AutoScalingGroup: "web asg (blue)",
+			// A tag's value is text: a placeholder in it is not expanded (its braces become
+			// _, as any character a log group cannot hold), and a missing tag is nothing.
+			Tags: map[string]string{"Env": "prod", "team name": "pay ments/{instance_id}/ a.b:c*d"}}}}
 	for in, want := range map[string]string{
-		"{instance_id}/{file_name}":   "i-0abc/app.log",
-		"{hostname}-{ip_address}":     "ip-10-0-0-1-10.0.0.1",
-		"/fleet/{stack}":              "/fleet/shop-prod",
-		"{local_hostname}":            "ip-10-0-0-1",
-		"plain":                       "plain",
-		"{unknown}/{instance_id}":     "{unknown}/i-0abc",
-		"{instance_id}{instance_id}x": "i-0abci-0abcx",
+		"{instance_id}/{file_name}":              "i-0abc/app.log",
+		"{hostname}-{ip_address}":                "ip-10-0-0-1-10.0.0.1",
+		"/fleet/{stack}":                         "/fleet/shop-prod",
+		"{local_hostname}":                       "ip-10-0-0-1",
+		"plain":                                  "plain",
+		"{unknown}/{instance_id}":                "{unknown}/i-0abc",
+		"{instance_id}{instance_id}x":            "i-0abci-0abcx",
+		"/{region}/{az}/{instance_type}":         "/eu-west-1/eu-west-1b/c6g.large",
+		"/asg/{asg}":                             "/asg/web_asg__blue_",
+		"/{tag:Env}/{tag:team name}/{tag:Nope}/": "/prod/pay_ments/_instance_id_/_a.b_c_d//",
+		"{{tag:Env}":                             "{prod",
+		"{tag:Env":                               "{tag:Env",
 	} {
 		if got := s.expand(in, "/var/log/app/app.log"); got != want {
 			t.Errorf("expand(%q) = %q, want %q", in, got, want)
@@ -43,7 +52,8 @@ func TestShipperExpandsPlaceholders(t *testing.T) {
 // The placeholders validate accepts in a group or stream name are those the shipper
 // expands: no name validate passes reaches CloudWatch Logs with braces in it.
 func TestShipperExpandsEveryPlaceholderValidateAccepts(t *testing.T) {
-	s := &Shipper{o: ShipperOptions{Hostname: "h", Instance: event.Instance{InstanceID: "i-1", PrivateIP: "10.0.0.1", Stack: "s"}}}
+	s := &Shipper{o: ShipperOptions{Hostname: "h", Instance: event.Instance{InstanceID: "i-1", PrivateIP: "10.0.0.1", Stack: "s",
+		AutoScalingGroup: "g", AvailabilityZone: "eu-west-1a", InstanceType: "t3.micro", Region: "eu-west-1"}}}
 	for _, ph := range config.LogNamePlaceholders {
 		if got := s.expand(ph, "/var/log/a.log"); got == "" || strings.ContainsAny(got, "{}") {
 			t.Errorf("expand(%q) = %q: validate accepts it, the shipper does not expand it", ph, got)

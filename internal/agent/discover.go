@@ -31,7 +31,7 @@ func discoverAWS(ctx context.Context, cfg *config.Config, clk clock.Clock, reg *
 		if err == nil {
 			var in discovered
 			in.env = env
-			in.identity, err = awsenv.Discover(ctx, env, nil, nil, awsenv.DiscoverOptions{Stack: cfg.Stack,
+			in.identity, in.tags, err = awsenv.DiscoverTags(ctx, env, nil, nil, awsenv.DiscoverOptions{Stack: cfg.Stack,
 				Resource: cfg.Resource, Region: cfg.Region, Tags: cfg.LogNameTags(), Logger: log.Named("aws"),
 				OnRetry: onRetry})
 			if err == nil {
@@ -60,23 +60,17 @@ func discoverLocal(ctx context.Context, cfg *config.Config, clk clock.Clock, reg
 	for {
 		in, err := id.Read()
 		if err == nil {
+			found := discovered{identity: in}
 			// The tags log names ask for, from tags.json as the tags source reads them.
-			if keys := cfg.LogNameTags(); len(keys) > 0 {
+			if len(cfg.LogNameTags()) > 0 {
 				tags, terr := source.LocalTags{Local: l}.Read()
 				if terr != nil {
 					log.Error("cannot read the tags that log names ask for; those placeholders expand to nothing", zap.Error(terr))
 				}
-				for _, k := range keys {
-					if v, ok := tags[k]; ok {
-						if in.Tags == nil {
-							in.Tags = map[string]string{}
-						}
-						in.Tags[k] = v
-					}
-				}
+				found.tags = tags
 			}
 			d.found()
-			return discovered{identity: in}, nil
+			return found, nil
 		}
 		if !d.retry(ctx, err) {
 			return discovered{}, ctx.Err()

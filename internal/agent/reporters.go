@@ -29,6 +29,7 @@ type reporterOptions struct {
 	clk      clock.Clock
 	status   *status.Registry
 	instance event.Instance
+	tags     map[string]string // the instance's tags that log names ask for
 	env      *awsenv.Env
 	// terminated is the instance whose termination's shutdown hooks already ran (from the
 	// state at start): an agent restarted there keeps no heartbeat alarm.
@@ -114,7 +115,7 @@ func startLogs(o reporterOptions, tell report.StatusFunc, run func(func(context.
 	if o.env != nil {
 		client = o.env.CloudWatchLogs()
 	}
-	sh, err := logship.NewShipper(logship.ShipperOptions{Config: o.cfg, Instance: o.instance, Client: client, Clock: o.clk,
+	sh, err := logship.NewShipper(logship.ShipperOptions{Config: o.cfg, Instance: o.instance, Tags: o.tags, Client: client, Clock: o.clk,
 		Log: o.log.Named("logs"), Status: func(c status.Component) { tell("logs", c) }})
 	if err != nil {
 		o.log.Error("log shipping cannot start; fix logs in the config", zap.Error(err))

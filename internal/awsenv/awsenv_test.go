@@ -84,7 +84,7 @@ func TestDiscoverFromMetadataMock(t *testing.T) {
 		t.Errorf("no log line saying the region came from IMDS")
 	}
 
-	inst, err := Discover(ctx, env, nil, nil, DiscoverOptions{Tags: []string{TagLogicalID, "Missing"}})
+	inst, tags, err := DiscoverTags(ctx, env, nil, nil, DiscoverOptions{Tags: []string{TagLogicalID, "Missing"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,8 +100,8 @@ func TestDiscoverFromMetadataMock(t *testing.T) {
 		t.Errorf("Discover =\n %+v\nwant\n %+v", got, want)
 	}
 	// The tags log names ask for, from IMDS: those the instance has.
-	if !maps.Equal(inst.Tags, map[string]string{TagLogicalID: "WebLaunchTemplate"}) {
-		t.Errorf("Tags = %v, want the logical id tag alone", inst.Tags)
+	if !maps.Equal(tags, map[string]string{TagLogicalID: "WebLaunchTemplate"}) {
+		t.Errorf("tags = %v, want the logical id tag alone", tags)
 	}
 	if !inst.LaunchTime.Equal(launch) {
 		t.Errorf("launch time = %v, want %v", inst.LaunchTime, launch)
@@ -164,12 +164,12 @@ func TestDiscoverTagsFromDescribeTags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inst, err := Discover(ctx, env, nil, nil, DiscoverOptions{Tags: []string{"Env", "Missing"}})
+	inst, tags, err := DiscoverTags(ctx, env, nil, nil, DiscoverOptions{Tags: []string{"Env", "Missing"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !maps.Equal(inst.Tags, map[string]string{"Env": "prod"}) {
-		t.Errorf("Tags = %v, want Env alone", inst.Tags)
+	if !maps.Equal(tags, map[string]string{"Env": "prod"}) {
+		t.Errorf("tags = %v, want Env alone", tags)
 	}
 	if keys := form["Filter.2.Value.4"]; form.Get("Filter.2.Name") != "key" || len(keys) != 1 || keys[0] != "Env" {
 		t.Errorf("DescribeTags filter on keys = %v", form)

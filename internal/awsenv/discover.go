@@ -42,8 +42,8 @@ type DiscoverOptions struct {
 	Stack    string // wins over the aws:cloudformation:stack-name tag
 	Resource string // wins over the aws:cloudformation:logical-id tag
 	Region   string // wins over IMDS placement/region
-	// Tags are more tag keys to read with the three Discover reads; those the instance has
-	// are the Instance's Tags.
+	// Tags are more tag keys to read with the three Discover reads; DiscoverTags returns
+	// those the instance has.
 	Tags []string
 
 	// Logger defaults to the Env's logger.
@@ -71,6 +71,12 @@ type DiscoverOptions struct {
 // and EC2 clients. When only the tag lookup fails, Discover returns the identity found
 // so far together with the error, so that a caller may go on with configured values.
 func Discover(ctx context.Context, env *Env, md IMDSAPI, tags TagsAPI, opts DiscoverOptions) (event.Instance, error) {
+	inst, _, err := DiscoverTags(ctx, env, md, tags, opts)
+	return inst, err
+}
+
+// DiscoverTags is Discover that also returns the values of opts.Tags the instance has.
+func DiscoverTags(ctx context.Context, env *Env, md IMDSAPI, tags TagsAPI, opts DiscoverOptions) (event.Instance, map[string]string, error) {
 	if md == nil && env != nil {
 		md = env.IMDS()
 	}
@@ -93,10 +99,10 @@ func Discover(ctx context.Context, env *Env, md IMDSAPI, tags TagsAPI, opts Disc
 		return err
 	})
 	if err != nil {
-		return event.Instance{}, err
+		return event.Instance{}, nil, err
 	}
 	if inst.InstanceID == "" {
-		return event.Instance{}, fmt.Errorf("IMDS at %s answered an empty instance-id", w.endpoint)
+		return event.Instance{}, nil, fmt.Errorf("IMDS at %s answered an empty instance-id", w.endpoint)
 	}
 
 	fields := []struct {
@@ -113,14 +119,14 @@ func Discover(ctx context.Context, env *Env, md IMDSAPI, tags TagsAPI, opts Disc
 	for _, f := range fields {
 		v, err := getMetadata(ctx, md, f.path)
 		if err != nil && !isNotFoundHTTP(err) {
-			return event.Instance{}, fmt.Errorf("read IMDS meta-data/%s at %s: %w", f.path, w.endpoint, err)
+			return event.Instance{}, nil, fmt.Errorf("read IMDS meta-data/%s at %s: %w", f.path, w.endpoint, err)
 		}
 		*f.dst = v
 	}
 
 	doc, err := identityDocument(ctx, md)
 	if err != nil {
-		return event.Instance{}, fmt.Errorf("read IMDS dynamic/instance-identity/document at %s: %w", w.endpoint, err)
+		return event.Instance{}, nil, fmt.Errorf("read IMDS dynamic/instance-identity/document at %s: %w", w.endpoint, err)
 	}
 	if t, err := time.Parse(time.RFC3339, doc.PendingTime); err == nil {
 		inst.LaunchTime = t.UTC()
@@ -142,12 +148,13 @@ func Discover(ctx context.Context, env *Env, md IMDSAPI, tags TagsAPI, opts Disc
 	}
 
 	tagValues, tagErr := instanceTags(ctx, md, tags, inst.InstanceID, opts.Tags...)
+	var extra map[string]string
 	for _, k := range opts.Tags {
 		if v, ok := tagValues[k]; ok {
-			if inst.Tags == nil {
-				inst.Tags = map[string]string{}
+			if extra == nil {
+				extra = map[string]string{}
 			}
-			inst.Tags[k] = v
+			extra[k] = v
 		}
 	}
 	inst.Stack = tagValues[TagStackName]
@@ -159,7 +166,7 @@ func Discover(ctx context.Context, env *Env, md IMDSAPI, tags TagsAPI, opts Disc
 	if opts.Resource != "" {
 		inst.LogicalID = opts.Resource
 	}
-	return inst, tagErr
+	return inst, extra, tagErr
 }
 
 // instanceTags returns the three tags Discover reads and the extra ones, from IMDS when it

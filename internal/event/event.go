@@ -72,9 +72,6 @@ type Instance struct {
 	Stack            string    `json:"stack,omitempty"`
 	LogicalID        string    `json:"logical_id,omitempty"`
 	AutoScalingGroup string    `json:"autoscaling_group,omitempty"`
-	// Tags are the instance's tags that the configuration asks for by name ({tag:KEY} in
-	// a log name), read at discovery. Not part of what hooks see.
-	Tags map[string]string `json:"-"`
 }
 
 // Watched is one watched value (a metadata path, a tag or a Parameter Store parameter)

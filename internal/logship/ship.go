@@ -40,6 +40,8 @@ const (
 type ShipperOptions struct {
 	Config   *config.Config
 	Instance event.Instance
+	// Tags are the instance's tags that {tag:KEY} in a log name reads (read at discovery).
+	Tags map[string]string
 	// Client is the CloudWatch Logs client (or a stand-in for tests).
 	Client LogsClient
 	Clock  clock.Clock
@@ -233,7 +235,7 @@ func (s *Shipper) expand(name, path string) string {
 			b.WriteString(in.Region)
 		default:
 			if key, ok := config.LogNameTag(ph); ok {
-				b.WriteString(logNameSafe(in.Tags[key]))
+				b.WriteString(logNameSafe(s.o.Tags[key]))
 			} else {
 				b.WriteString(ph)
 			}
@@ -258,7 +260,7 @@ func logNameSafe(v string) string {
 func (s *Shipper) missingTags(name string) []string {
 	var missing []string
 	for _, k := range config.TagsInLogNames(name) {
-		if _, ok := s.o.Instance.Tags[k]; !ok {
+		if _, ok := s.o.Tags[k]; !ok {
 			missing = append(missing, k)
 		}
 	}

@@ -26,9 +26,10 @@ func TestShipperExpandsPlaceholders(t *testing.T) {
 		Instance: event.Instance{InstanceID: "i-0abc", PrivateIP: "10.0.0.1",
 			Stack:  "arn:aws:cloudformation:eu-west-1:123456789012:stack/shop-prod/0f1e2d3c",
 			Region: "eu-west-1", AvailabilityZone: "eu-west-1b", InstanceType: "c6g.large", AutoScalingGroup: "web asg (blue)",
-			// A tag's value is text: a placeholder in it is not expanded (its braces become
-			// _, as any character a log group cannot hold), and a missing tag is nothing.
-			Tags: map[string]string{"Env": "prod", "team name": "pay ments/{instance_id}/ a.b:c*d"}}}}
+		},
+		// A tag's value is text: a placeholder in it is not expanded (its braces become
+		// _, as any character a log group cannot hold), and a missing tag is nothing.
+		Tags: map[string]string{"Env": "prod", "team name": "pay ments/{instance_id}/ a.b:c*d"}}}
 	for in, want := range map[string]string{
 		"{instance_id}/{file_name}":              "i-0abc/app.log",
 		"{hostname}-{ip_address}":                "ip-10-0-0-1-10.0.0.1",

@@ -40,6 +40,13 @@ func awsSources(cfg *config.Config, clk clock.Clock, log *zap.Logger, found disc
 	if names := ssmNames(cfg); len(names) > 0 {
 		srcs = append(srcs, source.AWSSSM{SSM: env.SSM(), Names: names, Clock: clk, Interval: interval})
 	}
+	if cfg.NoIMDS() {
+		// A host named by the identity section is no EC2 instance: it has no instance
+		// tags, no Auto Scaling group and no lifecycle in IMDS. Its peers are none, and
+		// it ends when its service stops.
+		return append(srcs, &source.AWSPeers{Clock: clk, Interval: interval,
+			Alone: "no peers to watch: this host is named by the identity section, not an EC2 instance"}), first
+	}
 	return append(srcs,
 		source.AWSTags{IMDS: md, EC2: ec2c, InstanceID: identity.InstanceID, Clock: clk, Interval: interval},
 		&source.AWSPeers{ASG: env.AutoScaling(), EC2: ec2c, Group: identity.AutoScalingGroup, Stack: event.StackName(identity.Stack),

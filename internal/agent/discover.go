@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"net"
+	"os"
 	"time"
 
 	"go.uber.org/zap"
@@ -10,6 +12,7 @@ import (
 	"github.com/stackhand/stackhand/internal/backoff"
 	"github.com/stackhand/stackhand/internal/clock"
 	"github.com/stackhand/stackhand/internal/config"
+	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/source"
 	"github.com/stackhand/stackhand/internal/status"
 )
@@ -24,10 +27,21 @@ var discoverBackoff = backoff.Policy{Base: time.Second, Factor: 2, Max: time.Min
 // returns an error only when ctx ends.
 func discoverAWS(ctx context.Context, cfg *config.Config, clk clock.Clock, reg *status.Registry, log *zap.Logger) (discovered, error) {
 	d := discoverer{clk: clk, reg: reg, log: log}
+	region := cfg.Region
+	if cfg.NoIMDS() && cfg.Identity.Region != "" {
+		region = cfg.Identity.Region
+	}
 	for {
 		onRetry := func(err error, wait time.Duration) { d.failed(err, wait) }
-		env, err := awsenv.Load(ctx, awsenv.Options{Region: cfg.Region, CredentialFile: cfg.CredentialFile,
+		env, err := awsenv.Load(ctx, awsenv.Options{Region: region, CredentialFile: cfg.CredentialFile, NoIMDS: cfg.NoIMDS(),
 			Role: cfg.Role, CloudFormationURL: cfg.CloudFormationURL, CallTimeout: cfg.AWSTimeout.D(), Logger: log.Named("aws"), OnRetry: onRetry})
+		if err == nil && cfg.NoIMDS() {
+			in := discovered{env: env, identity: configuredIdentity(cfg, region)}
+			d.found()
+			log.Info("instance named by the identity section; IMDS is not asked", zap.String("instance", in.identity.InstanceID),
+				zap.String("region", in.identity.Region), zap.String("ip_address", in.identity.PrivateIP))
+			return in, nil
+		}
 		if err == nil {
 			var in discovered
 			in.env = env
@@ -111,4 +125,41 @@ func (d *discoverer) found() {
 	d.c.Settle(nil, d.clk.Now().UTC())
 	d.c.NextTry, d.c.Detail = time.Time{}, ""
 	d.reg.Discovery(d.c)
+}
+
+// configuredIdentity is the instance of a host named by the identity section: its
+// instance id (the host name by default), region, host name and first private IPv4
+// address; stack and resource as configured.
+func configuredIdentity(cfg *config.Config, region string) event.Instance {
+	host, _ := os.Hostname()
+	in := event.Instance{InstanceID: cfg.Identity.InstanceID, Region: region, Hostname: host,
+		Stack: cfg.Stack, LogicalID: cfg.Resource, PrivateIP: firstIPv4()}
+	if in.InstanceID == "" {
+		in.InstanceID = host
+	}
+	return in
+}
+
+// firstIPv4 is the first IPv4 address of an interface that is up and not a loopback, ""
+// when there is none.
+func firstIPv4() string {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return ""
+	}
+	for _, ifc := range ifs {
+		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil {
+				return n.IP.String()
+			}
+		}
+	}
+	return ""
 }

@@ -269,7 +269,7 @@ func buildFleet(cfg *config.Config, found discovered, clk clock.Clock, log *zap.
 	case cfg.Mode == config.ModeLocal && cfg.Local.FleetDir != "":
 		ls := &fleet.LocalStore{Dir: cfg.Local.FleetDir}
 		store, held = ls, ls.Held
-	case found.env != nil:
+	case found.env != nil && !cfg.NoIMDS(): // a host named by identity has no instance tags
 		store = &fleet.AWSStore{EC2: found.env.EC2(), ASG: found.env.AutoScaling()}
 	}
 	if store == nil {

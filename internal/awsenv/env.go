@@ -14,6 +14,7 @@ package awsenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -57,6 +58,10 @@ type Options struct {
 	// Proxy, when set, chooses the proxy of every AWS call (cfn-init's --http-proxy and
 	// --https-proxy); nil keeps the environment's HTTP_PROXY/HTTPS_PROXY/NO_PROXY.
 	Proxy func(*http.Request) (*url.URL, error)
+	// NoIMDS turns the instance metadata service off for every client: a host that has
+	// none (on premises, another cloud) never waits for it. Region must then be set, and
+	// credentials come from the environment, the shared files or CredentialFile.
+	NoIMDS bool
 	// Logger receives what Load decided and the retries while IMDS is unreachable.
 	Logger *zap.Logger
 	// Sleep waits between attempts to reach IMDS for the region; nil means a timer.
@@ -107,6 +112,12 @@ func Load(ctx context.Context, opts Options) (*Env, error) {
 	}
 	if opts.Region != "" {
 		base = append(base, config.WithRegion(opts.Region))
+	}
+	if opts.NoIMDS {
+		if opts.Region == "" {
+			return nil, errors.New("no region: a host without IMDS needs its region configured (identity.region or region)")
+		}
+		base = append(base, config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
 	}
 	switch {
 	case opts.Role != "":

@@ -297,6 +297,14 @@ func TestParseErrors(t *testing.T) {
 			[]problem{{4, `logs.files[0].log_group_name "/app/{instnace_id}": {instnace_id} is not a placeholder; use one of {instance_id} {hostname} {local_hostname} {ip_address} {file_name} {stack} {asg} {az} {instance_type} {region} {tag:KEY}`},
 				{7, `logs.files[1].log_group_name "/app/{zone}/{region}/{az}/{asg}/{instance_type}/{tag:Env}": {zone} is not a placeholder`},
 				{9, `logs.files[2].log_group_name "/app/{tag:}": {tag:} names no tag; write {tag:KEY} with KEY an EC2 tag key of 1 to 128 characters`}}},
+		{"identity in mode local", "mode: local\nlocal:\n  dir: /x\nidentity:\n  instance_id: web-01\n",
+			[]problem{{4, "identity is set but mode is local: mode local reads the instance from local.dir/instance.json; remove identity"}}},
+		{"identity without a region, with an EC2 action", "identity:\n  instance_id: 'web 01'\nheartbeat:\n  alarm:\n    action: reboot\n",
+			[]problem{{1, "identity is set but no region is: without IMDS the agent cannot find its region; add identity: {region: <e.g. us-east-1>}"},
+				{2, `identity.instance_id "web 01": use letters, digits and . _ -`},
+				{5, "heartbeat.alarm.action reboot is an EC2 action, and a host named by identity is not an EC2 instance; use none or an SNS topic ARN"}}},
+		{"identity regions that differ", "region: eu-west-1\nidentity:\n  region: us-east-1\n",
+			[]problem{{3, "identity.region us-east-1 and region eu-west-1 differ"}}},
 		{"region with spaces", "region: us east 1\n", []problem{{1, `region "us east 1" is not an AWS region name (lower-case words and a number joined by -, e.g. us-east-1)`}}},
 		{"region not a region", "\nregion: US-EAST-1\n", []problem{{2, `region "US-EAST-1" is not an AWS region name`}}},
 		{"NUL byte on its own line", "mode: aws\nstack: s\nreg\x00ion: x\n", []problem{{3, "byte 0x00 (a control character) at column 4 is not allowed in YAML; remove it"}}},
@@ -349,7 +357,7 @@ func TestAllProblemsReported(t *testing.T) {
 	_, err := Parse([]byte(in), "/etc/stackhand/stackhand.yaml")
 	want := strings.Join([]string{
 		`/etc/stackhand/stackhand.yaml:1: mode "lcoal" is not known: use aws (the default) or local`,
-		`/etc/stackhand/stackhand.yaml:2: unknown key "intervl" in the top level; did you mean "interval"? known keys: mode, stack, resource, region, interval, watch, apps, hooks_dir, state_dir, log_dir, timeouts, hook_env, shutdown_grace, kill_grace, aws_timeout, local, lifecycle, heartbeat, health, metrics, logs, notifications`,
+		`/etc/stackhand/stackhand.yaml:2: unknown key "intervl" in the top level; did you mean "interval"? known keys: mode, stack, resource, region, interval, watch, apps, hooks_dir, state_dir, log_dir, timeouts, hook_env, shutdown_grace, kill_grace, aws_timeout, local, lifecycle, heartbeat, health, metrics, logs, notifications, identity`,
 		`/etc/stackhand/stackhand.yaml:3: interval: 5 is a bare number; write the unit too, e.g. "5s" or "5m"`,
 		`/etc/stackhand/stackhand.yaml:6: heartbeat.alarm.periods is 500; it is how many missed heartbeats set off the alarm, from 1 to 100`,
 		`/etc/stackhand/stackhand.yaml:9: watch[0].on: "nope" is not a change; use add, update or remove (cfn-hup's post.add, post.update, post.remove)`,
@@ -505,6 +513,30 @@ func TestLogNameTags(t *testing.T) {
 	for ph, want := range map[string]string{"{tag:Env}": "Env", "{tag:}": "", "{tag:a}b}": "", "{tags:Env}": "", "{tag:" + strings.Repeat("k", 129) + "}": ""} {
 		if got, ok := LogNameTag(ph); got != want || ok != (want != "") {
 			t.Errorf("LogNameTag(%q) = %q, %v; want %q", ph, got, ok, want)
+		}
+	}
+}
+
+// TestIdentity: an identity section turns IMDS off in mode aws; without one, or in a
+// section left empty, the instance comes from IMDS as before.
+func TestIdentity(t *testing.T) {
+	for _, tc := range []struct {
+		in     string
+		noIMDS bool
+		id     Identity
+	}{
+		{"identity:\n  instance_id: web-01.dc1\n  region: eu-west-1\n", true, Identity{InstanceID: "web-01.dc1", Region: "eu-west-1"}},
+		{"region: eu-west-1\nidentity: {}\n", true, Identity{}},
+		{"region: eu-west-1\nidentity:\n", false, Identity{}},
+		{"region: eu-west-1\n", false, Identity{}},
+	} {
+		c, err := Parse([]byte(tc.in), "stackhand.yaml")
+		if err != nil {
+			t.Errorf("%q: %v", tc.in, err)
+			continue
+		}
+		if c.NoIMDS() != tc.noIMDS || c.Identity != tc.id {
+			t.Errorf("%q: NoIMDS %v identity %+v, want %v %+v", tc.in, c.NoIMDS(), c.Identity, tc.noIMDS, tc.id)
 		}
 	}
 }

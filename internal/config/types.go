@@ -53,6 +53,9 @@ type Config struct {
 	// Notifications says where event results, health verdicts and alarm changes go
 	// besides the agent's log (mode aws; mode local always writes local.dir/events.jsonl).
 	Notifications Notifications `yaml:"notifications"`
+	// Identity names a host that has no instance metadata service (on premises, another
+	// cloud, a container) in mode aws: with it the agent asks IMDS nothing.
+	Identity Identity `yaml:"identity"`
 
 	// Umask is applied to the agent (and so to its hooks) when set; from cfn-hup's [main] umask.
 	Umask *uint32 `yaml:"-"`
@@ -274,6 +277,19 @@ type Heartbeat struct {
 	Namespace string   `yaml:"namespace"` // Stackhand
 	Alarm     Alarm    `yaml:"alarm"`
 }
+
+// Identity is what the agent would otherwise read from IMDS, for a host without it.
+type Identity struct {
+	// InstanceID names the host wherever an instance id would: the InstanceId dimension,
+	// the heartbeat alarm, {instance_id} in log names. Default: the host name.
+	InstanceID string `yaml:"instance_id"`
+	// Region is the AWS region the agent calls; default: region.
+	Region string `yaml:"region"`
+}
+
+// NoIMDS reports whether the configuration names the host itself (an identity section)
+// instead of reading the instance metadata service.
+func (c *Config) NoIMDS() bool { return c.Mode == ModeAWS && c.IsSet("identity") }
 
 // Alarm configures the per-instance heartbeat alarm.
 type Alarm struct {

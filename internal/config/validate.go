@@ -94,6 +94,7 @@ func (l *loader) validate(c *Config) {
 		}
 	}
 
+	l.validateIdentity(c)
 	l.validateHeartbeat(c)
 	l.validateHealth(c)
 	l.validateMetrics(c)
@@ -314,6 +315,41 @@ func (l *loader) validateHookEnv(c *Config) {
 		case strings.HasPrefix(strings.ToUpper(k), "STACKHAND_"):
 			l.validf(ln, "hook_env: %q starts with STACKHAND_, which is kept for the variables the agent sets; rename it", k)
 		}
+	}
+}
+
+// hostIDRE is what identity.instance_id may be: a name that is valid as a dimension value,
+// in an alarm name and in a log stream name (host names are).
+var hostIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$`)
+
+func (l *loader) validateIdentity(c *Config) {
+	if !c.IsSet("identity") {
+		return
+	}
+	if c.Mode != ModeAWS {
+		l.validf(l.line("identity"), "identity is set but mode is %s: mode local reads the instance from local.dir/instance.json; remove identity", c.Mode)
+		return
+	}
+	id := c.Identity
+	if id.InstanceID != "" && !hostIDRE.MatchString(id.InstanceID) {
+		l.validf(l.line("identity.instance_id"), "identity.instance_id %q: use letters, digits and . _ - (up to 255, starting with a letter or digit), as a host name; it names the host in metrics, alarms and log streams", id.InstanceID)
+	}
+	switch {
+	case id.Region != "" && !regionRE.MatchString(id.Region):
+		l.validf(l.line("identity.region"), "identity.region %q is not an AWS region name (e.g. us-east-1)", id.Region)
+	case id.Region != "" && c.Region != "" && id.Region != c.Region:
+		l.validf(l.line("identity.region"), "identity.region %s and region %s differ: the agent calls one region; keep one of them", id.Region, c.Region)
+	case id.Region == "" && c.Region == "":
+		l.validf(l.line("identity"), "identity is set but no region is: without IMDS the agent cannot find its region; add identity: {region: <e.g. us-east-1>}")
+	}
+	for _, r := range c.Watch {
+		if r.Rollout != nil {
+			l.validf(l.line("identity"), "%s has a rollout, but a host named by identity is not an EC2 instance and cannot publish what it applied as its tags; remove the rollout", ruleWhat(r))
+			break
+		}
+	}
+	if a := c.Heartbeat.Alarm.Action; a == "reboot" || a == "recover" {
+		l.validf(l.line("heartbeat.alarm.action"), "heartbeat.alarm.action %s is an EC2 action, and a host named by identity is not an EC2 instance; use none or an SNS topic ARN", a)
 	}
 }
 

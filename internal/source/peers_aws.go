@@ -32,6 +32,9 @@ type AWSPeers struct {
 	Clock    clock.Clock
 	Interval time.Duration
 	Jitter   func() float64
+	// Alone, when set, is the reason there are no peers to watch whatever Group and
+	// Stack say (a host that is no EC2 instance): each pass reports it, as NoPeers.
+	Alone string
 
 	known map[string]event.Instance // instance details by id, kept across passes
 	held  bool                      // the group's rollout hold tag, from the last pass
@@ -46,11 +49,15 @@ func (*AWSPeers) Name() string { return "peers" }
 
 // Run polls until ctx ends.
 func (s *AWSPeers) Run(ctx context.Context, emit func(Update)) error {
-	if s.Group == "" && s.Stack == "" {
+	if s.Group == "" && s.Stack == "" || s.Alone != "" {
+		detail := NoPeers
+		if s.Alone != "" {
+			detail = s.Alone
+		}
 		// Nothing is wrong (an instance that only ships logs, say), and nothing is read:
 		// each pass says so again, so that status sees the source alive, not stale.
 		poll(ctx, s.Clock, s.Interval, s.Jitter, func(context.Context) pollResult {
-			emit(Update{Source: s.Name(), Detail: NoPeers, NoPeers: true})
+			emit(Update{Source: s.Name(), Detail: detail, NoPeers: true})
 			return pollResult{}
 		})
 		return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -232,4 +233,36 @@ func TestLocalModeReportersWriteTheLocalSinks(t *testing.T) {
 		return strings.Contains(strings.Join(lines("events.jsonl"), "\n"), `"status":"marked-unhealthy"`)
 	})
 	a.stop()
+}
+
+// TestAWSMetricsAppendDimensions: metrics.append_dimensions replaces InstanceId alone with
+// the dimensions named, filled from the instance (its type, its AMI from the identity
+// document, its Auto Scaling group) and its tags (${aws:tag/Role}, read with DescribeTags
+// at discovery); one whose value the instance lacks is left out.
+func TestAWSMetricsAppendDimensions(t *testing.T) {
+	w := newAWSWorld(t, "heartbeat:\n  enabled: false\nmetrics:\n  enabled: true\n  interval: 3s\n  append_dimensions:\n"+
+		"    InstanceId: ${aws:InstanceId}\n    InstanceType: ${aws:InstanceType}\n    ImageId: ${aws:ImageId}\n"+
+		"    AutoScalingGroupName: ${aws:AutoScalingGroupName}\n    Role: ${aws:tag/Role}\n    Team: ${aws:tag/Team}\n", imdsmock.Config{})
+	a := w.startAWS()
+	w.until("metrics", a, func() bool { return len(w.aws.MetricData()) > 0 })
+	a.stop()
+	want := map[string]string{"InstanceId": awsInstance, "InstanceType": "t3.small", "ImageId": "ami-0123456789abcdef0",
+		"AutoScalingGroupName": awsGroup, "Role": "web"}
+	seen := false
+	for _, d := range w.aws.MetricData() {
+		if d.MetricName != "mem_used_percent" {
+			continue
+		}
+		seen = true
+		if got := dims(d.Dimensions); !maps.Equal(got, want) {
+			t.Errorf("mem_used_percent dimensions %v, want %v", got, want)
+		}
+	}
+	if !seen {
+		t.Error("no mem_used_percent sent")
+	}
+	if !strings.Contains(a.output(), "these dimensions are left out") || !strings.Contains(a.output(), `"Team"`) {
+		t.Errorf("no warning about the Team dimension in the agent's log:\n%s", a.output())
+	}
+	noRejectedCalls(t, w.aws, "monitoring")
 }

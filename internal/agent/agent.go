@@ -152,7 +152,7 @@ func Run(parent context.Context, o Options) (next *config.Config, err error) {
 		}
 		repCtx, stopReporters := context.WithCancel(context.Background())
 		rep := startReporters(repCtx, reporterOptions{cfg: cfg, log: log, clk: clk, status: reg,
-			instance: found.identity, tags: found.tags, env: found.env, terminated: terminated, onVerdict: onVerdict})
+			instance: found.identity, extra: found.extra, env: found.env, terminated: terminated, onVerdict: onVerdict})
 		defer func() { stopReporters(); rep.wait() }()
 
 		// 4. What acts around a shutdown.
@@ -383,9 +383,10 @@ func hookRunner(cfg *config.Config, log *zap.Logger, reload func() error) *hooks
 // discovered is what step 2 found: the instance, and in mode aws the AWS setup.
 type discovered struct {
 	identity event.Instance
-	// tags are the instance's tags that log names ask for ({tag:KEY}), read at discovery.
-	tags map[string]string
-	env  *awsenv.Env // nil in mode local
+	// extra is what discovery read beyond identity: the tags the configuration names
+	// ({tag:KEY} in log names, ${aws:tag/KEY} in metric dimensions) and the AMI.
+	extra awsenv.Extra
+	env   *awsenv.Env // nil in mode local
 }
 
 // buildSources returns the sources of cfg.Mode for the instance found, the updates to hand

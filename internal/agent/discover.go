@@ -45,8 +45,8 @@ func discoverAWS(ctx context.Context, cfg *config.Config, clk clock.Clock, reg *
 		if err == nil {
 			var in discovered
 			in.env = env
-			in.identity, in.tags, err = awsenv.DiscoverTags(ctx, env, nil, nil, awsenv.DiscoverOptions{Stack: cfg.Stack,
-				Resource: cfg.Resource, Region: cfg.Region, Tags: cfg.LogNameTags(), Logger: log.Named("aws"),
+			in.identity, in.extra, err = awsenv.DiscoverExtra(ctx, env, nil, nil, awsenv.DiscoverOptions{Stack: cfg.Stack,
+				Resource: cfg.Resource, Region: cfg.Region, Tags: cfg.InstanceTags(), Logger: log.Named("aws"),
 				OnRetry: onRetry})
 			if err == nil {
 				d.found()
@@ -76,12 +76,12 @@ func discoverLocal(ctx context.Context, cfg *config.Config, clk clock.Clock, reg
 		if err == nil {
 			found := discovered{identity: in}
 			// The tags log names ask for, from tags.json as the tags source reads them.
-			if len(cfg.LogNameTags()) > 0 {
+			if len(cfg.InstanceTags()) > 0 {
 				tags, terr := source.LocalTags{Local: l}.Read()
 				if terr != nil {
 					log.Error("cannot read the tags that log names ask for; those placeholders expand to nothing", zap.Error(terr))
 				}
-				found.tags = tags
+				found.extra.Tags = tags
 			}
 			d.found()
 			return found, nil

@@ -2,7 +2,10 @@ package agent
 
 import (
 	"context"
+	"maps"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 
 	"go.uber.org/zap"
@@ -29,7 +32,7 @@ type reporterOptions struct {
 	clk      clock.Clock
 	status   *status.Registry
 	instance event.Instance
-	tags     map[string]string // the instance's tags that log names ask for
+	extra    awsenv.Extra // the instance's tags the configuration names, its AMI
 	env      *awsenv.Env
 	// terminated is the instance whose termination's shutdown hooks already ran (from the
 	// state at start): an agent restarted there keeps no heartbeat alarm.
@@ -84,7 +87,11 @@ func startReporters(ctx context.Context, o reporterOptions) *reporters {
 		startLogs(o, tell, run)
 	}
 	if cfg.MetricsEnabled() {
-		m := &report.Metrics{Sink: sink, Clock: o.clk, Log: o.log.Named("metrics"), Status: tell, Instance: in,
+		dims, missing := appendDims(cfg, in, o.extra)
+		if len(missing) > 0 {
+			o.log.Warn("metrics.append_dimensions: no value on this instance, so these dimensions are left out", zap.Strings("dimensions", missing))
+		}
+		m := &report.Metrics{Sink: sink, Clock: o.clk, Log: o.log.Named("metrics"), Status: tell, Instance: in, AppendDims: dims,
 			Namespace: cfg.Metrics.Namespace, Interval: cfg.Metrics.Interval.D(), HighResolution: cfg.Metrics.HighResolution,
 			Collector: metrics.New(cfg.Metrics.CollectorOptions())}
 		o.status.Expect(status.KindReporter, "metrics", cfg.Metrics.Interval.D())
@@ -115,7 +122,7 @@ func startLogs(o reporterOptions, tell report.StatusFunc, run func(func(context.
 	if o.env != nil {
 		client = o.env.CloudWatchLogs()
 	}
-	sh, err := logship.NewShipper(logship.ShipperOptions{Config: o.cfg, Instance: o.instance, Tags: o.tags, Client: client, Clock: o.clk,
+	sh, err := logship.NewShipper(logship.ShipperOptions{Config: o.cfg, Instance: o.instance, Tags: o.extra.Tags, Client: client, Clock: o.clk,
 		Log: o.log.Named("logs"), Status: func(c status.Component) { tell("logs", c) }})
 	if err != nil {
 		o.log.Error("log shipping cannot start; fix logs in the config", zap.Error(err))
@@ -131,3 +138,38 @@ func startLogs(o reporterOptions, tell report.StatusFunc, run func(func(context.
 
 // wait returns when every reporter started has stopped.
 func (r *reporters) wait() { r.wg.Wait() }
+
+// appendDims resolves metrics.append_dimensions for the instance, in name order; nil when
+// the section is unset (InstanceId alone). A dimension whose value the instance does not
+// have (no Auto Scaling group, a missing tag, a host without an AMI) is left out, since
+// CloudWatch takes no empty value, and named in missing.
+func appendDims(cfg *config.Config, in event.Instance, ex awsenv.Extra) (dims []report.Dim, missing []string) {
+	set := cfg.Metrics.AppendDimensions
+	if set == nil {
+		return nil, nil
+	}
+	dims = []report.Dim{}
+	for _, name := range slices.Sorted(maps.Keys(set)) {
+		var v string
+		switch ref := set[name]; ref {
+		case "${aws:InstanceId}":
+			v = in.InstanceID
+		case "${aws:InstanceType}":
+			v = in.InstanceType
+		case "${aws:ImageId}":
+			v = ex.ImageID
+		case "${aws:AutoScalingGroupName}":
+			v = in.AutoScalingGroup
+		default:
+			if k, ok := strings.CutPrefix(ref, config.DimTagPrefix); ok {
+				v = ex.Tags[strings.TrimSuffix(k, "}")]
+			}
+		}
+		if v == "" {
+			missing = append(missing, name)
+			continue
+		}
+		dims = append(dims, report.Dim{Name: name, Value: v})
+	}
+	return dims, missing
+}

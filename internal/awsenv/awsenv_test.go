@@ -84,7 +84,8 @@ func TestDiscoverFromMetadataMock(t *testing.T) {
 		t.Errorf("no log line saying the region came from IMDS")
 	}
 
-	inst, tags, err := DiscoverTags(ctx, env, nil, nil, DiscoverOptions{Tags: []string{TagLogicalID, "Missing"}})
+	inst, extra, err := DiscoverExtra(ctx, env, nil, nil, DiscoverOptions{Tags: []string{TagLogicalID, "Missing"}})
+	tags := extra.Tags
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,8 @@ func TestDiscoverTagsFromDescribeTags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inst, tags, err := DiscoverTags(ctx, env, nil, nil, DiscoverOptions{Tags: []string{"Env", "Missing"}})
+	inst, extra, err := DiscoverExtra(ctx, env, nil, nil, DiscoverOptions{Tags: []string{"Env", "Missing"}})
+	tags := extra.Tags
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ type DiscoverOptions struct {
 	Stack    string // wins over the aws:cloudformation:stack-name tag
 	Resource string // wins over the aws:cloudformation:logical-id tag
 	Region   string // wins over IMDS placement/region
-	// Tags are more tag keys to read with the three Discover reads; DiscoverTags returns
+	// Tags are more tag keys to read with the three Discover reads; DiscoverExtra returns
 	// those the instance has.
 	Tags []string
 
@@ -71,12 +71,19 @@ type DiscoverOptions struct {
 // and EC2 clients. When only the tag lookup fails, Discover returns the identity found
 // so far together with the error, so that a caller may go on with configured values.
 func Discover(ctx context.Context, env *Env, md IMDSAPI, tags TagsAPI, opts DiscoverOptions) (event.Instance, error) {
-	inst, _, err := DiscoverTags(ctx, env, md, tags, opts)
+	inst, _, err := DiscoverExtra(ctx, env, md, tags, opts)
 	return inst, err
 }
 
-// DiscoverTags is Discover that also returns the values of opts.Tags the instance has.
-func DiscoverTags(ctx context.Context, env *Env, md IMDSAPI, tags TagsAPI, opts DiscoverOptions) (event.Instance, map[string]string, error) {
+// Extra is what discovery reads beyond the Instance hooks see: the tags DiscoverOptions
+// names, and the AMI the instance was launched from (metric dimensions use them).
+type Extra struct {
+	Tags    map[string]string // those of DiscoverOptions.Tags the instance has
+	ImageID string            // the identity document's imageId
+}
+
+// DiscoverExtra is Discover that also returns Extra.
+func DiscoverExtra(ctx context.Context, env *Env, md IMDSAPI, tags TagsAPI, opts DiscoverOptions) (event.Instance, Extra, error) {
 	if md == nil && env != nil {
 		md = env.IMDS()
 	}
@@ -99,10 +106,10 @@ func DiscoverTags(ctx context.Context, env *Env, md IMDSAPI, tags TagsAPI, opts 
 		return err
 	})
 	if err != nil {
-		return event.Instance{}, nil, err
+		return event.Instance{}, Extra{}, err
 	}
 	if inst.InstanceID == "" {
-		return event.Instance{}, nil, fmt.Errorf("IMDS at %s answered an empty instance-id", w.endpoint)
+		return event.Instance{}, Extra{}, fmt.Errorf("IMDS at %s answered an empty instance-id", w.endpoint)
 	}
 
 	fields := []struct {
@@ -119,14 +126,14 @@ func DiscoverTags(ctx context.Context, env *Env, md IMDSAPI, tags TagsAPI, opts 
 	for _, f := range fields {
 		v, err := getMetadata(ctx, md, f.path)
 		if err != nil && !isNotFoundHTTP(err) {
-			return event.Instance{}, nil, fmt.Errorf("read IMDS meta-data/%s at %s: %w", f.path, w.endpoint, err)
+			return event.Instance{}, Extra{}, fmt.Errorf("read IMDS meta-data/%s at %s: %w", f.path, w.endpoint, err)
 		}
 		*f.dst = v
 	}
 
 	doc, err := identityDocument(ctx, md)
 	if err != nil {
-		return event.Instance{}, nil, fmt.Errorf("read IMDS dynamic/instance-identity/document at %s: %w", w.endpoint, err)
+		return event.Instance{}, Extra{}, fmt.Errorf("read IMDS dynamic/instance-identity/document at %s: %w", w.endpoint, err)
 	}
 	if t, err := time.Parse(time.RFC3339, doc.PendingTime); err == nil {
 		inst.LaunchTime = t.UTC()
@@ -148,13 +155,13 @@ func DiscoverTags(ctx context.Context, env *Env, md IMDSAPI, tags TagsAPI, opts 
 	}
 
 	tagValues, tagErr := instanceTags(ctx, md, tags, inst.InstanceID, opts.Tags...)
-	var extra map[string]string
+	extra := Extra{ImageID: doc.ImageID}
 	for _, k := range opts.Tags {
 		if v, ok := tagValues[k]; ok {
-			if extra == nil {
-				extra = map[string]string{}
+			if extra.Tags == nil {
+				extra.Tags = map[string]string{}
 			}
-			extra[k] = v
+			extra.Tags[k] = v
 		}
 	}
 	inst.Stack = tagValues[TagStackName]
@@ -198,6 +205,7 @@ type identity struct {
 	InstanceType string `json:"instanceType"`
 	PrivateIP    string `json:"privateIp"`
 	PendingTime  string `json:"pendingTime"`
+	ImageID      string `json:"imageId"`
 }
 
 func identityDocument(ctx context.Context, md IMDSAPI) (identity, error) {

@@ -305,6 +305,9 @@ func TestParseErrors(t *testing.T) {
 				{5, "heartbeat.alarm.action reboot is an EC2 action, and a host named by identity is not an EC2 instance; use none or an SNS topic ARN"}}},
 		{"identity regions that differ", "region: eu-west-1\nidentity:\n  region: us-east-1\n",
 			[]problem{{3, "identity.region us-east-1 and region eu-west-1 differ"}}},
+		{"append_dimensions values", "metrics:\n  append_dimensions:\n    InstanceId: ${aws:InstanceId}\n    Env: production\n    Role: ${aws:tag/}\n    Team: ${aws:tag/Team}\n",
+			[]problem{{4, `metrics.append_dimensions.Env "production" is not a value stackhand fills in; use ${aws:InstanceId}, ${aws:InstanceType}, ${aws:ImageId}, ${aws:AutoScalingGroupName} or ${aws:tag/KEY}`},
+				{5, `metrics.append_dimensions.Role "${aws:tag/}" is not a value`}}},
 		{"region with spaces", "region: us east 1\n", []problem{{1, `region "us east 1" is not an AWS region name (lower-case words and a number joined by -, e.g. us-east-1)`}}},
 		{"region not a region", "\nregion: US-EAST-1\n", []problem{{2, `region "US-EAST-1" is not an AWS region name`}}},
 		{"NUL byte on its own line", "mode: aws\nstack: s\nreg\x00ion: x\n", []problem{{3, "byte 0x00 (a control character) at column 4 is not allowed in YAML; remove it"}}},
@@ -538,5 +541,18 @@ func TestIdentity(t *testing.T) {
 		if c.NoIMDS() != tc.noIMDS || c.Identity != tc.id {
 			t.Errorf("%q: NoIMDS %v identity %+v, want %v %+v", tc.in, c.NoIMDS(), c.Identity, tc.noIMDS, tc.id)
 		}
+	}
+}
+
+// TestInstanceTags: the tags discovery reads are those log names and metric dimensions
+// name, each once.
+func TestInstanceTags(t *testing.T) {
+	c, err := Parse([]byte("metrics:\n  append_dimensions:\n    Role: ${aws:tag/Role}\n    Env: ${aws:tag/Env}\n    Type: ${aws:InstanceType}\n"+
+		"logs:\n  files:\n    - file_path: /a\n      log_group_name: /x/{tag:Env}\n"), "stackhand.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.InstanceTags(), []string{"Env", "Role"}; !slices.Equal(got, want) {
+		t.Errorf("InstanceTags() = %q, want %q", got, want)
 	}
 }

@@ -327,6 +327,11 @@ type Metrics struct {
 	Namespace         string   `yaml:"namespace"` // CWAgent
 	HighResolution    bool     `yaml:"high_resolution"`
 	IgnoreFileSystems []string `yaml:"ignore_file_system_types"`
+	// AppendDimensions are the dimensions every metric gets besides its family's, by name:
+	// the CloudWatch agent's ${aws:InstanceId}, ${aws:InstanceType}, ${aws:ImageId} and
+	// ${aws:AutoScalingGroupName}, and ${aws:tag/KEY} (an extension). Unset:
+	// {InstanceId: ${aws:InstanceId}}.
+	AppendDimensions map[string]string `yaml:"append_dimensions"`
 
 	// The CloudWatch agent's metrics_collected families beyond memory, swap, disk and the
 	// total cpu_usage_active, each off unless its key is written ("netstat: {}" turns one

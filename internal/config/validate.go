@@ -98,6 +98,7 @@ func (l *loader) validate(c *Config) {
 	l.validateHeartbeat(c)
 	l.validateHealth(c)
 	l.validateMetrics(c)
+	l.validateAppendDimensions(c)
 	l.validateLogs(c)
 	l.validateNotifications(c)
 }
@@ -563,6 +564,51 @@ func (c *Config) LogNameTags() []string {
 		names = append(names, f.LogGroupName, f.LogStreamName)
 	}
 	return TagsInLogNames(names...)
+}
+
+// InstanceTags returns the instance tag keys the configuration reads at discovery:
+// {tag:KEY} in log names and ${aws:tag/KEY} in metrics.append_dimensions.
+func (c *Config) InstanceTags() []string {
+	keys := c.LogNameTags()
+	for _, name := range slices.Sorted(maps.Keys(c.Metrics.AppendDimensions)) {
+		if k, ok := strings.CutPrefix(c.Metrics.AppendDimensions[name], DimTagPrefix); ok {
+			k = strings.TrimSuffix(k, "}")
+			if !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys
+}
+
+// DimTagPrefix starts an append_dimensions value that reads an instance tag:
+// ${aws:tag/KEY}.
+const DimTagPrefix = "${aws:tag/"
+
+// DimValues are the append_dimensions values the CloudWatch agent knows.
+var DimValues = []string{"${aws:InstanceId}", "${aws:InstanceType}", "${aws:ImageId}", "${aws:AutoScalingGroupName}"}
+
+// maxAppendDims keeps every metric within CloudWatch's 30 dimensions: the families add
+// at most two of their own.
+const maxAppendDims = 28
+
+func (l *loader) validateAppendDimensions(c *Config) {
+	dims := c.Metrics.AppendDimensions
+	if len(dims) > maxAppendDims {
+		l.validf(l.line("metrics.append_dimensions"), "metrics.append_dimensions has %d dimensions; CloudWatch takes 30 a metric and the families use up to 2: keep at most %d", len(dims), maxAppendDims)
+	}
+	for _, name := range slices.Sorted(maps.Keys(dims)) {
+		v := dims[name]
+		key := "metrics.append_dimensions." + name
+		switch {
+		case name == "" || len(name) > 255:
+			l.validf(l.line(key), "metrics.append_dimensions: a dimension name is 1 to 255 characters, not %d", len(name))
+		case slices.Contains(DimValues, v):
+		case strings.HasPrefix(v, DimTagPrefix) && strings.HasSuffix(v, "}") && len(v) > len(DimTagPrefix)+1 && len(v) <= len(DimTagPrefix)+129:
+		default:
+			l.validf(l.line(key), "%s %q is not a value stackhand fills in; use %s or ${aws:tag/KEY}", key, v, strings.Join(DimValues, ", "))
+		}
+	}
 }
 
 // TagsInLogNames returns the tag keys names ask for ({tag:KEY}), each once, in the order

@@ -37,6 +37,9 @@ type Metrics struct {
 	// Collector reads the machine; one with metrics.Options{IgnoreFSTypes} when nil.
 	Collector     *metrics.Collector
 	IgnoreFSTypes []string
+	// AppendDims are the dimensions every datum gets after its family's
+	// (metrics.append_dimensions); nil means InstanceId alone.
+	AppendDims []Dim
 
 	q       *queue[Datum]
 	agg     metrics.Aggregator
@@ -98,14 +101,17 @@ func (m *Metrics) Flush(at time.Time) {
 	if len(m.stats) == 0 {
 		return
 	}
-	id := Dim{"InstanceId", m.Instance.InstanceID}
+	extra := m.AppendDims
+	if extra == nil {
+		extra = []Dim{{"InstanceId", m.Instance.InstanceID}}
+	}
 	data := make([]Datum, 0, len(m.stats))
 	for _, s := range m.stats {
-		dims := make([]Dim, 0, len(s.Dims)+1)
+		dims := make([]Dim, 0, len(s.Dims)+len(extra))
 		for _, d := range s.Dims {
 			dims = append(dims, Dim{d.Name, d.Value})
 		}
-		dims = append(dims, id)
+		dims = append(dims, extra...)
 		data = append(data, Datum{Name: s.Name, Unit: s.Unit, Dims: dims, Time: at.UTC(), Min: s.Min, Max: s.Max,
 			Sum: s.Sum, Count: s.Count, HighResolution: m.HighResolution})
 	}

@@ -131,6 +131,55 @@ var netstatFields = []field{
 	{"tcp_listen", UnitCount}, {"tcp_closing", UnitCount}, {"tcp_none", UnitCount}, {"udp_socket", UnitCount},
 }
 
+// The netstat figures after the TCP states, as indexes of netstatFields.
+const (
+	netstatNone = 11
+	netstatUDP  = 12
+)
+
+// windowsTCPState is the netstatFields index of a Windows MIB_TCP_STATE (tcpmib.h: CLOSED
+// = 1, LISTEN, SYN_SENT, SYN_RCVD, ESTAB, FIN_WAIT1, FIN_WAIT2, CLOSE_WAIT, CLOSING,
+// LAST_ACK, TIME_WAIT, DELETE_TCB = 12); DELETE_TCB and anything else count as tcp_none.
+func windowsTCPState(state uint32) int {
+	switch state {
+	case 1:
+		return 6 // tcp_close
+	case 2:
+		return 9 // tcp_listen
+	case 3:
+		return 1 // tcp_syn_sent
+	case 4:
+		return 2 // tcp_syn_recv
+	case 5:
+		return 0 // tcp_established
+	case 6:
+		return 3 // tcp_fin_wait1
+	case 7:
+		return 4 // tcp_fin_wait2
+	case 8:
+		return 7 // tcp_close_wait
+	case 9:
+		return 10 // tcp_closing
+	case 10:
+		return 8 // tcp_last_ack
+	case 11:
+		return 5 // tcp_time_wait
+	}
+	return netstatNone
+}
+
+// diskPerfCounters puts one Windows disk's DISK_PERFORMANCE (IOCTL_DISK_PERFORMANCE;
+// times in 100 ns units) in diskioFields' order. io_time is the time the disk was not
+// idle: the query's system time less the idle time, a running total from an arbitrary
+// start, which is all a figure sent as a difference needs. The read and write counts
+// are 32 bits and wrap: counterDelta skips the cycle they do.
+func diskPerfCounters(bytesRead, bytesWritten, readTime, writeTime, idleTime, queryTime int64, readCount, writeCount, queueDepth uint32) diskioCounters {
+	const per = 10_000 // 100 ns units in a millisecond
+	pos := func(v int64) uint64 { return uint64(max(v, 0)) }
+	return diskioCounters{uint64(readCount), uint64(writeCount), pos(bytesRead), pos(bytesWritten),
+		pos(readTime) / per, pos(writeTime) / per, pos(queryTime-idleTime) / per, uint64(queueDepth)}
+}
+
 // processesFields are processes' figures, indexed like processCounts.
 var processesFields = []field{
 	{"running", UnitCount}, {"blocked", UnitCount}, {"zombies", UnitCount}, {"stopped", UnitCount},

@@ -301,3 +301,40 @@ func TestLikeRegexp(t *testing.T) {
 		}
 	}
 }
+
+// TestWindowsTCPState: every MIB_TCP_STATE lands on the netstat figure of the same name,
+// each on its own; DELETE_TCB and unknown states are tcp_none.
+func TestWindowsTCPState(t *testing.T) {
+	want := map[uint32]string{1: "tcp_close", 2: "tcp_listen", 3: "tcp_syn_sent", 4: "tcp_syn_recv", 5: "tcp_established",
+		6: "tcp_fin_wait1", 7: "tcp_fin_wait2", 8: "tcp_close_wait", 9: "tcp_closing", 10: "tcp_last_ack", 11: "tcp_time_wait",
+		12: "tcp_none", 0: "tcp_none", 99: "tcp_none"}
+	seen := map[int]uint32{}
+	for state, name := range want {
+		i := windowsTCPState(state)
+		if got := netstatFields[i].name; got != name {
+			t.Errorf("state %d: %s, want %s", state, got, name)
+		}
+		if prev, ok := seen[i]; ok && name != "tcp_none" {
+			t.Errorf("states %d and %d both count as %s", prev, state, name)
+		}
+		seen[i] = state
+	}
+}
+
+// TestDiskPerfCounters: DISK_PERFORMANCE's 100 ns times become milliseconds, and io_time
+// grows by the time the disk was busy between two readings.
+func TestDiskPerfCounters(t *testing.T) {
+	const ms = 10_000
+	a := diskPerfCounters(1<<20, 2<<20, 30*ms, 40*ms, 1_000_000*ms, 1_000_500*ms, 7, 9, 2)
+	if want := (diskioCounters{7, 9, 1 << 20, 2 << 20, 30, 40, 500, 2}); a != want {
+		t.Errorf("counters %v, want %v", a, want)
+	}
+	// 1 s later, the disk busy for 250 ms of it.
+	b := diskPerfCounters(1<<20, 2<<20, 30*ms, 40*ms, 1_000_750*ms, 1_001_500*ms, 7, 9, 0)
+	if d, ok := counterDelta(a[6], b[6]); !ok || d != 250 {
+		t.Errorf("io_time grew by %d (%v), want 250", d, ok)
+	}
+	if z := diskPerfCounters(-1, -1, -1, -1, 5, 1, 0, 0, 0); z != (diskioCounters{}) {
+		t.Errorf("negative figures %v, want zeros", z)
+	}
+}

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -27,8 +28,12 @@ import (
 //	           memory_vms = pagefile usage, as gopsutil reports them) and
 //	           GetProcessIoCounters (read_bytes, write_bytes: transfer counts).
 //
-// diskio, netstat and processes are not collected on Windows yet: each says so every
-// cycle it is turned on.
+//	diskio     IOCTL_DISK_PERFORMANCE on \\.\PhysicalDrive0 to 31 (name PhysicalDriveN),
+//	           diskPerfCounters.
+//	netstat    GetExtendedTcpTable for IPv4 and IPv6, by state (windowsTCPState), and
+//	           GetExtendedUdpTable's number of sockets.
+//	processes  a Toolhelp process snapshot: total and total_threads only (Windows keeps
+//	           no run state per process); the other processes figures are not sent.
 
 // matchLike is true: procstat's exe and pattern are WMI LIKE patterns on Windows.
 const matchLike = true
@@ -36,6 +41,36 @@ const matchLike = true
 var (
 	procK32GetProcessMemoryInfo = kernel32.NewProc("K32GetProcessMemoryInfo")
 	procGetProcessIoCounters    = kernel32.NewProc("GetProcessIoCounters")
+
+	iphlpapi                = windows.NewLazySystemDLL("iphlpapi.dll")
+	procGetExtendedTcpTable = iphlpapi.NewProc("GetExtendedTcpTable")
+	procGetExtendedUdpTable = iphlpapi.NewProc("GetExtendedUdpTable")
+)
+
+// ioctlDiskPerformance is IOCTL_DISK_PERFORMANCE (ntdddisk.h).
+const ioctlDiskPerformance = 0x70020
+
+// diskPerformance is DISK_PERFORMANCE (ntdddisk.h).
+type diskPerformance struct {
+	bytesRead, bytesWritten, readTime, writeTime, idleTime int64
+	readCount, writeCount, queueDepth, splitCount          uint32
+	queryTime                                              int64
+	storageDeviceNumber                                    uint32
+	storageManagerName                                     [8]uint16
+}
+
+// The table classes asked of GetExtendedTcpTable and GetExtendedUdpTable (iprtrmib.h):
+// the owner-pid ones, the only ones both IPv4 and IPv6 answer.
+const (
+	tcpTableOwnerPIDAll = 5
+	udpTableOwnerPID    = 1
+	// tcpRowSize4 and tcpRowSize6 are MIB_TCPROW_OWNER_PID and MIB_TCP6ROW_OWNER_PID; the
+	// state is the first field of the first and at byte 48 of the second.
+	tcpRowSize4, tcpRowSize6 = 24, 56
+	tcpStateAt4, tcpStateAt6 = 0, 48
+	errorInsufficientBuffer  = 122
+	maxPhysicalDrives        = 32
+	diskNotFound             = windows.ERROR_FILE_NOT_FOUND
 )
 
 // processMemoryCounters is PROCESS_MEMORY_COUNTERS (psapi.h).
@@ -68,6 +103,7 @@ type famState struct {
 	name    []byte // an interface alias or image name as UTF-8
 	cmdBuf  []byte
 	cmdMemo map[*procMatcher]map[uint32]patternMemo
+	tcpBuf  []byte // GetExtendedTcpTable's answer, kept across cycles
 }
 
 // patternMemo remembers whether a process's command line matched a pattern entry.
@@ -96,12 +132,129 @@ func (c *Collector) collectFamilies(dst []Sample) []Sample {
 	if len(c.procs) > 0 {
 		dst = c.collectProcstat(dst)
 	}
-	for _, f := range [...]struct {
-		name string
-		on   bool
-	}{{"diskio", c.diskio != nil}, {"netstat", c.netstat != nil}, {"processes", c.processes != nil}} {
-		if f.on {
-			c.fail(fmt.Errorf("%s: not collected on Windows yet", f.name))
+	if c.diskio != nil {
+		dst = c.collectDiskIO(dst)
+	}
+	if c.netstat != nil {
+		dst = c.collectNetstat(dst)
+	}
+	if c.processes != nil {
+		dst = c.collectProcesses(dst)
+	}
+	return dst
+}
+
+func (c *Collector) collectDiskIO(dst []Sample) []Sample {
+	set := c.diskio
+	set.begin()
+	for n := range maxPhysicalDrives {
+		c.name = fmt.Appendf(c.name[:0], "PhysicalDrive%d", n)
+		if !set.wanted(c.name) {
+			continue
+		}
+		path, _ := windows.UTF16PtrFromString(`\\.\` + string(c.name))
+		h, err := windows.CreateFile(path, 0, windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE, nil, windows.OPEN_EXISTING, 0, 0)
+		if err != nil {
+			if !errors.Is(err, diskNotFound) {
+				c.fail(fmt.Errorf("diskio: open %s: %w: its metrics skipped", c.name, err))
+			}
+			continue
+		}
+		var p diskPerformance
+		var got uint32
+		err = windows.DeviceIoControl(h, ioctlDiskPerformance, nil, 0, (*byte)(unsafe.Pointer(&p)), uint32(unsafe.Sizeof(p)), &got, nil)
+		windows.CloseHandle(h)
+		if err != nil {
+			c.fail(fmt.Errorf("diskio: %s: IOCTL_DISK_PERFORMANCE: %w: its metrics skipped", c.name, err))
+			continue
+		}
+		v := diskPerfCounters(p.bytesRead, p.bytesWritten, p.readTime, p.writeTime, p.idleTime, p.queryTime, p.readCount, p.writeCount, p.queueDepth)
+		dst = appendCounters(dst, set.get(c.name), v[:], c.diskioOuts, diskioGauge)
+	}
+	set.prune()
+	return dst
+}
+
+func (c *Collector) collectNetstat(dst []Sample) []Sample {
+	var counts [13]uint64
+	for _, af := range [...]struct {
+		family        uint32
+		rowSize, stAt int
+	}{{windows.AF_INET, tcpRowSize4, tcpStateAt4}, {windows.AF_INET6, tcpRowSize6, tcpStateAt6}} {
+		buf, err := c.ipTable(procGetExtendedTcpTable, af.family, tcpTableOwnerPIDAll)
+		if err != nil {
+			c.fail(fmt.Errorf("netstat: GetExtendedTcpTable: %w: netstat metrics skipped", err))
+			return dst
+		}
+		n := int(binary.LittleEndian.Uint32(buf))
+		for i := range n {
+			at := 4 + i*af.rowSize + af.stAt
+			if at+4 > len(buf) {
+				break
+			}
+			counts[windowsTCPState(binary.LittleEndian.Uint32(buf[at:]))]++
+		}
+		buf, err = c.ipTable(procGetExtendedUdpTable, af.family, udpTableOwnerPID)
+		if err != nil {
+			c.fail(fmt.Errorf("netstat: GetExtendedUdpTable: %w: netstat metrics skipped", err))
+			return dst
+		}
+		counts[netstatUDP] += uint64(binary.LittleEndian.Uint32(buf))
+	}
+	for i, o := range c.netstat {
+		if o.name != "" {
+			dst = append(dst, Sample{Name: o.name, Unit: o.unit, Value: float64(counts[i])})
+		}
+	}
+	return dst
+}
+
+// ipTable calls GetExtendedTcpTable or GetExtendedUdpTable (proc) for one address family
+// and table class, growing c.tcpBuf until the table fits; the answer starts with the
+// number of rows.
+func (c *Collector) ipTable(proc *windows.LazyProc, family, class uint32) ([]byte, error) {
+	if len(c.tcpBuf) < 4096 {
+		c.tcpBuf = make([]byte, 4096)
+	}
+	for range 4 {
+		size := uint32(len(c.tcpBuf))
+		r, _, _ := proc.Call(uintptr(unsafe.Pointer(&c.tcpBuf[0])), uintptr(unsafe.Pointer(&size)), 0, uintptr(family), uintptr(class), 0)
+		switch r {
+		case 0:
+			if size < 4 {
+				return nil, errors.New("answer shorter than its row count")
+			}
+			return c.tcpBuf[:size], nil
+		case errorInsufficientBuffer:
+			c.tcpBuf = make([]byte, size+size/4)
+		default:
+			return nil, windows.Errno(r)
+		}
+	}
+	return nil, errors.New("the table kept growing")
+}
+
+func (c *Collector) collectProcesses(dst []Sample) []Sample {
+	var counts processCounts
+	snap, err := windows.CreateToolhelp32Snapshot(windows.TH32CS_SNAPPROCESS, 0)
+	if err != nil {
+		c.fail(fmt.Errorf("processes: CreateToolhelp32Snapshot: %w: processes metrics skipped", err))
+		return dst
+	}
+	defer windows.CloseHandle(snap)
+	var pe windows.ProcessEntry32
+	pe.Size = uint32(unsafe.Sizeof(pe))
+	for err = windows.Process32First(snap, &pe); err == nil; err = windows.Process32Next(snap, &pe) {
+		counts[psTotal]++
+		counts[psTotalThreads] += uint64(pe.Threads)
+	}
+	if !errors.Is(err, windows.ERROR_NO_MORE_FILES) {
+		c.fail(fmt.Errorf("processes: Process32Next: %w: processes metrics skipped", err))
+		return dst
+	}
+	for i, o := range c.processes {
+		if o.name != "" && (i == psTotal || i == psTotalThreads) {
+			dst = append(dst, Sample{Name: o.name, Unit: o.unit, Value: float64(counts[i])})
 		}
 	}
 	return dst

@@ -90,12 +90,6 @@ func parseDiskstatsLine(line []byte) (name []byte, v diskioCounters, why string)
 	return name, v, ""
 }
 
-// The netstat figures after the TCP states, as indexes of netstatFields.
-const (
-	netstatNone = 11
-	netstatUDP  = 12
-)
-
 // parseNetDevLine parses one interface line of /proc/net/dev:
 //
 //	eth0: rx_bytes rx_packets rx_errs rx_drop rx_fifo rx_frame rx_compressed rx_multicast

@@ -730,6 +730,19 @@ func (m *procMatcher) end(dst []Sample) ([]Sample, error) {
 	return dst, nil
 }
 
+// endProcs ends the cycle of every procstat entry: the pid counts, and each entry's
+// problem told (a pid file's was told as it was found).
+func (c *Collector) endProcs(dst []Sample) []Sample {
+	for _, m := range c.procs {
+		var err error
+		dst, err = m.end(dst)
+		if err != nil && m.kind != "pidfile" {
+			c.fail(err)
+		}
+	}
+	return dst
+}
+
 // parseUint parses a decimal number without allocating.
 func parseUint(b []byte) (uint64, bool) {
 	if len(b) == 0 || len(b) > 20 {

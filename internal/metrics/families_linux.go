@@ -265,15 +265,7 @@ func (c *Collector) collectProcs(dst []Sample) []Sample {
 			}
 		}
 	}
-	for _, m := range c.procs {
-		var err error
-		dst, err = m.end(dst)
-		// A pid file's problem was told as it was found.
-		if err != nil && m.kind != "pidfile" {
-			c.fail(err)
-		}
-	}
-	return dst
+	return c.endProcs(dst)
 }
 
 func (c *Collector) collectPidFile(dst []Sample, m *procMatcher, now int64) []Sample {

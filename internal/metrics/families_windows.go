@@ -362,14 +362,7 @@ func (c *Collector) collectProcstat(dst []Sample) []Sample {
 			}
 		}
 	}
-	for _, m := range c.procs {
-		var err error
-		dst, err = m.end(dst)
-		if err != nil && m.kind != "pidfile" {
-			c.fail(err)
-		}
-	}
-	return dst
+	return c.endProcs(dst)
 }
 
 func (c *Collector) collectPidFile(dst []Sample, m *procMatcher, now int64) []Sample {

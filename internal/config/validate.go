@@ -616,23 +616,44 @@ func (l *loader) validateAppendDimensions(c *Config) {
 func TagsInLogNames(names ...string) []string {
 	var keys []string
 	for _, name := range names {
-		for rest := name; ; {
-			i := strings.Index(rest, "{tag:")
-			if i < 0 {
-				break
-			}
-			rest = rest[i:]
-			j := strings.IndexByte(rest, '}')
-			if j < 0 {
-				break
-			}
-			if k, ok := LogNameTag(rest[:j+1]); ok && !slices.Contains(keys, k) {
+		SplitLogName(name, func(piece string, placeholder bool) {
+			if k, ok := LogNameTag(piece); ok && placeholder && !slices.Contains(keys, k) {
 				keys = append(keys, k)
 			}
-			rest = rest[1:]
-		}
+		})
 	}
 	return keys
+}
+
+// SplitLogName calls fn with each piece of a log group or stream name, in order: text, or
+// a placeholder with its braces ("{instance_id}", "{tag:Env}", "{unknown}"). A brace with
+// another one before its closing brace ("{a{b}") is text, as is one never closed. validate
+// and the shipper both read names through it, so they never disagree on what is a
+// placeholder.
+func SplitLogName(name string, fn func(piece string, placeholder bool)) {
+	for rest := name; rest != ""; {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			fn(rest, false)
+			return
+		}
+		if i > 0 {
+			fn(rest[:i], false)
+		}
+		rest = rest[i:]
+		j := strings.IndexByte(rest, '}')
+		switch {
+		case j < 0:
+			fn(rest, false)
+			return
+		case strings.Contains(rest[1:j], "{"):
+			fn("{", false)
+			rest = rest[1:]
+		default:
+			fn(rest[:j+1], true)
+			rest = rest[j+1:]
+		}
+	}
 }
 
 // maxLogName is the longest log group or stream name CloudWatch Logs accepts
@@ -655,35 +676,19 @@ var (
 func (l *loader) checkLogName(key, name string, chars *regexp.Regexp, allowed string) {
 	ln := l.line(key)
 	var literal strings.Builder
-	for rest := name; rest != ""; {
-		i := strings.IndexByte(rest, '{')
-		if i < 0 {
-			literal.WriteString(rest)
-			break
-		}
-		literal.WriteString(rest[:i])
-		rest = rest[i:]
-		j := strings.IndexByte(rest, '}')
-		if j < 0 {
-			literal.WriteString(rest)
-			break
-		}
-		switch ph := rest[:j+1]; {
-		case strings.Contains(ph[1:], "{"): // "{a{b}": the first brace is text
-			literal.WriteByte('{')
-			rest = rest[1:]
-		case slices.Contains(LogNamePlaceholders, ph):
-			rest = rest[j+1:]
-		case strings.HasPrefix(ph, "{tag:"):
-			if _, ok := LogNameTag(ph); !ok {
-				l.validf(ln, "%s %q: %s names no tag; write {tag:KEY} with KEY an EC2 tag key of 1 to 128 characters", key, name, ph)
+	SplitLogName(name, func(piece string, placeholder bool) {
+		switch {
+		case !placeholder:
+			literal.WriteString(piece)
+		case slices.Contains(LogNamePlaceholders, piece):
+		case strings.HasPrefix(piece, "{tag:"):
+			if _, ok := LogNameTag(piece); !ok {
+				l.validf(ln, "%s %q: %s names no tag; write {tag:KEY} with KEY an EC2 tag key of 1 to 128 characters", key, name, piece)
 			}
-			rest = rest[j+1:]
 		default:
-			l.validf(ln, "%s %q: %s is not a placeholder; use one of %s {tag:KEY}, or leave the braces out", key, name, ph, strings.Join(LogNamePlaceholders, " "))
-			rest = rest[j+1:]
+			l.validf(ln, "%s %q: %s is not a placeholder; use one of %s {tag:KEY}, or leave the braces out", key, name, piece, strings.Join(LogNamePlaceholders, " "))
 		}
-	}
+	})
 	lit := literal.String()
 	if !chars.MatchString(lit) {
 		var bad []string

@@ -198,23 +198,12 @@ func (s *Shipper) expand(name, path string) string {
 	}
 	in := s.o.Instance
 	var b strings.Builder
-	for rest := name; rest != ""; {
-		i := strings.IndexByte(rest, '{')
-		if i < 0 {
-			b.WriteString(rest)
-			break
+	config.SplitLogName(name, func(piece string, placeholder bool) {
+		if !placeholder {
+			b.WriteString(piece)
+			return
 		}
-		b.WriteString(rest[:i])
-		rest = rest[i:]
-		j := strings.IndexByte(rest, '}')
-		if j < 0 || strings.Contains(rest[1:j], "{") {
-			b.WriteByte('{') // "{a{b}": the first brace is text, as validate reads it
-			rest = rest[1:]
-			continue
-		}
-		ph := rest[:j+1]
-		rest = rest[j+1:]
-		switch ph {
+		switch piece {
 		case "{instance_id}":
 			b.WriteString(in.InstanceID)
 		case "{hostname}", "{local_hostname}":
@@ -234,13 +223,13 @@ func (s *Shipper) expand(name, path string) string {
 		case "{region}":
 			b.WriteString(in.Region)
 		default:
-			if key, ok := config.LogNameTag(ph); ok {
+			if key, ok := config.LogNameTag(piece); ok {
 				b.WriteString(logNameSafe(s.o.Tags[key]))
 			} else {
-				b.WriteString(ph)
+				b.WriteString(piece)
 			}
 		}
-	}
+	})
 	return b.String()
 }
 

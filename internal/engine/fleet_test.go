@@ -53,7 +53,7 @@ func fp(v string) string { return fleet.Fingerprint([]byte(v)) }
 
 // startRollout starts an engine whose one rule, release, has a rollout [1, 100%], gated by
 // a fake fleet.
-func startRollout(t *testing.T) (*harness, *fakeFleet) {
+func startRollout(t *testing.T, await ...string) (*harness, *fakeFleet) {
 	t.Helper()
 	cfg := testConfig(t, config.WatchRule{Name: "release", Metadata: "release",
 		Rollout: &config.Rollout{Steps: []fleet.Step{{Count: 1}, {Percent: 100}}}})
@@ -64,7 +64,7 @@ func startRollout(t *testing.T) (*harness, *fakeFleet) {
 	if err != nil || warn != nil {
 		t.Fatal(err, warn)
 	}
-	return startFull(t, cfg, dir, clk, st, store, nil, nil, func(o *engine.Options) { o.Fleet = ff }), ff
+	return startFull(t, cfg, dir, clk, st, store, await, nil, func(o *engine.Options) { o.Fleet = ff }), ff
 }
 
 // A rule with a rollout: setup deploys what is there without asking the gate (an instance
@@ -124,7 +124,10 @@ func TestRolloutGate(t *testing.T) {
 // An instance in no Auto Scaling group and no stack has no peers to watch: a rule with a
 // rollout deploys at once, the instance being a fleet of one, without asking the gate.
 func TestRolloutWithNoPeersIsAFleetOfOne(t *testing.T) {
-	h, ff := startRollout(t)
+	// The engine waits for the three first reports, as the agent's does: otherwise setup
+	// could start before the metadata is read, and the release's first reading would
+	// queue a deploy of v1 of its own, ahead of the v2 this test waits for.
+	h, ff := startRollout(t, "identity", "metadata", "peers")
 	h.update(identity(self))
 	h.update(meta("release", `"v1"`))
 	h.update(source.Update{Source: "peers", Detail: source.NoPeers, NoPeers: true})

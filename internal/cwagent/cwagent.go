@@ -6,6 +6,7 @@ package cwagent
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -73,21 +74,22 @@ func Translate(data []byte, source string) (*Result, error) {
 
 	for i, k := range root.keys {
 		v := root.vals[i]
+		p := join("", k)
 		switch k {
 		case "agent":
-			t.agent(k, v)
+			t.agent(p, v)
 		case "metrics":
-			t.metrics(k, v)
+			t.metrics(p, v)
 		case "logs":
-			t.logs(k, v)
+			t.logs(p, v)
 		case "traces":
-			t.unsupported(k, "stackhand sends no X-Ray traces; keep the CloudWatch agent (or the X-Ray daemon) for traces")
+			t.unsupported(p, "stackhand sends no X-Ray traces; keep the CloudWatch agent (or the X-Ray daemon) for traces")
 		case "opentelemetry":
-			t.unsupported(k, "stackhand has no OTLP pipeline; keep the CloudWatch agent or an OpenTelemetry collector for it")
+			t.unsupported(p, "stackhand has no OTLP pipeline; keep the CloudWatch agent or an OpenTelemetry collector for it")
 		case "csm":
-			t.unsupported(k, "client-side monitoring is not collected by stackhand; leave it to the CloudWatch agent")
+			t.unsupported(p, "client-side monitoring is not collected by stackhand; leave it to the CloudWatch agent")
 		default:
-			t.unknown(k)
+			t.unknown(p)
 		}
 	}
 	return t.res, nil
@@ -114,6 +116,17 @@ func (t *translator) unsupported(path, format string, args ...any) int {
 
 func (t *translator) errorf(path, format string, args ...any) int {
 	return t.add(path, Error, format, args...)
+}
+
+// dropped marks what the findings after at said was mapped, now that the entry or family
+// at holds is left out: nothing of it reaches stackhand's config.
+func (t *translator) dropped(at int) {
+	for i := at + 1; i < len(t.res.Findings); i++ {
+		if f := &t.res.Findings[i]; f.Kind == Mapped {
+			f.Kind = Unsupported
+			f.Detail = "not translated, as " + t.res.Findings[at].Path + " is left out: fix that, and this maps too"
+		}
+	}
 }
 
 func (t *translator) unknown(path string) {
@@ -184,7 +197,7 @@ func (t *translator) agent(path string, v *node) {
 		return
 	}
 	for i, k := range v.keys {
-		p := path + "." + k
+		p := join(path, k)
 		val := v.vals[i]
 		switch k {
 		case "metrics_collection_interval":
@@ -218,3 +231,17 @@ func (t *translator) agent(path string, v *node) {
 // placeholders are the names the agent expands in log group and stream names; stackhand
 // expands the same ones, so they pass through.
 var placeholders = []string{"{instance_id}", "{hostname}", "{ip_address}", "{local_hostname}"}
+
+// plainKey is a key a path can show after a dot; any other is shown as ["key"].
+var plainKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// join appends key to a JSON path.
+func join(path, key string) string {
+	switch {
+	case !plainKey.MatchString(key):
+		return path + "[" + strconv.Quote(key) + "]"
+	case path == "":
+		return key
+	}
+	return path + "." + key
+}

@@ -215,14 +215,14 @@ func TestWrongTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"metrics.metrics_collected.cpu.measurement":                 Error,
-		"metrics.metrics_collected.cpu.totalcpu":                    Error,
-		"metrics.metrics_collected.procstat":                        Error,
-		"metrics.append_dimensions":                                 Error,
-		"logs.force_flush_interval":                                 Error,
-		"logs.logs_collected.files.collect_list[0].file_path":       Error,
-		"logs.logs_collected.files.collect_list[0]":                 Error,
-		"logs.logs_collected.files.collect_list[0].log_group_name": Mapped,
+		"metrics.metrics_collected.cpu.measurement":                Error,
+		"metrics.metrics_collected.cpu.totalcpu":                   Error,
+		"metrics.metrics_collected.procstat":                       Error,
+		"metrics.append_dimensions":                                Error,
+		"logs.force_flush_interval":                                Error,
+		"logs.logs_collected.files.collect_list[0].file_path":      Error,
+		"logs.logs_collected.files.collect_list[0]":                Error,
+		"logs.logs_collected.files.collect_list[0].log_group_name": Unsupported,
 	}
 	got := map[string]string{}
 	for _, f := range res.Findings {

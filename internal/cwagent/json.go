@@ -138,7 +138,7 @@ func syntaxError(data []byte, dec *json.Decoder, err error) error {
 	if errors.As(err, &se) {
 		off = se.Offset
 	}
-	msg := err.Error()
+	msg := err.Error() + "; fix the JSON there (a comma before ] or }, or a missing comma or quote, is the usual cause)"
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		off = int64(len(data))
 		msg = "the JSON ends early: a closing } or ] or a value is missing"

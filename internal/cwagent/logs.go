@@ -23,7 +23,7 @@ func (t *translator) logs(path string, v *node) {
 	}
 	stream := ""
 	for i, k := range v.keys {
-		p := path + "." + k
+		p := join(path, k)
 		val := v.vals[i]
 		switch k {
 		case "logs_collected":
@@ -65,7 +65,7 @@ func (t *translator) logsCollected(path string, v *node) {
 		return
 	}
 	for i, k := range v.keys {
-		p := path + "." + k
+		p := join(path, k)
 		val := v.vals[i]
 		switch k {
 		case "files":
@@ -73,7 +73,7 @@ func (t *translator) logsCollected(path string, v *node) {
 				continue
 			}
 			for j, fk := range val.keys {
-				fp := p + "." + fk
+				fp := join(p, fk)
 				if fk != "collect_list" {
 					t.unknown(fp)
 					continue
@@ -117,9 +117,9 @@ func (t *translator) logFile(path, key string, v *node) (config.LogFile, bool) {
 		return val.text, true
 	}
 	for i, k := range v.keys {
-		p := path + "." + k
+		p := join(path, k)
 		val := v.vals[i]
-		to := key + "." + k
+		to := join(key, k)
 		switch k {
 		case "file_path":
 			s, good := str(p, val, `"/var/log/app/*.log"`)
@@ -229,9 +229,11 @@ func (t *translator) logFile(path, key string, v *node) (config.LogFile, bool) {
 	switch {
 	case !ok:
 		t.res.Findings[at] = Finding{path, Error, "cannot be shipped until the errors below are fixed; it is left out"}
+		t.dropped(at)
 		return f, false
 	case f.FilePath == "":
 		t.res.Findings[at] = Finding{path, Error, `has no file_path; write the file (or a glob such as "/var/log/app/*.log") to ship; the entry is left out`}
+		t.dropped(at)
 		return f, false
 	case f.LogGroupName == "":
 		// The agent's default: the file path up to its last dot.
@@ -241,6 +243,7 @@ func (t *translator) logFile(path, key string, v *node) (config.LogFile, bool) {
 		}
 		if g == "" || !logGroupChars.MatchString(g) {
 			t.res.Findings[at] = Finding{path, Error, fmt.Sprintf("has no log_group_name, and the agent's default (the file path up to its last dot, %q) is not a name CloudWatch Logs accepts; write log_group_name; the entry is left out", g)}
+			t.dropped(at)
 			return f, false
 		}
 		f.LogGroupName = g
@@ -262,7 +265,7 @@ func (t *translator) filters(path, to string, v *node) []config.LogFilter {
 		var flt config.LogFilter
 		good := true
 		for j, k := range it.keys {
-			kp := p + "." + k
+			kp := join(p, k)
 			val := it.vals[j]
 			switch k {
 			case "type":

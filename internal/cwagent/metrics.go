@@ -30,7 +30,7 @@ func (t *translator) metrics(path string, v *node) {
 	}
 	m := &t.res.Metrics
 	for i, k := range v.keys {
-		p := path + "." + k
+		p := join(path, k)
 		val := v.vals[i]
 		switch k {
 		case "namespace":
@@ -68,7 +68,7 @@ func (t *translator) appendDimensions(path string, v *node) {
 	}
 	dims := map[string]string{}
 	for i, k := range v.keys {
-		p := path + "." + k
+		p := join(path, k)
 		val := v.vals[i]
 		if t.wrongType(p, val, kString, `"${aws:InstanceId}"`) {
 			continue
@@ -92,7 +92,7 @@ func (t *translator) metricsCollected(path string, v *node) {
 	t.mapped(path, "metrics.enabled: true (stackhand then always publishes mem_used_percent, mem_available_percent, mem_used, mem_total, swap_used_percent, disk_used_percent, disk_free and disk_inodes_free, whether listed or not)")
 	m := &t.res.Metrics
 	for i, k := range v.keys {
-		p := path + "." + k
+		p := join(path, k)
 		val := v.vals[i]
 		switch k {
 		case "mem", "swap", "disk":
@@ -170,7 +170,7 @@ func (t *translator) fixedFamily(path, family string, v *node) {
 	}
 	t.mapped(path, "metrics.enabled: stackhand always collects %s (%s)", family, family+"_"+strings.Join(fixed[family], ", "+family+"_"))
 	for i, k := range v.keys {
-		p := path + "." + k
+		p := join(path, k)
 		val := v.vals[i]
 		if t.common(p, k, val) {
 			continue
@@ -239,7 +239,7 @@ func (t *translator) measurement(path string, v *node) (config.Measurement, bool
 	ok := true
 	for i, k := range v.keys {
 		val := v.vals[i]
-		p := path + "." + k
+		p := join(path, k)
 		var dst *string
 		switch k {
 		case "name":
@@ -258,7 +258,7 @@ func (t *translator) measurement(path string, v *node) (config.Measurement, bool
 		}
 		*dst = val.text
 		if k == "unit" && !slices.Contains(cloudWatchUnits, val.text) {
-			t.errorf(p, "%q is not a CloudWatch unit; use one of %s", val.text, strings.Join(cloudWatchUnits, ", "))
+			t.errorf(p, "%q is not a CloudWatch unit, so the measurement is left out; use one of %s", val.text, strings.Join(cloudWatchUnits, ", "))
 			ok = false
 		}
 	}
@@ -320,7 +320,7 @@ func (t *translator) cpu(path string, v *node) (*config.MetricsCPU, bool) {
 	c := &config.MetricsCPU{}
 	ok := true
 	for i, k := range v.keys {
-		p := path + "." + k
+		p := join(path, k)
 		val := v.vals[i]
 		if t.common(p, k, val) {
 			continue
@@ -348,7 +348,8 @@ func (t *translator) cpu(path string, v *node) (*config.MetricsCPU, bool) {
 		}
 	}
 	if !ok {
-		t.res.Findings[at] = Finding{path, Unsupported, "none of its measurements is one stackhand collects, so metrics.cpu stays off"}
+		t.res.Findings[at] = Finding{path, Unsupported, "its measurement list keeps nothing stackhand collects (see below), so metrics.cpu stays off"}
+		t.dropped(at)
 		return nil, false
 	}
 	return c, true
@@ -363,7 +364,7 @@ func (t *translator) devices(path, family string, v *node) (*config.MetricsDevic
 	d := &config.MetricsDevices{}
 	ok := true
 	for i, k := range v.keys {
-		p := path + "." + k
+		p := join(path, k)
 		val := v.vals[i]
 		if t.common(p, k, val) {
 			continue
@@ -381,7 +382,8 @@ func (t *translator) devices(path, family string, v *node) (*config.MetricsDevic
 		}
 	}
 	if !ok {
-		t.res.Findings[at] = Finding{path, Unsupported, "none of its measurements is one stackhand collects, so " + key + " stays off"}
+		t.res.Findings[at] = Finding{path, Unsupported, "its measurement list keeps nothing stackhand collects (see below), so " + key + " stays off"}
+		t.dropped(at)
 		return nil, false
 	}
 	return d, true
@@ -396,7 +398,7 @@ func (t *translator) fields(path, family string, v *node) (*config.MetricsFields
 	f := &config.MetricsFields{}
 	ok := true
 	for i, k := range v.keys {
-		p := path + "." + k
+		p := join(path, k)
 		val := v.vals[i]
 		if t.common(p, k, val) {
 			continue
@@ -408,7 +410,8 @@ func (t *translator) fields(path, family string, v *node) (*config.MetricsFields
 		t.unknown(p)
 	}
 	if !ok {
-		t.res.Findings[at] = Finding{path, Unsupported, "none of its measurements is one stackhand collects, so " + key + " stays off"}
+		t.res.Findings[at] = Finding{path, Unsupported, "its measurement list keeps nothing stackhand collects (see below), so " + key + " stays off"}
+		t.dropped(at)
 		return nil, false
 	}
 	return f, true
@@ -428,7 +431,7 @@ func (t *translator) procstat(path string, v *node) {
 		var ps config.MetricsProcstat
 		ok, finders := true, 0
 		for j, k := range it.keys {
-			kp := p + "." + k
+			kp := join(p, k)
 			val := it.vals[j]
 			if t.common(kp, k, val) {
 				continue
@@ -459,8 +462,10 @@ func (t *translator) procstat(path string, v *node) {
 		switch {
 		case finders != 1:
 			t.res.Findings[at] = Finding{p, Error, fmt.Sprintf("sets %d of pid_file, exe and pattern; set exactly one (make one entry for each); the entry is left out", finders)}
+			t.dropped(at)
 		case !ok:
-			t.res.Findings[at] = Finding{p, Unsupported, "none of its measurements is one stackhand collects; the entry is left out"}
+			t.res.Findings[at] = Finding{p, Unsupported, "its measurement list keeps nothing stackhand collects (see below); the entry is left out"}
+			t.dropped(at)
 		default:
 			t.res.Metrics.Procstat = append(t.res.Metrics.Procstat, ps)
 		}

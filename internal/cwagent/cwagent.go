@@ -72,6 +72,7 @@ func Translate(data []byte, source string) (*Result, error) {
 	t.res.Metrics.Interval = config.Duration(t.interval)
 	t.res.Metrics.HighResolution = t.interval < time.Minute
 
+	t.duplicates("", root)
 	for i, k := range root.keys {
 		v := root.vals[i]
 		p := join("", k)
@@ -116,6 +117,20 @@ func (t *translator) unsupported(path, format string, args ...any) int {
 
 func (t *translator) errorf(path, format string, args ...any) int {
 	return t.add(path, Error, format, args...)
+}
+
+// duplicates reports the keys written twice in one object, anywhere in the document,
+// before the rest: which one counts is easy to misread.
+func (t *translator) duplicates(path string, n *node) {
+	for _, k := range n.dups {
+		t.errorf(join(path, k), "is written more than once in one object; the agent keeps the last, and so does this translation: remove the others")
+	}
+	for i, k := range n.keys {
+		t.duplicates(join(path, k), n.vals[i])
+	}
+	for i, it := range n.items {
+		t.duplicates(fmt.Sprintf("%s[%d]", path, i), it)
+	}
 }
 
 // dropped marks what the findings after at said was mapped, now that the entry or family

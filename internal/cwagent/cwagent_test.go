@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -109,8 +110,22 @@ func TestTranslatedConfigsValidate(t *testing.T) {
 			if err != nil {
 				t.Fatalf("stackhand refuses the translation: %v\n%s", err, y)
 			}
-			if cfg.Metrics.Enabled == nil && res.Metrics.Enabled != nil {
-				t.Errorf("metrics.enabled was lost on the way through YAML")
+			// What stackhand read back is what was translated.
+			m := cfg.Metrics
+			if (m.Enabled != nil && *m.Enabled) != (res.Metrics.Enabled != nil && *res.Metrics.Enabled) ||
+				m.Interval != res.Metrics.Interval || m.Namespace != res.Metrics.Namespace ||
+				!reflect.DeepEqual(m.CPU, res.Metrics.CPU) || len(m.Procstat) != len(res.Metrics.Procstat) ||
+				len(m.AppendDimensions) != len(res.Metrics.AppendDimensions) {
+				t.Errorf("metrics read back differ:\n got %+v\nwant %+v", m, res.Metrics)
+			}
+			if len(cfg.Logs.Files) != len(res.Logs.Files) {
+				t.Fatalf("%d logs.files read back, want %d", len(cfg.Logs.Files), len(res.Logs.Files))
+			}
+			for i, f := range cfg.Logs.Files {
+				w := res.Logs.Files[i]
+				if f.LogGroupName != w.LogGroupName || f.TimestampFormat != w.TimestampFormat || len(f.Filters) != len(w.Filters) {
+					t.Errorf("logs.files[%d] read back %+v, want %+v", i, f, w)
+				}
 			}
 		})
 	}
@@ -203,6 +218,20 @@ func TestMalformed(t *testing.T) {
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("Translate(%q) error = %v, want prefix %q", tc.in, err, tc.want)
 		}
+	}
+}
+
+func TestDuplicateKeys(t *testing.T) {
+	in := `{"metrics": {"namespace": "A", "metrics_collected": {}, "namespace": "B"}}`
+	res, err := Translate([]byte(in), "src")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Metrics.Namespace != "B" {
+		t.Errorf("namespace = %q, want the last one written, B", res.Metrics.Namespace)
+	}
+	if f := res.Findings[0]; f.Path != "metrics.namespace" || f.Kind != Error {
+		t.Errorf("first finding = %v, want an error at metrics.namespace", f)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // node is one JSON value with its object keys kept in document order: findings follow the
@@ -17,6 +18,9 @@ type node struct {
 	items []*node  // array
 	text  string   // string, or a number as written
 	b     bool     // bool
+	// dups are the keys written more than once in this object; keys and vals hold the
+	// last of each, which is the one the agent (encoding/json into a map) keeps.
+	dups []string
 }
 
 type kind int
@@ -96,6 +100,13 @@ func parseValue(dec *json.Decoder) (*node, error) {
 				v, err := parseValue(dec)
 				if err != nil {
 					return nil, err
+				}
+				if i := slices.Index(n.keys, k); i >= 0 {
+					n.keys = slices.Delete(n.keys, i, i+1)
+					n.vals = slices.Delete(n.vals, i, i+1)
+					if !slices.Contains(n.dups, k) {
+						n.dups = append(n.dups, k)
+					}
 				}
 				n.keys = append(n.keys, k)
 				n.vals = append(n.vals, v)

@@ -213,10 +213,11 @@ func TestMalformed(t *testing.T) {
 		{`{} {}`, "src:1:4: more data"},
 		{`[1, 2]`, "src: the configuration is a list"},
 		{`"x"`, "src: the configuration is a string"},
+		{strings.Repeat("[", 1_000_000), "src:1:101: objects and lists nest more than 100 deep"},
 	} {
 		_, err := Translate([]byte(tc.in), "src")
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
-			t.Errorf("Translate(%q) error = %v, want prefix %q", tc.in, err, tc.want)
+			t.Errorf("Translate(%.40q) error = %.200v, want prefix %q", tc.in, err, tc.want)
 		}
 	}
 }

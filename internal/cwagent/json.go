@@ -68,7 +68,7 @@ func (n *node) get(key string) *node {
 func parse(data []byte) (*node, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	n, err := parseValue(dec)
+	n, err := parseValue(dec, 0)
 	if err != nil {
 		return nil, syntaxError(data, dec, err)
 	}
@@ -81,10 +81,20 @@ func parse(data []byte) (*node, error) {
 	return n, nil
 }
 
-func parseValue(dec *json.Decoder) (*node, error) {
+// maxDepth bounds nesting, so that a hostile document cannot exhaust the stack; the
+// agent's own configuration nests six levels deep.
+const maxDepth = 100
+
+// errTooDeep is reported at the offset where the nesting went past maxDepth.
+var errTooDeep = fmt.Errorf("objects and lists nest more than %d deep here; the agent's configuration never does: this is not one", maxDepth)
+
+func parseValue(dec *json.Decoder, depth int) (*node, error) {
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, err
+	}
+	if d, ok := tok.(json.Delim); ok && (d == '{' || d == '[') && depth >= maxDepth {
+		return nil, errTooDeep
 	}
 	switch t := tok.(type) {
 	case json.Delim:
@@ -97,7 +107,7 @@ func parseValue(dec *json.Decoder) (*node, error) {
 					return nil, err
 				}
 				k, _ := kt.(string)
-				v, err := parseValue(dec)
+				v, err := parseValue(dec, depth+1)
 				if err != nil {
 					return nil, err
 				}
@@ -118,7 +128,7 @@ func parseValue(dec *json.Decoder) (*node, error) {
 		case '[':
 			n := &node{kind: kArray}
 			for dec.More() {
-				v, err := parseValue(dec)
+				v, err := parseValue(dec, depth+1)
 				if err != nil {
 					return nil, err
 				}
@@ -150,6 +160,9 @@ func syntaxError(data []byte, dec *json.Decoder, err error) error {
 		off = se.Offset
 	}
 	msg := err.Error() + "; fix the JSON there (a comma before ] or }, or a missing comma or quote, is the usual cause)"
+	if errors.Is(err, errTooDeep) {
+		off, msg = off-1, err.Error() // at the bracket that went too deep
+	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		off = int64(len(data))
 		msg = "the JSON ends early: a closing } or ] or a value is missing"

@@ -184,7 +184,7 @@ func TestLogsEveryKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	fs := res.Logs.Files
-	if len(fs) != 3 {
+	if len(fs) != 4 {
 		t.Fatalf("files = %+v", fs)
 	}
 	want := config.LogFile{FilePath: "/var/log/app/app.log", LogGroupName: "/app/{instance_id}", LogStreamName: "{hostname}-{ip_address}",

@@ -133,6 +133,12 @@ func (t *translator) logFile(path, key string, v *node) (config.LogFile, bool) {
 				continue
 			}
 			f.FilePath = s
+			if strings.Contains(s, "**") {
+				// The agent's glob library reads ** as any depth of directories;
+				// stackhand's filepath.Glob reads it as *, one level.
+				t.unsupported(p, "%s: %s as written, but stackhand's ** matches within one directory level, not the whole tree below: write one entry for each directory level wanted", to, s)
+				continue
+			}
 			t.mapped(p, "%s: %s", to, s)
 		case "log_group_name", "log_stream_name":
 			s, good := str(p, val, `"{instance_id}"`)
@@ -236,18 +242,18 @@ func (t *translator) logFile(path, key string, v *node) (config.LogFile, bool) {
 		t.dropped(at)
 		return f, false
 	case f.LogGroupName == "":
-		// The agent's default: the file path up to its last dot.
+		// The agent's documented default: the file path up to its final dot.
 		g := f.FilePath
-		if i := strings.LastIndexByte(g, '.'); i > strings.LastIndexByte(g, '/') {
+		if i := strings.LastIndexByte(g, '.'); i >= 0 {
 			g = g[:i]
 		}
 		if g == "" || !logGroupChars.MatchString(g) {
-			t.res.Findings[at] = Finding{path, Error, fmt.Sprintf("has no log_group_name, and the agent's default (the file path up to its last dot, %q) is not a name CloudWatch Logs accepts; write log_group_name; the entry is left out", g)}
+			t.res.Findings[at] = Finding{path, Error, fmt.Sprintf("has no log_group_name, and the agent's default (the file path up to its final dot, %q) is not a name CloudWatch Logs accepts; write log_group_name; the entry is left out", g)}
 			t.dropped(at)
 			return f, false
 		}
 		f.LogGroupName = g
-		t.res.Findings[at].Detail = fmt.Sprintf("%s, with log_group_name %s (the agent's default: the file path up to its last dot)", key, g)
+		t.res.Findings[at].Detail = fmt.Sprintf("%s, with log_group_name %s (the agent's default: the file path up to its final dot)", key, g)
 	}
 	return f, true
 }

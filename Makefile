@@ -109,7 +109,7 @@ FUZZ_TARGETS := ./internal/cfnpath:FuzzParse ./internal/cfnpath:FuzzLookup \
 	./internal/state:FuzzDecode ./internal/source:FuzzParseRequest ./internal/source:FuzzLocalFiles \
 	./internal/logship:FuzzRecordReader ./internal/archive:FuzzExtract \
 	./internal/cfninit:FuzzParse ./internal/cfninit:FuzzRender ./internal/cfnboot:FuzzSplitCommandLine \
-	./internal/release:FuzzReleaseName
+	./internal/release:FuzzReleaseName ./internal/cwagent:FuzzTranslate
 # Go's fuzzer can stop a short run with "context deadline exceeded" and no failing input
 # when a busy machine slows its warm-up over the cached corpus; such a run is tried once
 # more (its cache is warm then). A failing input always fails.

@@ -13,7 +13,8 @@ import (
 )
 
 func cmdRun(env Env, args []string) int {
-	fs, cfgPath := flags(env, "run", "run [--config PATH] [--cfn-hup-dir DIR] [--log-level LEVEL]")
+	fs, cfgPath := flags(env, "run", "run [--config PATH] [--cfn-hup-dir DIR] [--cwagent-config FILE] [--log-level LEVEL]")
+	cwPath := fs.String("cwagent-config", "", "take the logs and metrics sections from the CloudWatch agent's JSON configuration `FILE`")
 	cfnHup := fs.String("cfn-hup-dir", "", "read cfn-hup's cfn-hup.conf and hooks.d/*.conf from `DIR` (default: "+cfnHupDefaultDir()+" when it exists, in aws mode)")
 	level := fs.String("log-level", "info", "`LEVEL`: debug, info, warn or error")
 	if code := parse(env, fs, args); code >= 0 {
@@ -26,18 +27,23 @@ func cmdRun(env Env, args []string) int {
 	hangups, stopHangups := service.Hangups()
 	defer stopHangups()
 
-	ld, err := loadConfig(*cfgPath, *cfnHup)
-	if err != nil {
-		return fail(env, ExitFailed, "%v", err)
-	}
-	cfg, warnings := ld.cfg, ld.warnings
-	reload := func() (*config.Config, []string, error) {
+	load := func() (*config.Config, []string, error) {
 		ld, err := loadConfig(*cfgPath, *cfnHup)
+		if err == nil && *cwPath != "" {
+			err = ld.addCWAgent(*cwPath)
+		}
 		if err != nil {
 			return nil, nil, err
 		}
-		return ld.cfg, ld.warnings, nil
+		// A key of the agent's configuration that could not be read is left out, and the
+		// rest runs; validate fails on it.
+		return ld.cfg, append(ld.warnings, ld.cwProblems...), nil
 	}
+	cfg, warnings, err := load()
+	if err != nil {
+		return fail(env, ExitFailed, "%v", err)
+	}
+	reload := load
 	for {
 		if err := agent.PrepareDirs(cfg); err != nil {
 			return fail(env, ExitFailed, "%v", err)

@@ -15,18 +15,23 @@ import (
 )
 
 func cmdValidate(env Env, args []string) int {
-	fs, cfgPath := flags(env, "validate", "validate [--config PATH] [--cfn-hup-dir DIR]")
+	fs, cfgPath := flags(env, "validate", "validate [--config PATH] [--cfn-hup-dir DIR] [--cwagent-config FILE]")
+	cwPath := fs.String("cwagent-config", "", "also check the CloudWatch agent's JSON configuration `FILE` and print what each of its keys becomes")
 	cfnHup := fs.String("cfn-hup-dir", "", "also check cfn-hup's configuration in `DIR` (default: "+cfnHupDefaultDir()+" when it exists, in aws mode)")
 	if code := parse(env, fs, args); code >= 0 {
 		return code
 	}
 	ld, err := loadConfig(*cfgPath, *cfnHup)
+	if err == nil && *cwPath != "" {
+		err = ld.addCWAgent(*cwPath)
+	}
 	if err != nil {
 		fmt.Fprintln(env.Stdout, err)
 		fmt.Fprintln(env.Stdout, "\nvalidate: the configuration has problems; nothing was started")
 		return ExitFailed
 	}
 	problems, warnings := checkHooks(ld.cfg)
+	problems = append(problems, ld.cwProblems...)
 	if _, err := os.Stat(ld.cfg.HooksDir); err != nil && ld.cfg.CfnHupOnly {
 		warnings = nil // a cfn-hup-only setup never had a hooks directory
 	}
@@ -35,6 +40,12 @@ func cmdValidate(env Env, args []string) int {
 		fmt.Fprintln(env.Stdout, "warning: "+w)
 	}
 	printCfnHupRules(env.Stdout, ld)
+	if len(ld.cwFindings) > 0 {
+		fmt.Fprintf(env.Stdout, "the CloudWatch agent's configuration %s, key by key:\n", *cwPath)
+		for _, f := range ld.cwFindings {
+			fmt.Fprintln(env.Stdout, "  "+f.String())
+		}
+	}
 	for _, p := range problems {
 		fmt.Fprintln(env.Stdout, p)
 	}

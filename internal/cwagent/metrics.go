@@ -348,8 +348,7 @@ func (t *translator) cpu(path string, v *node) (*config.MetricsCPU, bool) {
 		}
 	}
 	if !ok {
-		t.res.Findings[at] = Finding{path, Unsupported, "its measurement list keeps nothing stackhand collects (see below), so metrics.cpu stays off"}
-		t.dropped(at)
+		t.familyOff(at, path, "metrics.cpu")
 		return nil, false
 	}
 	return c, true
@@ -382,8 +381,7 @@ func (t *translator) devices(path, family string, v *node) (*config.MetricsDevic
 		}
 	}
 	if !ok {
-		t.res.Findings[at] = Finding{path, Unsupported, "its measurement list keeps nothing stackhand collects (see below), so " + key + " stays off"}
-		t.dropped(at)
+		t.familyOff(at, path, key)
 		return nil, false
 	}
 	return d, true
@@ -410,8 +408,7 @@ func (t *translator) fields(path, family string, v *node) (*config.MetricsFields
 		t.unknown(p)
 	}
 	if !ok {
-		t.res.Findings[at] = Finding{path, Unsupported, "its measurement list keeps nothing stackhand collects (see below), so " + key + " stays off"}
-		t.dropped(at)
+		t.familyOff(at, path, key)
 		return nil, false
 	}
 	return f, true
@@ -470,4 +467,12 @@ func (t *translator) procstat(path string, v *node) {
 			t.res.Metrics.Procstat = append(t.res.Metrics.Procstat, ps)
 		}
 	}
+}
+
+// familyOff turns the finding at (the family at path, first written as mapped) into why
+// key stays off: none of its measurements is one stackhand collects. The findings of the
+// keys inside it are dropped with it.
+func (t *translator) familyOff(at int, path, key string) {
+	t.res.Findings[at] = Finding{path, Unsupported, "its measurement list keeps nothing stackhand collects (see below), so " + key + " stays off"}
+	t.dropped(at)
 }

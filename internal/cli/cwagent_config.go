@@ -10,6 +10,7 @@ import (
 
 	"github.com/stackhand/stackhand/internal/config"
 	"github.com/stackhand/stackhand/internal/cwagent"
+	"github.com/stackhand/stackhand/internal/trust"
 )
 
 // addCWAgent makes the logs and metrics sections of the CloudWatch agent's JSON
@@ -19,7 +20,10 @@ import (
 // are not merged. What the agent's configuration holds that stackhand does not run is a
 // warning (the rest runs); a key it could not read is in ld.cwProblems.
 func (ld *loaded) addCWAgent(path string) error {
-	data, err := os.ReadFile(path)
+	// It names the files the agent reads and ships as root: checked as stackhand.yaml is,
+	// owned by root (or the agent's user) and writable by no one else, through every
+	// directory above it.
+	data, err := trust.ReadFile(path, "the CloudWatch agent's configuration "+path, os.Geteuid())
 	if err != nil {
 		return fmt.Errorf("--cwagent-config: %w", err)
 	}

@@ -44,6 +44,17 @@ func TestValidateCWAgentConfig(t *testing.T) {
 	r = run(t, "validate", "--config", cfg, "--cwagent-config", cw)
 	r.check(t, ExitFailed, []string{"translates to sections stackhand refuses", `"bad group*" has characters CloudWatch Logs refuses`}, nil)
 
+	// Another user's write would choose the files root ships: a group-writable file is
+	// refused, as stackhand.yaml would be.
+	if err := os.Chmod(cw, 0o664); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, "validate", "--config", cfg, "--cwagent-config", cw)
+	r.check(t, ExitFailed, []string{"--cwagent-config: the CloudWatch agent's configuration " + cw, "writable by group"}, nil)
+	if err := os.Chmod(cw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
 	both := localConfig(t, "logs:\n  files:\n    - file_path: /b\n      log_group_name: b\n")
 	write(`{"logs": {"logs_collected": {"files": {"collect_list": [{"file_path": "/a", "log_group_name": "a"}]}}}}`)
 	r = run(t, "validate", "--config", both, "--cwagent-config", cw)

@@ -220,7 +220,7 @@ func parsePidStat(data []byte) (ps pidStat, why string) {
 			return ps, fmt.Sprintf("%d fields after comm, want at least 22", i)
 		}
 		if i == 0 {
-			if len(f) != 1 {
+			if len(f) != 1 || !(f[0] >= 'A' && f[0] <= 'Z' || f[0] >= 'a' && f[0] <= 'z') {
 				return ps, fmt.Sprintf("state %q is not one letter", f)
 			}
 			ps.state = f[0]

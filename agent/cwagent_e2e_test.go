@@ -4,8 +4,12 @@ package main
 
 import (
 	"fmt"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -59,4 +63,46 @@ func TestAWSRunOnCWAgentConfig(t *testing.T) {
 		}
 	}
 	noRejectedCalls(t, w.aws, "monitoring")
+}
+
+// TestSIGHUPRereadsTheCWAgentConfig: SIGHUP reads the CloudWatch agent's configuration
+// again, as it does stackhand.yaml: a file added to its collect_list is shipped after it.
+func TestSIGHUPRereadsTheCWAgentConfig(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	first, second := filepath.Join(dir, "first.log"), filepath.Join(dir, "second.log")
+	appendSeq(t, first, "", 1, 10)
+	appendSeq(t, second, "", 1, 20)
+	cw := filepath.Join(dir, "amazon-cloudwatch-agent.json")
+	write := func(paths ...string) {
+		t.Helper()
+		var entries []string
+		for _, p := range paths {
+			entries = append(entries, fmt.Sprintf(`{"file_path": %q, "log_group_name": "/cw/%s", "log_stream_name": "s"}`, p, filepath.Base(p)))
+		}
+		doc := `{"logs": {"force_flush_interval": 1, "logs_collected": {"files": {"collect_list": [` + strings.Join(entries, ", ") + `]}}}}`
+		if err := os.WriteFile(cw, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(first)
+	w := newWorld(t, "")
+	a := w.startCmd(exec.Command(binPath, "run", "--config", w.cfg, "--cwagent-config", cw))
+	w.within(30*time.Second, "first.log in local.dir/logs", a, func() bool { return countLocalLines(w, "/cw/first.log", "s") == 10 })
+	if countLocalLines(w, "/cw/second.log", "s") != 0 {
+		t.Fatal("second.log shipped before the configuration named it")
+	}
+	write(first, second)
+	a.cmd.Process.Signal(syscall.SIGHUP)
+	w.within(30*time.Second, "second.log shipped after SIGHUP", a, func() bool { return countLocalLines(w, "/cw/second.log", "s") == 20 })
+	if code := a.stop(); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+}
+
+// countLocalLines counts the events mode local wrote for a stream
+// (local.dir/logs/<group>/<stream>.jsonl, each name path-escaped).
+func countLocalLines(w *world, group, stream string) int {
+	b, _ := os.ReadFile(filepath.Join(w.local, "logs", url.PathEscape(group), url.PathEscape(stream)+".jsonl"))
+	return strings.Count(string(b), "\n")
 }

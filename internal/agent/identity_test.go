@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"net"
 	"os"
 	"testing"
 
@@ -21,6 +22,10 @@ func TestConfiguredIdentityDefaultsToHostName(t *testing.T) {
 	in := configuredIdentity(c, "eu-west-1")
 	if in.InstanceID != host || in.Hostname != host || in.Region != "eu-west-1" || in.Stack != "shop" || in.LogicalID != "Web" {
 		t.Errorf("identity %+v, want the host name %q as its id", in, host)
+	}
+	// {ip_address}: an IPv4 address of an interface that is up, never the loopback.
+	if ip := net.ParseIP(in.PrivateIP); in.PrivateIP != "" && (ip == nil || ip.To4() == nil || ip.IsLoopback()) {
+		t.Errorf("PrivateIP %q, want a non-loopback IPv4 address or none", in.PrivateIP)
 	}
 	c.Identity.InstanceID = "web-01"
 	if in := configuredIdentity(c, "eu-west-1"); in.InstanceID != "web-01" || in.Hostname != host {

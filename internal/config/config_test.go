@@ -303,6 +303,8 @@ func TestParseErrors(t *testing.T) {
 			[]problem{{1, "identity is set but no region is: without IMDS the agent cannot find its region; add identity: {region: <e.g. us-east-1>}"},
 				{2, `identity.instance_id "web 01": use letters, digits and . _ -`},
 				{5, "heartbeat.alarm.action reboot is an EC2 action, and a host named by identity is not an EC2 instance; use none or an SNS topic ARN"}}},
+		{"identity with a rollout", "identity:\n  region: eu-west-1\nwatch:\n  - name: release\n    metadata: release\n    rollout: {waves: [1, 100%]}\n",
+			[]problem{{1, "watch rule release has a rollout, but a host named by identity is not an EC2 instance and cannot publish what it applied as its tags; remove the rollout"}}},
 		{"identity regions that differ", "region: eu-west-1\nidentity:\n  region: us-east-1\n",
 			[]problem{{3, "identity.region us-east-1 and region eu-west-1 differ"}}},
 		{"append_dimensions values", "metrics:\n  append_dimensions:\n    InstanceId: ${aws:InstanceId}\n    Env: production\n    Role: ${aws:tag/}\n    Team: ${aws:tag/Team}\n",

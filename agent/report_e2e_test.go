@@ -235,6 +235,42 @@ func TestLocalModeReportersWriteTheLocalSinks(t *testing.T) {
 	a.stop()
 }
 
+// TestAWSMetricsAggregationDimensions: metrics.aggregation_dimensions publishes each metric
+// once more per set it has every dimension of, with those alone; [] with none. The metric
+// still goes with all its own.
+func TestAWSMetricsAggregationDimensions(t *testing.T) {
+	w := newAWSWorld(t, "heartbeat:\n  enabled: false\nmetrics:\n  enabled: true\n  interval: 3s\n  append_dimensions:\n"+
+		"    InstanceId: ${aws:InstanceId}\n    AutoScalingGroupName: ${aws:AutoScalingGroupName}\n"+
+		"  aggregation_dimensions: [[AutoScalingGroupName], [], [NoSuchDimension]]\n", imdsmock.Config{})
+	a := w.startAWS()
+	w.until("metrics", a, func() bool { return len(w.aws.MetricData()) > 0 })
+	a.stop()
+	seen := map[string]int{}
+	for _, d := range w.aws.MetricData() {
+		if d.MetricName != "mem_used_percent" {
+			continue
+		}
+		got := dims(d.Dimensions)
+		switch {
+		case maps.Equal(got, map[string]string{"InstanceId": awsInstance, "AutoScalingGroupName": awsGroup}):
+			seen["own"]++
+		case maps.Equal(got, map[string]string{"AutoScalingGroupName": awsGroup}):
+			seen["group"]++
+		case len(got) == 0:
+			seen["none"]++
+		default:
+			t.Errorf("mem_used_percent with dimensions %v", got)
+		}
+	}
+	if seen["own"] == 0 || seen["own"] != seen["group"] || seen["own"] != seen["none"] {
+		t.Errorf("mem_used_percent sent %v times by dimension set; want the same non-zero count of each", seen)
+	}
+	if !strings.Contains(a.output(), "no metric has all these dimensions") || !strings.Contains(a.output(), "NoSuchDimension") {
+		t.Errorf("no warning about the set [NoSuchDimension] in the agent's log:\n%s", a.output())
+	}
+	noRejectedCalls(t, w.aws, "monitoring")
+}
+
 // TestAWSMetricsAppendDimensions: metrics.append_dimensions replaces InstanceId alone with
 // the dimensions named, filled from the instance (its type, its AMI from the identity
 // document, its Auto Scaling group) and its tags (${aws:tag/Role}, read with DescribeTags

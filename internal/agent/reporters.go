@@ -91,7 +91,7 @@ func startReporters(ctx context.Context, o reporterOptions) *reporters {
 		if len(missing) > 0 {
 			o.log.Warn("metrics.append_dimensions: no value on this instance, so these dimensions are left out", zap.Strings("dimensions", missing))
 		}
-		m := &report.Metrics{Sink: sink, Clock: o.clk, Log: o.log.Named("metrics"), Status: tell, Instance: in, AppendDims: dims,
+		m := &report.Metrics{Sink: sink, Clock: o.clk, Log: o.log.Named("metrics"), Status: tell, Instance: in, AppendDims: dims, Aggregate: cfg.Metrics.AggregationDimensions,
 			Namespace: cfg.Metrics.Namespace, Interval: cfg.Metrics.Interval.D(), HighResolution: cfg.Metrics.HighResolution,
 			Collector: metrics.New(cfg.Metrics.CollectorOptions())}
 		o.status.Expect(status.KindReporter, "metrics", cfg.Metrics.Interval.D())

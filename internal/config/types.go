@@ -332,6 +332,11 @@ type Metrics struct {
 	// ${aws:AutoScalingGroupName}, and ${aws:tag/KEY} (an extension). Unset:
 	// {InstanceId: ${aws:InstanceId}}.
 	AppendDimensions map[string]string `yaml:"append_dimensions"`
+	// AggregationDimensions are the CloudWatch agent's aggregation_dimensions: each set
+	// publishes every metric that has all its dimensions once more, with those
+	// dimensions only ([] publishes it with none), so CloudWatch aggregates across the
+	// instances that share them. Each metric is still published with all its own.
+	AggregationDimensions [][]string `yaml:"aggregation_dimensions"`
 
 	// The CloudWatch agent's metrics_collected families beyond memory, swap, disk and the
 	// total cpu_usage_active, each off unless its key is written ("netstat: {}" turns one

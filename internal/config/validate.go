@@ -99,6 +99,7 @@ func (l *loader) validate(c *Config) {
 	l.validateHealth(c)
 	l.validateMetrics(c)
 	l.validateAppendDimensions(c)
+	l.validateAggregationDimensions(c)
 	l.validateLogs(c)
 	l.validateNotifications(c)
 }
@@ -607,6 +608,27 @@ func (l *loader) validateAppendDimensions(c *Config) {
 		case strings.HasPrefix(v, DimTagPrefix) && strings.HasSuffix(v, "}") && len(v) > len(DimTagPrefix)+1 && len(v) <= len(DimTagPrefix)+129:
 		default:
 			l.validf(l.line(key), "%s %q is not a value stackhand fills in; use %s or ${aws:tag/KEY}", key, v, strings.Join(DimValues, ", "))
+		}
+	}
+}
+
+// validateAggregationDimensions checks each set of metrics.aggregation_dimensions: dimension
+// names as CloudWatch takes them, each once in a set, at most 30 to a set. Two sets naming
+// the same dimensions are allowed, as the CloudWatch agent allows them: the metrics are
+// published once for the two.
+func (l *loader) validateAggregationDimensions(c *Config) {
+	for i, set := range c.Metrics.AggregationDimensions {
+		key := fmt.Sprintf("metrics.aggregation_dimensions[%d]", i)
+		if len(set) > 30 {
+			l.validf(l.line(key), "%s has %d dimensions; CloudWatch takes 30 a metric", key, len(set))
+		}
+		for j, name := range set {
+			switch {
+			case name == "" || len(name) > 255:
+				l.validf(l.line(key), "%s[%d]: a dimension name is 1 to 255 characters, not %d", key, j, len(name))
+			case slices.Index(set, name) != j:
+				l.validf(l.line(key), "%s names %q twice; name each dimension once in a set", key, name)
+			}
 		}
 	}
 }

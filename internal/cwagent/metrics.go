@@ -45,7 +45,7 @@ func (t *translator) metrics(path string, v *node) {
 		case "append_dimensions":
 			t.appendDimensions(p, val)
 		case "aggregation_dimensions":
-			t.unsupported(p, "stackhand publishes each metric with its own dimensions only; aggregate at query time instead (a Metrics Insights query with GROUP BY, or SEARCH in metric math)")
+			t.aggregationDimensions(p, val)
 		case "metrics_collected":
 			t.metricsCollected(p, val)
 		case "force_flush_interval":
@@ -81,6 +81,20 @@ func (t *translator) appendDimensions(path string, v *node) {
 		t.mapped(p, "metrics.append_dimensions.%s: %s", k, val.text)
 	}
 	t.res.Metrics.AppendDimensions = dims
+}
+
+func (t *translator) aggregationDimensions(path string, v *node) {
+	if t.wrongType(path, v, kArray, `[["InstanceId"], []]`) {
+		return
+	}
+	sets := [][]string{}
+	for i, it := range v.items {
+		if set, ok := t.stringList(fmt.Sprintf("%s[%d]", path, i), it); ok {
+			sets = append(sets, set)
+		}
+	}
+	t.res.Metrics.AggregationDimensions = sets
+	t.mapped(path, "metrics.aggregation_dimensions: %d sets", len(sets))
 }
 
 func (t *translator) metricsCollected(path string, v *node) {

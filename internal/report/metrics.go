@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,11 +41,18 @@ type Metrics struct {
 	// AppendDims are the dimensions every datum gets after its family's
 	// (metrics.append_dimensions); nil means InstanceId alone.
 	AppendDims []Dim
+	// Aggregate are metrics.aggregation_dimensions: each set publishes every datum that
+	// has all its dimensions once more, with those alone (an empty set: with none).
+	Aggregate [][]string
 
 	q       *queue[Datum]
 	agg     metrics.Aggregator
 	samples []metrics.Sample
 	stats   []metrics.Stat
+
+	// unmatched are the Aggregate sets no datum has had yet, named once in the log.
+	unmatched []int
+	warned    bool
 
 	mu      sync.Mutex
 	lastErr string
@@ -112,12 +120,78 @@ func (m *Metrics) Flush(at time.Time) {
 			dims = append(dims, Dim{d.Name, d.Value})
 		}
 		dims = append(dims, extra...)
-		data = append(data, Datum{Name: s.Name, Unit: s.Unit, Dims: dims, Time: at.UTC(), Min: s.Min, Max: s.Max,
-			Sum: s.Sum, Count: s.Count, HighResolution: m.HighResolution})
+		d := Datum{Name: s.Name, Unit: s.Unit, Dims: dims, Time: at.UTC(), Min: s.Min, Max: s.Max,
+			Sum: s.Sum, Count: s.Count, HighResolution: m.HighResolution}
+		data = append(data, d)
+		data = m.rollUp(data, d)
 	}
+	m.warnUnmatched()
 	if dropped := m.q.push(data...); dropped > 0 {
 		m.Log.Warn("metric queue full; dropped the oldest data", zap.Int("dropped", dropped), zap.Int("bound", metricsQueue))
 	}
+}
+
+// rollUp appends d once for each Aggregate set whose dimensions d has all of, with those
+// dimensions alone, in the set's order; a set that names d's own dimensions, or one an
+// earlier set gave already, adds nothing (CloudWatch would count d twice).
+func (m *Metrics) rollUp(data []Datum, d Datum) []Datum {
+	if len(m.Aggregate) == 0 {
+		return data
+	}
+	if m.unmatched == nil && !m.warned {
+		m.unmatched = make([]int, len(m.Aggregate))
+		for i := range m.unmatched {
+			m.unmatched[i] = i
+		}
+	}
+	var done [][]Dim
+sets:
+	for i, set := range m.Aggregate {
+		dims := make([]Dim, 0, len(set))
+		for _, name := range set {
+			j := slices.IndexFunc(d.Dims, func(x Dim) bool { return x.Name == name })
+			if j < 0 {
+				continue sets
+			}
+			dims = append(dims, d.Dims[j])
+		}
+		m.unmatched = slices.DeleteFunc(m.unmatched, func(k int) bool { return k == i })
+		if sameDims(dims, d.Dims) || slices.ContainsFunc(done, func(o []Dim) bool { return sameDims(o, dims) }) {
+			continue
+		}
+		done = append(done, dims)
+		r := d
+		r.Dims = dims
+		data = append(data, r)
+	}
+	return data
+}
+
+// warnUnmatched names, once after the first interval, the Aggregate sets no metric had
+// every dimension of: nothing is published for them, which a typo in a name would cause.
+func (m *Metrics) warnUnmatched() {
+	if m.warned || len(m.Aggregate) == 0 {
+		return
+	}
+	m.warned = true
+	for _, i := range m.unmatched {
+		m.Log.Warn("metrics.aggregation_dimensions: no metric has all these dimensions, so none is published with them; check the names against the metrics' dimensions",
+			zap.Strings("set", m.Aggregate[i]))
+	}
+	m.unmatched = nil
+}
+
+// sameDims reports whether a and b hold the same dimensions, in any order.
+func sameDims(a, b []Dim) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
 }
 
 func (m *Metrics) sent(err error) {

@@ -106,3 +106,59 @@ func countLocalLines(w *world, group, stream string) int {
 	b, _ := os.ReadFile(filepath.Join(w.local, "logs", url.PathEscape(group), url.PathEscape(stream)+".jsonl"))
 	return strings.Count(string(b), "\n")
 }
+
+// TestAWSRunOnCWAgentConfigInParameterStore: --cwagent-config ssm:NAME reads the
+// CloudWatch agent's configuration from Parameter Store, and the agent reloads when the
+// parameter's version changes: a file added to its collect_list is shipped after that with
+// no signal sent. A parameter that is missing, refused by IAM or not JSON is an error that
+// names it and says what to do.
+func TestAWSRunOnCWAgentConfigInParameterStore(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	first, second := filepath.Join(dir, "first.log"), filepath.Join(dir, "second.log")
+	appendSeq(t, first, "", 1, 10)
+	appendSeq(t, second, "", 1, 20)
+	doc := func(paths ...string) string {
+		var entries []string
+		for _, p := range paths {
+			entries = append(entries, fmt.Sprintf(`{"file_path": %q, "log_group_name": "/cw/%s", "log_stream_name": "s"}`, p, filepath.Base(p)))
+		}
+		return `{"logs": {"force_flush_interval": 1, "logs_collected": {"files": {"collect_list": [` + strings.Join(entries, ", ") + `]}}}}`
+	}
+	w := newAWSWorld(t, "heartbeat:\n  enabled: false\n", imdsmock.Config{})
+	w.aws.PutParameter("/cw/agent", doc(first))
+	a := w.startAWS("--cwagent-config", "ssm:/cw/agent")
+	w.within(30*time.Second, "first.log shipped", a, func() bool { return w.aws.LogEventCount("/cw/first.log", "s") == 10 })
+	if n := w.aws.LogEventCount("/cw/second.log", "s"); n != 0 {
+		t.Fatalf("second.log shipped (%d lines) before the parameter named it", n)
+	}
+	if v := w.aws.PutParameter("/cw/agent", doc(first, second)); v != 2 {
+		t.Fatalf("the parameter's version is %d, want 2", v)
+	}
+	w.within(30*time.Second, "second.log shipped after the parameter changed", a, func() bool { return w.aws.LogEventCount("/cw/second.log", "s") == 20 })
+	if !strings.Contains(a.output(), "ssm:/cw/agent changed (version 2, running on 1)") {
+		t.Errorf("no line in the agent's log says why it reloaded:\n%s", a.output())
+	}
+	if code := a.stop(); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	if n := w.aws.LogEventCount("/cw/first.log", "s"); n != 10 {
+		t.Errorf("first.log: %d events after the reload, want its 10 once", n)
+	}
+
+	w.aws.PutParameter("/cw/notjson", "logs: {}")
+	w.aws.PutParameter("/cw/denied", doc(first))
+	w.aws.DenyParameter("/cw/denied", true)
+	for name, want := range map[string]string{
+		"/cw/missing": "ssm:/cw/missing: Parameter Store in us-east-1 has no such parameter",
+		"/cw/denied":  "ssm:/cw/denied: ssm:GetParameter denied",
+		"/cw/notjson": "ssm:/cw/notjson:1:",
+	} {
+		cmd := exec.Command(binPath, "validate", "--config", w.cfg, "--cwagent-config", "ssm:"+name)
+		cmd.Env = w.env()
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), want) {
+			t.Errorf("validate --cwagent-config ssm:%s: %v, want a failure saying %q:\n%s", name, err, want, out)
+		}
+	}
+}

@@ -200,6 +200,23 @@ func Run(parent context.Context, o Options) (next *config.Config, err error) {
 		if _, err := runner.EndLeftover(); err != nil {
 			log.Error("cannot read what the last hook left running; it may still run", zap.Error(err))
 		}
+		// The CloudWatch agent's configuration kept in Parameter Store is read again when
+		// its version changes, as on SIGHUP.
+		paramChanged := make(chan string, 1)
+		if cfg.CWAgentParameter != "" && found.env != nil {
+			pw := &paramWatch{SSM: found.env.SSM(), Name: cfg.CWAgentParameter, Version: cfg.CWAgentVersion, Interval: cfg.Interval.D(),
+				Clock: clk, Status: reg, Changed: func(reason string) {
+					select {
+					case paramChanged <- reason:
+					default: // one is already asked for
+					}
+				}}
+			reg.Expect(status.KindSource, cwParamSource, cfg.Interval.D())
+			paramCtx, stopParam := context.WithCancel(context.Background())
+			paramDone := make(chan struct{})
+			go func() { defer close(paramDone); pw.run(paramCtx) }()
+			defer func() { stopParam(); <-paramDone }()
+		}
 		var fleetGate engine.Fleet
 		if fv != nil {
 			fleetGate = fv
@@ -257,6 +274,12 @@ func Run(parent context.Context, o Options) (next *config.Config, err error) {
 				runErr = <-engDone
 				break wait
 			case <-hangups:
+				if c := reload(o, reg, log); c != nil {
+					next = c
+					eng.Finish()
+				}
+			case reason := <-paramChanged:
+				log.Info(reason)
 				if c := reload(o, reg, log); c != nil {
 					next = c
 					eng.Finish()

@@ -226,11 +226,13 @@ func agentByID(as []*simAgent, id string) *simAgent {
 	return nil
 }
 
-func waitFor(b *testing.B, limit time.Duration, what string, cond func() bool) {
+// waitFor polls cond until it holds, failing after limit.
+func waitFor(tb testing.TB, limit time.Duration, what string, cond func() bool) {
+	tb.Helper()
 	deadline := time.Now().Add(limit)
 	for !cond() {
 		if time.Now().After(deadline) {
-			b.Fatalf("timed out waiting for %s", what)
+			tb.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

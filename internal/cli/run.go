@@ -14,7 +14,7 @@ import (
 
 func cmdRun(env Env, args []string) int {
 	fs, cfgPath := flags(env, "run", "run [--config PATH] [--cfn-hup-dir DIR] [--cwagent-config FILE] [--log-level LEVEL]")
-	cwPath := fs.String("cwagent-config", "", "take the logs and metrics sections from the CloudWatch agent's JSON configuration `FILE`")
+	cwPath := fs.String("cwagent-config", "", "take the logs and metrics sections from the CloudWatch agent's JSON configuration `FILE`, or from the Parameter Store parameter NAME written ssm:NAME (reloaded when its version changes)")
 	cfnHup := fs.String("cfn-hup-dir", "", "read cfn-hup's cfn-hup.conf and hooks.d/*.conf from `DIR` (default: "+cfnHupDefaultDir()+" when it exists, in aws mode)")
 	level := fs.String("log-level", "info", "`LEVEL`: debug, info, warn or error")
 	if code := parse(env, fs, args); code >= 0 {

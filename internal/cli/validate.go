@@ -16,7 +16,7 @@ import (
 
 func cmdValidate(env Env, args []string) int {
 	fs, cfgPath := flags(env, "validate", "validate [--config PATH] [--cfn-hup-dir DIR] [--cwagent-config FILE]")
-	cwPath := fs.String("cwagent-config", "", "also check the CloudWatch agent's JSON configuration `FILE` and print what each of its keys becomes")
+	cwPath := fs.String("cwagent-config", "", "also check the CloudWatch agent's JSON configuration `FILE` (or ssm:NAME, a Parameter Store parameter) and print what each of its keys becomes")
 	cfnHup := fs.String("cfn-hup-dir", "", "also check cfn-hup's configuration in `DIR` (default: "+cfnHupDefaultDir()+" when it exists, in aws mode)")
 	if code := parse(env, fs, args); code >= 0 {
 		return code

@@ -68,6 +68,11 @@ type Config struct {
 	// CfnHupOnly is set for a drop-in: no stackhand.yaml, only cfn-hup's configuration.
 	// Such a setup never had a hooks directory, so a missing one is not worth a warning.
 	CfnHupOnly bool `yaml:"-"`
+	// CWAgentParameter is the Parameter Store parameter the logs and metrics sections were
+	// read from (run --cwagent-config ssm:NAME), and CWAgentVersion its version then: the
+	// agent reloads when the version changes.
+	CWAgentParameter string `yaml:"-"`
+	CWAgentVersion   int64  `yaml:"-"`
 	// CfnHupDataDir is where cfn-hup kept metadata_db.json; set when cfn-hup's
 	// configuration is read, so that the first start adopts what cfn-hup already ran.
 	CfnHupDataDir string `yaml:"-"`

@@ -58,11 +58,54 @@ func BenchmarkIdle(b *testing.B) {
 	w.writeLocal("metadata.json", `{"release": "v1"}`)
 	a := startRelease(b, w)
 	w.until("the start-up events", a, func() bool { return len(w.records()) >= 3 })
+	rss, peak, cpu := measureIdle(b, a)
+	a.stop()
+	b.ReportMetric(rss, "idle-RSS-MiB")
+	b.ReportMetric(peak, "peak-RSS-MiB")
+	b.ReportMetric(cpu, "idle-CPU-%")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkIdleCWAgentStandard measures the agent idle as BenchmarkIdle does, in local
+// mode, on the CloudWatch agent's "standard" wizard preset (--cwagent-config): cpu per
+// core, disk, diskio, mem and swap collected every 60 s.
+func BenchmarkIdleCWAgentStandard(b *testing.B) {
+	w := newWorld(b, "")
+	preset, err := os.ReadFile(filepath.Join("..", "internal", "cwagent", "testdata", "standard.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cw := filepath.Join(w.dir, "amazon-cloudwatch-agent.json")
+	if err := os.WriteFile(cw, preset, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	bin := os.Getenv("STACKHAND_BENCH_BINARY")
+	if bin == "" {
+		bin = buildRelease(b)
+	}
+	a := w.startCmd(exec.Command(bin, "run", "--config", w.cfg, "--cwagent-config", cw))
+	w.until("the metrics reporter in status", a, func() bool {
+		st, _ := os.ReadFile(filepath.Join(w.state, "status.json"))
+		return strings.Contains(string(st), `"metrics"`)
+	})
+	rss, peak, cpu := measureIdle(b, a)
+	a.stop()
+	if m, _ := os.ReadFile(filepath.Join(w.local, "metrics.jsonl")); !strings.Contains(string(m), `"cpu_usage_idle"`) {
+		b.Fatalf("no cpu_usage_idle in local.dir/metrics.jsonl after a minute: the preset was not run\n%s", a.output())
+	}
+	b.ReportMetric(rss, "idle-RSS-MiB")
+	b.ReportMetric(peak, "peak-RSS-MiB")
+	b.ReportMetric(cpu, "idle-CPU-%")
+	b.ReportMetric(0, "ns/op")
+}
+
+// measureIdle samples the agent's resident set every second and its CPU over six 10 s
+// windows, prints them, and returns the medians and the peak.
+func measureIdle(b *testing.B, a *agent) (rssMedian, peak, cpuMedian float64) {
 	pid := a.cmd.Process.Pid
 	const windows, window = 6, 10 * time.Second
 	var cpu []float64
 	var rss []float64
-	peak := 0.0
 	for range windows {
 		t0, c0 := time.Now(), cpuSeconds(b, pid)
 		for range int(window / time.Second) {
@@ -73,13 +116,9 @@ func BenchmarkIdle(b *testing.B) {
 		}
 		cpu = append(cpu, 100*(cpuSeconds(b, pid)-c0)/time.Since(t0).Seconds())
 	}
-	a.stop()
-	b.ReportMetric(median(rss), "idle-RSS-MiB")
-	b.ReportMetric(peak, "peak-RSS-MiB")
-	b.ReportMetric(median(cpu), "idle-CPU-%")
-	b.ReportMetric(0, "ns/op")
 	fmt.Printf("idle over %s: RSS median %.1f MiB (peak %.1f), CPU median %.4f %% of a core (windows: %s)\n",
 		windows*window, median(rss), peak, median(cpu), fmtFloats(cpu))
+	return median(rss), peak, median(cpu)
 }
 
 // BenchmarkReaction measures the time from writing metadata.json to the start of the

@@ -252,3 +252,87 @@ func TestAWSCfnHupConfigurationUnchangedFiresItsActions(t *testing.T) {
 		}
 	}
 }
+
+// TestAWSTerminationFlushesBeforeCompletingTheLifecycleAction: nothing is lost at
+// termination. A shutdown hook writes numbered lines to a shipped file and to its output
+// until the moment it exits; every one of them, and the running interval's metrics
+// (whose 60 s interval has not come round yet), is stored at the stand-in before
+// CompleteLifecycleAction is answered, and nothing arrives after it.
+func TestAWSTerminationFlushesBeforeCompletingTheLifecycleAction(t *testing.T) {
+	app := filepath.Join(t.TempDir(), "app.log")
+	w := newAWSWorld(t, logsConfig(app)+"metrics:\n  enabled: true\n  interval: 60s\n", imdsmock.Config{ASGTerminationAfter: 6 * time.Second})
+	w.recordHooks(event.Configure)
+	w.hook("shutdown", "10-last-words", fmt.Sprintf(`for i in $(seq 1 150); do echo "last words $i"; echo "app line $i" >> %q; done
+sleep 0.3
+for i in $(seq 151 300); do echo "last words $i"; echo "app line $i" >> %q; done`, app, app))
+	a := w.startAWS()
+	w.waitEvents(a, 1)
+	if code := a.exited(); code != 0 {
+		t.Fatalf("exit %d after the shutdown\n%s", code, a.output())
+	}
+	done := w.aws.Completions()
+	if len(done) != 1 {
+		t.Fatalf("completions %+v, want one", done)
+	}
+	stream := awsInstance + "/app.log"
+	if n := w.aws.LogEventCount(logsGroup, stream); n != 300 {
+		t.Errorf("%d app lines stored, want the hook's 300", n)
+	}
+	var hookLines int
+	for _, e := range w.aws.LogEvents(logsGroup, awsInstance+"/hooks") {
+		if strings.Contains(e.Message, "last words ") {
+			hookLines++
+		}
+	}
+	if hookLines != 300 {
+		t.Errorf("%d lines of the hook's output stored, want 300", hookLines)
+	}
+	// The agent's own log goes on after the completion (it says so, and stops); every
+	// other line was stored before it.
+	total := 0
+	for _, s := range w.aws.LogStreams(logsGroup) {
+		if s != awsInstance+"/agent" {
+			total += w.aws.LogEventCount(logsGroup, s)
+		}
+	}
+	if done[0].LogEvents < total {
+		t.Errorf("the stand-in held %d log events when the lifecycle action was completed, fewer than the %d of the app and the hooks: some arrived after it", done[0].LogEvents, total)
+	}
+	if done[0].MetricData == 0 {
+		t.Error("no metric data before the lifecycle action was completed: the running interval was not flushed")
+	}
+	if !strings.Contains(a.output(), "final flush: every log line and the last metrics were accepted") {
+		t.Errorf("no final flush line in the agent's log:\n%s", a.output())
+	}
+}
+
+// TestAWSTerminationFlushGivesUpAtItsBound: CloudWatch Logs throttles every call; the
+// final flush retries until lifecycle.flush_timeout, then the lifecycle action is
+// completed anyway, and the log's last lines and status count what was left.
+func TestAWSTerminationFlushGivesUpAtItsBound(t *testing.T) {
+	app := filepath.Join(t.TempDir(), "app.log")
+	w := newAWSWorld(t, logsConfig(app), imdsmock.Config{ASGTerminationAfter: 6 * time.Second})
+	cfg, err := os.ReadFile(w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.writeFile(w.cfg, strings.Replace(string(cfg), "lifecycle:\n", "lifecycle:\n  flush_timeout: 3s\n", 1))
+	w.aws.SetFaults(awsfake.Faults{ThrottleRate: 1, Only: map[string]bool{"logs:*": true}})
+	w.recordHooks(event.Configure)
+	w.hook("shutdown", "10-last-words", fmt.Sprintf(`for i in $(seq 1 50); do echo "app line $i" >> %q; done`, app))
+	a := w.startAWS()
+	w.waitEvents(a, 1)
+	if code := a.exited(); code != 0 {
+		t.Fatalf("exit %d after the shutdown\n%s", code, a.output())
+	}
+	if done := w.aws.Completions(); len(done) != 1 || done[0].Result != "CONTINUE" {
+		t.Fatalf("completions %+v, want one CONTINUE despite the throttling", done)
+	}
+	if !strings.Contains(a.output(), "final flush: not everything was accepted in time") || !strings.Contains(a.output(), `"log_bytes_left"`) {
+		t.Errorf("no final flush line counting what was left:\n%s", a.output())
+	}
+	st, err := os.ReadFile(filepath.Join(w.state, "status.json"))
+	if err != nil || !strings.Contains(string(st), "final-flush") || !strings.Contains(string(st), "bytes of logs") {
+		t.Errorf("status.json has no final-flush reporter counting what was left (%v):\n%s", err, st)
+	}
+}

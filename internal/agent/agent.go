@@ -232,7 +232,10 @@ func Run(parent context.Context, o Options) (next *config.Config, err error) {
 			sig = sg
 		}
 		eng, err := engine.New(engine.Options{Config: cfg, Store: store, State: st, Runner: runner,
-			Apps: appDeployer(cfg, found, runner, log), Spool: spool, Notifier: rep.notifier, Shutdown: observers, Status: reg, Clock: clk,
+			Apps: appDeployer(cfg, found, runner, log), Spool: spool, Notifier: rep.notifier,
+			// The final flush is done before the lifecycle action is completed.
+			Shutdown: lifecycle.Then{First: rep.finalFlush(reporterOptions{cfg: cfg, log: log, clk: clk, status: reg}), Rest: observers},
+			Status:   reg, Clock: clk,
 			Fleet: fleetGate, Signaler: sig, Logger: log.Named("engine"), Await: append([]string{"identity"}, await...)})
 		if err != nil {
 			return err

@@ -15,6 +15,7 @@ import (
 	"github.com/stackhand/stackhand/internal/config"
 	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/hooks"
+	"github.com/stackhand/stackhand/internal/lifecycle"
 	"github.com/stackhand/stackhand/internal/logship"
 	"github.com/stackhand/stackhand/internal/metrics"
 	"github.com/stackhand/stackhand/internal/report"
@@ -46,7 +47,11 @@ type reporterOptions struct {
 type reporters struct {
 	notifier  *report.Notifier
 	heartbeat *report.Heartbeat
-	wg        sync.WaitGroup
+	// shipper and metrics are the log shipping and the metrics, nil when off: the final
+	// flush of a terminating instance asks them for what they have left.
+	shipper *logship.Shipper
+	metrics *report.Metrics
+	wg      sync.WaitGroup
 }
 
 // startReporters starts the notifier's publishing, the heartbeat, the health checks, the
@@ -84,7 +89,7 @@ func startReporters(ctx context.Context, o reporterOptions) *reporters {
 		OnVerdict: o.onVerdict}
 	run(h.Run)
 	if len(cfg.Logs.Files) > 0 {
-		startLogs(o, tell, run)
+		r.shipper = startLogs(o, tell, run)
 	}
 	if cfg.MetricsEnabled() {
 		dims, missing := appendDims(cfg, in, o.extra)
@@ -95,6 +100,7 @@ func startReporters(ctx context.Context, o reporterOptions) *reporters {
 			Namespace: cfg.Metrics.Namespace, Interval: cfg.Metrics.Interval.D(), HighResolution: cfg.Metrics.HighResolution,
 			Collector: metrics.New(cfg.Metrics.CollectorOptions())}
 		o.status.Expect(status.KindReporter, "metrics", cfg.Metrics.Interval.D())
+		r.metrics = m
 		run(m.Run)
 	}
 	// Everything that runs from now on is built: start-up's code (the SDK's service
@@ -117,7 +123,7 @@ func reporterSink(cfg *config.Config, env *awsenv.Env) report.Sink {
 
 // startLogs ships the configured files, and the agent's and hooks' logs with them: to
 // CloudWatch Logs in mode aws, to local.dir/logs/<group>/<stream>.jsonl in mode local.
-func startLogs(o reporterOptions, tell report.StatusFunc, run func(func(context.Context))) {
+func startLogs(o reporterOptions, tell report.StatusFunc, run func(func(context.Context))) *logship.Shipper {
 	var client logship.LogsClient = &logship.LocalLogs{Dir: filepath.Join(o.cfg.Local.Dir, "logs")}
 	if o.env != nil {
 		client = o.env.CloudWatchLogs()
@@ -127,13 +133,28 @@ func startLogs(o reporterOptions, tell report.StatusFunc, run func(func(context.
 	if err != nil {
 		o.log.Error("log shipping cannot start; fix logs in the config", zap.Error(err))
 		tell("logs", status.Component{LastError: err.Error(), ErrorAt: o.clk.Now().UTC()})
-		return
+		return nil
 	}
 	run(func(ctx context.Context) {
 		if err := sh.Run(ctx); err != nil {
 			o.log.Error("log shipping stopped with an error", zap.Error(err))
 		}
 	})
+	return sh
+}
+
+// finalFlush is the observer that ships what the reporters have left once a terminating
+// instance's shutdown hooks are done, before the lifecycle action is completed.
+func (r *reporters) finalFlush(o reporterOptions) *lifecycle.Flush {
+	f := &lifecycle.Flush{Timeout: o.cfg.Lifecycle.FlushTimeout.D(), Clock: o.clk, Log: o.log.Named("lifecycle"),
+		Status: func(name string, c status.Component) { o.status.Reporter(name, c) }}
+	if r.shipper != nil {
+		f.Logs = r.shipper.Flush
+	}
+	if r.metrics != nil {
+		f.Metrics = r.metrics.FlushNow
+	}
+	return f
 }
 
 // wait returns when every reporter started has stopped.

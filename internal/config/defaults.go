@@ -25,7 +25,7 @@ func Default() *Config {
 			Health:   Duration(10 * time.Second),
 		},
 		ShutdownGrace: Duration(30 * time.Second),
-		Lifecycle:     Lifecycle{PollInterval: Duration(5 * time.Second)},
+		Lifecycle:     Lifecycle{PollInterval: Duration(5 * time.Second), FlushTimeout: Duration(time.Minute)},
 		KillGrace:     Duration(5 * time.Second),
 		Heartbeat: Heartbeat{
 			Interval:  Duration(60 * time.Second),

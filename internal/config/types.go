@@ -231,6 +231,10 @@ type Lifecycle struct {
 	RebalanceEvent string `yaml:"rebalance_event"`
 	// PollInterval is how often IMDS is asked for the lifecycle state and spot notices; 5s.
 	PollInterval Duration `yaml:"poll_interval"`
+	// FlushTimeout bounds the final flush after the shutdown hooks of a terminating
+	// instance (its last log lines and metrics, before the lifecycle action completes);
+	// 60s. A spot interruption's stop time bounds it too.
+	FlushTimeout Duration `yaml:"flush_timeout"`
 }
 
 // Local configures mode: local.

@@ -77,6 +77,9 @@ func (l *loader) validate(c *Config) {
 	default:
 		l.validf(l.line("lifecycle.rebalance_event"), "lifecycle.rebalance_event %q: use configure, deploy or undeploy, or leave it out to run nothing", c.Lifecycle.RebalanceEvent)
 	}
+	if d := c.Lifecycle.FlushTimeout.D(); d <= 0 || d > time.Hour {
+		l.validf(l.line("lifecycle.flush_timeout"), "lifecycle.flush_timeout %s is not between 1s and 1h: write e.g. \"60s\"", c.Lifecycle.FlushTimeout)
+	}
 	if c.Lifecycle.PollInterval.D() < time.Second {
 		l.validf(l.line("lifecycle.poll_interval"), "lifecycle.poll_interval %s is too short: write e.g. \"5s\"", c.Lifecycle.PollInterval)
 	}

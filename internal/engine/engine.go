@@ -52,7 +52,7 @@ type ShutdownObserver interface {
 	// ShutdownStarted gets the event.ShutdownCause of the shutdown: the lifecycle state
 	// that caused it (Terminated, spot-interruption) or "system" for an operating system
 	// shutdown.
-	ShutdownStarted(lifecycleState string)
+	ShutdownStarted(lifecycleState string, deadline time.Time)
 	ShutdownFinished(ok bool)
 }
 

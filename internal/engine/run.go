@@ -210,7 +210,7 @@ func (e *Engine) launch(r *run, deadline time.Time) {
 	}
 	go func() {
 		if obs != nil {
-			obs.ShutdownStarted(string(cause))
+			obs.ShutdownStarted(string(cause), deadline)
 		}
 		if rb := r.p.Rollback; rb != nil {
 			res, result := apps.Rollback(ctx, spec, *e.cfg.AppByName(rb.App), rb.To)

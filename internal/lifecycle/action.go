@@ -47,7 +47,7 @@ type Action struct {
 }
 
 // ShutdownStarted begins heartbeats when the shutdown is an Auto Scaling termination.
-func (a *Action) ShutdownStarted(lifecycleState string) {
+func (a *Action) ShutdownStarted(lifecycleState string, _ time.Time) {
 	if a.Group == "" || lifecycleState != source.Terminated {
 		return
 	}

@@ -40,7 +40,7 @@ func TestActionHeartbeatsThenCompletes(t *testing.T) {
 	clk := a.Clock.(*clock.Fake)
 	heartbeats := func() int { return len(srv.Heartbeats()) }
 
-	a.ShutdownStarted(source.Terminated)
+	a.ShutdownStarted(source.Terminated, time.Time{})
 	if n := srv.Calls("autoscaling", "DescribeLifecycleHooks"); n != 1 {
 		t.Errorf("%d DescribeLifecycleHooks, want 1", n)
 	}
@@ -99,7 +99,7 @@ func TestActionResult(t *testing.T) {
 			lifecycleGroup(srv, awsfake.LifecycleHook{Name: "drain"})
 			a, _ := newAction(t, srv)
 			a.Abandon = tt.abandon
-			a.ShutdownStarted(source.Terminated)
+			a.ShutdownStarted(source.Terminated, time.Time{})
 			testenv.WaitFor(t, "the first heartbeat", func() bool { return len(srv.Heartbeats()) == 1 })
 			a.ShutdownFinished(tt.ok)
 			done := srv.Completions()
@@ -121,7 +121,7 @@ func TestActionOnlyForTerminated(t *testing.T) {
 			lifecycleGroup(srv, awsfake.LifecycleHook{Name: "drain"})
 			a, _ := newAction(t, srv)
 			a.Group = tc.group
-			a.ShutdownStarted(tc.state)
+			a.ShutdownStarted(tc.state, time.Time{})
 			a.ShutdownFinished(false)
 			if n := srv.Calls("", ""); n != 0 {
 				t.Errorf("%d calls, want none: %v", n, srv.CallCounts())
@@ -137,7 +137,7 @@ func TestActionNoTerminationHook(t *testing.T) {
 	srv := awsfake.Start(t)
 	lifecycleGroup(srv, awsfake.LifecycleHook{Name: "warm", Transition: awsfake.TransitionLaunching})
 	a, logs := newAction(t, srv)
-	a.ShutdownStarted(source.Terminated)
+	a.ShutdownStarted(source.Terminated, time.Time{})
 	a.ShutdownFinished(true)
 	if n := len(srv.Heartbeats()); n != 0 {
 		t.Errorf("%d heartbeats, want none", n)
@@ -159,7 +159,7 @@ func TestActionConfiguredHook(t *testing.T) {
 	a, _ := newAction(t, srv)
 	a.HookName = "custom"
 	clk := a.Clock.(*clock.Fake)
-	a.ShutdownStarted(source.Terminated)
+	a.ShutdownStarted(source.Terminated, time.Time{})
 	testenv.WaitFor(t, "the first heartbeat", func() bool { return len(srv.Heartbeats()) == 1 && clk.Pending() == 1 })
 	// A third of 15 s is under the 10 s floor.
 	clk.Advance(10 * time.Second)
@@ -182,7 +182,7 @@ func TestActionConfiguredHookWithoutDescribe(t *testing.T) {
 	srv.SetFaults(awsfake.Faults{ServerErrorRate: 1, Only: map[string]bool{"DescribeLifecycleHooks": true}})
 	a, logs := newAction(t, srv)
 	a.HookName = "custom"
-	a.ShutdownStarted(source.Terminated)
+	a.ShutdownStarted(source.Terminated, time.Time{})
 	testenv.WaitFor(t, "the first heartbeat", func() bool { return len(srv.Heartbeats()) == 1 })
 	a.ShutdownFinished(true)
 	if done := srv.Completions(); len(done) != 1 || done[0].Hook != "custom" {
@@ -199,7 +199,7 @@ func TestActionDescribeFails(t *testing.T) {
 	lifecycleGroup(srv, awsfake.LifecycleHook{Name: "drain"})
 	srv.SetFaults(awsfake.Faults{ServerErrorRate: 1, Only: map[string]bool{"DescribeLifecycleHooks": true}})
 	a, logs := newAction(t, srv)
-	a.ShutdownStarted(source.Terminated)
+	a.ShutdownStarted(source.Terminated, time.Time{})
 	a.ShutdownFinished(true)
 	if n := len(srv.Heartbeats()) + len(srv.Completions()); n != 0 {
 		t.Errorf("%d lifecycle calls accepted, want none", n)

@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"sync"
+	"time"
 
 	"github.com/stackhand/stackhand/internal/event"
 )
@@ -11,7 +12,9 @@ import (
 // shutdown (Terminated, spot-interruption) or "system" for the operating system going
 // down. ShutdownFinished returns before the agent exits.
 type Observer interface {
-	ShutdownStarted(cause string)
+	// ShutdownStarted gets the shutdown's cause and, for a spot interruption, when the
+	// instance stops (zero otherwise).
+	ShutdownStarted(cause string, deadline time.Time)
 	ShutdownFinished(ok bool)
 }
 
@@ -20,9 +23,9 @@ type Observer interface {
 type Observers []Observer
 
 // ShutdownStarted tells every observer, in order.
-func (os Observers) ShutdownStarted(cause string) {
+func (os Observers) ShutdownStarted(cause string, deadline time.Time) {
 	for _, o := range os {
-		o.ShutdownStarted(cause)
+		o.ShutdownStarted(cause, deadline)
 	}
 }
 
@@ -54,7 +57,7 @@ type Alarm interface {
 type AlarmRemoval struct{ Alarm Alarm }
 
 // ShutdownStarted starts the deletion when cause is a termination.
-func (a AlarmRemoval) ShutdownStarted(cause string) {
+func (a AlarmRemoval) ShutdownStarted(cause string, _ time.Time) {
 	if event.ShutdownCause(cause) != event.CauseSystem {
 		a.Alarm.Terminating()
 	}
@@ -62,3 +65,22 @@ func (a AlarmRemoval) ShutdownStarted(cause string) {
 
 // ShutdownFinished waits for the deletion, if one started.
 func (a AlarmRemoval) ShutdownFinished(bool) { a.Alarm.Wait() }
+
+// Then tells First, and then Rest, that the shutdown hooks ended: the final flush
+// (Flush) is done before the lifecycle action is completed (Action), which goes on
+// heartbeating meanwhile. Both hear of the start in that order too.
+type Then struct {
+	First, Rest Observer
+}
+
+// ShutdownStarted tells First, then Rest.
+func (t Then) ShutdownStarted(cause string, deadline time.Time) {
+	t.First.ShutdownStarted(cause, deadline)
+	t.Rest.ShutdownStarted(cause, deadline)
+}
+
+// ShutdownFinished waits for First before it tells Rest.
+func (t Then) ShutdownFinished(ok bool) {
+	t.First.ShutdownFinished(ok)
+	t.Rest.ShutdownFinished(ok)
+}

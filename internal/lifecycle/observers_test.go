@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"sync"
 	"testing"
+	"time"
 )
 
 type blocking struct {
@@ -12,7 +13,7 @@ type blocking struct {
 	mu      *sync.Mutex
 }
 
-func (b *blocking) ShutdownStarted(cause string) {
+func (b *blocking) ShutdownStarted(cause string, _ time.Time) {
 	b.mu.Lock()
 	b.started = append(b.started, cause)
 	b.mu.Unlock()
@@ -35,7 +36,7 @@ func TestObserversTellEachAndFinishConcurrently(t *testing.T) {
 	first := &blocking{wait: secondDone, done: firstDone, mu: &mu}
 	second := &blocking{done: secondDone, mu: &mu}
 	obs := Observers{first, second}
-	obs.ShutdownStarted("Terminated")
+	obs.ShutdownStarted("Terminated", time.Time{})
 	obs.ShutdownFinished(true)
 	<-firstDone
 	if len(first.started) != 1 || len(second.started) != 1 || first.started[0] != "Terminated" {
@@ -54,7 +55,7 @@ func TestAlarmRemovalOnTerminationOnly(t *testing.T) {
 	for cause, want := range map[string]int{"system": 0, "Terminated": 1, "spot-interruption": 1} {
 		a := &alarm{}
 		r := AlarmRemoval{Alarm: a}
-		r.ShutdownStarted(cause)
+		r.ShutdownStarted(cause, time.Time{})
 		r.ShutdownFinished(true)
 		if a.terminating != want || a.waited != 1 {
 			t.Errorf("%s: Terminating %d times (want %d), Wait %d times", cause, a.terminating, want, a.waited)

@@ -319,18 +319,41 @@ func (s *Shipper) drain() {
 
 // shipped reports whether every file the tailers follow is acknowledged up to its
 // current size on disk.
-func (s *Shipper) shipped() bool {
+func (s *Shipper) shipped() bool { return s.unshipped() == 0 }
+
+// unshipped is how many bytes of the followed files are not acknowledged yet, up to
+// their current size on disk.
+func (s *Shipper) unshipped() int64 {
+	var left int64
 	for _, t := range s.tailers {
 		for _, f := range t.Status() {
-			if f.Size > f.Shipped {
-				return false
+			size := f.Size
+			if fi, err := os.Stat(f.Path); err == nil && fi.Size() > size {
+				size = fi.Size()
 			}
-			if fi, err := os.Stat(f.Path); err == nil && fi.Size() > f.Shipped {
-				return false
-			}
+			left += max(size-f.Shipped, 0)
 		}
 	}
-	return true
+	return left
+}
+
+// Flush waits while Run goes on, until every followed file is acknowledged up to its
+// size on disk or ctx ends, and returns how many bytes were left unshipped: a
+// terminating instance's last lines (its shutdown hooks' output, the agent's own log)
+// reach CloudWatch Logs before the lifecycle action lets the instance go. A stream that
+// is throttled or failing is retried by the batcher meanwhile.
+func (s *Shipper) Flush(ctx context.Context) int64 {
+	// Files the last hooks created a moment ago are followed first.
+	for _, t := range s.tailers {
+		t.Rescan(ctx)
+	}
+	for {
+		left := s.unshipped()
+		if left == 0 || !clock.Sleep(ctx, s.o.Clock, drainPoll) {
+			s.report()
+			return left
+		}
+	}
 }
 
 func (s *Shipper) reportUntil(ctx context.Context) {

@@ -97,6 +97,8 @@ type Tailer struct {
 	trustNotify bool
 
 	rescanC chan struct{}
+	// scanReq carries Rescan's requests: a channel closed once the scan is done.
+	scanReq chan chan struct{}
 	// first is true during the scan at start, when from_beginning false applies.
 	first bool
 	// watched are the directories given to fsnotify (Run's goroutine only).
@@ -164,6 +166,7 @@ func NewTailer(opt TailerOptions) (*Tailer, error) {
 		coalesce:    coalesceWait,
 		trustNotify: notifyTrusted,
 		rescanC:     make(chan struct{}, 1),
+		scanReq:     make(chan chan struct{}),
 		watched:     map[string]bool{},
 		files:       map[string]*follower{},
 		srcs:        map[SourceID]*generation{},
@@ -257,7 +260,26 @@ func (t *Tailer) Run(ctx context.Context) error {
 		case <-t.rescanC:
 			t.scan(ctx, w, &wg)
 			timer = t.clk.AfterFunc(t.opt.RescanInterval, t.requestRescan)
+		case done := <-t.scanReq:
+			t.scan(ctx, w, &wg)
+			close(done)
 		}
+	}
+}
+
+// Rescan has Run expand the glob and look at every followed file now, and returns once
+// it has (or ctx ended, or Run is not running): a file created a moment ago is then
+// followed, and counted in Status.
+func (t *Tailer) Rescan(ctx context.Context) {
+	done := make(chan struct{})
+	select {
+	case t.scanReq <- done:
+	case <-ctx.Done():
+		return
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
 	}
 }
 

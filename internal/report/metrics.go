@@ -45,10 +45,12 @@ type Metrics struct {
 	// has all its dimensions once more, with those alone (an empty set: with none).
 	Aggregate [][]string
 
-	q       *queue[Datum]
-	agg     metrics.Aggregator
-	samples []metrics.Sample
-	stats   []metrics.Stat
+	q        *queue[Datum]
+	flushReq chan chan struct{} // FlushNow's requests
+	once     sync.Once
+	agg      metrics.Aggregator
+	samples  []metrics.Sample
+	stats    []metrics.Stat
 
 	// unmatched are the Aggregate sets no datum has had yet, named once in the log.
 	unmatched []int
@@ -64,7 +66,7 @@ func (m *Metrics) Run(ctx context.Context) {
 	if m.Collector == nil {
 		m.Collector = metrics.New(metrics.Options{IgnoreFSTypes: m.IgnoreFSTypes})
 	}
-	m.q = newQueue[Datum](metricsQueue)
+	m.setup()
 	stop := startDrain(ctx, m.Clock, m.q, MaxMetricBatch, func(ctx context.Context, d []Datum) error {
 		return m.Sink.PutMetrics(ctx, m.Namespace, d)
 	}, m.sent)
@@ -72,14 +74,75 @@ func (m *Metrics) Run(ctx context.Context) {
 	every := max(m.Interval/samplesPerInterval, time.Second)
 	next := m.Clock.Now().Add(m.Interval)
 	m.Collect()
-	for clock.Sleep(ctx, m.Clock, every) {
+	for {
+		req, ok := m.wait(ctx, every)
+		if !ok {
+			return
+		}
 		m.Collect()
-		if now := m.Clock.Now(); !now.Before(next) {
+		if now := m.Clock.Now(); req != nil || !now.Before(next) {
 			m.Flush(now)
 			next = now.Add(m.Interval)
 		}
+		if req != nil {
+			close(req)
+		}
 	}
 }
+
+// wait sleeps d on the clock, or until FlushNow asks for the interval's figures now (req
+// is then its request, to close once they are queued). ok is false when ctx ended.
+func (m *Metrics) wait(ctx context.Context, d time.Duration) (req chan struct{}, ok bool) {
+	done := make(chan struct{})
+	t := m.Clock.AfterFunc(d, func() { close(done) })
+	select {
+	case <-done:
+		return nil, true
+	case req = <-m.flushReq:
+		t.Stop()
+		return req, true
+	case <-ctx.Done():
+		t.Stop()
+		return nil, false
+	}
+}
+
+// FlushNow has Run publish what it gathered of the running interval at once, and waits
+// until every queued datum is sent or ctx ends; it returns how many were left unsent.
+// A terminating instance's last figures go out this way before the lifecycle action lets
+// it go.
+func (m *Metrics) FlushNow(ctx context.Context) int {
+	m.setup()
+	req := make(chan struct{})
+	select {
+	case m.flushReq <- req:
+	case <-ctx.Done():
+		return m.queued()
+	}
+	select {
+	case <-req:
+	case <-ctx.Done():
+		return m.queued()
+	}
+	for m.queued() > 0 && clock.Sleep(ctx, m.Clock, flushPoll) {
+	}
+	return m.queued()
+}
+
+// flushPoll is how often FlushNow looks whether the queue is empty.
+const flushPoll = 50 * time.Millisecond
+
+// setup makes the queue and FlushNow's channel, once, for whichever of Run and FlushNow
+// comes first.
+func (m *Metrics) setup() {
+	m.once.Do(func() {
+		m.q = newQueue[Datum](metricsQueue)
+		m.flushReq = make(chan chan struct{})
+	})
+}
+
+// queued is how many data wait to be sent.
+func (m *Metrics) queued() int { return m.q.len() }
 
 // Collect takes one reading into the running statistic sets.
 func (m *Metrics) Collect() {

@@ -267,7 +267,7 @@ func TestHeartbeatDeletesAlarmOnTerminationOnly(t *testing.T) {
 			go func() { hb.Run(ctx); close(done) }()
 			until(t, "the alarm", func() bool { return sink.snapshot().alarm != nil })
 			obs := lifecycle.AlarmRemoval{Alarm: hb}
-			obs.ShutdownStarted(tt.cause)
+			obs.ShutdownStarted(tt.cause, time.Time{})
 			obs.ShutdownFinished(true)
 			s := sink.snapshot()
 			if got := s.deletes == 1; got != tt.delete {

@@ -99,6 +99,10 @@ type LifecycleCall struct {
 	InstanceID string
 	Token      string
 	Result     string // CONTINUE or ABANDON; empty for a heartbeat
+	// LogEvents and MetricData are how many log events (all streams) and metric data the
+	// stand-in had stored when it answered a CompleteLifecycleAction: what arrived before
+	// the instance was let go.
+	LogEvents, MetricData int
 }
 
 type group struct {
@@ -506,6 +510,12 @@ func (s *Server) completeLifecycleAction(c *call) (any, error) {
 			}
 		}
 	}
+	for _, g := range s.logGroups {
+		for _, st := range g.streams {
+			lc.LogEvents += len(st.events)
+		}
+	}
+	lc.MetricData = len(s.cw.data)
 	s.completes = append(s.completes, lc)
 	return emptyResult{}, nil
 }

@@ -62,8 +62,13 @@ func TestEveryAWSCallHasADeadline(t *testing.T) {
 				MetricData: []cwtypes.MetricDatum{{MetricName: aws.String("m"), Value: aws.Float64(1)}}})
 			return err
 		},
-		"logs:DescribeLogGroups": func() error {
-			_, err := env.CloudWatchLogs().DescribeLogGroups(bg, &cloudwatchlogs.DescribeLogGroupsInput{})
+		"logs:PutLogEvents": func() error {
+			_, err := env.CloudWatchLogs().PutLogEvents(bg, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("g"),
+				LogStreamName: aws.String("s")})
+			return err
+		},
+		"logs:CreateLogGroup": func() error {
+			_, err := env.CloudWatchLogs().CreateLogGroup(bg, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("g")})
 			return err
 		},
 		"events:PutEvents": func() error {

@@ -30,7 +30,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"go.uber.org/zap"
@@ -237,12 +236,6 @@ func (e *Env) CloudWatch() *cloudwatch.Client {
 // EventBridge returns an EventBridge client (notifications).
 func (e *Env) EventBridge() *eventbridge.Client {
 	return eventbridge.NewFromConfig(e.Config, func(o *eventbridge.Options) { o.APIOptions = append(o.APIOptions, e.addOperationDeadline) })
-}
-
-// CloudWatchLogs returns a CloudWatch Logs client (log shipping).
-func (e *Env) CloudWatchLogs(optFns ...func(*cloudwatchlogs.Options)) *cloudwatchlogs.Client {
-	deadline := func(o *cloudwatchlogs.Options) { o.APIOptions = append(o.APIOptions, e.addOperationDeadline) }
-	return cloudwatchlogs.NewFromConfig(e.Config, append([]func(*cloudwatchlogs.Options){deadline}, optFns...)...)
 }
 
 // CloudFormation returns the CloudFormation client, made once. Its endpoint is

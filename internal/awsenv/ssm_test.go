@@ -40,7 +40,7 @@ func TestSSMClientWireFormat(t *testing.T) {
 	cfg := aws.Config{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL),
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", "")}
 	c := NewSSMClient(cfg, time.Second)
-	c.sleep = func(context.Context, time.Duration) error { return nil }
+	c.c.sleep = func(context.Context, time.Duration) error { return nil }
 	reply := func(status int, body string) func(http.ResponseWriter) {
 		return func(w http.ResponseWriter) { w.WriteHeader(status); io.WriteString(w, body) }
 	}

@@ -38,8 +38,6 @@ type LogsClient interface {
 	PutRetentionPolicy(context.Context, *cloudwatchlogs.PutRetentionPolicyInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutRetentionPolicyOutput, error)
 }
 
-var _ LogsClient = (*cloudwatchlogs.Client)(nil)
-
 // payload is one batch on its way: its events, the acknowledgements it carries, and its
 // request body, JSON as its stream's Compression sends it (encoded and compressed once,
 // resent as is on every retry). Payloads are pooled: a batch's buffers are a couple of
@@ -203,6 +201,16 @@ func (s *stream) send(ctx context.Context, p *payload) {
 	}
 	p.body = body
 	ctx = context.WithValue(ctx, payloadKey{}, p)
+	// The body is the same at every attempt: hashed once, for the signature.
+	if p.bodyHash == "" {
+		sum := sha256.Sum256(p.body)
+		p.bodyHash, p.hashed = hex.EncodeToString(sum[:]), p.hashed+1
+	}
+	rb := &awsenv.RequestBody{Data: p.body, SHA256: p.bodyHash}
+	if p.comp != NoCompression {
+		rb.Encoding = "gzip"
+	}
+	ctx = awsenv.WithRequestBody(ctx, rb)
 	in := &cloudwatchlogs.PutLogEventsInput{LogGroupName: &s.key.Group, LogStreamName: &s.key.Stream, LogEvents: noEvents}
 
 	justCreated := false

@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/stackhand/stackhand/internal/awsenv"
 	"github.com/stackhand/stackhand/internal/clock"
 	"github.com/stackhand/stackhand/internal/testenv/awsfake"
 )
@@ -270,3 +271,10 @@ func newCaptureWith(t *testing.T, h http.Handler) *capture {
 	t.Cleanup(c.Close)
 	return c
 }
+
+// Both clients are log shippers' clients: the SDK's (the wire tests above) and the
+// hand-made one the agent uses.
+var (
+	_ LogsClient = (*cloudwatchlogs.Client)(nil)
+	_ LogsClient = (*awsenv.LogsClient)(nil)
+)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stackhand/stackhand/internal/awsenv"
 	"github.com/stackhand/stackhand/internal/clock"
+	"github.com/stackhand/stackhand/internal/source"
 	"github.com/stackhand/stackhand/internal/status"
 )
 
@@ -14,17 +15,12 @@ import (
 // parameter that holds the CloudWatch agent's configuration (--cwagent-config ssm:NAME).
 const cwParamSource = "cwagent-config"
 
-// paramReader reads a Parameter Store parameter (awsenv.SSMClient).
-type paramReader interface {
-	GetParameter(ctx context.Context, name string) (awsenv.SSMParameter, error)
-}
-
 // paramWatch reads the parameter every interval and asks once per new version for a
 // reload (changed), as SIGHUP does: the version differs from the one the running
 // configuration was read from. A read that fails is shown in status and the log, and
 // the agent goes on with what it runs; each read has the SSM client's deadline.
 type paramWatch struct {
-	SSM      paramReader
+	SSM      source.SSMAPI
 	Name     string
 	Version  int64
 	Interval time.Duration

@@ -52,9 +52,10 @@ type Metrics struct {
 	samples  []metrics.Sample
 	stats    []metrics.Stat
 
-	// unmatched are the Aggregate sets no datum has had yet, named once in the log.
-	unmatched []int
-	warned    bool
+	// matched marks the Aggregate sets some datum had every dimension of, until the
+	// first interval's are named in the log (warned).
+	matched []bool
+	warned  bool
 
 	mu      sync.Mutex
 	lastErr string
@@ -201,11 +202,8 @@ func (m *Metrics) rollUp(data []Datum, d Datum) []Datum {
 	if len(m.Aggregate) == 0 {
 		return data
 	}
-	if m.unmatched == nil && !m.warned {
-		m.unmatched = make([]int, len(m.Aggregate))
-		for i := range m.unmatched {
-			m.unmatched[i] = i
-		}
+	if m.matched == nil {
+		m.matched = make([]bool, len(m.Aggregate))
 	}
 	var done [][]Dim
 sets:
@@ -218,7 +216,7 @@ sets:
 			}
 			dims = append(dims, d.Dims[j])
 		}
-		m.unmatched = slices.DeleteFunc(m.unmatched, func(k int) bool { return k == i })
+		m.matched[i] = true
 		if sameDims(dims, d.Dims) || slices.ContainsFunc(done, func(o []Dim) bool { return sameDims(o, dims) }) {
 			continue
 		}
@@ -237,11 +235,12 @@ func (m *Metrics) warnUnmatched() {
 		return
 	}
 	m.warned = true
-	for _, i := range m.unmatched {
-		m.Log.Warn("metrics.aggregation_dimensions: no metric has all these dimensions, so none is published with them; check the names against the metrics' dimensions",
-			zap.Strings("set", m.Aggregate[i]))
+	for i, ok := range m.matched {
+		if !ok {
+			m.Log.Warn("metrics.aggregation_dimensions: no metric has all these dimensions, so none is published with them; check the names against the metrics' dimensions",
+				zap.Strings("set", m.Aggregate[i]))
+		}
 	}
-	m.unmatched = nil
 }
 
 // sameDims reports whether a and b hold the same dimensions, in any order.

@@ -161,4 +161,10 @@ func TestAWSRunOnCWAgentConfigInParameterStore(t *testing.T) {
 			t.Errorf("validate --cwagent-config ssm:%s: %v, want a failure saying %q:\n%s", name, err, want, out)
 		}
 	}
+	// run refuses to start on it too, saying the same.
+	cmd := exec.Command(binPath, "run", "--config", w.cfg, "--cwagent-config", "ssm:/cw/missing")
+	cmd.Env = w.env()
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "ssm:/cw/missing: Parameter Store in us-east-1 has no such parameter") {
+		t.Errorf("run --cwagent-config ssm:/cw/missing: %v, want a failure naming the parameter:\n%s", err, out)
+	}
 }

@@ -34,6 +34,7 @@ func TestDefault(t *testing.T) {
 		{"timeouts.deploy", c.Timeouts.Deploy.D(), time.Duration(0)},
 		{"shutdown_grace", c.ShutdownGrace.D(), 30 * time.Second},
 		{"kill_grace", c.KillGrace.D(), 5 * time.Second},
+		{"lifecycle.flush_timeout", c.Lifecycle.FlushTimeout.D(), time.Minute},
 		{"heartbeat.interval", c.Heartbeat.Interval.D(), time.Minute},
 		{"heartbeat.namespace", c.Heartbeat.Namespace, "Stackhand"},
 		{"heartbeat.alarm.periods", c.Heartbeat.Alarm.Periods, 5},

@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
@@ -63,13 +62,11 @@ func TestEveryAWSCallHasADeadline(t *testing.T) {
 			return err
 		},
 		"logs:PutLogEvents": func() error {
-			_, err := env.CloudWatchLogs().PutLogEvents(bg, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("g"),
-				LogStreamName: aws.String("s")})
+			_, err := env.CloudWatchLogs().PutLogEvents(bg, &PutLogEventsInput{LogGroupName: "g", LogStreamName: "s"})
 			return err
 		},
 		"logs:CreateLogGroup": func() error {
-			_, err := env.CloudWatchLogs().CreateLogGroup(bg, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("g")})
-			return err
+			return env.CloudWatchLogs().CreateLogGroup(bg, &CreateLogGroupInput{LogGroupName: "g"})
 		},
 		"events:PutEvents": func() error {
 			_, err := env.EventBridge().PutEvents(bg, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{

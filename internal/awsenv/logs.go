@@ -6,16 +6,16 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 )
 
-// LogsClient makes the four CloudWatch Logs calls log shipping needs by hand, with the
-// SDK's input and output types: the SDK's cloudwatchlogs client took about 150 KB of the
-// Windows binary (its serializers and endpoint rules) and its middleware stack ran on
-// every PutLogEvents, for what is one signed JSON POST (CloudWatch Logs API reference;
-// the awsJson1_1 protocol, X-Amz-Target Logs_20140328.<Operation>). PutLogEvents is
-// tried once: the log shipper retries it itself, without end, counting every failure.
-// The others are tried up to three times, as the SDK's standard retryer would.
+// LogsClient makes the four CloudWatch Logs calls log shipping needs by hand, with
+// input and output types of its own: the SDK's cloudwatchlogs package, even with only
+// its types used, linked its schemas, endpoint rules and their init into the binary
+// (hundreds of KB of the Windows one, which has a 16 MiB limit), for what is one signed
+// JSON POST per call (CloudWatch Logs API reference; the awsJson1_1 protocol,
+// X-Amz-Target Logs_20140328.<Operation>). PutLogEvents is tried once: the log shipper
+// retries it itself, without end, counting every failure. The others are tried up to
+// three times, as the SDK's standard retryer would.
 type LogsClient struct {
 	c jsonClient
 }
@@ -37,6 +37,44 @@ func NewLogsClient(cfg aws.Config, callTimeout time.Duration) *LogsClient {
 		endpoint: serviceEndpoint(cfg, "CLOUDWATCH_LOGS", "logs"), http: serviceHTTP(cfg, callTimeout), timeout: callTimeout, sleep: sleepCtx}}
 }
 
+// The members of CloudWatch Logs' requests and answers that log shipping uses, named as
+// the API reference names them.
+type (
+	// InputLogEvent is one event of a PutLogEvents request.
+	InputLogEvent struct {
+		Timestamp int64 // milliseconds since the epoch
+		Message   string
+	}
+	// PutLogEventsInput is a PutLogEvents request. A caller that made the body itself
+	// passes it with WithRequestBody and leaves LogEvents empty.
+	PutLogEventsInput struct {
+		LogGroupName, LogStreamName string
+		LogEvents                   []InputLogEvent
+		SequenceToken               string
+	}
+	// PutLogEventsOutput is PutLogEvents' answer.
+	PutLogEventsOutput struct {
+		NextSequenceToken     string                 `json:"nextSequenceToken"`
+		RejectedLogEventsInfo *RejectedLogEventsInfo `json:"rejectedLogEventsInfo"`
+	}
+	// RejectedLogEventsInfo tells which events of a batch were not stored; a nil index
+	// is one the answer left out.
+	RejectedLogEventsInfo struct {
+		TooNewLogEventStartIndex *int32 `json:"tooNewLogEventStartIndex"`
+		TooOldLogEventEndIndex   *int32 `json:"tooOldLogEventEndIndex"`
+		ExpiredLogEventEndIndex  *int32 `json:"expiredLogEventEndIndex"`
+	}
+	// CreateLogGroupInput creates a group.
+	CreateLogGroupInput struct{ LogGroupName string }
+	// CreateLogStreamInput creates a stream in a group.
+	CreateLogStreamInput struct{ LogGroupName, LogStreamName string }
+	// PutRetentionPolicyInput sets a group's retention.
+	PutRetentionPolicyInput struct {
+		LogGroupName    string
+		RetentionInDays int32
+	}
+)
+
 // logEvent and putLogEvents are PutLogEvents' request on the wire.
 type logEvent struct {
 	Timestamp int64  `json:"timestamp"`
@@ -51,14 +89,14 @@ type putLogEvents struct {
 }
 
 // PutLogEvents sends in, or the body ctx carries (WithRequestBody): the log shipper's
-// batch, encoded and compressed once. optFns are the SDK's and are not used.
-func (c *LogsClient) PutLogEvents(ctx context.Context, in *cloudwatchlogs.PutLogEventsInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutLogEventsOutput, error) {
+// batch, encoded and compressed once.
+func (c *LogsClient) PutLogEvents(ctx context.Context, in *PutLogEventsInput) (*PutLogEventsOutput, error) {
 	rb, _ := ctx.Value(requestBodyKey{}).(*RequestBody)
 	if rb == nil {
-		req := putLogEvents{LogGroupName: aws.ToString(in.LogGroupName), LogStreamName: aws.ToString(in.LogStreamName),
-			LogEvents: make([]logEvent, len(in.LogEvents)), SequenceToken: aws.ToString(in.SequenceToken)}
+		req := putLogEvents{LogGroupName: in.LogGroupName, LogStreamName: in.LogStreamName,
+			LogEvents: make([]logEvent, len(in.LogEvents)), SequenceToken: in.SequenceToken}
 		for i, e := range in.LogEvents {
-			req.LogEvents[i] = logEvent{Timestamp: aws.ToInt64(e.Timestamp), Message: aws.ToString(e.Message)}
+			req.LogEvents[i] = logEvent(e)
 		}
 		body, err := json.Marshal(req)
 		if err != nil {
@@ -66,7 +104,7 @@ func (c *LogsClient) PutLogEvents(ctx context.Context, in *cloudwatchlogs.PutLog
 		}
 		rb = &RequestBody{Data: body}
 	}
-	out := &cloudwatchlogs.PutLogEventsOutput{}
+	out := &PutLogEventsOutput{}
 	if err := c.c.callBody(ctx, "PutLogEvents", 1, rb, out); err != nil {
 		return nil, err
 	}
@@ -74,45 +112,36 @@ func (c *LogsClient) PutLogEvents(ctx context.Context, in *cloudwatchlogs.PutLog
 }
 
 // CreateLogGroup creates the group in.LogGroupName.
-func (c *LogsClient) CreateLogGroup(ctx context.Context, in *cloudwatchlogs.CreateLogGroupInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogGroupOutput, error) {
+func (c *LogsClient) CreateLogGroup(ctx context.Context, in *CreateLogGroupInput) error {
 	body, err := json.Marshal(struct {
 		LogGroupName string `json:"logGroupName"`
-	}{aws.ToString(in.LogGroupName)})
-	if err == nil {
-		err = c.c.call(ctx, "CreateLogGroup", logsAttempts, body, nil)
-	}
+	}{in.LogGroupName})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &cloudwatchlogs.CreateLogGroupOutput{}, nil
+	return c.c.call(ctx, "CreateLogGroup", logsAttempts, body, nil)
 }
 
 // CreateLogStream creates the stream in.LogStreamName in the group in.LogGroupName.
-func (c *LogsClient) CreateLogStream(ctx context.Context, in *cloudwatchlogs.CreateLogStreamInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogStreamOutput, error) {
+func (c *LogsClient) CreateLogStream(ctx context.Context, in *CreateLogStreamInput) error {
 	body, err := json.Marshal(struct {
 		LogGroupName  string `json:"logGroupName"`
 		LogStreamName string `json:"logStreamName"`
-	}{aws.ToString(in.LogGroupName), aws.ToString(in.LogStreamName)})
-	if err == nil {
-		err = c.c.call(ctx, "CreateLogStream", logsAttempts, body, nil)
-	}
+	}{in.LogGroupName, in.LogStreamName})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &cloudwatchlogs.CreateLogStreamOutput{}, nil
+	return c.c.call(ctx, "CreateLogStream", logsAttempts, body, nil)
 }
 
 // PutRetentionPolicy sets the group's retention in days.
-func (c *LogsClient) PutRetentionPolicy(ctx context.Context, in *cloudwatchlogs.PutRetentionPolicyInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutRetentionPolicyOutput, error) {
+func (c *LogsClient) PutRetentionPolicy(ctx context.Context, in *PutRetentionPolicyInput) error {
 	body, err := json.Marshal(struct {
 		LogGroupName    string `json:"logGroupName"`
 		RetentionInDays int32  `json:"retentionInDays"`
-	}{aws.ToString(in.LogGroupName), aws.ToInt32(in.RetentionInDays)})
-	if err == nil {
-		err = c.c.call(ctx, "PutRetentionPolicy", logsAttempts, body, nil)
-	}
+	}{in.LogGroupName, in.RetentionInDays})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &cloudwatchlogs.PutRetentionPolicyOutput{}, nil
+	return c.c.call(ctx, "PutRetentionPolicy", logsAttempts, body, nil)
 }

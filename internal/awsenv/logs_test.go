@@ -69,28 +69,23 @@ func TestLogsClientWireFormat(t *testing.T) {
 	sdk := cloudwatchlogs.NewFromConfig(cfg)
 	mine := NewLogsClient(cfg, 5*time.Second)
 	ctx := context.Background()
-	calls := func(c interface {
-		CreateLogGroup(context.Context, *cloudwatchlogs.CreateLogGroupInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogGroupOutput, error)
-		CreateLogStream(context.Context, *cloudwatchlogs.CreateLogStreamInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogStreamOutput, error)
-		PutRetentionPolicy(context.Context, *cloudwatchlogs.PutRetentionPolicyInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutRetentionPolicyOutput, error)
-		PutLogEvents(context.Context, *cloudwatchlogs.PutLogEventsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutLogEventsOutput, error)
-	}, group string) []logsRequest {
+	calls := func(c logsCalls, group string) []logsRequest {
 		t.Helper()
 		mu.Lock()
 		got = nil
 		mu.Unlock()
-		if _, err := c.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)}); err != nil {
+		if err := c.CreateLogGroup(ctx, &CreateLogGroupInput{LogGroupName: group}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(group), LogStreamName: aws.String("s")}); err != nil {
+		if err := c.CreateLogStream(ctx, &CreateLogStreamInput{LogGroupName: group, LogStreamName: "s"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String(group), RetentionInDays: aws.Int32(7)}); err != nil {
+		if err := c.PutRetentionPolicy(ctx, &PutRetentionPolicyInput{LogGroupName: group, RetentionInDays: 7}); err != nil {
 			t.Fatal(err)
 		}
 		now := time.Now().UnixMilli()
-		if _, err := c.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String("s"),
-			LogEvents: []cwltypes.InputLogEvent{{Timestamp: aws.Int64(now), Message: aws.String("one \"quoted\" ünïcode\n")}, {Timestamp: aws.Int64(now + 1), Message: aws.String("two")}}}); err != nil {
+		if _, err := c.PutLogEvents(ctx, &PutLogEventsInput{LogGroupName: group, LogStreamName: "s",
+			LogEvents: []InputLogEvent{{Timestamp: now, Message: "one \"quoted\" ünïcode\n"}, {Timestamp: now + 1, Message: "two"}}}); err != nil {
 			t.Fatal(err)
 		}
 		mu.Lock()
@@ -106,7 +101,7 @@ func TestLogsClientWireFormat(t *testing.T) {
 		}
 		return out
 	}
-	want, have := calls(sdk, "sdk"), calls(mine, "mine")
+	want, have := calls(sdkLogs{sdk}, "sdk"), calls(mine, "mine")
 	if !reflect.DeepEqual(have, want) {
 		t.Fatalf("the hand-made client sent\n%+v\nthe SDK's\n%+v", have, want)
 	}
@@ -123,7 +118,7 @@ func TestLogsClientWireFormat(t *testing.T) {
 	got = nil
 	mu.Unlock()
 	body := WithRequestBody(ctx, &RequestBody{Data: zb.Bytes(), Encoding: "gzip"})
-	if _, err := mine.PutLogEvents(body, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("ignored")}); err != nil {
+	if _, err := mine.PutLogEvents(body, &PutLogEventsInput{LogGroupName: "ignored"}); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
@@ -168,7 +163,7 @@ func TestLogsClientErrors(t *testing.T) {
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", "")}, 5*time.Second)
 	c.c.sleep = func(context.Context, time.Duration) error { return nil }
 	ctx := context.Background()
-	in := &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String("g"), LogStreamName: aws.String("s")}
+	in := &PutLogEventsInput{LogGroupName: "g", LogStreamName: "s"}
 
 	answers["PutLogEvents"] = []string{`400 {"__type":"ThrottlingException","message":"Rate exceeded"}`}
 	if _, err := c.PutLogEvents(ctx, in); !IsThrottle(err) {
@@ -192,7 +187,7 @@ func TestLogsClientErrors(t *testing.T) {
 	if _, err := c.PutLogEvents(ctx, in); !IsUnreachable(err) || serverError(err) != 500 {
 		t.Errorf("5xx: %v, want a server error", err)
 	}
-	if _, err := c.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("g")}); err != nil {
+	if err := c.CreateLogGroup(ctx, &CreateLogGroupInput{LogGroupName: "g"}); err != nil {
 		t.Errorf("CreateLogGroup after one 5xx: %v", err)
 	}
 	mu.Lock()
@@ -209,13 +204,48 @@ func TestLogsClientBodyIsPutLogEventsOnly(t *testing.T) {
 	c := NewLogsClient(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(fake.URL),
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", "")}, 5*time.Second)
 	ctx := WithRequestBody(context.Background(), &RequestBody{Data: []byte(`{"logGroupName":"batch","logStreamName":"s","logEvents":[]}`)})
-	if _, err := c.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("made")}); err != nil {
+	if err := c.CreateLogGroup(ctx, &CreateLogGroupInput{LogGroupName: "made"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String("made"), RetentionInDays: aws.Int32(7)}); err != nil {
+	if err := c.PutRetentionPolicy(ctx, &PutRetentionPolicyInput{LogGroupName: "made", RetentionInDays: 7}); err != nil {
 		t.Fatal(err)
 	}
 	if days, ok := fake.LogGroup("made"); !ok || days != 7 {
 		t.Fatalf("group made: %v, retention %d; want it, with 7 days", ok, days)
 	}
+}
+
+// logsCalls are the calls TestLogsClientWireFormat makes through both clients.
+type logsCalls interface {
+	CreateLogGroup(context.Context, *CreateLogGroupInput) error
+	CreateLogStream(context.Context, *CreateLogStreamInput) error
+	PutRetentionPolicy(context.Context, *PutRetentionPolicyInput) error
+	PutLogEvents(context.Context, *PutLogEventsInput) (*PutLogEventsOutput, error)
+}
+
+// sdkLogs makes the same calls through the SDK's client, the reference for the wire.
+type sdkLogs struct{ c *cloudwatchlogs.Client }
+
+func (s sdkLogs) CreateLogGroup(ctx context.Context, in *CreateLogGroupInput) error {
+	_, err := s.c.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(in.LogGroupName)})
+	return err
+}
+
+func (s sdkLogs) CreateLogStream(ctx context.Context, in *CreateLogStreamInput) error {
+	_, err := s.c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: aws.String(in.LogGroupName), LogStreamName: aws.String(in.LogStreamName)})
+	return err
+}
+
+func (s sdkLogs) PutRetentionPolicy(ctx context.Context, in *PutRetentionPolicyInput) error {
+	_, err := s.c.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String(in.LogGroupName), RetentionInDays: aws.Int32(in.RetentionInDays)})
+	return err
+}
+
+func (s sdkLogs) PutLogEvents(ctx context.Context, in *PutLogEventsInput) (*PutLogEventsOutput, error) {
+	evs := make([]cwltypes.InputLogEvent, len(in.LogEvents))
+	for i, e := range in.LogEvents {
+		evs[i] = cwltypes.InputLogEvent{Timestamp: aws.Int64(e.Timestamp), Message: aws.String(e.Message)}
+	}
+	_, err := s.c.PutLogEvents(ctx, &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(in.LogGroupName), LogStreamName: aws.String(in.LogStreamName), LogEvents: evs})
+	return &PutLogEventsOutput{}, err
 }

@@ -41,7 +41,7 @@ const (
 
 // BatcherOptions configures a Batcher. Zero fields take the defaults named.
 type BatcherOptions struct {
-	// Client sends the batches: a *cloudwatchlogs.Client.
+	// Client sends the batches: an *awsenv.LogsClient, or LocalLogs.
 	Client LogsClient
 	// Acker is told how far each file was stored. Nil acknowledges nothing.
 	Acker Acker
@@ -79,7 +79,7 @@ type BatcherOptions struct {
 // Batcher sends log events to CloudWatch Logs: one bounded queue and one sender per log
 // stream, streams in parallel. Each sender cuts batches that obey every PutLogEvents
 // rule, sends them (with the package's own JSON encoder and the stream's Compression,
-// through the SDK client), encoding each batch once and resending those bytes, retries what can succeed later without end, and acknowledges to the Acker
+// through the CloudWatch Logs client), encoding each batch once and resending those bytes, retries what can succeed later without end, and acknowledges to the Acker
 // what the service stored, in order per source.
 //
 // What the batcher does with events CloudWatch Logs cannot take:
@@ -131,6 +131,9 @@ type Batcher struct {
 	// encodes counts the bodies encoded (and compressed), for tests to check that
 	// nothing is encoded twice.
 	encodes atomic.Int64
+	// hashes counts the bodies hashed for their signature, for tests to check that a
+	// retried batch is not hashed again.
+	hashes atomic.Int64
 
 	mu      sync.RWMutex
 	streams map[StreamKey]*stream

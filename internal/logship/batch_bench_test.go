@@ -59,7 +59,7 @@ func benchLines(n, size int) [][]byte {
 }
 
 // BenchmarkBatcher puts 1,000,000 events of 200 bytes, per iteration, through a Batcher
-// and the real SDK client (own encoder, gzip level 1, SigV4) to an HTTP server that
+// and the agent's CloudWatch Logs client (own encoder, gzip level 1, SigV4) to an HTTP server that
 // reads and discards the bodies, and reports events per CPU-second of the whole process
 // (getrusage: the batcher, the SDK, the HTTP client and the discarding server) and
 // bytes allocated per event. Run: go test -run '^$' -bench Batcher -benchtime 1x.
@@ -79,7 +79,7 @@ func benchBatcher(b *testing.B, streams int) {
 		_, _ = io.WriteString(w, "{}")
 	}))
 	defer srv.Close()
-	client := sdkClient(srv.URL)
+	client := agentClient(srv.URL)
 	lines := benchLines(4096, size)
 	base := time.Now().UnixMilli()
 

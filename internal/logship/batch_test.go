@@ -15,7 +15,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/smithy-go"
 	"go.uber.org/zap"
@@ -52,7 +51,7 @@ type fakeLogs struct {
 	mu sync.Mutex
 	// put answers PutLogEvents number n (from 0) after the rules were checked; nil:
 	// success.
-	put func(n int, b fakeBatch) (*cloudwatchlogs.PutLogEventsOutput, error)
+	put func(n int, b fakeBatch) (*awsenv.PutLogEventsOutput, error)
 	// exist, when set, makes the fake answer ResourceNotFoundException for groups
 	// and streams not in it; keys with an empty Stream are groups.
 	exist     map[StreamKey]bool
@@ -67,7 +66,7 @@ func newFakeLogs(t *testing.T) *fakeLogs {
 	return &fakeLogs{t: t, notify: make(chan struct{}, 1), retention: map[string]int32{}}
 }
 
-func (f *fakeLogs) PutLogEvents(ctx context.Context, in *cloudwatchlogs.PutLogEventsInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutLogEventsOutput, error) {
+func (f *fakeLogs) PutLogEvents(ctx context.Context, in *awsenv.PutLogEventsInput) (*awsenv.PutLogEventsOutput, error) {
 	body := PutLogEventsBody(ctx)
 	var req struct {
 		LogEvents     []fakeEvent `json:"logEvents"`
@@ -77,8 +76,8 @@ func (f *fakeLogs) PutLogEvents(ctx context.Context, in *cloudwatchlogs.PutLogEv
 	if err := json.Unmarshal(body, &req); err != nil {
 		f.t.Errorf("PutLogEvents body is not JSON: %v", err)
 	}
-	if req.LogGroupName != *in.LogGroupName || req.LogStreamName != *in.LogStreamName {
-		f.t.Errorf("body names %q/%q, input %q/%q", req.LogGroupName, req.LogStreamName, *in.LogGroupName, *in.LogStreamName)
+	if req.LogGroupName != in.LogGroupName || req.LogStreamName != in.LogStreamName {
+		f.t.Errorf("body names %q/%q, input %q/%q", req.LogGroupName, req.LogStreamName, in.LogGroupName, in.LogStreamName)
 	}
 	b := fakeBatch{Key: StreamKey{req.LogGroupName, req.LogStreamName}, Events: req.LogEvents, Body: bytes.Clone(body)}
 	if err := checkFakeBatch(b); err != nil {
@@ -96,7 +95,7 @@ func (f *fakeLogs) PutLogEvents(ctx context.Context, in *cloudwatchlogs.PutLogEv
 	if missing {
 		return nil, &types.ResourceNotFoundException{Message: aws.String("The specified log stream does not exist.")}
 	}
-	var out *cloudwatchlogs.PutLogEventsOutput
+	var out *awsenv.PutLogEventsOutput
 	var err error
 	if put != nil {
 		out, err = put(n, b)
@@ -107,7 +106,7 @@ func (f *fakeLogs) PutLogEvents(ctx context.Context, in *cloudwatchlogs.PutLogEv
 		f.mu.Unlock()
 	}
 	if out == nil && err == nil {
-		out = &cloudwatchlogs.PutLogEventsOutput{}
+		out = &awsenv.PutLogEventsOutput{}
 	}
 	return out, err
 }
@@ -140,39 +139,39 @@ func checkFakeBatch(b fakeBatch) error {
 	return nil
 }
 
-func (f *fakeLogs) CreateLogGroup(_ context.Context, in *cloudwatchlogs.CreateLogGroupInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogGroupOutput, error) {
+func (f *fakeLogs) CreateLogGroup(_ context.Context, in *awsenv.CreateLogGroupInput) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "CreateLogGroup")
-	k := StreamKey{Group: *in.LogGroupName}
+	k := StreamKey{Group: in.LogGroupName}
 	if f.exist[k] {
-		return nil, &types.ResourceAlreadyExistsException{Message: aws.String("The specified log group already exists")}
+		return &types.ResourceAlreadyExistsException{Message: aws.String("The specified log group already exists")}
 	}
 	f.exist[k] = true
-	return &cloudwatchlogs.CreateLogGroupOutput{}, nil
+	return nil
 }
 
-func (f *fakeLogs) CreateLogStream(_ context.Context, in *cloudwatchlogs.CreateLogStreamInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogStreamOutput, error) {
+func (f *fakeLogs) CreateLogStream(_ context.Context, in *awsenv.CreateLogStreamInput) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "CreateLogStream")
-	if !f.exist[StreamKey{Group: *in.LogGroupName}] {
-		return nil, &types.ResourceNotFoundException{Message: aws.String("The specified log group does not exist.")}
+	if !f.exist[StreamKey{Group: in.LogGroupName}] {
+		return &types.ResourceNotFoundException{Message: aws.String("The specified log group does not exist.")}
 	}
-	k := StreamKey{*in.LogGroupName, *in.LogStreamName}
+	k := StreamKey{in.LogGroupName, in.LogStreamName}
 	if f.exist[k] {
-		return nil, &types.ResourceAlreadyExistsException{Message: aws.String("The specified log stream already exists")}
+		return &types.ResourceAlreadyExistsException{Message: aws.String("The specified log stream already exists")}
 	}
 	f.exist[k] = true
-	return &cloudwatchlogs.CreateLogStreamOutput{}, nil
+	return nil
 }
 
-func (f *fakeLogs) PutRetentionPolicy(_ context.Context, in *cloudwatchlogs.PutRetentionPolicyInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutRetentionPolicyOutput, error) {
+func (f *fakeLogs) PutRetentionPolicy(_ context.Context, in *awsenv.PutRetentionPolicyInput) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls = append(f.calls, fmt.Sprintf("PutRetentionPolicy %d", *in.RetentionInDays))
-	f.retention[*in.LogGroupName] = *in.RetentionInDays
-	return &cloudwatchlogs.PutRetentionPolicyOutput{}, nil
+	f.calls = append(f.calls, fmt.Sprintf("PutRetentionPolicy %d", in.RetentionInDays))
+	f.retention[in.LogGroupName] = in.RetentionInDays
+	return nil
 }
 
 func (f *fakeLogs) snapshot() (puts, stored []fakeBatch, calls []string) {
@@ -582,7 +581,7 @@ func throttle() error {
 func TestAcksOnlyAfterSuccessAndInOrder(t *testing.T) {
 	h := newHarness(t, bigQueue)
 	h.b.maxEvents = 3 // small batches, several in a row
-	h.logs.put = func(n int, b fakeBatch) (*cloudwatchlogs.PutLogEventsOutput, error) {
+	h.logs.put = func(n int, b fakeBatch) (*awsenv.PutLogEventsOutput, error) {
 		if n%2 == 0 {
 			return nil, &smithy.GenericAPIError{Code: "ServiceUnavailableException", Message: "try later", Fault: smithy.FaultServer}
 		}
@@ -616,7 +615,7 @@ func TestRetryResendsSameBatch(t *testing.T) {
 				bigQueue(o)
 				o.Compression = func(StreamKey) Compression { return comp }
 			})
-			h.logs.put = func(n int, b fakeBatch) (*cloudwatchlogs.PutLogEventsOutput, error) {
+			h.logs.put = func(n int, b fakeBatch) (*awsenv.PutLogEventsOutput, error) {
 				if n < 3 {
 					return nil, throttle()
 				}
@@ -735,7 +734,7 @@ func TestBackoffGrows(t *testing.T) {
 			return d
 		}
 	})
-	h.logs.put = func(n int, b fakeBatch) (*cloudwatchlogs.PutLogEventsOutput, error) {
+	h.logs.put = func(n int, b fakeBatch) (*awsenv.PutLogEventsOutput, error) {
 		if n < 10 {
 			return nil, throttle()
 		}
@@ -853,7 +852,7 @@ func TestFullBatchSentAtOnce(t *testing.T) {
 func TestBackpressure(t *testing.T) {
 	release := make(chan struct{})
 	h := newHarness(t, func(o *BatcherOptions) { o.QueueEvents = 10 })
-	h.logs.put = func(n int, b fakeBatch) (*cloudwatchlogs.PutLogEventsOutput, error) {
+	h.logs.put = func(n int, b fakeBatch) (*awsenv.PutLogEventsOutput, error) {
 		<-release
 		return nil, nil
 	}
@@ -918,8 +917,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func TestRejectedCountedAndAcked(t *testing.T) {
 	h := newHarness(t, bigQueue)
-	h.logs.put = func(n int, b fakeBatch) (*cloudwatchlogs.PutLogEventsOutput, error) {
-		return &cloudwatchlogs.PutLogEventsOutput{RejectedLogEventsInfo: &types.RejectedLogEventsInfo{
+	h.logs.put = func(n int, b fakeBatch) (*awsenv.PutLogEventsOutput, error) {
+		return &awsenv.PutLogEventsOutput{RejectedLogEventsInfo: &awsenv.RejectedLogEventsInfo{
 			TooOldLogEventEndIndex:   aws.Int32(2),
 			ExpiredLogEventEndIndex:  aws.Int32(1),
 			TooNewLogEventStartIndex: aws.Int32(9),
@@ -940,17 +939,17 @@ func TestRejectedCountedAndAcked(t *testing.T) {
 func TestCountRejected(t *testing.T) {
 	i := aws.Int32
 	for _, c := range []struct {
-		info *types.RejectedLogEventsInfo
+		info *awsenv.RejectedLogEventsInfo
 		want int
 	}{
 		{nil, 0},
-		{&types.RejectedLogEventsInfo{}, 0},
-		{&types.RejectedLogEventsInfo{TooOldLogEventEndIndex: i(3)}, 3},
-		{&types.RejectedLogEventsInfo{ExpiredLogEventEndIndex: i(4), TooOldLogEventEndIndex: i(3)}, 4},
-		{&types.RejectedLogEventsInfo{TooNewLogEventStartIndex: i(8)}, 2},
-		{&types.RejectedLogEventsInfo{TooNewLogEventStartIndex: i(0)}, 10},
-		{&types.RejectedLogEventsInfo{TooOldLogEventEndIndex: i(6), TooNewLogEventStartIndex: i(4)}, 10},
-		{&types.RejectedLogEventsInfo{TooOldLogEventEndIndex: i(99)}, 10},
+		{&awsenv.RejectedLogEventsInfo{}, 0},
+		{&awsenv.RejectedLogEventsInfo{TooOldLogEventEndIndex: i(3)}, 3},
+		{&awsenv.RejectedLogEventsInfo{ExpiredLogEventEndIndex: i(4), TooOldLogEventEndIndex: i(3)}, 4},
+		{&awsenv.RejectedLogEventsInfo{TooNewLogEventStartIndex: i(8)}, 2},
+		{&awsenv.RejectedLogEventsInfo{TooNewLogEventStartIndex: i(0)}, 10},
+		{&awsenv.RejectedLogEventsInfo{TooOldLogEventEndIndex: i(6), TooNewLogEventStartIndex: i(4)}, 10},
+		{&awsenv.RejectedLogEventsInfo{TooOldLogEventEndIndex: i(99)}, 10},
 	} {
 		if got := countRejected(c.info, 10); got != c.want {
 			t.Errorf("countRejected(%+v, 10) = %d, want %d", c.info, got, c.want)
@@ -973,7 +972,7 @@ func TestServiceAnswers(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h := newHarness(t, bigQueue)
-			h.logs.put = func(n int, b fakeBatch) (*cloudwatchlogs.PutLogEventsOutput, error) {
+			h.logs.put = func(n int, b fakeBatch) (*awsenv.PutLogEventsOutput, error) {
 				if n == 0 {
 					return nil, c.err
 				}
@@ -1000,7 +999,7 @@ func TestServiceAnswers(t *testing.T) {
 // after Grace, not acknowledged, and Run returns.
 func TestGraceEndsRetries(t *testing.T) {
 	h := newHarness(t, func(o *BatcherOptions) { o.Jitter = func(d time.Duration) time.Duration { return d } })
-	h.logs.put = func(int, fakeBatch) (*cloudwatchlogs.PutLogEventsOutput, error) { return nil, throttle() }
+	h.logs.put = func(int, fakeBatch) (*awsenv.PutLogEventsOutput, error) { return nil, throttle() }
 	h.put(Event{Time: ms(t0), Message: []byte("x"), Src: 1, Offset: 1})
 	h.start()
 	h.clk.Advance(DefaultFlushInterval)
@@ -1120,7 +1119,7 @@ func TestStreamsInParallel(t *testing.T) {
 	release := make(chan struct{})
 	h := newHarness(t, nil)
 	slow := StreamKey{Group: testKey.Group, Stream: "slow"}
-	h.logs.put = func(n int, b fakeBatch) (*cloudwatchlogs.PutLogEventsOutput, error) {
+	h.logs.put = func(n int, b fakeBatch) (*awsenv.PutLogEventsOutput, error) {
 		if b.Key == slow {
 			<-release
 		}

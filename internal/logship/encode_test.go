@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/stackhand/stackhand/internal/awsenv"
 )
 
 // appendPutLogEvents is the whole body encodePutLogEvents makes without a flush.
@@ -64,6 +67,13 @@ func (c *capture) last() ([]byte, http.Header) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.body, c.header
+}
+
+// agentClient is the agent's CloudWatch Logs client for endpoint, with static
+// credentials.
+func agentClient(endpoint string) *awsenv.LogsClient {
+	return awsenv.NewLogsClient(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")}, 30*time.Second)
 }
 
 // sdkClient is a real CloudWatch Logs client for endpoint, with static credentials and

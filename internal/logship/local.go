@@ -9,8 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/stackhand/stackhand/internal/awsenv"
 )
 
 // LocalLogs is mode local's CloudWatch Logs: each stream is a JSON-lines file,
@@ -28,7 +27,7 @@ func (l *LocalLogs) streamPath(group, stream string) string {
 }
 
 // PutLogEvents appends the batch the Batcher encoded.
-func (l *LocalLogs) PutLogEvents(ctx context.Context, in *cloudwatchlogs.PutLogEventsInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutLogEventsOutput, error) {
+func (l *LocalLogs) PutLogEvents(ctx context.Context, in *awsenv.PutLogEventsInput) (*awsenv.PutLogEventsOutput, error) {
 	body := PutLogEventsBody(ctx)
 	if body == nil {
 		return nil, errors.New("local logs: no batch body in the call")
@@ -50,7 +49,7 @@ func (l *LocalLogs) PutLogEvents(ctx context.Context, in *cloudwatchlogs.PutLogE
 		}
 		out = append(append(out, line...), '\n')
 	}
-	path := l.streamPath(aws.ToString(in.LogGroupName), aws.ToString(in.LogStreamName))
+	path := l.streamPath(in.LogGroupName, in.LogStreamName)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
@@ -67,20 +66,20 @@ func (l *LocalLogs) PutLogEvents(ctx context.Context, in *cloudwatchlogs.PutLogE
 	if err != nil {
 		return nil, err
 	}
-	return &cloudwatchlogs.PutLogEventsOutput{}, nil
+	return &awsenv.PutLogEventsOutput{}, nil
 }
 
 // CreateLogGroup makes the group's directory.
-func (l *LocalLogs) CreateLogGroup(_ context.Context, in *cloudwatchlogs.CreateLogGroupInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogGroupOutput, error) {
-	return &cloudwatchlogs.CreateLogGroupOutput{}, os.MkdirAll(filepath.Join(l.Dir, url.PathEscape(aws.ToString(in.LogGroupName))), 0o750)
+func (l *LocalLogs) CreateLogGroup(_ context.Context, in *awsenv.CreateLogGroupInput) error {
+	return os.MkdirAll(filepath.Join(l.Dir, url.PathEscape(in.LogGroupName)), 0o750)
 }
 
 // CreateLogStream needs nothing: the file is made by the first batch.
-func (l *LocalLogs) CreateLogStream(context.Context, *cloudwatchlogs.CreateLogStreamInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogStreamOutput, error) {
-	return &cloudwatchlogs.CreateLogStreamOutput{}, nil
+func (l *LocalLogs) CreateLogStream(context.Context, *awsenv.CreateLogStreamInput) error {
+	return nil
 }
 
 // PutRetentionPolicy has nothing to expire locally.
-func (l *LocalLogs) PutRetentionPolicy(context.Context, *cloudwatchlogs.PutRetentionPolicyInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutRetentionPolicyOutput, error) {
-	return &cloudwatchlogs.PutRetentionPolicyOutput{}, nil
+func (l *LocalLogs) PutRetentionPolicy(context.Context, *awsenv.PutRetentionPolicyInput) error {
+	return nil
 }

@@ -1,7 +1,6 @@
 package logship
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -12,11 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
-	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"go.uber.org/zap"
 
@@ -25,17 +19,18 @@ import (
 	"github.com/stackhand/stackhand/internal/clock"
 )
 
-// LogsClient is what the Batcher calls: the methods of *cloudwatchlogs.Client it uses.
+// LogsClient is what the Batcher calls: *awsenv.LogsClient in mode aws, *LocalLogs in
+// mode local.
 //
 // PutLogEvents is called with only the group and stream names set; the request body,
-// the batch's events, is encoded by this package and put in place by a middleware the
-// call adds through its options (see putOptions). A stand-in for tests that is not the
-// SDK client finds that body with PutLogEventsBody.
+// the batch's events, is encoded and compressed by this package and handed to the call
+// in ctx (awsenv.WithRequestBody). A client that is not awsenv's finds that body, as
+// JSON, with PutLogEventsBody.
 type LogsClient interface {
-	PutLogEvents(context.Context, *cloudwatchlogs.PutLogEventsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutLogEventsOutput, error)
-	CreateLogGroup(context.Context, *cloudwatchlogs.CreateLogGroupInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogGroupOutput, error)
-	CreateLogStream(context.Context, *cloudwatchlogs.CreateLogStreamInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogStreamOutput, error)
-	PutRetentionPolicy(context.Context, *cloudwatchlogs.PutRetentionPolicyInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutRetentionPolicyOutput, error)
+	PutLogEvents(context.Context, *awsenv.PutLogEventsInput) (*awsenv.PutLogEventsOutput, error)
+	CreateLogGroup(context.Context, *awsenv.CreateLogGroupInput) error
+	CreateLogStream(context.Context, *awsenv.CreateLogStreamInput) error
+	PutRetentionPolicy(context.Context, *awsenv.PutRetentionPolicyInput) error
 }
 
 // payload is one batch on its way: its events, the acknowledgements it carries, and its
@@ -47,10 +42,8 @@ type payload struct {
 	acks  []ack
 	body  []byte
 	comp  Compression
-	// bodyHash is the hex SHA-256 of body that SigV4 signs, made once for every attempt
-	// (the SDK would hash the body again at each); hashed counts how often it was made.
+	// bodyHash is the hex SHA-256 of body that SigV4 signs, made once for every attempt.
 	bodyHash string
-	hashed   int
 	// json is the body decompressed, made only for a reader that asks for it
 	// (PutLogEventsBody).
 	json []byte
@@ -68,7 +61,7 @@ func getPayload() *payload { return payloadPool.Get().(*payload) }
 func putPayload(p *payload) {
 	clear(p.items) // let the messages go
 	p.items, p.acks, p.json, p.body, p.comp = p.items[:0], p.acks[:0], nil, p.body[:0], Gzip
-	p.bodyHash, p.hashed = "", 0
+	p.bodyHash = ""
 	payloadPool.Put(p)
 }
 
@@ -94,7 +87,7 @@ func (p *payload) ack(src SourceID, offset int64) {
 type payloadKey struct{}
 
 // PutLogEventsBody returns the JSON body a Batcher's PutLogEvents call carries in ctx
-// (nil if none), for a LogsClient that is not the SDK client (mode local's, tests'). It
+// (nil if none), for a LogsClient that is not awsenv's (mode local's, tests'). It
 // is valid until the call returns.
 func PutLogEventsBody(ctx context.Context) []byte {
 	p, _ := ctx.Value(payloadKey{}).(*payload)
@@ -112,69 +105,6 @@ func PutLogEventsBody(ctx context.Context) []byte {
 		p.json = j
 	}
 	return p.json
-}
-
-// noEvents satisfies the SDK's check that LogEvents is set; the SDK serializes it as
-// "logEvents":[] and the body middleware replaces the whole body.
-var noEvents = []types.InputLogEvent{}
-
-// putOptions turns the SDK's retries off for PutLogEvents (the batcher retries, so it
-// sees and counts every failure, and retries without end, which no SDK retryer does)
-// and adds the middleware that sends the batcher's own body.
-func putOptions(o *cloudwatchlogs.Options) {
-	o.Retryer = aws.NopRetryer{}
-	o.APIOptions = append(o.APIOptions, addBodyMiddlewares)
-}
-
-// addBodyMiddlewares adds, to a PutLogEvents stack, bodyMiddleware right after the SDK's
-// serializer, before the Finalize step where the retry loop, the payload hash and the
-// signature are (api_client.go addProtocolFinalizerMiddlewares, addRetry and
-// addComputePayloadSHA256 in service/cloudwatchlogs@v1.92.0): the signature covers the
-// compressed body.
-func addBodyMiddlewares(stack *middleware.Stack) error {
-	if err := stack.Serialize.Insert(bodyMiddleware{}, "OperationSerializer", middleware.After); err != nil {
-		return fmt.Errorf("add %s: %w", bodyMiddleware{}.ID(), err)
-	}
-	return nil
-}
-
-// bodyMiddleware replaces the body the SDK serialized (group and stream names and an
-// empty event list) by the payload's body: gzipped JSON with Content-Encoding: gzip,
-// which CloudWatch Logs accepts on its JSON API (the SDK does not compress PutLogEvents
-// by itself: the operation has no RequestCompression trait), or for NoCompression the
-// plain JSON without the header, as the SDK sends it. It sets the body as the SDK's
-// serializer does (smithy-go transport/http/protocol/awsjson SerializeRequest): a
-// bytes.Reader through Request.SetStream, which is seekable, so ContentLength is set and
-// a retried attempt rewinds it and sends it whole (smithyhttp.Request.RewindStream).
-type bodyMiddleware struct{}
-
-func (bodyMiddleware) ID() string { return "stackhand.PutLogEventsBody" }
-
-func (bodyMiddleware) HandleSerialize(ctx context.Context, in middleware.SerializeInput, next middleware.SerializeHandler) (
-	middleware.SerializeOutput, middleware.Metadata, error,
-) {
-	p, _ := ctx.Value(payloadKey{}).(*payload)
-	req, ok := in.Request.(*smithyhttp.Request)
-	if p == nil || !ok {
-		return next.HandleSerialize(ctx, in)
-	}
-	sreq, err := req.SetStream(bytes.NewReader(p.body))
-	if err != nil {
-		return middleware.SerializeOutput{}, middleware.Metadata{}, fmt.Errorf("set PutLogEvents body: %w", err)
-	}
-	*req = *sreq
-	if p.comp != NoCompression {
-		req.Header.Set("Content-Encoding", "gzip")
-	}
-	// The body is the same at every attempt: hash it once. The SDK's
-	// ComputePayloadSHA256 middleware takes a hash already set (aws/signer/v4
-	// middleware.go); only the signature, which carries the time, is made anew.
-	if p.bodyHash == "" {
-		sum := sha256.Sum256(p.body)
-		p.bodyHash, p.hashed = hex.EncodeToString(sum[:]), p.hashed+1
-	}
-	ctx = v4.SetPayloadHash(ctx, p.bodyHash)
-	return next.HandleSerialize(ctx, in)
 }
 
 // send sends the batch in p until the service stores it, refuses it for good, or ctx
@@ -204,19 +134,20 @@ func (s *stream) send(ctx context.Context, p *payload) {
 	// The body is the same at every attempt: hashed once, for the signature.
 	if p.bodyHash == "" {
 		sum := sha256.Sum256(p.body)
-		p.bodyHash, p.hashed = hex.EncodeToString(sum[:]), p.hashed+1
+		p.bodyHash = hex.EncodeToString(sum[:])
+		s.b.hashes.Add(1)
 	}
 	rb := &awsenv.RequestBody{Data: p.body, SHA256: p.bodyHash}
 	if p.comp != NoCompression {
 		rb.Encoding = "gzip"
 	}
 	ctx = awsenv.WithRequestBody(ctx, rb)
-	in := &cloudwatchlogs.PutLogEventsInput{LogGroupName: &s.key.Group, LogStreamName: &s.key.Stream, LogEvents: noEvents}
+	in := &awsenv.PutLogEventsInput{LogGroupName: s.key.Group, LogStreamName: s.key.Stream}
 
 	justCreated := false
 	for attempt := 0; ; attempt++ {
 		s.lastCall = s.b.clk.Now()
-		out, err := s.b.client.PutLogEvents(ctx, in, putOptions)
+		out, err := s.b.client.PutLogEvents(ctx, in)
 		if err == nil || awsenv.ErrorCode(err) == "DataAlreadyAcceptedException" {
 			s.paceDown()
 			var rejected int
@@ -378,14 +309,14 @@ func (s *stream) backoff(ctx context.Context, attempt int) bool {
 // the group's retention when Retention asks for one). Existing ones are fine.
 func (s *stream) create(ctx context.Context) error {
 	c := s.b.client
-	_, err := c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: &s.key.Group, LogStreamName: &s.key.Stream})
+	err := c.CreateLogStream(ctx, &awsenv.CreateLogStreamInput{LogGroupName: s.key.Group, LogStreamName: s.key.Stream})
 	switch code := awsenv.ErrorCode(err); {
 	case err == nil || code == "ResourceAlreadyExistsException":
 		return s.setRetention(ctx)
 	case code != "ResourceNotFoundException":
 		return err
 	}
-	_, err = c.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: &s.key.Group})
+	err = c.CreateLogGroup(ctx, &awsenv.CreateLogGroupInput{LogGroupName: s.key.Group})
 	switch {
 	case err == nil:
 		if s.b.retention != nil && s.b.retention(s.key) > 0 {
@@ -400,7 +331,7 @@ func (s *stream) create(ctx context.Context) error {
 	if err := s.setRetention(ctx); err != nil {
 		return err
 	}
-	_, err = c.CreateLogStream(ctx, &cloudwatchlogs.CreateLogStreamInput{LogGroupName: &s.key.Group, LogStreamName: &s.key.Stream})
+	err = c.CreateLogStream(ctx, &awsenv.CreateLogStreamInput{LogGroupName: s.key.Group, LogStreamName: s.key.Stream})
 	if err != nil && awsenv.ErrorCode(err) != "ResourceAlreadyExistsException" {
 		return err
 	}
@@ -417,7 +348,7 @@ func (s *stream) setRetention(ctx context.Context) error {
 		return nil
 	}
 	days := int32(s.b.retention(s.key))
-	_, err := s.b.client.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: &s.key.Group, RetentionInDays: &days})
+	err := s.b.client.PutRetentionPolicy(ctx, &awsenv.PutRetentionPolicyInput{LogGroupName: s.key.Group, RetentionInDays: days})
 	if err != nil && !unfixable(err) {
 		return err
 	}
@@ -451,7 +382,7 @@ func unfixable(err error) bool {
 // countRejected counts the events of an n-event batch the service did not store: the
 // first max(tooOldLogEventEndIndex, expiredLogEventEndIndex) (both exclusive ends) and
 // those from tooNewLogEventStartIndex on.
-func countRejected(info *types.RejectedLogEventsInfo, n int) int {
+func countRejected(info *awsenv.RejectedLogEventsInfo, n int) int {
 	if info == nil {
 		return 0
 	}

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/stackhand/stackhand/internal/awsenv"
 )
 
 // A stream whose sink takes at most one call a second (by the test's clock) and throttles
@@ -19,7 +19,7 @@ func TestThrottledStreamSendsFewerFullerBatches(t *testing.T) {
 		o.Jitter = func(d time.Duration) time.Duration { return d / 2 }
 	})
 	var last time.Time
-	h.logs.put = func(n int, b fakeBatch) (*cloudwatchlogs.PutLogEventsOutput, error) {
+	h.logs.put = func(n int, b fakeBatch) (*awsenv.PutLogEventsOutput, error) {
 		now := h.clk.Now()
 		if !last.IsZero() && now.Sub(last) < time.Second {
 			return nil, throttle()

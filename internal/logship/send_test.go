@@ -1,12 +1,13 @@
 package logship
 
 import (
+	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,10 +15,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/smithy-go/middleware"
+	"github.com/klauspost/compress/gzip"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
@@ -26,7 +25,7 @@ import (
 	"github.com/stackhand/stackhand/internal/testenv/awsfake"
 )
 
-// wireCheck is the SDK client's HTTP client: it checks that every PutLogEvents request
+// wireCheck is the log client's HTTP client: it checks that every PutLogEvents request
 // leaves with the Content-Encoding its Compression calls for (gzip, or none at all) and
 // signed, and counts the bytes on the wire.
 type wireCheck struct {
@@ -81,7 +80,7 @@ func (a *offsetAcker) reached(want map[SourceID]int64) bool {
 }
 
 // TestShipToStandIn sends 50,000 events across 3 streams (whose groups do not exist
-// yet) through the real SDK client to the CloudWatch Logs stand-in, gzipped once with no
+// yet) through the agent's CloudWatch Logs client to the CloudWatch Logs stand-in, gzipped once with no
 // faults, and for each Compression with 30 % of calls throttled: every event arrives,
 // once, in order (so the stand-in decoded each kind of body, retried ones too), and
 // every request went with the Content-Encoding its Compression calls for.
@@ -102,12 +101,12 @@ func shipToStandIn(t *testing.T, comp Compression, throttle float64) {
 		srv.SetFaults(awsfake.Faults{Seed: 7, ThrottleRate: throttle, Only: map[string]bool{"logs:*": true}})
 	}
 	wire := &wireCheck{comp: comp}
-	client := cloudwatchlogs.New(cloudwatchlogs.Options{
+	client := awsenv.NewLogsClient(aws.Config{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(srv.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 		HTTPClient:   wire,
-	})
+	}, 5*time.Second)
 	acker := &offsetAcker{last: map[SourceID]int64{}, ch: make(chan struct{}, 1)}
 	b := NewBatcher(BatcherOptions{
 		Client: client, Acker: acker, Clock: clock.Real{},
@@ -198,69 +197,63 @@ func shipToStandIn(t *testing.T, comp Compression, throttle float64) {
 		wire.puts.Load(), wire.wire.Load(), total, float64(wire.wire.Load())/total, srv.Calls("logs", "PutLogEvents"))
 }
 
-// TestSDKRetryResendsWholeBody: if the SDK's own retryer retries a PutLogEvents (the
-// batcher turns it off, but the body middlewares must not depend on that), each attempt
-// carries the whole gzipped body; and the payload hash the signature covers is that of
-// the gzipped bytes, computed once for every attempt and every call that resends it.
-func TestSDKRetryResendsWholeBody(t *testing.T) {
-	srv := newCapture(t)
+// TestRetryResendsTheSameBody: when PutLogEvents fails and the batcher tries again, the
+// second request carries the very bytes of the first (the gzipped batch, whole, with
+// Content-Encoding: gzip), signed over their hash, which was made once for both.
+func TestRetryResendsTheSameBody(t *testing.T) {
+	var mu sync.Mutex
+	var bodies [][]byte
+	var signed []string
 	var calls atomic.Int32
-	failing := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if calls.Add(1) == 1 {
-			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-			w.WriteHeader(http.StatusInternalServerError)
-			_, _ = w.Write([]byte(`{"__type":"ServiceUnavailableException","message":"later"}`))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if !strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".PutLogEvents") {
+			_, _ = io.WriteString(w, "{}")
 			return
 		}
-		srv.Config.Handler.(http.HandlerFunc)(w, r)
-	})
-	front := newCaptureWith(t, failing)
-	client := sdkClient(front.URL)
-	p := getPayload()
-	defer putPayload(p)
-	p.items = benchItems(100, 50)
-	var err error
-	if p.body, err = gzipPutLogEvents(p.body, testKey, p.items, Gzip); err != nil {
+		mu.Lock()
+		bodies = append(bodies, b)
+		signed = append(signed, r.Header.Get("Content-Encoding")+" "+r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		if calls.Add(1) == 1 {
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = io.WriteString(w, `{"__type":"ServiceUnavailableException","message":"later"}`)
+			return
+		}
+		_, _ = io.WriteString(w, "{}")
+	}))
+	defer srv.Close()
+	client := awsenv.NewLogsClient(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")}, 5*time.Second)
+	h := newHarness(t, func(o *BatcherOptions) { o.Client = client })
+	for i := range 100 {
+		h.put(Event{Time: ms(t0) + int64(i), Message: []byte(fmt.Sprintf("line %d of a batch that fails once", i)), Src: 1, Offset: int64(i + 1)})
+	}
+	h.flushAll()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(bodies) != 2 || !bytes.Equal(bodies[0], bodies[1]) {
+		t.Fatalf("%d PutLogEvents requests; the two bodies equal: %v", len(bodies), len(bodies) == 2 && bytes.Equal(bodies[0], bodies[1]))
+	}
+	for _, s := range signed {
+		if !strings.HasPrefix(s, "gzip AWS4-HMAC-SHA256 ") {
+			t.Errorf("request went with %q: want gzip, signed", s)
+		}
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(bodies[1]))
+	if err != nil {
 		t.Fatal(err)
 	}
-	want := appendPutLogEvents(nil, testKey, p.items)
-	ctx := context.WithValue(context.Background(), payloadKey{}, p)
-	in := &cloudwatchlogs.PutLogEventsInput{LogGroupName: aws.String(testKey.Group), LogStreamName: aws.String(testKey.Stream), LogEvents: noEvents}
-	var hashes []string
-	_, err = client.PutLogEvents(ctx, in, func(o *cloudwatchlogs.Options) {
-		o.APIOptions = append(o.APIOptions, addBodyMiddlewares, func(stack *middleware.Stack) error {
-			return stack.Finalize.Insert(middleware.FinalizeMiddlewareFunc("checkHash", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-				sum := sha256.Sum256(p.body)
-				if got := v4.GetPayloadHash(ctx); got != hex.EncodeToString(sum[:]) {
-					t.Errorf("signed payload hash %s, want the gzipped body's %x", got, sum)
-				}
-				hashes = append(hashes, v4.GetPayloadHash(ctx))
-				return next.HandleFinalize(ctx, in)
-			}), "Signing", middleware.After)
-		})
-		o.RetryMaxAttempts = 3
-	})
-	if err != nil {
-		t.Fatalf("PutLogEvents: %v", err)
+	plain, _ := io.ReadAll(zr)
+	if !bytes.Contains(plain, []byte("line 99 of a batch")) || !bytes.Contains(plain, []byte("line 0 of a batch")) {
+		t.Errorf("the resent body is not the whole batch: %.200s", plain)
 	}
-	body, h := srv.last()
-	if calls.Load() != 2 || len(hashes) != 2 || string(body) != string(want) || h.Get("Content-Encoding") != "gzip" {
-		t.Errorf("%d attempts; second body equal %v, Content-Encoding %q", calls.Load(), string(body) == string(want), h.Get("Content-Encoding"))
+	if acks, _ := h.acker.get(); !slices.Equal(acks, []ack{{1, 100}}) {
+		t.Errorf("acks %v", acks)
 	}
-	// The batcher's own retry is a new call with the same payload: the body is neither
-	// compressed nor hashed again, and the signature still covers it.
-	gz := p.body
-	_, err = client.PutLogEvents(ctx, in, func(o *cloudwatchlogs.Options) {
-		o.APIOptions = append(o.APIOptions, addBodyMiddlewares, func(stack *middleware.Stack) error {
-			return stack.Finalize.Insert(middleware.FinalizeMiddlewareFunc("checkHash", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-				hashes = append(hashes, v4.GetPayloadHash(ctx))
-				return next.HandleFinalize(ctx, in)
-			}), "Signing", middleware.After)
-		})
-	})
-	sum := sha256.Sum256(p.body)
-	if err != nil || p.hashed != 1 || &gz[0] != &p.body[0] || len(hashes) != 3 || hashes[2] != hex.EncodeToString(sum[:]) {
-		t.Errorf("a second call with the same payload: err %v, body hashed %d times (want 1), signed hash %v", err, p.hashed, hashes)
+	if hashed := h.b.hashes.Load(); hashed != 1 {
+		t.Errorf("the body was hashed %d times for two attempts, want once", hashed)
 	}
 }
 
@@ -272,9 +265,5 @@ func newCaptureWith(t *testing.T, h http.Handler) *capture {
 	return c
 }
 
-// Both clients are log shippers' clients: the SDK's (the wire tests above) and the
-// hand-made one the agent uses.
-var (
-	_ LogsClient = (*cloudwatchlogs.Client)(nil)
-	_ LogsClient = (*awsenv.LogsClient)(nil)
-)
+// The hand-made client is the agent's log shipping client.
+var _ LogsClient = (*awsenv.LogsClient)(nil)

@@ -27,10 +27,7 @@ var discoverBackoff = backoff.Policy{Base: time.Second, Factor: 2, Max: time.Min
 // returns an error only when ctx ends.
 func discoverAWS(ctx context.Context, cfg *config.Config, clk clock.Clock, reg *status.Registry, log *zap.Logger) (discovered, error) {
 	d := discoverer{clk: clk, reg: reg, log: log}
-	region := cfg.Region
-	if cfg.NoIMDS() && cfg.Identity.Region != "" {
-		region = cfg.Identity.Region
-	}
+	region := cfg.AWSRegion()
 	for {
 		onRetry := func(err error, wait time.Duration) { d.failed(err, wait) }
 		env, err := awsenv.Load(ctx, awsenv.Options{Region: region, CredentialFile: cfg.CredentialFile, NoIMDS: cfg.NoIMDS(),

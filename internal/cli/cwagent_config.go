@@ -102,10 +102,7 @@ func (ld *loaded) readCWAgentParameter(name string) ([]byte, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cwagentFetchTimeout)
 	defer cancel()
-	region := cfg.Region
-	if cfg.NoIMDS() && cfg.Identity.Region != "" {
-		region = cfg.Identity.Region
-	}
+	region := cfg.AWSRegion()
 	env, err := awsenv.Load(ctx, awsenv.Options{Region: region, CredentialFile: cfg.CredentialFile, NoIMDS: cfg.NoIMDS(),
 		Role: cfg.Role, CallTimeout: cfg.AWSTimeout.D()})
 	if err != nil {

@@ -562,3 +562,22 @@ func TestInstanceTags(t *testing.T) {
 		t.Errorf("InstanceTags() = %q, want %q", got, want)
 	}
 }
+
+// TestAWSRegion: on a host without IMDS the region is identity's, or region's when
+// identity names none; elsewhere it is region's (empty: the SDK finds it).
+func TestAWSRegion(t *testing.T) {
+	for _, c := range []struct{ yaml, want string }{
+		{"mode: aws\nregion: us-east-1\n", "us-east-1"},
+		{"mode: aws\n", ""},
+		{"mode: aws\nidentity:\n  instance_id: web-1\n  region: eu-west-1\n", "eu-west-1"},
+		{"mode: aws\nregion: us-east-1\nidentity:\n  instance_id: web-1\n", "us-east-1"},
+	} {
+		cfg, err := Parse([]byte(c.yaml), "stackhand.yaml")
+		if err != nil {
+			t.Fatalf("%q: %v", c.yaml, err)
+		}
+		if got := cfg.AWSRegion(); got != c.want {
+			t.Errorf("%q: AWSRegion %q, want %q", c.yaml, got, c.want)
+		}
+	}
+}

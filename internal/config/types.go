@@ -300,6 +300,15 @@ type Identity struct {
 // instead of reading the instance metadata service.
 func (c *Config) NoIMDS() bool { return c.Mode == ModeAWS && c.IsSet("identity") }
 
+// AWSRegion is the region the AWS clients are set up for: identity's on a host without
+// IMDS that names one, else region (empty: the SDK's own lookup, IMDS included).
+func (c *Config) AWSRegion() string {
+	if c.NoIMDS() && c.Identity.Region != "" {
+		return c.Identity.Region
+	}
+	return c.Region
+}
+
 // Alarm configures the per-instance heartbeat alarm.
 type Alarm struct {
 	Action  string `yaml:"action"`  // reboot | recover | none | an SNS topic ARN; default none

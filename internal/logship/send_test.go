@@ -257,13 +257,5 @@ func TestRetryResendsTheSameBody(t *testing.T) {
 	}
 }
 
-// newCaptureWith serves h on a test server.
-func newCaptureWith(t *testing.T, h http.Handler) *capture {
-	c := &capture{}
-	c.Server = httptest.NewServer(h)
-	t.Cleanup(c.Close)
-	return c
-}
-
 // The hand-made client is the agent's log shipping client.
 var _ LogsClient = (*awsenv.LogsClient)(nil)

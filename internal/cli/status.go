@@ -466,6 +466,20 @@ func reporterDetails(w io.Writer, h *contract.Component, ts func(time.Time) stri
 			fmt.Fprintf(w, "%s  ERROR%s %s: %s\n", indent, what, ts(g.ErrorAt), clip(g.LastError, 100))
 		}
 	}
+	for _, j := range h.Journals {
+		last := "no entry read yet"
+		if !j.LastEntry.IsZero() {
+			last = "last entry " + ts(j.LastEntry)
+		}
+		fmt.Fprintf(w, "%s%s %s -> %s/%s: shipped %d entries, %d pending, %s\n", indent, j.Entry, j.What, j.Group, j.Stream,
+			j.Shipped, j.Pending, last)
+		if j.VacuumedUnshipped > 0 {
+			fmt.Fprintf(w, "%s  LOST %d entries: the journal removed them (rotation, vacuum) before they were shipped\n", indent, j.VacuumedUnshipped)
+		}
+		if j.LastError != "" {
+			fmt.Fprintf(w, "%s  ERROR %s: %s\n", indent, ts(j.ErrorAt), clip(j.LastError, 160))
+		}
+	}
 }
 
 // byStream groups files by the log stream they ship to, in the order each stream first

@@ -45,6 +45,19 @@ func Default() *Config {
 	}
 }
 
+// defaultJournal fills in what a logs.journald entry left out.
+func defaultJournal(j *Journal) {
+	if j.LogStreamName == "" {
+		j.LogStreamName = "{instance_id}"
+	}
+	if j.Priority == "" {
+		j.Priority = "info"
+	}
+	if j.StartAt == "" {
+		j.StartAt = "boot"
+	}
+}
+
 // defaultLogFile fills in what a logs.files entry left out.
 func defaultLogFile(f *LogFile) {
 	if f.LogStreamName == "" {

@@ -218,9 +218,17 @@ func (l *loader) finish(cfg *Config) *Config {
 				*p = filepath.Join(base, *p)
 			}
 		}
+		for i := range cfg.Logs.Journald {
+			if p := &cfg.Logs.Journald[i].Directory; *p != "" && !filepath.IsAbs(*p) {
+				*p = filepath.Join(base, *p)
+			}
+		}
 	}
 	for i := range cfg.Logs.Files {
 		defaultLogFile(&cfg.Logs.Files[i])
+	}
+	for i := range cfg.Logs.Journald {
+		defaultJournal(&cfg.Logs.Journald[i])
 	}
 	l.validate(cfg)
 	return cfg

@@ -421,7 +421,42 @@ type Logs struct {
 	// CloudWatch agent has none.)
 	Compression string    `yaml:"compression"`
 	Files       []LogFile `yaml:"files"`
+	// Journald are the systemd journal's entries to ship (Linux).
+	Journald []Journal `yaml:"journald"`
 }
+
+// Journal is one logs.journald entry: the journal entries that go to one log stream,
+// chosen by unit, priority and field matches, as journalctl chooses them.
+type Journal struct {
+	// Units are systemd units, as journalctl -u takes them ("nginx" is nginx.service);
+	// none: every unit, and entries of no unit.
+	Units []string `yaml:"units"`
+	// Priority is the least urgent priority shipped: emerg, alert, crit, err, warning,
+	// notice, info (the default, as the CloudWatch agent's) or debug, or 0 to 7.
+	Priority string `yaml:"priority"`
+	// Matches are journal field matches: an entry is shipped when it holds every
+	// FIELD=value of one of them (journalctl's FIELD=value terms joined by +).
+	Matches []map[string]string `yaml:"matches"`
+	// Filters are include and exclude regular expressions on the message, as a file's.
+	Filters []LogFilter `yaml:"filters"`
+	// Directory is a journal directory to read instead of the system journal (the
+	// journal of another root, or files another host sent).
+	Directory string `yaml:"directory"`
+	// StartAt is where a first start reads from: boot (the default: this boot's
+	// entries), beginning (all the journal holds) or end (only new entries). A restart
+	// goes on from its checkpoint whatever it says.
+	StartAt         string `yaml:"start_at"`
+	LogGroupName    string `yaml:"log_group_name"`
+	LogStreamName   string `yaml:"log_stream_name"` // default {instance_id}
+	RetentionInDays int    `yaml:"retention_in_days"`
+	Compression     string `yaml:"compression"`
+}
+
+// JournalStarts are the values of a logs.journald entry's start_at.
+var JournalStarts = []string{"boot", "beginning", "end"}
+
+// JournalPriorities are the journal's priorities by number, as journalctl -p names them.
+var JournalPriorities = []string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}
 
 // Compressions are the values of logs.compression and of an entry's compression: gzip
 // at level 1, gzip with Huffman coding only, and plain JSON.

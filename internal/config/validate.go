@@ -511,18 +511,91 @@ func (l *loader) validateLogs(c *Config) {
 		} else {
 			f.Encoding = enc
 		}
-		for j, flt := range f.Filters {
-			fp := fmt.Sprintf("%s.filters[%d]", p, j)
-			if flt.Type != "include" && flt.Type != "exclude" {
-				l.validf(l.line(fp+".type"), "%s.type %q is not known; use include or exclude", fp, flt.Type)
+		l.validateLogFilters(p, f.Filters)
+	}
+	for i := range c.Logs.Journald {
+		l.validateJournal(c, fmt.Sprintf("logs.journald[%d]", i), &c.Logs.Journald[i])
+	}
+}
+
+// validateLogFilters checks the include and exclude filters of the logs entry at p.
+func (l *loader) validateLogFilters(p string, filters []LogFilter) {
+	for j, flt := range filters {
+		fp := fmt.Sprintf("%s.filters[%d]", p, j)
+		if flt.Type != "include" && flt.Type != "exclude" {
+			l.validf(l.line(fp+".type"), "%s.type %q is not known; use include or exclude", fp, flt.Type)
+		}
+		if flt.Expression == "" {
+			l.validf(l.line(fp), "%s has no expression: write the regular expression lines are matched against", fp)
+		} else if _, err := regexp.Compile(flt.Expression); err != nil {
+			l.validf(l.line(fp+".expression"), "%s.expression does not compile as a Go regular expression: %v", fp, err)
+		}
+	}
+}
+
+// journalField is what a journal field name may be (systemd's journal-file format:
+// upper-case letters, digits and underscores, not starting with a digit).
+var journalField = regexp.MustCompile(`^[A-Z_][A-Z0-9_]{0,63}$`)
+
+// validateJournal checks the logs.journald entry j at p.
+func (l *loader) validateJournal(c *Config, p string, j *Journal) {
+	line := l.line(p)
+	switch {
+	case j.Compression == "":
+		j.Compression = c.Logs.Compression
+	case !slices.Contains(Compressions, j.Compression):
+		l.validf(l.line(p+".compression"), "%s.compression %q is not one stackhand knows; use %s", p, j.Compression, joinChoices(Compressions))
+	}
+	if j.LogGroupName == "" {
+		l.validf(line, "%s has no log_group_name: name the CloudWatch Logs group to send the journal entries to", p)
+	} else {
+		l.checkLogName(p+".log_group_name", j.LogGroupName, logGroupChars, "letters, digits and _ - / . #")
+	}
+	l.checkLogName(p+".log_stream_name", j.LogStreamName, logStreamChars, "any character but : and *")
+	if j.RetentionInDays != 0 && !slices.Contains(retentionDays, j.RetentionInDays) {
+		l.validf(l.line(p+".retention_in_days"), "%s.retention_in_days %d is not one CloudWatch Logs accepts; use one of %s, or 0 to leave it unset",
+			p, j.RetentionInDays, joinInts(retentionDays))
+	}
+	if _, ok := JournalPriority(j.Priority); !ok {
+		l.validf(l.line(p+".priority"), "%s.priority %q is not a journal priority; use one of %s, or 0 to 7", p, j.Priority, joinChoices(JournalPriorities))
+	}
+	if !slices.Contains(JournalStarts, j.StartAt) {
+		l.validf(l.line(p+".start_at"), "%s.start_at %q is not known; use %s", p, j.StartAt, joinChoices(JournalStarts))
+	}
+	for k, u := range j.Units {
+		if u == "" || strings.HasPrefix(u, "-") || strings.ContainsFunc(u, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+			l.validf(l.line(fmt.Sprintf("%s.units[%d]", p, k)), "%s.units[%d] %q is not a unit name: write it as systemctl shows it (nginx, or nginx.service)", p, k, u)
+		}
+	}
+	for k, m := range j.Matches {
+		mp := fmt.Sprintf("%s.matches[%d]", p, k)
+		if len(m) == 0 {
+			l.validf(l.line(mp), "%s is empty: write FIELD: value pairs (_SYSTEMD_UNIT: ssh.service), or remove it", mp)
+		}
+		for _, field := range slices.Sorted(maps.Keys(m)) {
+			if !journalField.MatchString(field) {
+				l.validf(l.line(mp+"."+field), "%s: %q is not a journal field name: fields are upper-case letters, digits and _ (_SYSTEMD_UNIT, SYSLOG_IDENTIFIER, PRIORITY)", mp, field)
 			}
-			if flt.Expression == "" {
-				l.validf(l.line(fp), "%s has no expression: write the regular expression lines are matched against", fp)
-			} else if _, err := regexp.Compile(flt.Expression); err != nil {
-				l.validf(l.line(fp+".expression"), "%s.expression does not compile as a Go regular expression: %v", fp, err)
+			if strings.ContainsAny(m[field], "\n\x00") {
+				l.validf(l.line(mp+"."+field), "%s.%s holds a newline or NUL, which no journal field value the match could equal holds", mp, field)
 			}
 		}
 	}
+	if j.Directory != "" && !filepath.IsAbs(j.Directory) {
+		l.validf(l.line(p+".directory"), "%s.directory %q must be an absolute path", p, j.Directory)
+	}
+	l.validateLogFilters(p, j.Filters)
+}
+
+// JournalPriority returns the number of a journal priority written by name or number.
+func JournalPriority(p string) (int, bool) {
+	if i := slices.Index(JournalPriorities, p); i >= 0 {
+		return i, true
+	}
+	if len(p) == 1 && p[0] >= '0' && p[0] <= '7' {
+		return int(p[0] - '0'), true
+	}
+	return 0, false
 }
 
 // Warnings are what is valid but most likely not what was meant, for the agent to log at

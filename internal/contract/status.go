@@ -149,6 +149,7 @@ type Component struct {
 	Counters  map[string]int64 `json:"counters,omitempty"`
 	Checks    []Check          `json:"checks,omitempty"`
 	Files     []File           `json:"files,omitempty"`
+	Journals  []Journal        `json:"journals,omitempty"`
 	// EverySeconds is how often the part succeeds when all is well, and Since when the
 	// agent began expecting it to; absent for a part that acts only on demand.
 	EverySeconds float64   `json:"every_seconds,omitempty"`
@@ -168,6 +169,21 @@ type File struct {
 	LagSeconds float64   `json:"lag_seconds"`
 	LastError  string    `json:"last_error,omitempty"`
 	ErrorAt    time.Time `json:"error_at,omitzero"`
+}
+
+// Journal is one logs.journald entry the log shipper follows.
+type Journal struct {
+	Entry             string    `json:"entry"`
+	What              string    `json:"what"`
+	Group             string    `json:"group"`
+	Stream            string    `json:"stream"`
+	Shipped           int64     `json:"shipped"`
+	Pending           int64     `json:"pending"`
+	VacuumedUnshipped int64     `json:"vacuumed_unshipped"`
+	LastEntry         time.Time `json:"last_entry,omitzero"`
+	Cursor            string    `json:"cursor,omitempty"`
+	LastError         string    `json:"last_error,omitempty"`
+	ErrorAt           time.Time `json:"error_at,omitzero"`
 }
 
 // NewStatus builds the public status from the state file and the status file; running
@@ -244,6 +260,9 @@ func fromComponent(c status.Component) Component {
 	for _, f := range c.Files {
 		out.Files = append(out.Files, File{Path: f.Path, Group: f.Group, Stream: f.Stream, Shipped: f.Shipped, Size: f.Size,
 			LagSeconds: f.LagSeconds, LastError: f.LastError, ErrorAt: f.ErrorAt})
+	}
+	for _, j := range c.Journals {
+		out.Journals = append(out.Journals, Journal(j))
 	}
 	return out
 }

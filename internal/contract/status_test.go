@@ -55,7 +55,9 @@ func fullState() (*state.State, *status.Snapshot) {
 		Attempts: 3, NextTry: statusAt.Add(8 * time.Second), Counters: map[string]int64{"sent": 7}, Every: time.Minute, Since: statusAt.Add(-time.Hour),
 		Checks: []status.Check{{Name: "web", OK: false, Failures: 2, LastRun: statusAt, LastError: "HTTP 503"}},
 		Files: []status.File{{Path: "/var/log/app.log", Group: "g", Stream: "s", Shipped: 10, Size: 20, LagSeconds: 1.5,
-			LastError: "denied", ErrorAt: statusAt}}}
+			LastError: "denied", ErrorAt: statusAt}},
+		Journals: []status.Journal{{Entry: "logs.journald[0]", What: "journal (priority info)", Group: "g", Stream: "s", Shipped: 5,
+			Pending: 1, VacuumedUnshipped: 2, LastEntry: statusAt, Cursor: "s=1;i=2", LastError: "denied", ErrorAt: statusAt}}}
 	parts := &status.Snapshot{Version: status.Version, UpdatedAt: statusAt, PID: 4242, Discovery: c,
 		Sources: map[string]*status.Component{"metadata": c}, Reporters: map[string]*status.Component{"logs": c}}
 	return st, parts
@@ -99,10 +101,13 @@ var statusFields = map[reflect.Type]map[string]string{
 		"Automatic": "", "Fingerprint": "", "LastEventID": "last_event_id", "LastError": "last_error"},
 	reflect.TypeFor[status.Component](): {"LastOK": "last_ok", "LastError": "last_error", "ErrorAt": "error_at",
 		"Detail": "detail", "Attempts": "attempts", "NextTry": "next_try", "Counters": "counters", "Checks": "checks", "Files": "files",
-		"Every": "every_seconds", "Since": "since"},
+		"Journals": "journals", "Every": "every_seconds", "Since": "since"},
 	reflect.TypeFor[status.Check](): {"Name": "name", "OK": "ok", "Failures": "failures", "LastRun": "last_run", "LastError": "last_error"},
 	reflect.TypeFor[status.File](): {"Path": "path", "Group": "group", "Stream": "stream", "Shipped": "shipped", "Size": "size",
 		"LagSeconds": "lag_seconds", "LastError": "last_error", "ErrorAt": "error_at"},
+	reflect.TypeFor[status.Journal](): {"Entry": "entry", "What": "what", "Group": "group", "Stream": "stream", "Shipped": "shipped",
+		"Pending": "pending", "VacuumedUnshipped": "vacuumed_unshipped", "LastEntry": "last_entry", "Cursor": "cursor",
+		"LastError": "last_error", "ErrorAt": "error_at"},
 }
 
 func TestEveryInternalFieldIsMappedOrPrivate(t *testing.T) {

@@ -58,10 +58,11 @@ type ShipperOptions struct {
 // (log streams {instance_id}/agent and {instance_id}/hooks of the first entry's group),
 // through one Batcher.
 type Shipper struct {
-	o       ShipperOptions
-	batcher *Batcher
-	tailers []*Tailer
-	entries []config.LogFile
+	o        ShipperOptions
+	batcher  *Batcher
+	tailers  []*Tailer
+	entries  []config.LogFile
+	journals []*journalReader
 
 	// comps is each stream's Compression, set by the first entry that reaches it.
 	compMu sync.Mutex
@@ -71,8 +72,8 @@ type Shipper struct {
 // streamComp is the Compression of a stream and the entry that chose it.
 type streamComp struct {
 	c      Compression
-	entry  int
-	warned bool // another entry with another compression was told it loses
+	entry  string // logs.files[0]
+	warned bool   // another entry with another compression was told it loses
 }
 
 // NewShipper checks the entries and builds the tailers; it fails only on a config the
@@ -89,14 +90,22 @@ func NewShipper(o ShipperOptions) (*Shipper, error) {
 	}
 	s := &Shipper{o: o}
 	entries := append([]config.LogFile(nil), o.Config.Logs.Files...)
-	if len(entries) == 0 {
+	journals := o.Config.Logs.Journald
+	if len(entries) == 0 && len(journals) == 0 {
 		return s, nil
 	}
-	first := entries[0]
+	// The agent's own logs go to the first entry's group.
+	var firstGroup string
+	var firstRetention int
+	if len(entries) > 0 {
+		firstGroup, firstRetention = entries[0].LogGroupName, entries[0].RetentionInDays
+	} else {
+		firstGroup, firstRetention = journals[0].LogGroupName, journals[0].RetentionInDays
+	}
 	own := func(path, stream string) config.LogFile {
 		t := true
-		return config.LogFile{FilePath: path, LogGroupName: first.LogGroupName, LogStreamName: stream,
-			RetentionInDays: first.RetentionInDays, Encoding: config.EncodingUTF8, FromBeginning: &t,
+		return config.LogFile{FilePath: path, LogGroupName: firstGroup, LogStreamName: stream,
+			RetentionInDays: firstRetention, Encoding: config.EncodingUTF8, FromBeginning: &t,
 			Compression: o.Config.Logs.Compression}
 	}
 	if o.Config.LogDir != "" {
@@ -120,6 +129,12 @@ func NewShipper(o ShipperOptions) (*Shipper, error) {
 			retention[g] = e.RetentionInDays
 		}
 	}
+	for _, j := range journals {
+		g := s.expand(j.LogGroupName, "")
+		if j.RetentionInDays > 0 && retention[g] == 0 {
+			retention[g] = j.RetentionInDays
+		}
+	}
 	comps := make([]Compression, len(entries))
 	for i, e := range entries {
 		c, err := ParseCompression(e.Compression)
@@ -140,13 +155,29 @@ func NewShipper(o ShipperOptions) (*Shipper, error) {
 			Log: o.Log.Named("tail"), Location: o.Location,
 			Stream: func(path string) StreamKey {
 				k := StreamKey{Group: s.expand(e.LogGroupName, path), Stream: s.expand(e.LogStreamName, path)}
-				s.noteStream(k, i, comps[i])
+				s.noteStream(k, fmt.Sprintf("logs.files[%d]", i), comps[i])
 				return k
 			}})
 		if err != nil {
 			return nil, fmt.Errorf("logs.files[%d] (%s): %w", i, e.FilePath, err)
 		}
 		s.tailers = append(s.tailers, t)
+	}
+	for i, j := range journals {
+		name := fmt.Sprintf("logs.journald[%d]", i)
+		c, err := ParseCompression(j.Compression)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		rc, err := newRecordConfig(config.LogFile{Encoding: config.EncodingUTF8, Filters: j.Filters}, nil)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		k := StreamKey{Group: s.expand(j.LogGroupName, ""), Stream: s.expand(j.LogStreamName, "")}
+		s.noteStream(k, name, c)
+		s.journals = append(s.journals, &journalReader{name: name, entry: j, key: k, src: SourceID(lastSourceID.Add(1)),
+			put: s.batcher.Put, rc: rc, ckp: journalCheckpointFile(ckdir, j), clk: o.Clock, log: o.Log.Named("journal"),
+			exe: findJournalctl})
 	}
 	return s, nil
 }
@@ -156,20 +187,20 @@ func NewShipper(o ShipperOptions) (*Shipper, error) {
 // the same group and stream with different ones, so a later entry with another one can
 // only come from placeholders that meet once expanded: it is told, once, that the
 // first one's is used.
-func (s *Shipper) noteStream(k StreamKey, i int, c Compression) {
+func (s *Shipper) noteStream(k StreamKey, entry string, c Compression) {
 	s.compMu.Lock()
 	defer s.compMu.Unlock()
 	sc, ok := s.comps[k]
 	switch {
 	case !ok:
-		s.comps[k] = streamComp{c: c, entry: i}
+		s.comps[k] = streamComp{c: c, entry: entry}
 	case sc.c != c && !sc.warned:
 		sc.warned = true
 		s.comps[k] = sc
-		s.o.Log.Warn("two logs.files entries ship to one log stream with different compressions; the first entry's is used for the stream",
+		s.o.Log.Warn("two logs entries ship to one log stream with different compressions; the first entry's is used for the stream",
 			zap.String("group", k.Group), zap.String("stream", k.Stream),
-			zap.String("used", fmt.Sprintf("logs.files[%d]: %s", sc.entry, sc.c)),
-			zap.String("ignored", fmt.Sprintf("logs.files[%d]: %s", i, c)))
+			zap.String("used", fmt.Sprintf("%s: %s", sc.entry, sc.c)),
+			zap.String("ignored", fmt.Sprintf("%s: %s", entry, c)))
 	}
 }
 
@@ -262,13 +293,16 @@ func (s *Shipper) Ack(src SourceID, offset int64) {
 	for _, t := range s.tailers {
 		t.Ack(src, offset)
 	}
+	for _, j := range s.journals {
+		j.Ack(src, offset)
+	}
 }
 
 // Run ships until ctx ends. Then the tailers stop reading, the batcher sends what it has
 // within its grace, and the checkpoints are written: a restart resumes after the last
 // batch the service stored.
 func (s *Shipper) Run(ctx context.Context) error {
-	if len(s.tailers) == 0 {
+	if len(s.tailers) == 0 && len(s.journals) == 0 {
 		return nil
 	}
 	batchCtx, stopBatcher := context.WithCancel(context.Background())
@@ -290,6 +324,13 @@ func (s *Shipper) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	for _, j := range s.journals {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = j.Run(tailCtx)
+		}()
+	}
 	statusDone := make(chan struct{})
 	go func() {
 		defer close(statusDone)
@@ -303,6 +344,9 @@ func (s *Shipper) Run(ctx context.Context) error {
 	err := <-batchDone
 	for _, t := range s.tailers {
 		t.SyncCheckpoints()
+	}
+	for _, j := range s.journals {
+		j.SyncCheckpoint()
 	}
 	<-statusDone
 	s.report()
@@ -318,8 +362,17 @@ func (s *Shipper) drain() {
 }
 
 // shipped reports whether every file the tailers follow is acknowledged up to its
-// current size on disk.
-func (s *Shipper) shipped() bool { return s.unshipped() == 0 }
+// current size on disk, and every journal entry read is stored.
+func (s *Shipper) shipped() bool { return s.unshipped() == 0 && s.journalPending() == 0 }
+
+// journalPending is how many journal entries were read and not stored yet.
+func (s *Shipper) journalPending() int64 {
+	var n int64
+	for _, j := range s.journals {
+		n += j.unshipped()
+	}
+	return n
+}
 
 // unshipped is how many bytes of the followed files are not acknowledged yet, up to
 // their current size on disk.
@@ -349,7 +402,7 @@ func (s *Shipper) Flush(ctx context.Context) int64 {
 	}
 	for {
 		left := s.unshipped()
-		if left == 0 || !clock.Sleep(ctx, s.o.Clock, drainPoll) {
+		if (left == 0 && s.journalPending() == 0) || !clock.Sleep(ctx, s.o.Clock, drainPoll) {
 			s.report()
 			return left
 		}
@@ -373,6 +426,9 @@ func (s *Shipper) Status() status.Component {
 		h.Files = append(h.Files, t.Status()...)
 	}
 	sort.SliceStable(h.Files, func(i, j int) bool { return h.Files[i].Path < h.Files[j].Path })
+	for _, j := range s.journals {
+		h.Journals = append(h.Journals, j.Status())
+	}
 	if s.batcher == nil {
 		return h
 	}

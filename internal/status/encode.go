@@ -99,6 +99,27 @@ func appendComponent(b []byte, c *Component, indent string) []byte {
 		}
 		o.b = arr.closeWith(']')
 	}
+	if len(c.Journals) > 0 {
+		o.key("journals")
+		arr := obj{b: append(o.b, '['), indent: o.indent + "  "}
+		for _, j := range c.Journals {
+			arr.elem()
+			e := obj{b: append(arr.b, '{'), indent: arr.indent + "  "}
+			e.str("entry", j.Entry, false)
+			e.str("what", j.What, false)
+			e.str("group", j.Group, false)
+			e.str("stream", j.Stream, false)
+			e.int64("shipped", j.Shipped)
+			e.int64("pending", j.Pending)
+			e.int64("vacuumed_unshipped", j.VacuumedUnshipped)
+			e.time("last_entry", j.LastEntry, true)
+			e.str("cursor", j.Cursor, true)
+			e.str("last_error", j.LastError, true)
+			e.time("error_at", j.ErrorAt, true)
+			arr.b = e.close()
+		}
+		o.b = arr.closeWith(']')
+	}
 	return o.close()
 }
 

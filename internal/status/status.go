@@ -57,6 +57,29 @@ type Component struct {
 	Checks []Check `json:"checks,omitempty"`
 	// Files is what the log shipper knows of each file it follows (the "logs" reporter).
 	Files []File `json:"files,omitempty"`
+	// Journals is what it knows of each logs.journald entry it follows.
+	Journals []Journal `json:"journals,omitempty"`
+}
+
+// Journal is what the log shipper knows of one logs.journald entry.
+type Journal struct {
+	Entry  string `json:"entry"` // logs.journald[0]
+	What   string `json:"what"`  // journal (units nginx, priority info)
+	Group  string `json:"group"`
+	Stream string `json:"stream"`
+	// Shipped counts the entries CloudWatch Logs stored since the agent started;
+	// Pending those read and not stored yet.
+	Shipped int64 `json:"shipped"`
+	Pending int64 `json:"pending"`
+	// VacuumedUnshipped counts the entries the journal removed (rotation, vacuum) after
+	// the checkpoint and before the agent read them.
+	VacuumedUnshipped int64 `json:"vacuumed_unshipped"`
+	// LastEntry is the journal time of the last entry read; Cursor the cursor of the last
+	// one stored, where a restart goes on from.
+	LastEntry time.Time `json:"last_entry,omitzero"`
+	Cursor    string    `json:"cursor,omitempty"`
+	LastError string    `json:"last_error,omitempty"`
+	ErrorAt   time.Time `json:"error_at,omitzero"`
 }
 
 // StaleIntervals is how many of its intervals a part may go without a success before

@@ -160,7 +160,11 @@ func (j *journalReader) args(cursor string) []string {
 	case j.entry.StartAt == "end":
 		a = append(a, "--lines=0")
 	case j.entry.StartAt == "boot":
-		a = append(a, "--boot")
+		// With --follow, journalctl shows only the last 10 entries unless told
+		// otherwise: a first start would skip all but 10 of what start_at chose.
+		a = append(a, "--boot", "--lines=all")
+	default: // beginning
+		a = append(a, "--lines=all")
 	}
 	if p, _ := config.JournalPriority(j.entry.Priority); p < 7 {
 		a = append(a, fmt.Sprintf("--priority=%d", p))

@@ -140,8 +140,12 @@ func TestJournalArgs(t *testing.T) {
 	if got, want := strings.Join(j.args("s=1;i=2"), " "), "--output=export --follow --no-pager --quiet --cursor=s=1;i=2"; got != want {
 		t.Errorf("args from a cursor %q, want %q", got, want)
 	}
-	if got, want := strings.Join(j.args(""), " "), "--output=export --follow --no-pager --quiet --boot"; got != want {
+	if got, want := strings.Join(j.args(""), " "), "--output=export --follow --no-pager --quiet --boot --lines=all"; got != want {
 		t.Errorf("args at boot %q, want %q", got, want)
+	}
+	j.entry.StartAt = "beginning"
+	if got, want := strings.Join(j.args(""), " "), "--output=export --follow --no-pager --quiet --lines=all"; got != want {
+		t.Errorf("args from the beginning %q, want %q (--follow alone shows the last 10)", got, want)
 	}
 }
 

@@ -326,6 +326,8 @@ func TestParseErrors(t *testing.T) {
 				{10, `logs.journald[1].log_group_name "bad group"`},
 				{11, `logs.journald[1].retention_in_days 2 is not one CloudWatch Logs accepts`},
 				{12, `logs.journald[1].compression "zip" is not one stackhand knows`}}},
+		{"journald boot with a directory", "logs:\n  journald:\n    - directory: /j\n      start_at: boot\n      log_group_name: g\n",
+			[]problem{{4, `logs.journald[0].start_at boot cannot go with directory`}}},
 		{"region with spaces", "region: us east 1\n", []problem{{1, `region "us east 1" is not an AWS region name (lower-case words and a number joined by -, e.g. us-east-1)`}}},
 		{"region not a region", "\nregion: US-EAST-1\n", []problem{{2, `region "US-EAST-1" is not an AWS region name`}}},
 		{"NUL byte on its own line", "mode: aws\nstack: s\nreg\x00ion: x\n", []problem{{3, "byte 0x00 (a control character) at column 4 is not allowed in YAML; remove it"}}},

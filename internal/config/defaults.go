@@ -55,6 +55,10 @@ func defaultJournal(j *Journal) {
 	}
 	if j.StartAt == "" {
 		j.StartAt = "boot"
+		if j.Directory != "" {
+			// journalctl reads a directory's files merged, where --boot is refused.
+			j.StartAt = "beginning"
+		}
 	}
 }
 

@@ -584,6 +584,9 @@ func (l *loader) validateJournal(c *Config, p string, j *Journal) {
 	if j.Directory != "" && !filepath.IsAbs(j.Directory) {
 		l.validf(l.line(p+".directory"), "%s.directory %q must be an absolute path", p, j.Directory)
 	}
+	if j.Directory != "" && j.StartAt == "boot" {
+		l.validf(l.line(p+".start_at"), "%s.start_at boot cannot go with directory: journalctl reads a directory's files merged and refuses --boot there; use beginning or end", p)
+	}
 	l.validateLogFilters(p, j.Filters)
 }
 

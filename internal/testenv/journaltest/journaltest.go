@@ -54,13 +54,16 @@ const BootID = "0123456789abcdef0123456789abcdef"
 // Export encodes entries in the journal export format.
 func Export(entries []Entry) []byte {
 	var b bytes.Buffer
-	for i, e := range entries {
+	for _, e := range entries {
+		// The monotonic time follows the wall clock: entries of one boot in different
+		// files are merged by it, and a count from 1 at each Write put a rotated-to
+		// file's entries before the ones they followed.
 		ts := e.Time
 		if ts.IsZero() {
 			ts = time.Now()
 		}
 		fmt.Fprintf(&b, "__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=%s\n_MACHINE_ID=%s\n_HOSTNAME=journaltest\n",
-			ts.UnixMicro(), i+1, BootID, BootID)
+			ts.UnixMicro(), ts.UnixMicro(), BootID, BootID)
 		field(&b, "MESSAGE", e.Message)
 		fmt.Fprintf(&b, "PRIORITY=%d\n", e.Priority)
 		if e.Unit != "" {

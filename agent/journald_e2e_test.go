@@ -73,7 +73,9 @@ func TestAWSJournaldFollowsRotationAndSIGKILL(t *testing.T) {
 	jw.write("system.journal", 100)
 	w := newAWSWorld(t, journaldConfig(jdir), imdsmock.Config{})
 	a := w.startAWS()
-	shippedSoFar := func() { w.within(waitLimit, fmt.Sprintf("entries 1..%d", jw.next), a, func() bool { return holdsAll(w.aws, journalStream, jw.next) }) }
+	shippedSoFar := func() {
+		w.within(waitLimit, fmt.Sprintf("entries 1..%d", jw.next), a, func() bool { return holdsAll(w.aws, journalStream, jw.next) })
+	}
 	kills := 0
 	round := func(file string) {
 		for range 5 {

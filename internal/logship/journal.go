@@ -186,6 +186,10 @@ func (j *journalReader) args(cursor string) []string {
 // Run follows the journal until ctx ends, starting journalctl again (with a growing
 // wait) whenever it ends or cannot start.
 func (j *journalReader) Run(ctx context.Context) error {
+	// The checkpoint's directory is made once, not at every write.
+	if err := os.MkdirAll(filepath.Dir(j.ckp), 0o700); err != nil {
+		j.log.Error("cannot make the journal checkpoint directory: a restart would ship again what was shipped", zap.String("entry", j.name), zap.Error(err))
+	}
 	if cp, err := j.readCheckpoint(); err != nil {
 		j.fail(fmt.Sprintf("checkpoint %s: %v; reading from start_at %s", j.ckp, err, j.entry.StartAt))
 	} else if cp != "" {
@@ -426,11 +430,7 @@ func (j *journalReader) SyncCheckpoint() {
 		return
 	}
 	b, _ := json.Marshal(journalCheckpoint{Cursor: cursor, Entry: j.describe()})
-	err := os.MkdirAll(filepath.Dir(j.ckp), 0o700)
-	if err == nil {
-		err = atomicfile.Write(j.ckp, append(b, '\n'), 0o600)
-	}
-	if err != nil {
+	if err := atomicfile.Write(j.ckp, append(b, '\n'), 0o600); err != nil {
 		j.log.Error("cannot write the journal checkpoint: a restart would ship again what was shipped since the last one", zap.String("entry", j.name), zap.Error(err))
 	}
 }

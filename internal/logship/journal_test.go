@@ -302,3 +302,28 @@ func TestJournalUnreadable(t *testing.T) {
 		t.Errorf("journalctl started %d times", starts.Load())
 	}
 }
+
+// TestFindJournalctlTrust: a journalctl that others may write is refused, with the fix,
+// and none where it is looked for is an error that says what to install; $PATH is never
+// searched.
+func TestFindJournalctlTrust(t *testing.T) {
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "journalctl")
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(exe, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	saved := JournalctlPaths
+	t.Cleanup(func() { JournalctlPaths = saved })
+	JournalctlPaths = []string{exe}
+	if got, err := findJournalctl(); err == nil || !strings.Contains(err.Error(), "chmod") {
+		t.Errorf("a world-writable journalctl: %q, %v; want refused with the chmod that fixes it", got, err)
+	}
+	JournalctlPaths = []string{filepath.Join(dir, "missing")}
+	t.Setenv("PATH", dir)
+	if got, err := findJournalctl(); err == nil || !strings.Contains(err.Error(), "install") {
+		t.Errorf("no journalctl where it is looked for: %q, %v; want an error saying what to install", got, err)
+	}
+}

@@ -107,7 +107,7 @@ FUZZ_TARGETS := ./internal/cfnpath:FuzzParse ./internal/cfnpath:FuzzLookup \
 	./internal/hooks:FuzzLogFileName ./internal/backoff:FuzzPolicyDelay \
 	./internal/awsenv:FuzzParseCredentialFile ./internal/status:FuzzAppendString ./internal/status:FuzzAppendFloat \
 	./internal/state:FuzzDecode ./internal/source:FuzzParseRequest ./internal/source:FuzzLocalFiles \
-	./internal/logship:FuzzRecordReader ./internal/logship:FuzzReadExportEntry ./internal/archive:FuzzExtract \
+	./internal/logship:FuzzRecordReader ./internal/logship:FuzzReadExportEntry ./internal/logship:FuzzParseEvent ./internal/archive:FuzzExtract \
 	./internal/cfninit:FuzzParse ./internal/cfninit:FuzzRender ./internal/cfnboot:FuzzSplitCommandLine \
 	./internal/release:FuzzReleaseName ./internal/cwagent:FuzzTranslate
 # Go's fuzzer can stop a short run with "context deadline exceeded" and no failing input

@@ -423,6 +423,8 @@ type Logs struct {
 	Files       []LogFile `yaml:"files"`
 	// Journald are the systemd journal's entries to ship (Linux).
 	Journald []Journal `yaml:"journald"`
+	// WindowsEvents are Windows event log channels to ship (Windows).
+	WindowsEvents []WinEvents `yaml:"windows_events"`
 }
 
 // Journal is one logs.journald entry: the journal entries that go to one log stream,

@@ -516,6 +516,9 @@ func (l *loader) validateLogs(c *Config) {
 	for i := range c.Logs.Journald {
 		l.validateJournal(c, fmt.Sprintf("logs.journald[%d]", i), &c.Logs.Journald[i])
 	}
+	for i := range c.Logs.WindowsEvents {
+		l.validateWinEvents(c, fmt.Sprintf("logs.windows_events[%d]", i), &c.Logs.WindowsEvents[i])
+	}
 }
 
 // validateLogFilters checks the include and exclude filters of the logs entry at p.

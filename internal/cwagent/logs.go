@@ -80,10 +80,12 @@ func (t *translator) logsCollected(path string, v *node) {
 				}
 				t.collectList(fp, val.vals[j])
 			}
+		case "journald":
+			t.journald(p, val)
 		case "windows_events":
 			t.unsupported(p, "stackhand does not read the Windows event log; keep the CloudWatch agent for it, or have the app write a file and ship that")
 		default:
-			t.unsupported(p, "stackhand ships files only (logs_collected.files); this source is left out")
+			t.unsupported(p, "stackhand ships files and the systemd journal only (logs_collected.files and journald); this source is left out")
 		}
 	}
 }

@@ -540,6 +540,16 @@ func (l *loader) validateLogFilters(p string, filters []LogFilter) {
 // upper-case letters, digits and underscores, not starting with a digit).
 var journalField = regexp.MustCompile(`^[A-Z_][A-Z0-9_]{0,63}$`)
 
+// JournalField reports whether name can be a journal field, as a key of a
+// logs.journald entry's matches must be.
+func JournalField(name string) bool { return journalField.MatchString(name) }
+
+// JournalUnit reports whether u can be an entry of a logs.journald entry's units: a name
+// journalctl -u takes as a unit, never as an option, with no blank or control character.
+func JournalUnit(u string) bool {
+	return u != "" && !strings.HasPrefix(u, "-") && !strings.ContainsFunc(u, func(r rune) bool { return r <= ' ' || r == 0x7f })
+}
+
 // validateJournal checks the logs.journald entry j at p.
 func (l *loader) validateJournal(c *Config, p string, j *Journal) {
 	line := l.line(p)
@@ -566,7 +576,7 @@ func (l *loader) validateJournal(c *Config, p string, j *Journal) {
 		l.validf(l.line(p+".start_at"), "%s.start_at %q is not known; use %s", p, j.StartAt, joinChoices(JournalStarts))
 	}
 	for k, u := range j.Units {
-		if u == "" || strings.HasPrefix(u, "-") || strings.ContainsFunc(u, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		if !JournalUnit(u) {
 			l.validf(l.line(fmt.Sprintf("%s.units[%d]", p, k)), "%s.units[%d] %q is not a unit name: write it as systemctl shows it (nginx, or nginx.service)", p, k, u)
 		}
 	}
@@ -576,7 +586,7 @@ func (l *loader) validateJournal(c *Config, p string, j *Journal) {
 			l.validf(l.line(mp), "%s is empty: write FIELD: value pairs (_SYSTEMD_UNIT: ssh.service), or remove it", mp)
 		}
 		for _, field := range slices.Sorted(maps.Keys(m)) {
-			if !journalField.MatchString(field) {
+			if !JournalField(field) {
 				l.validf(l.line(mp+"."+field), "%s: %q is not a journal field name: fields are upper-case letters, digits and _ (_SYSTEMD_UNIT, SYSLOG_IDENTIFIER, PRIORITY)", mp, field)
 			}
 			if strings.ContainsAny(m[field], "\n\x00") {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -127,8 +128,24 @@ func TestTranslatedConfigsValidate(t *testing.T) {
 					t.Errorf("logs.files[%d] read back %+v, want %+v", i, f, w)
 				}
 			}
+			if len(cfg.Logs.Journald) != len(res.Logs.Journald) {
+				t.Fatalf("%d logs.journald read back, want %d", len(cfg.Logs.Journald), len(res.Logs.Journald))
+			}
+			for i, j := range cfg.Logs.Journald {
+				w := res.Logs.Journald[i]
+				if j.LogGroupName != w.LogGroupName || !sameList(j.Units, w.Units) || !sameList(j.Matches, w.Matches) ||
+					!sameList(j.Filters, w.Filters) || j.RetentionInDays != w.RetentionInDays ||
+					(w.Priority != "" && j.Priority != w.Priority) || (w.LogStreamName != "" && j.LogStreamName != w.LogStreamName) {
+					t.Errorf("logs.journald[%d] read back %+v, want %+v", i, j, w)
+				}
+			}
 		})
 	}
+}
+
+// sameList reports whether a and b hold the same, an empty list being the same as none.
+func sameList[T any](a, b []T) bool {
+	return len(a) == 0 && len(b) == 0 || reflect.DeepEqual(a, b)
 }
 
 // TestPresets checks what each wizard preset turns on, beyond the goldens' words.
@@ -202,6 +219,84 @@ func TestLogsEveryKey(t *testing.T) {
 	}
 	if res.Logs.ForceFlushInterval.D().Seconds() != 15 {
 		t.Errorf("force_flush_interval = %v", res.Logs.ForceFlushInterval)
+	}
+}
+
+// TestJournald checks what testdata/journald.json's entries become, beyond the golden's
+// words: the values stackhand ships with, and the entries and values left out.
+func TestJournald(t *testing.T) {
+	data, err := os.ReadFile("testdata/journald.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Translate(data, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := res.Logs.Journald
+	if len(js) != 3 {
+		t.Fatalf("journald = %+v, want the 3 entries that can be shipped", js)
+	}
+	for i, want := range []config.Journal{{
+		Units:    []string{"sshd", "nginx.service"},
+		Priority: "warning",
+		// The empty match is left out, as the agent leaves it out.
+		Matches: []map[string]string{{"_SYSTEMD_UNIT": "app.service", "PRIORITY": "3"}, {"SYSLOG_IDENTIFIER": "cron"}},
+		// The two include filters are one: the agent ships an entry either matches.
+		Filters:         []config.LogFilter{{Type: "exclude", Expression: "healthcheck"}, {Type: "include", Expression: "(?:^ERROR)|(?:panic|fatal)"}},
+		LogGroupName:    "/fleet/{instance_id}/journal",
+		LogStreamName:   "{hostname}-{ip_address}",
+		RetentionInDays: 14,
+	}, {
+		// No log_stream_name: stackhand's default, {instance_id}, as the agent's;
+		// logs.log_stream_name is for files only, in the agent as here. start_at and
+		// directory are not the agent's keys, so they are left out.
+		Units:        []string{"kubelet"},
+		Priority:     "7",
+		Filters:      []config.LogFilter{{Type: "include", Expression: "E[0-9]{4}"}},
+		LogGroupName: "kubelet",
+	}, {
+		// The bad priority and retention are left out: info, and the group's own.
+		LogGroupName:  "all-units",
+		LogStreamName: "{instance_id}/journal",
+	}} {
+		if !reflect.DeepEqual(js[i], want) {
+			t.Errorf("journald[%d] = %+v\nwant %+v", i, js[i], want)
+		}
+	}
+
+	// The joined include filter keeps what either of the agent's filters kept.
+	re := regexp.MustCompile(js[0].Filters[1].Expression)
+	for msg, keep := range map[string]bool{"ERROR disk full": true, "worker panic: nil map": true, "fatal: no config": true, "WARN slow": false, "an ERROR later": false} {
+		if re.MatchString(msg) != keep {
+			t.Errorf("joined include %s on %q: match %v, want %v", re, msg, !keep, keep)
+		}
+	}
+
+	kinds := map[string]string{}
+	for _, f := range res.Findings {
+		kinds[f.Path] = f.Kind
+	}
+	const cl = "logs.logs_collected.journald.collect_list"
+	for p, want := range map[string]string{
+		cl + "[0].log_group_class":      Unsupported,
+		cl + "[1].start_at":             Unsupported,
+		cl + "[1].directory":            Unsupported,
+		cl + "[1].grep":                 Unsupported,
+		cl + "[2].priority":             Error,
+		cl + "[2].retention_in_days":    Error,
+		cl + "[3]":                      Error, // a unit stackhand cannot take
+		cl + "[3].units[1]":             Error,
+		cl + "[4]":                      Error, // a match stackhand cannot take
+		cl + "[4].matches[0].lowercase": Error,
+		cl + "[5].log_group_name":       Error,
+		cl + "[6].units":                Error,
+		cl + "[7]":                      Error, // no log_group_name
+		"logs.logs_collected.journald.journalctl_path": Unsupported,
+	} {
+		if kinds[p] != want {
+			t.Errorf("%s: kind %q, want %q", p, kinds[p], want)
+		}
 	}
 }
 

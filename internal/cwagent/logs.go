@@ -80,10 +80,12 @@ func (t *translator) logsCollected(path string, v *node) {
 				}
 				t.collectList(fp, val.vals[j])
 			}
+		case "journald":
+			t.journald(p, val)
 		case "windows_events":
 			t.unsupported(p, "stackhand does not read the Windows event log; keep the CloudWatch agent for it, or have the app write a file and ship that")
 		default:
-			t.unsupported(p, "stackhand ships files only (logs_collected.files); this source is left out")
+			t.unsupported(p, "stackhand ships files and the systemd journal only (logs_collected.files and journald); this source is left out")
 		}
 	}
 }
@@ -155,18 +157,7 @@ func (t *translator) logFile(path, key string, v *node) (config.LogFile, bool) {
 			}
 			t.mapped(p, "%s: %s", to, s)
 		case "retention_in_days":
-			n, err := strconv.Atoi(val.text)
-			switch {
-			case val.kind != kNumber || err != nil:
-				t.errorf(p, "%s is not a whole number of days; write one of %s", describe(val), joinInts(retentionDays))
-			case n == -1 || n == 0:
-				t.mapped(p, "nothing to write: %d leaves the log group's retention alone, as stackhand does by default", n)
-			case !slices.Contains(retentionDays, n):
-				t.errorf(p, "%d is not a retention CloudWatch Logs accepts; use one of %s", n, joinInts(retentionDays))
-			default:
-				f.RetentionInDays = n
-				t.mapped(p, "%s: %d", to, n)
-			}
+			f.RetentionInDays = t.retention(p, to, val)
 		case "timestamp_format":
 			s, good := str(p, val, `"%Y-%m-%d %H:%M:%S"`)
 			if !good {
@@ -221,7 +212,7 @@ func (t *translator) logFile(path, key string, v *node) (config.LogFile, bool) {
 		case "auto_removal":
 			t.unsupported(p, "stackhand never deletes the files it ships; let logrotate (or the app) remove old files")
 		case "log_group_class":
-			t.unsupported(p, "stackhand creates log groups in the STANDARD class; create the group beforehand (in the template) with the class wanted")
+			t.unsupported(p, logGroupClass)
 		case "trim_timestamp":
 			t.unsupported(p, "stackhand ships each line whole; leave it out")
 		case "backpressure_mode":
@@ -258,11 +249,45 @@ func (t *translator) logFile(path, key string, v *node) (config.LogFile, bool) {
 	return f, true
 }
 
+// logGroupClass is what becomes of an entry's log_group_class.
+const logGroupClass = "stackhand creates log groups in the STANDARD class; create the group beforehand (in the template) with the class wanted"
+
+// retention maps an entry's retention_in_days to to, and returns the days to write (0:
+// none).
+func (t *translator) retention(path, to string, v *node) int {
+	n, err := strconv.Atoi(v.text)
+	switch {
+	case v.kind != kNumber || err != nil:
+		t.errorf(path, "%s is not a whole number of days; write one of %s", describe(v), joinInts(retentionDays))
+	case n == -1 || n == 0:
+		t.mapped(path, "nothing to write: %d leaves the log group's retention alone, as stackhand does by default", n)
+	case !slices.Contains(retentionDays, n):
+		t.errorf(path, "%d is not a retention CloudWatch Logs accepts; use one of %s", n, joinInts(retentionDays))
+	default:
+		t.mapped(path, "%s: %d", to, n)
+		return n
+	}
+	return 0
+}
+
+// filters maps a logs.files entry's filters to to, each as written.
 func (t *translator) filters(path, to string, v *node) []config.LogFilter {
+	fs, at := t.filterList(path, v)
+	for i, flt := range fs {
+		t.res.Findings[at[i]].Detail = fmt.Sprintf("%s[%d]: %s %s", to, i, flt.Type, flt.Expression)
+	}
+	return fs
+}
+
+// filterList reads a filters list and reports what is wrong in it. It returns the good
+// filters and, for each, the index of its mapped finding, whose Detail the caller writes
+// once it knows where the filter went.
+func (t *translator) filterList(path string, v *node) ([]config.LogFilter, []int) {
 	if t.wrongType(path, v, kArray, `[{"type": "exclude", "expression": "DEBUG"}]`) {
-		return nil
+		return nil, nil
 	}
 	var out []config.LogFilter
+	var at []int
 	for i, it := range v.items {
 		p := fmt.Sprintf("%s[%d]", path, i)
 		if t.wrongType(p, it, kObject, `{"type": "include", "expression": "ERROR"}`) {
@@ -300,11 +325,10 @@ func (t *translator) filters(path, to string, v *node) []config.LogFilter {
 			t.errorf(p, "needs both type (include or exclude) and expression; the filter is left out, so more lines are shipped than the agent shipped")
 			continue
 		}
-		fp := fmt.Sprintf("%s[%d]", to, len(out))
-		t.mapped(p, "%s: %s %s", fp, flt.Type, flt.Expression)
 		out = append(out, flt)
+		at = append(at, t.mapped(p, "%s", "(written by the caller)"))
 	}
-	return out
+	return out, at
 }
 
 // logName checks a log group or stream name's placeholders: the agent's pass through

@@ -151,17 +151,19 @@ func (j *journalReader) args(cursor string) []string {
 		// image's journal) are read only with --merge.
 		a = append(a, "--directory="+j.entry.Directory, "--merge")
 	}
+	// With --follow, journalctl shows only 10 entries of those already written unless
+	// told otherwise, and then waits for new ones: after a cursor as from a start_at, the
+	// rest would stay unshipped until the journal was next written (and behind the
+	// following entries after that). So every start but "end" says --lines=all.
 	switch {
 	case cursor != "":
 		// --cursor, not --after-cursor: when the cursor's entry is gone, journalctl 252
 		// skips one entry more after the place it would have been. The entry itself,
 		// when still there, is dropped by its cursor.
-		a = append(a, "--cursor="+cursor)
+		a = append(a, "--cursor="+cursor, "--lines=all")
 	case j.entry.StartAt == "end":
 		a = append(a, "--lines=0")
 	case j.entry.StartAt == "boot":
-		// With --follow, journalctl shows only the last 10 entries unless told
-		// otherwise: a first start would skip all but 10 of what start_at chose.
 		a = append(a, "--boot", "--lines=all")
 	default: // beginning
 		a = append(a, "--lines=all")

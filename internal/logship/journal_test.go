@@ -137,7 +137,7 @@ func TestJournalArgs(t *testing.T) {
 		t.Errorf("args\n%s\nwant\n%s", got, want)
 	}
 	j = &journalReader{entry: config.Journal{Priority: "debug", StartAt: "boot"}}
-	if got, want := strings.Join(j.args("s=1;i=2"), " "), "--output=export --follow --no-pager --quiet --cursor=s=1;i=2"; got != want {
+	if got, want := strings.Join(j.args("s=1;i=2"), " "), "--output=export --follow --no-pager --quiet --cursor=s=1;i=2 --lines=all"; got != want {
 		t.Errorf("args from a cursor %q, want %q", got, want)
 	}
 	if got, want := strings.Join(j.args(""), " "), "--output=export --follow --no-pager --quiet --boot --lines=all"; got != want {
@@ -218,11 +218,20 @@ func TestJournalShipsFollowsAndResumes(t *testing.T) {
 		t.Fatalf("no checkpoint: %v", err)
 	}
 
-	// Written while the agent was stopped: a restart ships it, and nothing again.
-	journaltest.Write(t, jdir, "a.journal", entry(9, "app.service", 6))
-	want = append(want, "app.service entry 9")
+	// Written while the agent was stopped, more than the 10 entries journalctl --follow
+	// shows unless told otherwise: a restart ships them all before anything new is
+	// written, and nothing again.
+	var stopped []journaltest.Entry
+	for i := range 15 {
+		e := entry(9, "app.service", 6)
+		e.Time = e.Time.Add(time.Duration(i) * time.Millisecond)
+		e.Message = fmt.Sprintf("app.service entry 9.%d", i)
+		stopped = append(stopped, e)
+		want = append(want, e.Message)
+	}
+	journaltest.Write(t, jdir, "a.journal", stopped...)
 	_, stop = journalShipper(t, state, out, log, je)
-	testenv.WaitFor(t, "the entry written while stopped", func() bool { return len(messages()) >= len(want) })
+	testenv.WaitFor(t, "the 15 entries written while stopped", func() bool { return len(messages()) >= len(want) })
 	journaltest.Write(t, jdir, "a.journal", entry(10, "app.service", 6))
 	want = append(want, "app.service entry 10")
 	testenv.WaitFor(t, "an entry after the restart", func() bool { return len(messages()) >= len(want) })

@@ -16,8 +16,14 @@ type WinEvents struct {
 	// EventLevels are the levels shipped: INFORMATION, WARNING, ERROR,
 	// CRITICAL, VERBOSE; none: every level.
 	EventLevels []string `yaml:"event_levels"`
-	// EventFormat is xml (the event as Event Viewer's XML view shows it) or
-	// text (the default).
+	// EventIDs, when given, keep only events with one of these ids (0 to 65535).
+	EventIDs []int `yaml:"event_ids"`
+	// Filters are include and exclude regular expressions on the formatted
+	// event, as a file's on its lines: every one must let the event through.
+	Filters []LogFilter `yaml:"filters"`
+	// EventFormat is xml (the default, as the CloudWatch agent's: the event
+	// with its rendered message, as Event Viewer's XML view shows it) or text
+	// (one line: [channel] [level] [event id] [provider] [computer] [message]).
 	EventFormat     string `yaml:"event_format"`
 	LogGroupName    string `yaml:"log_group_name"`
 	LogStreamName   string `yaml:"log_stream_name"` // default {instance_id}
@@ -58,9 +64,15 @@ func (l *loader) validateWinEvents(c *Config, p string, w *WinEvents) {
 			l.validf(l.line(fmt.Sprintf("%s.event_levels[%d]", p, k)), "%s.event_levels[%d] %q is not an event level; use %s", p, k, lv, joinChoices(WinEventLevels))
 		}
 	}
+	for k, id := range w.EventIDs {
+		if id < 0 || id > 65535 {
+			l.validf(l.line(fmt.Sprintf("%s.event_ids[%d]", p, k)), "%s.event_ids[%d] %d is not an event id; ids run from 0 to 65535", p, k, id)
+		}
+	}
+	l.validateLogFilters(p, w.Filters)
 	switch w.EventFormat {
 	case "":
-		w.EventFormat = "text"
+		w.EventFormat = "xml"
 	case "text", "xml":
 	default:
 		l.validf(l.line(p+".event_format"), "%s.event_format %q is not known; use %s", p, w.EventFormat, joinChoices(WinEventFormats))

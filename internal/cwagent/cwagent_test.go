@@ -139,6 +139,17 @@ func TestTranslatedConfigsValidate(t *testing.T) {
 					t.Errorf("logs.journald[%d] read back %+v, want %+v", i, j, w)
 				}
 			}
+			if len(cfg.Logs.WindowsEvents) != len(res.Logs.WindowsEvents) {
+				t.Fatalf("%d logs.windows_events read back, want %d", len(cfg.Logs.WindowsEvents), len(res.Logs.WindowsEvents))
+			}
+			for i, e := range cfg.Logs.WindowsEvents {
+				w := res.Logs.WindowsEvents[i]
+				if e.EventName != w.EventName || e.LogGroupName != w.LogGroupName || !sameList(e.EventLevels, w.EventLevels) ||
+					!sameList(e.EventIDs, w.EventIDs) || !sameList(e.Filters, w.Filters) || e.RetentionInDays != w.RetentionInDays ||
+					(w.EventFormat != "" && e.EventFormat != w.EventFormat) || (w.LogStreamName != "" && e.LogStreamName != w.LogStreamName) {
+					t.Errorf("logs.windows_events[%d] read back %+v, want %+v", i, e, w)
+				}
+			}
 		})
 	}
 }
@@ -387,4 +398,66 @@ func FuzzTranslate(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestWindowsEvents: each windows_events entry that can be shipped becomes a
+// logs.windows_events entry with every key the agent's schema has and stackhand reads;
+// a level, id or name that cannot be taken leaves its entry out, a missing event_format
+// leaves stackhand's default (xml, as the agent's), and each problem is a finding of the
+// right kind.
+func TestWindowsEvents(t *testing.T) {
+	data, err := os.ReadFile("testdata/windows_events.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Translate(data, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []config.WinEvents{{
+		EventName: "System", EventLevels: []string{"INFORMATION", "ERROR", "CRITICAL"}, EventFormat: "text",
+		LogGroupName: "/fleet/{instance_id}/system", LogStreamName: "{hostname}", RetentionInDays: 30,
+	}, {
+		EventName: "Application", EventIDs: []int{1000, 1001, 0},
+		Filters:      []config.LogFilter{{Type: "include", Expression: `w3wp\.exe`}, {Type: "exclude", Expression: "healthcheck"}},
+		LogGroupName: "application",
+	}, {
+		// event_format "json" is an error and left out: the default applies.
+		EventName: "Microsoft-Windows-Sysmon/Operational", EventLevels: []string{"WARNING"}, LogGroupName: "sysmon",
+	}, {
+		EventName: "Security", LogGroupName: "security",
+	}}
+	if !reflect.DeepEqual(res.Logs.WindowsEvents, want) {
+		t.Fatalf("windows_events =\n%+v\nwant\n%+v", res.Logs.WindowsEvents, want)
+	}
+	kinds := map[string]string{}
+	for _, f := range res.Findings {
+		kinds[f.Path] = f.Kind
+	}
+	const p = "logs.logs_collected.windows_events"
+	for path, kind := range map[string]string{
+		p + ".collect_list[0].log_group_class": Unsupported,
+		p + ".collect_list[2].event_format":    Error,
+		p + ".collect_list[2].custom_sql":      Unsupported,
+		p + ".collect_list[4]":                 Error, // "Forwarded Events"
+		p + ".collect_list[5].event_levels[0]": Error, // lower case
+		p + ".collect_list[6].event_ids[0]":    Error, // 70000
+		p + ".collect_list[7]":                 Error, // no event_name
+		p + ".collect_list[8]":                 Error, // no log_group_name
+		p + ".collect_list[9].event_levels":    Error, // empty
+		p + ".collect_list[10]":                Error, // not an object
+		p + ".max_persist_state":               Unsupported,
+	} {
+		if kinds[path] != kind {
+			t.Errorf("%s: %q, want %q", path, kinds[path], kind)
+		}
+	}
+	// Read by stackhand, an entry with no event_format ships xml, as the agent's does.
+	cfg, err := config.Parse(stackhandYAML(t, res), filepath.Join(t.TempDir(), "stackhand.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := cfg.Logs.WindowsEvents[2].EventFormat; f != "xml" {
+		t.Errorf("event_format read back %q, want the agent's default, xml", f)
+	}
 }

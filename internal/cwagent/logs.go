@@ -83,9 +83,9 @@ func (t *translator) logsCollected(path string, v *node) {
 		case "journald":
 			t.journald(p, val)
 		case "windows_events":
-			t.unsupported(p, "stackhand does not read the Windows event log; keep the CloudWatch agent for it, or have the app write a file and ship that")
+			t.windowsEvents(p, val)
 		default:
-			t.unsupported(p, "stackhand ships files and the systemd journal only (logs_collected.files and journald); this source is left out")
+			t.unsupported(p, "stackhand ships files, the systemd journal and Windows event logs only (logs_collected.files, journald and windows_events); this source is left out")
 		}
 	}
 }

@@ -480,6 +480,20 @@ func reporterDetails(w io.Writer, h *contract.Component, ts func(time.Time) stri
 			fmt.Fprintf(w, "%s  ERROR %s: %s\n", indent, ts(j.ErrorAt), clip(j.LastError, 160))
 		}
 	}
+	for _, e := range h.WinEvents {
+		last := "no event read yet"
+		if !e.LastEvent.IsZero() {
+			last = "last event " + ts(e.LastEvent)
+		}
+		fmt.Fprintf(w, "%s%s %s -> %s/%s: shipped %d events, %d pending, %s\n", indent, e.Entry, e.What, e.Group, e.Stream,
+			e.Shipped, e.Pending, last)
+		if e.ClearedUnshipped > 0 {
+			fmt.Fprintf(w, "%s  LOST %d events: the event log was cleared or wrapped before they were shipped\n", indent, e.ClearedUnshipped)
+		}
+		if e.LastError != "" {
+			fmt.Fprintf(w, "%s  ERROR %s: %s\n", indent, ts(e.ErrorAt), clip(e.LastError, 160))
+		}
+	}
 }
 
 // byStream groups files by the log stream they ship to, in the order each stream first

@@ -93,7 +93,14 @@ func fullStatus() contract.Status {
 					{Path: "/var/log/stackhand/hooks/deploy-000009/20-migrate.log", Group: "shop-prod", Stream: "i-0123456789abcdef0/hooks", Shipped: 900, Size: 1000, LagSeconds: 1.2},
 					{Path: "/var/log/stackhand/hooks/configure-000008/10-peers.log", Group: "shop-prod", Stream: "i-0123456789abcdef0/hooks", Shipped: 40, Size: 40,
 						LastError: "read: input/output error", ErrorAt: ago(time.Hour)},
-				}},
+				},
+				Journals: []status.Journal{{Entry: "logs.journald[0]", What: "journal (units nginx, priority info)", Group: "shop-prod",
+					Stream: "i-0123456789abcdef0/journal", Shipped: 5120, Pending: 3, VacuumedUnshipped: 40, LastEntry: ago(2 * time.Second),
+					Cursor: "s=1;i=2"}},
+				WinEvents: []status.WinEventLog{{Entry: "logs.windows_events[0]", What: "event log (channel System, levels ERROR,CRITICAL, text)",
+					Group: "shop-prod", Stream: "i-0123456789abcdef0/system", Shipped: 12, ClearedUnshipped: 7, LastEvent: ago(time.Minute),
+					RecordID: 4711, LastError: "event log channel System: reading System was refused: the agent reads event logs as LocalSystem, or as a member of Event Log Readers; subscribing again in 30s",
+					ErrorAt: ago(5 * time.Second)}}},
 		},
 	}
 	return withVerdict(contract.NewStatus("/var/lib/stackhand", st, parts, true, 4242))

@@ -150,6 +150,7 @@ type Component struct {
 	Checks    []Check          `json:"checks,omitempty"`
 	Files     []File           `json:"files,omitempty"`
 	Journals  []Journal        `json:"journals,omitempty"`
+	WinEvents []WinEventLog    `json:"windows_events,omitempty"`
 	// EverySeconds is how often the part succeeds when all is well, and Since when the
 	// agent began expecting it to; absent for a part that acts only on demand.
 	EverySeconds float64   `json:"every_seconds,omitempty"`
@@ -169,6 +170,21 @@ type File struct {
 	LagSeconds float64   `json:"lag_seconds"`
 	LastError  string    `json:"last_error,omitempty"`
 	ErrorAt    time.Time `json:"error_at,omitzero"`
+}
+
+// WinEventLog is one logs.windows_events entry the log shipper follows (Windows).
+type WinEventLog struct {
+	Entry            string    `json:"entry"`
+	What             string    `json:"what"`
+	Group            string    `json:"group"`
+	Stream           string    `json:"stream"`
+	Shipped          int64     `json:"shipped"`
+	Pending          int64     `json:"pending"`
+	ClearedUnshipped int64     `json:"cleared_unshipped"`
+	LastEvent        time.Time `json:"last_event,omitzero"`
+	RecordID         uint64    `json:"record_id,omitempty"`
+	LastError        string    `json:"last_error,omitempty"`
+	ErrorAt          time.Time `json:"error_at,omitzero"`
 }
 
 // Journal is one logs.journald entry the log shipper follows.
@@ -263,6 +279,9 @@ func fromComponent(c status.Component) Component {
 	}
 	for _, j := range c.Journals {
 		out.Journals = append(out.Journals, Journal(j))
+	}
+	for _, w := range c.WinEvents {
+		out.WinEvents = append(out.WinEvents, WinEventLog(w))
 	}
 	return out
 }

@@ -57,7 +57,9 @@ func fullState() (*state.State, *status.Snapshot) {
 		Files: []status.File{{Path: "/var/log/app.log", Group: "g", Stream: "s", Shipped: 10, Size: 20, LagSeconds: 1.5,
 			LastError: "denied", ErrorAt: statusAt}},
 		Journals: []status.Journal{{Entry: "logs.journald[0]", What: "journal (priority info)", Group: "g", Stream: "s", Shipped: 5,
-			Pending: 1, VacuumedUnshipped: 2, LastEntry: statusAt, Cursor: "s=1;i=2", LastError: "denied", ErrorAt: statusAt}}}
+			Pending: 1, VacuumedUnshipped: 2, LastEntry: statusAt, Cursor: "s=1;i=2", LastError: "denied", ErrorAt: statusAt}},
+		WinEvents: []status.WinEventLog{{Entry: "logs.windows_events[0]", What: "event log (channel System, levels ERROR, xml)", Group: "g",
+			Stream: "s", Shipped: 5, Pending: 1, ClearedUnshipped: 2, LastEvent: statusAt, RecordID: 4711, LastError: "denied", ErrorAt: statusAt}}}
 	parts := &status.Snapshot{Version: status.Version, UpdatedAt: statusAt, PID: 4242, Discovery: c,
 		Sources: map[string]*status.Component{"metadata": c}, Reporters: map[string]*status.Component{"logs": c}}
 	return st, parts
@@ -101,12 +103,15 @@ var statusFields = map[reflect.Type]map[string]string{
 		"Automatic": "", "Fingerprint": "", "LastEventID": "last_event_id", "LastError": "last_error"},
 	reflect.TypeFor[status.Component](): {"LastOK": "last_ok", "LastError": "last_error", "ErrorAt": "error_at",
 		"Detail": "detail", "Attempts": "attempts", "NextTry": "next_try", "Counters": "counters", "Checks": "checks", "Files": "files",
-		"Journals": "journals", "Every": "every_seconds", "Since": "since"},
+		"Journals": "journals", "WinEvents": "windows_events", "Every": "every_seconds", "Since": "since"},
 	reflect.TypeFor[status.Check](): {"Name": "name", "OK": "ok", "Failures": "failures", "LastRun": "last_run", "LastError": "last_error"},
 	reflect.TypeFor[status.File](): {"Path": "path", "Group": "group", "Stream": "stream", "Shipped": "shipped", "Size": "size",
 		"LagSeconds": "lag_seconds", "LastError": "last_error", "ErrorAt": "error_at"},
 	reflect.TypeFor[status.Journal](): {"Entry": "entry", "What": "what", "Group": "group", "Stream": "stream", "Shipped": "shipped",
 		"Pending": "pending", "VacuumedUnshipped": "vacuumed_unshipped", "LastEntry": "last_entry", "Cursor": "cursor",
+		"LastError": "last_error", "ErrorAt": "error_at"},
+	reflect.TypeFor[status.WinEventLog](): {"Entry": "entry", "What": "what", "Group": "group", "Stream": "stream", "Shipped": "shipped",
+		"Pending": "pending", "ClearedUnshipped": "cleared_unshipped", "LastEvent": "last_event", "RecordID": "record_id",
 		"LastError": "last_error", "ErrorAt": "error_at"},
 }
 

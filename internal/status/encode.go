@@ -120,6 +120,30 @@ func appendComponent(b []byte, c *Component, indent string) []byte {
 		}
 		o.b = arr.closeWith(']')
 	}
+	if len(c.WinEvents) > 0 {
+		o.key("windows_events")
+		arr := obj{b: append(o.b, '['), indent: o.indent + "  "}
+		for _, w := range c.WinEvents {
+			arr.elem()
+			e := obj{b: append(arr.b, '{'), indent: arr.indent + "  "}
+			e.str("entry", w.Entry, false)
+			e.str("what", w.What, false)
+			e.str("group", w.Group, false)
+			e.str("stream", w.Stream, false)
+			e.int64("shipped", w.Shipped)
+			e.int64("pending", w.Pending)
+			e.int64("cleared_unshipped", w.ClearedUnshipped)
+			e.time("last_event", w.LastEvent, true)
+			if w.RecordID > 0 {
+				e.key("record_id")
+				e.b = strconv.AppendUint(e.b, w.RecordID, 10)
+			}
+			e.str("last_error", w.LastError, true)
+			e.time("error_at", w.ErrorAt, true)
+			arr.b = e.close()
+		}
+		o.b = arr.closeWith(']')
+	}
 	return o.close()
 }
 

@@ -33,7 +33,11 @@ func TestEncodeMatchesEncodingJSON(t *testing.T) {
 		Checks: []Check{{Name: "web", OK: true, Failures: 0, LastRun: at}, {Name: odd, Failures: 2, LastError: "x"}},
 		Files: []File{{Path: "/a", Group: "g", Stream: "s", Shipped: 1, Size: 2, LagSeconds: 2.5},
 			{Path: "/b", LagSeconds: 1e-7, LastError: "e", ErrorAt: at}, {LagSeconds: 1e21}, {LagSeconds: 1234567},
-			{LagSeconds: 0.000001}, {LagSeconds: -3.25e-12}}}
+			{LagSeconds: 0.000001}, {LagSeconds: -3.25e-12}},
+		Journals: []Journal{{Entry: "logs.journald[0]", What: odd, Group: "g", Stream: "s", Shipped: 3, Pending: 1, VacuumedUnshipped: 2,
+			LastEntry: at, Cursor: "s=1;i=2", LastError: "e", ErrorAt: at}, {}},
+		WinEvents: []WinEventLog{{Entry: "logs.windows_events[0]", What: odd, Group: "g", Stream: "s", Shipped: 3, Pending: 1,
+			ClearedUnshipped: 2, LastEvent: at, RecordID: 1<<63 + 5, LastError: "e", ErrorAt: at}, {}}}
 	for name, s := range map[string]*Snapshot{
 		"empty":     {},
 		"new":       empty(),

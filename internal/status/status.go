@@ -59,6 +59,8 @@ type Component struct {
 	Files []File `json:"files,omitempty"`
 	// Journals is what it knows of each logs.journald entry it follows.
 	Journals []Journal `json:"journals,omitempty"`
+	// WinEvents is what it knows of each logs.windows_events entry it follows.
+	WinEvents []WinEventLog `json:"windows_events,omitempty"`
 }
 
 // Journal is what the log shipper knows of one logs.journald entry.
@@ -78,6 +80,27 @@ type Journal struct {
 	// one stored, where a restart goes on from.
 	LastEntry time.Time `json:"last_entry,omitzero"`
 	Cursor    string    `json:"cursor,omitempty"`
+	LastError string    `json:"last_error,omitempty"`
+	ErrorAt   time.Time `json:"error_at,omitzero"`
+}
+
+// WinEventLog is one logs.windows_events entry the log shipper follows.
+type WinEventLog struct {
+	Entry  string `json:"entry"` // logs.windows_events[0]
+	What   string `json:"what"`  // event log (channel System, levels ERROR, xml)
+	Group  string `json:"group"`
+	Stream string `json:"stream"`
+	// Shipped counts the events CloudWatch Logs stored since the agent started;
+	// Pending those read and not stored yet.
+	Shipped int64 `json:"shipped"`
+	Pending int64 `json:"pending"`
+	// ClearedUnshipped counts the events cleared from the channel (or overwritten as it
+	// wrapped) after the checkpoint and before the agent read them.
+	ClearedUnshipped int64 `json:"cleared_unshipped"`
+	// LastEvent is the time of the last event read; RecordID the record id of the last
+	// one stored, where a restart goes on from.
+	LastEvent time.Time `json:"last_event,omitzero"`
+	RecordID  uint64    `json:"record_id,omitempty"`
 	LastError string    `json:"last_error,omitempty"`
 	ErrorAt   time.Time `json:"error_at,omitzero"`
 }

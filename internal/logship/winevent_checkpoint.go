@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/stackhand/stackhand/internal/atomicfile"
+	"github.com/stackhand/stackhand/internal/config"
 )
 
 // winEventCheckpoint is what is stored per channel: the last EventRecordID
@@ -18,17 +19,23 @@ type winEventCheckpoint struct {
 	RecordID uint64 `json:"record_id"`
 }
 
-// winEventCheckpointFile is the checkpoint's path under dir (the
-// <state_dir>/logs directory the file checkpoints use). The channel name is
-// hashed because channels contain '/' ("Microsoft-Windows-Sysmon/Operational").
-func winEventCheckpointFile(dir, channel string) string {
-	return filepath.Join(dir, fmt.Sprintf("winevent-%016x.json", hashBytes([]byte(channel))))
+// winEventCheckpointFile names the checkpoint of entry e under dir (the <state_dir>/logs
+// directory the other checkpoints use): a hash of what chooses its events and where they
+// go, so that two entries of one channel keep their own, and changing either starts
+// afresh from the channel's oldest event.
+func winEventCheckpointFile(dir string, e config.WinEvents) string {
+	b, _ := json.Marshal(struct {
+		C     string
+		L     []string
+		I     []int
+		G, St string
+	}{e.EventName, e.EventLevels, e.EventIDs, e.LogGroupName, e.LogStreamName})
+	return filepath.Join(dir, fmt.Sprintf("winevent-%016x.json", hashBytes(b)))
 }
 
-// LoadWinEventCheckpoint returns the acknowledged record id for channel, 0
+// loadWinEventCheckpoint returns the acknowledged record id in the checkpoint at path, 0
 // when there is none yet (read from the oldest record).
-func LoadWinEventCheckpoint(dir, channel string) (uint64, error) {
-	path := winEventCheckpointFile(dir, channel)
+func loadWinEventCheckpoint(path, channel string) (uint64, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
@@ -46,14 +53,14 @@ func LoadWinEventCheckpoint(dir, channel string) (uint64, error) {
 	return cp.RecordID, nil
 }
 
-// SaveWinEventCheckpoint stores recordID as channel's acknowledged record id,
+// saveWinEventCheckpoint stores recordID as channel's acknowledged record id at path,
 // atomically.
-func SaveWinEventCheckpoint(dir, channel string, recordID uint64) error {
+func saveWinEventCheckpoint(path, channel string, recordID uint64) error {
 	b, err := json.Marshal(winEventCheckpoint{Channel: channel, RecordID: recordID})
 	if err != nil {
 		return err
 	}
-	return atomicfile.Write(winEventCheckpointFile(dir, channel), append(b, '\n'), 0o600)
+	return atomicfile.Write(path, append(b, '\n'), 0o600)
 }
 
 // WinEventsLost is how many records were cleared or overwritten before they

@@ -2,35 +2,47 @@ package logship
 
 import (
 	"os"
+	"strings"
 	"testing"
+
+	"github.com/stackhand/stackhand/internal/config"
 )
 
+// TestWinEventCheckpointRoundTrip: a checkpoint reads back what was saved last, two
+// entries of one channel keep their own, and a corrupt one is an error naming the file.
 func TestWinEventCheckpointRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	const ch = "Microsoft-Windows-Sysmon/Operational"
-	if id, err := LoadWinEventCheckpoint(dir, ch); err != nil || id != 0 {
+	a := winEventCheckpointFile(dir, config.WinEvents{EventName: ch, EventLevels: []string{"ERROR"}, LogGroupName: "g"})
+	b := winEventCheckpointFile(dir, config.WinEvents{EventName: ch, EventIDs: []int{1}, LogGroupName: "g"})
+	if a == b {
+		t.Fatal("two entries of one channel share a checkpoint")
+	}
+	if id, err := loadWinEventCheckpoint(a, ch); err != nil || id != 0 {
 		t.Fatalf("no checkpoint: got %d, %v; want 0, nil", id, err)
 	}
-	if err := SaveWinEventCheckpoint(dir, ch, 41); err != nil {
+	for _, id := range []uint64{41, 42} {
+		if err := saveWinEventCheckpoint(a, ch, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := saveWinEventCheckpoint(b, ch, 7); err != nil {
 		t.Fatal(err)
 	}
-	if err := SaveWinEventCheckpoint(dir, ch, 42); err != nil {
-		t.Fatal(err)
-	}
-	if err := SaveWinEventCheckpoint(dir, "System", 7); err != nil {
-		t.Fatal(err)
-	}
-	if id, err := LoadWinEventCheckpoint(dir, ch); err != nil || id != 42 {
+	if id, err := loadWinEventCheckpoint(a, ch); err != nil || id != 42 {
 		t.Fatalf("got %d, %v; want 42", id, err)
 	}
-	if id, err := LoadWinEventCheckpoint(dir, "System"); err != nil || id != 7 {
-		t.Fatalf("System: got %d, %v; want 7", id, err)
+	if id, err := loadWinEventCheckpoint(b, ch); err != nil || id != 7 {
+		t.Fatalf("the other entry: got %d, %v; want 7", id, err)
 	}
-	if err := os.WriteFile(winEventCheckpointFile(dir, "System"), []byte("{"), 0o600); err != nil {
+	if _, err := loadWinEventCheckpoint(b, "System"); err == nil {
+		t.Error("a checkpoint of another channel loaded without an error")
+	}
+	if err := os.WriteFile(b, []byte("{"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadWinEventCheckpoint(dir, "System"); err == nil {
-		t.Error("corrupt checkpoint loaded without an error")
+	if _, err := loadWinEventCheckpoint(b, ch); err == nil || !strings.Contains(err.Error(), b) {
+		t.Errorf("corrupt checkpoint: %v, want an error naming %s", err, b)
 	}
 }
 

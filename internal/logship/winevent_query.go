@@ -60,20 +60,25 @@ func WinEventLevelName(level int) string {
 }
 
 // WinEventQuery builds the XPath query for EvtQuery/EvtSubscribe that
-// selects events with a record id after afterRecordID (0: from the oldest)
-// and one of levels (empty: every level).
-func WinEventQuery(levels []int, afterRecordID uint64) string {
+// selects events with a record id after afterRecordID (0: from the oldest),
+// one of levels (empty: every level) and one of ids (empty: every id).
+func WinEventQuery(levels, ids []int, afterRecordID uint64) string {
 	var conds []string
 	if afterRecordID > 0 {
 		conds = append(conds, "EventRecordID>"+strconv.FormatUint(afterRecordID, 10))
 	}
-	if len(levels) > 0 {
-		parts := make([]string, len(levels))
-		for i, l := range levels {
-			parts[i] = "Level=" + strconv.Itoa(l)
+	oneOf := func(field string, vals []int) {
+		if len(vals) == 0 {
+			return
+		}
+		parts := make([]string, len(vals))
+		for i, v := range vals {
+			parts[i] = field + "=" + strconv.Itoa(v)
 		}
 		conds = append(conds, "("+strings.Join(parts, " or ")+")")
 	}
+	oneOf("Level", levels)
+	oneOf("EventID", ids)
 	if len(conds) == 0 {
 		return "*"
 	}

@@ -25,18 +25,20 @@ func TestWinEventLevelNumbers(t *testing.T) {
 
 func TestWinEventQuery(t *testing.T) {
 	cases := []struct {
-		levels []int
-		after  uint64
-		want   string
+		levels, ids []int
+		after       uint64
+		want        string
 	}{
-		{nil, 0, "*"},
-		{nil, 42, "*[System[EventRecordID>42]]"},
-		{[]int{2}, 0, "*[System[(Level=2)]]"},
-		{[]int{0, 2, 4}, 7, "*[System[EventRecordID>7 and (Level=0 or Level=2 or Level=4)]]"},
+		{nil, nil, 0, "*"},
+		{nil, nil, 42, "*[System[EventRecordID>42]]"},
+		{[]int{2}, nil, 0, "*[System[(Level=2)]]"},
+		{[]int{0, 2, 4}, nil, 7, "*[System[EventRecordID>7 and (Level=0 or Level=2 or Level=4)]]"},
+		{nil, []int{7036, 7040}, 0, "*[System[(EventID=7036 or EventID=7040)]]"},
+		{[]int{2}, []int{1000}, 9, "*[System[EventRecordID>9 and (Level=2) and (EventID=1000)]]"},
 	}
 	for _, c := range cases {
-		if got := WinEventQuery(c.levels, c.after); got != c.want {
-			t.Errorf("WinEventQuery(%v, %d) = %q, want %q", c.levels, c.after, got, c.want)
+		if got := WinEventQuery(c.levels, c.ids, c.after); got != c.want {
+			t.Errorf("WinEventQuery(%v, %v, %d) = %q, want %q", c.levels, c.ids, c.after, got, c.want)
 		}
 	}
 }

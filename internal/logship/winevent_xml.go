@@ -3,6 +3,7 @@ package logship
 import (
 	"encoding/xml"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -18,6 +19,10 @@ type WinEvent struct {
 	Channel   string
 	Computer  string
 	EventData []WinEventData
+	// Message is the event's message as its provider words it (RenderingInfo/Message,
+	// present when the event was rendered with EvtFormatMessageXml); empty when the
+	// provider's message table could not be read.
+	Message string
 }
 
 // WinEventData is one EventData/Data element: Name may be empty.
@@ -46,6 +51,7 @@ type winEventXML struct {
 			Value string `xml:",chardata"`
 		} `xml:"Data"`
 	} `xml:"EventData"`
+	Message string `xml:"RenderingInfo>Message"`
 }
 
 // ParseWinEvent parses an event's XML rendering. EventRecordID is required
@@ -80,5 +86,31 @@ func ParseWinEvent(b []byte) (WinEvent, error) {
 	for _, d := range x.EventData.Data {
 		ev.EventData = append(ev.EventData, WinEventData{Name: d.Name, Value: d.Value})
 	}
+	ev.Message = strings.TrimSpace(x.Message)
 	return ev, nil
+}
+
+// winEventText is the event in event_format text, the CloudWatch agent's one line:
+// [channel] [level] [event id] [provider] [computer] [message]. A message with %1, %2
+// ... left in it (a provider whose message table did not fill them) gets the event's
+// data values there; an event with no message at all shows its data values.
+func winEventText(ev WinEvent) string {
+	msg := ev.Message
+	if msg == "" {
+		var parts []string
+		for _, d := range ev.EventData {
+			if d.Name != "" {
+				parts = append(parts, d.Name+"="+d.Value)
+			} else {
+				parts = append(parts, d.Value)
+			}
+		}
+		msg = strings.Join(parts, " ")
+	} else if strings.Contains(msg, "%") {
+		// From the highest number down, so that %1 does not take the start of %10.
+		for i := len(ev.EventData); i >= 1; i-- {
+			msg = strings.ReplaceAll(msg, "%"+strconv.Itoa(i), ev.EventData[i-1].Value)
+		}
+	}
+	return fmt.Sprintf("[%s] [%s] [%d] [%s] [%s] [%s]", ev.Channel, WinEventLevelName(ev.Level), ev.EventID, ev.Provider, ev.Computer, msg)
 }

@@ -88,7 +88,7 @@ func startReporters(ctx context.Context, o reporterOptions) *reporters {
 		Checks: cfg.Health.Checks, ScriptsDir: filepath.Join(cfg.HooksDir, string(event.Health)), Runner: runner,
 		OnVerdict: o.onVerdict}
 	run(h.Run)
-	if len(cfg.Logs.Files) > 0 || len(cfg.Logs.Journald) > 0 {
+	if len(cfg.Logs.Files) > 0 || len(cfg.Logs.Journald) > 0 || len(cfg.Logs.WindowsEvents) > 0 {
 		r.shipper = startLogs(o, tell, run)
 	}
 	if cfg.MetricsEnabled() {

@@ -54,6 +54,9 @@ func (l *loader) validateWinEvents(c *Config, p string, w *WinEvents) {
 	} else {
 		l.checkLogName(p+".log_group_name", w.LogGroupName, logGroupChars, "letters, digits and _ - / . #")
 	}
+	if w.LogStreamName == "" {
+		w.LogStreamName = "{instance_id}"
+	}
 	l.checkLogName(p+".log_stream_name", w.LogStreamName, logStreamChars, "any character but : and *")
 	if w.RetentionInDays != 0 && !slices.Contains(retentionDays, w.RetentionInDays) {
 		l.validf(l.line(p+".retention_in_days"), "%s.retention_in_days %d is not one CloudWatch Logs accepts; use one of %s, or 0 to leave it unset",

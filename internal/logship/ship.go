@@ -52,6 +52,9 @@ type ShipperOptions struct {
 	Hostname string
 	// Location is the time zone of timestamps that name none; time.Local when nil.
 	Location *time.Location
+	// WinEvents reads the logs.windows_events channels: the host's event log when nil
+	// (tests give a fake).
+	WinEvents winEventSource
 }
 
 // Shipper ships every logs.files entry, plus the agent's own log and the hooks' output
@@ -63,6 +66,7 @@ type Shipper struct {
 	tailers  []*Tailer
 	entries  []config.LogFile
 	journals []*journalReader
+	winev    []*winEventReader
 
 	// comps is each stream's Compression, set by the first entry that reaches it.
 	compMu sync.Mutex
@@ -91,16 +95,20 @@ func NewShipper(o ShipperOptions) (*Shipper, error) {
 	s := &Shipper{o: o}
 	entries := append([]config.LogFile(nil), o.Config.Logs.Files...)
 	journals := o.Config.Logs.Journald
-	if len(entries) == 0 && len(journals) == 0 {
+	winev := o.Config.Logs.WindowsEvents
+	if len(entries) == 0 && len(journals) == 0 && len(winev) == 0 {
 		return s, nil
 	}
 	// The agent's own logs go to the first entry's group.
 	var firstGroup string
 	var firstRetention int
-	if len(entries) > 0 {
+	switch {
+	case len(entries) > 0:
 		firstGroup, firstRetention = entries[0].LogGroupName, entries[0].RetentionInDays
-	} else {
+	case len(journals) > 0:
 		firstGroup, firstRetention = journals[0].LogGroupName, journals[0].RetentionInDays
+	default:
+		firstGroup, firstRetention = winev[0].LogGroupName, winev[0].RetentionInDays
 	}
 	own := func(path, stream string) config.LogFile {
 		t := true
@@ -133,6 +141,12 @@ func NewShipper(o ShipperOptions) (*Shipper, error) {
 		g := s.expand(j.LogGroupName, "")
 		if j.RetentionInDays > 0 && retention[g] == 0 {
 			retention[g] = j.RetentionInDays
+		}
+	}
+	for _, w := range winev {
+		g := s.expand(w.LogGroupName, "")
+		if w.RetentionInDays > 0 && retention[g] == 0 {
+			retention[g] = w.RetentionInDays
 		}
 	}
 	comps := make([]Compression, len(entries))
@@ -178,6 +192,24 @@ func NewShipper(o ShipperOptions) (*Shipper, error) {
 		s.journals = append(s.journals, &journalReader{name: name, entry: j, key: k, src: SourceID(lastSourceID.Add(1)),
 			put: s.batcher.Put, rc: rc, ckp: journalCheckpointFile(ckdir, j), clk: o.Clock, log: o.Log.Named("journal"),
 			exe: findJournalctl})
+	}
+	events := o.WinEvents
+	if events == nil {
+		events = systemWinEvents()
+	}
+	for i, w := range winev {
+		name := fmt.Sprintf("logs.windows_events[%d]", i)
+		c, err := ParseCompression(w.Compression)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		k := StreamKey{Group: s.expand(w.LogGroupName, ""), Stream: s.expand(w.LogStreamName, "")}
+		s.noteStream(k, name, c)
+		r, err := newWinEventReader(name, w, k, s.batcher.Put, ckdir, o.Clock, o.Log.Named("winevent"), events)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		s.winev = append(s.winev, r)
 	}
 	return s, nil
 }
@@ -296,13 +328,16 @@ func (s *Shipper) Ack(src SourceID, offset int64) {
 	for _, j := range s.journals {
 		j.Ack(src, offset)
 	}
+	for _, r := range s.winev {
+		r.Ack(src, offset)
+	}
 }
 
 // Run ships until ctx ends. Then the tailers stop reading, the batcher sends what it has
 // within its grace, and the checkpoints are written: a restart resumes after the last
 // batch the service stored.
 func (s *Shipper) Run(ctx context.Context) error {
-	if len(s.tailers) == 0 && len(s.journals) == 0 {
+	if len(s.tailers) == 0 && len(s.journals) == 0 && len(s.winev) == 0 {
 		return nil
 	}
 	batchCtx, stopBatcher := context.WithCancel(context.Background())
@@ -331,6 +366,13 @@ func (s *Shipper) Run(ctx context.Context) error {
 			_ = j.Run(tailCtx)
 		}()
 	}
+	for _, r := range s.winev {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = r.Run(tailCtx)
+		}()
+	}
 	statusDone := make(chan struct{})
 	go func() {
 		defer close(statusDone)
@@ -347,6 +389,9 @@ func (s *Shipper) Run(ctx context.Context) error {
 	}
 	for _, j := range s.journals {
 		j.SyncCheckpoint()
+	}
+	for _, r := range s.winev {
+		r.SyncCheckpoint()
 	}
 	<-statusDone
 	s.report()
@@ -365,11 +410,15 @@ func (s *Shipper) drain() {
 // current size on disk, and every journal entry read is stored.
 func (s *Shipper) shipped() bool { return s.unshipped() == 0 && s.journalPending() == 0 }
 
-// journalPending is how many journal entries were read and not stored yet.
+// journalPending is how many journal entries and Windows events were read and not
+// stored yet.
 func (s *Shipper) journalPending() int64 {
 	var n int64
 	for _, j := range s.journals {
 		n += j.unshipped()
+	}
+	for _, r := range s.winev {
+		n += r.unshipped()
 	}
 	return n
 }
@@ -428,6 +477,9 @@ func (s *Shipper) Status() status.Component {
 	sort.SliceStable(h.Files, func(i, j int) bool { return h.Files[i].Path < h.Files[j].Path })
 	for _, j := range s.journals {
 		h.Journals = append(h.Journals, j.Status())
+	}
+	for _, r := range s.winev {
+		h.WinEvents = append(h.WinEvents, r.Status())
 	}
 	if s.batcher == nil {
 		return h

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,11 +53,29 @@ func (j *journalWriter) write(file string, n int) {
 	journaltest.Write(j.t, j.dir, file, entries...)
 }
 
+// followers returns the pids of the journalctl processes reading dir.
+func followers(dir string) []string {
+	var pids []string
+	ms, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, m := range ms {
+		b, err := os.ReadFile(m)
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(b), "\x00")
+		if strings.HasSuffix(args[0], "journalctl") && slices.Contains(args, "--directory="+dir) {
+			pids = append(pids, filepath.Base(filepath.Dir(m)))
+		}
+	}
+	return pids
+}
+
 // TestAWSJournaldFollowsRotationAndSIGKILL: entries written before the agent starts and
 // while it follows are shipped, through SIGKILLs at random moments, a rotation (the
 // active file renamed and a new one begun, as journald rotates) and the vacuum of the
-// rotated file: every entry of the unit arrives, no other unit's, and each restart
-// resends at most the batch its killed run had not checkpointed.
+// rotated file: every entry of the unit arrives, no other unit's, each restart resends
+// at most the batch its killed run had not checkpointed, and no killed run's journalctl
+// outlives it.
 func TestAWSJournaldFollowsRotationAndSIGKILL(t *testing.T) {
 	t.Parallel()
 	journaltest.Tools(t)
@@ -79,6 +98,8 @@ func TestAWSJournaldFollowsRotationAndSIGKILL(t *testing.T) {
 		}
 		a.kill()
 		kills++
+		// The killed agent's journalctl ends with it, though the journal is quiet.
+		w.within(waitLimit, "the killed agent's journalctl to end", a, func() bool { return len(followers(jdir)) == 0 })
 		a = w.startAWS()
 	}
 	shippedSoFar()

@@ -232,6 +232,7 @@ func (j *journalReader) follow(ctx context.Context, first bool) (ran bool, err e
 	j.mu.Unlock()
 	cmd := exec.CommandContext(ctx, exe, j.args(cursor)...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.SysProcAttr = journalctlAttr()
 	cmd.WaitDelay = 5 * time.Second
 	cmd.Env = []string{"LANG=C.UTF-8", "SYSTEMD_PAGER=", "SYSTEMD_COLORS=0"}
 	stderr := &tailBuffer{max: journalStderrKeep}

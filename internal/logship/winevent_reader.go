@@ -134,6 +134,13 @@ func (r *winEventReader) Run(ctx context.Context) error {
 		if ran {
 			attempt = 0
 		}
+		if errors.Is(err, errWinEventsNotWindows) {
+			// No event log to try again: said once, in the log and in status.
+			r.fail(err.Error())
+			r.log.Error("a logs.windows_events entry on a host without the Windows event log", zap.String("entry", r.name), zap.Error(err))
+			<-ctx.Done()
+			return nil
+		}
 		wait := winEventRestart.Delay(attempt)
 		attempt++
 		r.fail(fmt.Sprintf("%v; subscribing again in %s", err, wait.Round(time.Second)))

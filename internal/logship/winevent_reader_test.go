@@ -320,14 +320,23 @@ func TestWinEventXMLIdsFiltersAndErrors(t *testing.T) {
 }
 
 // TestWinEventsOffWindows: on another OS each entry is an error in status saying the
-// event log is read on Windows only, and the rest of the shipper runs.
+// event log is read on Windows only, logged once rather than at every retry.
 func TestWinEventsOffWindows(t *testing.T) {
 	dir := t.TempDir()
+	var logged syncBuffer
+	log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(&logged), zapcore.DebugLevel))
+	saved := winEventRestart
+	winEventRestart.Base, winEventRestart.Max = time.Millisecond, time.Millisecond
+	t.Cleanup(func() { winEventRestart = saved })
 	e := config.WinEvents{EventName: "System", EventFormat: "xml", LogGroupName: "g", LogStreamName: "x", Compression: "gzip"}
-	sh, stop := winEventShipper(t, filepath.Join(dir, "state"), filepath.Join(dir, "out"), zap.NewNop(), noWinEvents{}, e)
-	defer stop()
+	sh, stop := winEventShipper(t, filepath.Join(dir, "state"), filepath.Join(dir, "out"), log, noWinEvents{}, e)
 	testenv.WaitFor(t, "the error in status", func() bool {
 		st := sh.Status().WinEvents
 		return len(st) == 1 && strings.Contains(st[0].LastError, "Windows only")
 	})
+	time.Sleep(50 * time.Millisecond) // fifty retries' worth, were it retrying
+	stop()
+	if n := strings.Count(logged.String(), "Windows only"); n != 1 {
+		t.Errorf("logged %d times, want once:\n%s", n, logged.String())
+	}
 }

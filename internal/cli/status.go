@@ -138,6 +138,18 @@ func verdict(s contract.Status, now time.Time) contract.Verdict {
 			if c.LastError != "" {
 				degraded = append(degraded, b.what+" "+n+": "+clip(c.LastError, 100))
 			}
+			// A journal or event log the shipper cannot read ships nothing, though the
+			// log part as a whole is well.
+			for _, j := range c.Journals {
+				if j.LastError != "" {
+					degraded = append(degraded, j.Entry+": "+clip(j.LastError, 100))
+				}
+			}
+			for _, e := range c.WinEvents {
+				if e.LastError != "" {
+					degraded = append(degraded, e.Entry+": "+clip(e.LastError, 100))
+				}
+			}
 		}
 	}
 	switch {

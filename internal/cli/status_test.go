@@ -232,6 +232,12 @@ func TestVerdict(t *testing.T) {
 		{"all well", func(*contract.Status) {}, contract.VerdictOK, ""},
 		{"a source problem", func(s *contract.Status) { s.Sources["tags"].LastError = "DescribeTags: throttled" }, contract.VerdictDegraded, "source tags: DescribeTags: throttled"},
 		{"a reporter problem", func(s *contract.Status) { s.Reporters["logs"] = &contract.Component{LastError: "denied"} }, contract.VerdictDegraded, "reporter logs: denied"},
+		{"a journal it cannot read", func(s *contract.Status) {
+			s.Reporters["logs"] = &contract.Component{LastOK: statusNow, Journals: []contract.Journal{{Entry: "logs.journald[0]", LastError: "insufficient permissions"}}}
+		}, contract.VerdictDegraded, "logs.journald[0]: insufficient permissions"},
+		{"an event log it cannot read", func(s *contract.Status) {
+			s.Reporters["logs"] = &contract.Component{LastOK: statusNow, WinEvents: []contract.WinEventLog{{Entry: "logs.windows_events[0]", LastError: "access denied"}}}
+		}, contract.VerdictDegraded, "logs.windows_events[0]: access denied"},
 		{"a hook skipped", func(s *contract.Status) { s.Last["deploy"].Warnings = []string{"x: not executable"} }, contract.VerdictOK, ""},
 		{"an event failed", func(s *contract.Status) { s.Last["deploy"].Result = string(state.Failed) }, contract.VerdictFailing, "deploy deploy-000002 failed"},
 		{"not running", func(s *contract.Status) { s.Agent.Running = false }, contract.VerdictFailing, "the agent is not running"},

@@ -22,6 +22,18 @@ func (t *translator) journald(path string, v *node) {
 	t.mapped(path, "logs.journald, an entry for each collect_list entry; unlike the agent's, each event is the journal entry's MESSAGE, which filters match "+
 		"(the agent sent and matched all its fields as JSON), and a first start ships this boot's entries from its beginning "+
 		"(the agent began at the end: write start_at: end in an entry for its way)")
+	t.collectItems(path, v, `{"units": ["sshd"], "log_group_name": "journal"}`, func(ip string, it *node) {
+		key := fmt.Sprintf("logs.journald[%d]", len(t.res.Logs.Journald))
+		if e, ok := t.journalEntry(ip, key, it); ok {
+			t.res.Logs.Journald = append(t.res.Logs.Journald, e)
+		}
+	})
+}
+
+// collectItems walks the collect_list of a logs_collected source v at path (an object
+// checked already), reporting any other key and any item that is not an object, and
+// hands entry each item with its path.
+func (t *translator) collectItems(path string, v *node, example string, entry func(path string, item *node)) {
 	for i, k := range v.keys {
 		p := join(path, k)
 		list := v.vals[i]
@@ -29,17 +41,13 @@ func (t *translator) journald(path string, v *node) {
 			t.unknown(p)
 			continue
 		}
-		if t.wrongType(p, list, kArray, `[{"units": ["sshd"], "log_group_name": "journal"}]`) {
+		if t.wrongType(p, list, kArray, "["+example+"]") {
 			continue
 		}
 		for j, it := range list.items {
 			ip := fmt.Sprintf("%s[%d]", p, j)
-			if t.wrongType(ip, it, kObject, `{"units": ["sshd"], "log_group_name": "journal"}`) {
-				continue
-			}
-			key := fmt.Sprintf("logs.journald[%d]", len(t.res.Logs.Journald))
-			if e, ok := t.journalEntry(ip, key, it); ok {
-				t.res.Logs.Journald = append(t.res.Logs.Journald, e)
+			if !t.wrongType(ip, it, kObject, example) {
+				entry(ip, it)
 			}
 		}
 	}

@@ -24,27 +24,12 @@ func (t *translator) windowsEvents(path string, v *node) {
 		return
 	}
 	t.mapped(path, "logs.windows_events, an entry for each collect_list entry (read on Windows only: on another OS status reports each entry as not read)")
-	for i, k := range v.keys {
-		p := join(path, k)
-		list := v.vals[i]
-		if k != "collect_list" {
-			t.unknown(p)
-			continue
+	t.collectItems(path, v, `{"event_name": "System", "event_levels": ["ERROR"], "log_group_name": "system"}`, func(ip string, it *node) {
+		key := fmt.Sprintf("logs.windows_events[%d]", len(t.res.Logs.WindowsEvents))
+		if e, ok := t.winEventsEntry(ip, key, it); ok {
+			t.res.Logs.WindowsEvents = append(t.res.Logs.WindowsEvents, e)
 		}
-		if t.wrongType(p, list, kArray, `[{"event_name": "System", "event_levels": ["ERROR"], "log_group_name": "system"}]`) {
-			continue
-		}
-		for j, it := range list.items {
-			ip := fmt.Sprintf("%s[%d]", p, j)
-			if t.wrongType(ip, it, kObject, `{"event_name": "System", "event_levels": ["ERROR"], "log_group_name": "system"}`) {
-				continue
-			}
-			key := fmt.Sprintf("logs.windows_events[%d]", len(t.res.Logs.WindowsEvents))
-			if e, ok := t.winEventsEntry(ip, key, it); ok {
-				t.res.Logs.WindowsEvents = append(t.res.Logs.WindowsEvents, e)
-			}
-		}
-	}
+	})
 }
 
 // winEventsEntry maps one windows_events collect_list entry to key; it reports false

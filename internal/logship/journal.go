@@ -62,24 +62,17 @@ type journalReader struct {
 	// their own).
 	oldest func(ctx context.Context, exe string) (string, error)
 
+	// pos is each entry read, by cursor, until CloudWatch Logs stored it; its
+	// checkpoint is the cursor of the last stored.
+	pos ackedPositions[string]
+
 	mu      sync.Mutex
-	pending []pendingCursor // read, not yet stored, in read order
-	read    int64           // entries handed to the batcher
-	stored  int64           // entries CloudWatch Logs stored
-	resume  string          // cursor to go on from after journalctl ends: the last read
-	acked   string          // cursor of the last entry stored
-	dirty   bool
-	cpTimer clock.Timer
-	lost    int64 // entries vacuumed before they were shipped
+	resume  string // cursor to go on from after journalctl ends: the last read
+	lost    int64  // entries vacuumed before they were shipped
 	lastAt  time.Time
 	lastErr string
 	errAt   time.Time
 	stderr  *tailBuffer // the running journalctl's error output; nil when none runs
-}
-
-type pendingCursor struct {
-	n      int64
-	cursor string
 }
 
 // journalCheckpoint is the content of a journal's checkpoint file.
@@ -196,8 +189,9 @@ func (j *journalReader) Run(ctx context.Context) error {
 		j.fail(fmt.Sprintf("checkpoint %s: %v; reading from start_at %s", j.ckp, err, j.entry.StartAt))
 	} else if cp != "" {
 		j.mu.Lock()
-		j.resume, j.acked = cp, cp
+		j.resume = cp
 		j.mu.Unlock()
+		j.pos.restore(cp)
 	}
 	first := true
 	for attempt := 0; ; {
@@ -331,11 +325,7 @@ func (j *journalReader) ship(ctx context.Context, e *journalEntry) error {
 	if ts <= 0 {
 		ts = j.clk.Now().UnixMilli()
 	}
-	j.mu.Lock()
-	j.read++
-	n := j.read
-	j.pending = append(j.pending, pendingCursor{n, e.cursor})
-	j.mu.Unlock()
+	n := j.pos.add(e.cursor)
 	// The batcher keeps the message; e's buffer is reused for the next entry.
 	return j.put(ctx, j.key, Event{Time: ts, Message: append([]byte(nil), msg...), Src: j.src, Offset: n})
 }
@@ -398,40 +388,16 @@ func (j *journalReader) oldestCursor(ctx context.Context, exe string) (string, e
 
 // Ack records that the service stored the entries up to offset of this reader's source.
 func (j *journalReader) Ack(src SourceID, offset int64) {
-	if src != j.src {
-		return
-	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	i := 0
-	for i < len(j.pending) && j.pending[i].n <= offset {
-		j.acked = j.pending[i].cursor
-		i++
-	}
-	if i == 0 {
-		return
-	}
-	j.stored += int64(i)
-	j.pending = append(j.pending[:0], j.pending[i:]...)
-	j.dirty = true
-	if j.cpTimer == nil {
-		j.cpTimer = j.clk.AfterFunc(checkpointDelay, j.SyncCheckpoint)
+	if src == j.src {
+		j.pos.ack(offset)
 	}
 }
 
 // SyncCheckpoint writes the checkpoint now if it changed.
-func (j *journalReader) SyncCheckpoint() {
-	j.mu.Lock()
-	if j.cpTimer != nil {
-		j.cpTimer.Stop()
-		j.cpTimer = nil
-	}
-	dirty, cursor := j.dirty, j.acked
-	j.dirty = false
-	j.mu.Unlock()
-	if !dirty || cursor == "" {
-		return
-	}
+func (j *journalReader) SyncCheckpoint() { j.pos.sync() }
+
+// writeCheckpoint writes cursor as the checkpoint, atomically.
+func (j *journalReader) writeCheckpoint(cursor string) {
 	b, _ := json.Marshal(journalCheckpoint{Cursor: cursor, Entry: j.describe()})
 	if err := atomicfile.Write(j.ckp, append(b, '\n'), 0o600); err != nil {
 		j.log.Error("cannot write the journal checkpoint: a restart would ship again what was shipped since the last one", zap.String("entry", j.name), zap.Error(err))
@@ -454,11 +420,7 @@ func (j *journalReader) readCheckpoint() (string, error) {
 }
 
 // unshipped is how many entries were read and not stored yet.
-func (j *journalReader) unshipped() int64 {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.read - j.stored
-}
+func (j *journalReader) unshipped() int64 { return j.pos.unshipped() }
 
 func (j *journalReader) fail(msg string) {
 	j.mu.Lock()
@@ -468,10 +430,11 @@ func (j *journalReader) fail(msg string) {
 
 // Status is what status shows of the reader.
 func (j *journalReader) Status() status.Journal {
+	read, stored, acked := j.pos.counts()
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	st := status.Journal{Entry: j.name, What: j.describe(), Group: j.key.Group, Stream: j.key.Stream,
-		Shipped: j.stored, Pending: j.read - j.stored, VacuumedUnshipped: j.lost, LastEntry: j.lastAt, Cursor: j.acked}
+		Shipped: stored, Pending: read - stored, VacuumedUnshipped: j.lost, LastEntry: j.lastAt, Cursor: acked}
 	switch {
 	case j.stderr == nil:
 		// Not running: why it ended, and when it starts again.

@@ -153,11 +153,18 @@ func TestJournalArgs(t *testing.T) {
 // LocalLogs at out, logging into log.
 func journalShipper(t *testing.T, stateDir, out string, log *zap.Logger, je ...config.Journal) (*Shipper, func()) {
 	t.Helper()
+	return startShipper(t, stateDir, out, log, nil, func(c *config.Config) { c.Logs.Journald = je })
+}
+
+// startShipper runs a shipper to LocalLogs in out, with the config set makes and the
+// event log src, until the returned stop is called.
+func startShipper(t *testing.T, stateDir, out string, log *zap.Logger, src winEventSource, set func(*config.Config)) (*Shipper, func()) {
+	t.Helper()
 	cfg := config.Default()
 	cfg.StateDir = stateDir
 	cfg.Logs.ForceFlushInterval = config.Duration(50 * time.Millisecond)
-	cfg.Logs.Journald = je
-	sh, err := NewShipper(ShipperOptions{Config: cfg, Instance: event.Instance{InstanceID: "i-0abc"}, Client: &LocalLogs{Dir: out}, Log: log})
+	set(cfg)
+	sh, err := NewShipper(ShipperOptions{Config: cfg, Instance: event.Instance{InstanceID: "i-0abc"}, Client: &LocalLogs{Dir: out}, Log: log, WinEvents: src})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -189,9 +189,11 @@ func NewShipper(o ShipperOptions) (*Shipper, error) {
 		}
 		k := StreamKey{Group: s.expand(j.LogGroupName, ""), Stream: s.expand(j.LogStreamName, "")}
 		s.noteStream(k, name, c)
-		s.journals = append(s.journals, &journalReader{name: name, entry: j, key: k, src: SourceID(lastSourceID.Add(1)),
+		jr := &journalReader{name: name, entry: j, key: k, src: SourceID(lastSourceID.Add(1)),
 			put: s.batcher.Put, rc: rc, ckp: journalCheckpointFile(ckdir, j), clk: o.Clock, log: o.Log.Named("journal"),
-			exe: findJournalctl})
+			exe: findJournalctl}
+		jr.pos.clk, jr.pos.save = o.Clock, jr.writeCheckpoint
+		s.journals = append(s.journals, jr)
 	}
 	events := o.WinEvents
 	if events == nil {

@@ -66,24 +66,17 @@ type winEventReader struct {
 
 	levels []int // the entry's event_levels as stored numbers
 
+	// pos is each event read, by record id, until CloudWatch Logs stored it; its
+	// checkpoint is the record id of the last stored.
+	pos ackedPositions[uint64]
+
 	mu      sync.Mutex
-	pending []pendingRecord // read, not yet stored, in read order
-	read    int64
-	stored  int64
 	resume  uint64 // record id to go on after when subscribing again: the last read
-	acked   uint64 // record id of the last event stored
-	dirty   bool
-	cpTimer clock.Timer
-	lost    int64 // events cleared from the channel before they were shipped
+	lost    int64  // events cleared from the channel before they were shipped
 	lastAt  time.Time
 	lastErr string
 	errAt   time.Time
 	running bool // a subscription is open
-}
-
-type pendingRecord struct {
-	n  int64
-	id uint64
 }
 
 func newWinEventReader(name string, e config.WinEvents, key StreamKey, put func(context.Context, StreamKey, Event) error, ckdir string,
@@ -96,8 +89,10 @@ func newWinEventReader(name string, e config.WinEvents, key StreamKey, put func(
 	if err != nil {
 		return nil, err
 	}
-	return &winEventReader{name: name, entry: e, key: key, src: SourceID(lastSourceID.Add(1)), put: put, rc: rc,
-		ckp: winEventCheckpointFile(ckdir, e), clk: clk, log: log, open: open, levels: levels}, nil
+	r := &winEventReader{name: name, entry: e, key: key, src: SourceID(lastSourceID.Add(1)), put: put, rc: rc,
+		ckp: winEventCheckpointFile(ckdir, e), clk: clk, log: log, open: open, levels: levels}
+	r.pos.clk, r.pos.save = clk, r.writeCheckpoint
+	return r, nil
 }
 
 func (r *winEventReader) describe() string {
@@ -121,8 +116,9 @@ func (r *winEventReader) Run(ctx context.Context) error {
 		r.fail(fmt.Sprintf("checkpoint: %v; reading the channel from its oldest event", err))
 	} else if id > 0 {
 		r.mu.Lock()
-		r.resume, r.acked = id, id
+		r.resume = id
 		r.mu.Unlock()
+		r.pos.restore(id)
 	}
 	first := true
 	for attempt := 0; ; {
@@ -226,11 +222,7 @@ func (r *winEventReader) ship(ctx context.Context, ev WinEvent, raw []byte) erro
 	if ev.Time.IsZero() {
 		ts = r.clk.Now().UnixMilli()
 	}
-	r.mu.Lock()
-	r.read++
-	n := r.read
-	r.pending = append(r.pending, pendingRecord{n, ev.RecordID})
-	r.mu.Unlock()
+	n := r.pos.add(ev.RecordID)
 	return r.put(ctx, r.key, Event{Time: ts, Message: msg, Src: r.src, Offset: n})
 }
 
@@ -256,51 +248,22 @@ func (r *winEventReader) countCleared(ch string, checkpoint uint64) {
 
 // Ack records that the service stored the events up to offset of this reader's source.
 func (r *winEventReader) Ack(src SourceID, offset int64) {
-	if src != r.src {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	i := 0
-	for i < len(r.pending) && r.pending[i].n <= offset {
-		r.acked = r.pending[i].id
-		i++
-	}
-	if i == 0 {
-		return
-	}
-	r.stored += int64(i)
-	r.pending = append(r.pending[:0], r.pending[i:]...)
-	r.dirty = true
-	if r.cpTimer == nil {
-		r.cpTimer = r.clk.AfterFunc(checkpointDelay, r.SyncCheckpoint)
+	if src == r.src {
+		r.pos.ack(offset)
 	}
 }
 
 // SyncCheckpoint writes the checkpoint now if it changed.
-func (r *winEventReader) SyncCheckpoint() {
-	r.mu.Lock()
-	if r.cpTimer != nil {
-		r.cpTimer.Stop()
-		r.cpTimer = nil
-	}
-	dirty, id := r.dirty, r.acked
-	r.dirty = false
-	r.mu.Unlock()
-	if !dirty || id == 0 {
-		return
-	}
+func (r *winEventReader) SyncCheckpoint() { r.pos.sync() }
+
+func (r *winEventReader) writeCheckpoint(id uint64) {
 	if err := saveWinEventCheckpoint(r.ckp, r.entry.EventName, id); err != nil {
 		r.log.Error("cannot write the event log checkpoint: a restart would ship again what was shipped since the last one", zap.String("entry", r.name), zap.Error(err))
 	}
 }
 
 // unshipped is how many events were read and not stored yet.
-func (r *winEventReader) unshipped() int64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.read - r.stored
-}
+func (r *winEventReader) unshipped() int64 { return r.pos.unshipped() }
 
 func (r *winEventReader) fail(msg string) {
 	r.mu.Lock()
@@ -310,10 +273,11 @@ func (r *winEventReader) fail(msg string) {
 
 // Status is what status shows of the reader.
 func (r *winEventReader) Status() status.WinEventLog {
+	read, stored, acked := r.pos.counts()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st := status.WinEventLog{Entry: r.name, What: r.describe(), Group: r.key.Group, Stream: r.key.Stream,
-		Shipped: r.stored, Pending: r.read - r.stored, ClearedUnshipped: r.lost, LastEvent: r.lastAt, RecordID: r.acked}
+		Shipped: stored, Pending: read - stored, ClearedUnshipped: r.lost, LastEvent: r.lastAt, RecordID: acked}
 	if !r.running {
 		// Not subscribed: why, and when it tries again.
 		st.LastError, st.ErrorAt = r.lastErr, r.errAt

@@ -21,7 +21,6 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/stackhand/stackhand/internal/config"
-	"github.com/stackhand/stackhand/internal/event"
 	"github.com/stackhand/stackhand/internal/testenv"
 )
 
@@ -179,29 +178,7 @@ func (s *fakeSub) Close() error { return nil }
 // winEventShipper runs a shipper of entries on the fake log, shipping to out.
 func winEventShipper(t *testing.T, stateDir, out string, log *zap.Logger, src winEventSource, entries ...config.WinEvents) (*Shipper, func()) {
 	t.Helper()
-	cfg := config.Default()
-	cfg.StateDir = stateDir
-	cfg.Logs.ForceFlushInterval = config.Duration(50 * time.Millisecond)
-	cfg.Logs.WindowsEvents = entries
-	sh, err := NewShipper(ShipperOptions{Config: cfg, Instance: event.Instance{InstanceID: "i-0abc"}, Client: &LocalLogs{Dir: out},
-		Log: log, WinEvents: src})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sh.Run(ctx) }()
-	return sh, func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Fatal("the shipper did not stop within 30 s")
-		}
-	}
+	return startShipper(t, stateDir, out, log, src, func(c *config.Config) { c.Logs.WindowsEvents = entries })
 }
 
 // TestWinEventShipsResumesAndCountsCleared: the events of the entry's levels ship in

@@ -292,4 +292,4 @@ func (noWinEvents) Subscribe(string, string) (winEventSub, error) { return nil, 
 func (noWinEvents) Oldest(string) (uint64, error)                 { return 0, errWinEventsNotWindows }
 
 // errWinEventsNotWindows is what the source says on another OS.
-var errWinEventsNotWindows = errors.New("Windows event logs are read on Windows only: remove logs.windows_events from this host's configuration")
+var errWinEventsNotWindows = errors.New("event logs are read on Windows only: remove logs.windows_events from this host's configuration")

@@ -147,6 +147,26 @@ func TestJournalArgs(t *testing.T) {
 	if got, want := strings.Join(j.args(""), " "), "--output=export --follow --no-pager --quiet --lines=all"; got != want {
 		t.Errorf("args from the beginning %q, want %q (--follow alone shows the last 10)", got, want)
 	}
+	j.onlyMessage = true
+	if got, want := strings.Join(j.args(""), " "), "--output=export --follow --no-pager --quiet --output-fields=MESSAGE --lines=all"; got != want {
+		t.Errorf("args of a journalctl of systemd 236 or later %q, want %q", got, want)
+	}
+}
+
+// TestJournalctlVersion reads the version of this machine's journalctl, and of one that
+// prints something else.
+func TestJournalctlVersion(t *testing.T) {
+	_, exe := journaltest.Tools(t)
+	if v := journalctlVersion(context.Background(), exe); v < 200 {
+		t.Errorf("journalctl version %d", v)
+	}
+	fake := filepath.Join(t.TempDir(), "journalctl")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho 'not systemd'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if v := journalctlVersion(context.Background(), fake); v != 0 {
+		t.Errorf("a journalctl that names no version: %d, want 0 (no --output-fields)", v)
+	}
 }
 
 // journalShipper runs a shipper of the journal entries je (state in stateDir) into
@@ -213,8 +233,14 @@ func TestJournalShipsFollowsAndResumes(t *testing.T) {
 	journaltest.Write(t, jdir, "a.journal", entry(6, "app.service", 6), entry(7, "db.service", 3), entry(8, "app.service", 6))
 	want = append(want, "app.service entry 6", "app.service entry 8")
 	testenv.WaitFor(t, "the entries appended while following", func() bool { return len(messages()) >= 5 })
+	// The stored events are written before the batcher hears they were stored: status
+	// counts them a moment after they show.
+	testenv.WaitFor(t, "the 5 entries stored in status", func() bool {
+		st := sh.Status().Journals
+		return len(st) == 1 && st[0].Shipped == 5
+	})
 	st := sh.Status().Journals
-	if len(st) != 1 || st[0].Shipped != 5 || st[0].Pending != 0 || st[0].LastError != "" || st[0].Group != "g" || st[0].Stream != "i-0abc/journal" {
+	if st[0].Pending != 0 || st[0].LastError != "" || st[0].Group != "g" || st[0].Stream != "i-0abc/journal" {
 		t.Errorf("status %+v", st)
 	}
 	stop()

@@ -58,6 +58,10 @@ type journalReader struct {
 	clk   clock.Clock
 	log   *zap.Logger
 	exe   func() (string, error)
+	// onlyMessage: journalctl writes only the fields the agent reads (--output-fields,
+	// systemd 236 and later), set once at the first start from journalctl --version.
+	onlyMessage bool
+	versionRead bool
 	// oldest returns the cursor of the journal's oldest entry (oldestCursor; tests set
 	// their own).
 	oldest func(ctx context.Context, exe string) (string, error)
@@ -139,6 +143,12 @@ func findJournalctl() (string, error) {
 // args are journalctl's arguments to follow the entry from cursor (none: from start_at).
 func (j *journalReader) args(cursor string) []string {
 	a := []string{"--output=export", "--follow", "--no-pager", "--quiet"}
+	if j.onlyMessage {
+		// The cursor and the timestamps come always; an entry's other fields (twenty
+		// and more, its process's command line among them) are neither read nor
+		// parsed: two thirds of journalctl's CPU and most of the agent's.
+		a = append(a, "--output-fields=MESSAGE")
+	}
 	if j.entry.Directory != "" {
 		// Files another machine wrote (a directory from systemd-journal-remote, an
 		// image's journal) are read only with --merge.
@@ -221,6 +231,10 @@ func (j *journalReader) follow(ctx context.Context, first bool) (ran bool, err e
 	if err != nil {
 		return false, err
 	}
+	if !j.versionRead {
+		j.versionRead = true
+		j.onlyMessage = journalctlVersion(ctx, exe) >= 236
+	}
 	j.mu.Lock()
 	cursor := j.resume
 	j.mu.Unlock()
@@ -291,6 +305,24 @@ func (j *journalReader) follow(ctx context.Context, first bool) (ran bool, err e
 		return ran, fmt.Errorf("%s ended: %s", exe, journalHint(msg))
 	}
 	return ran, fmt.Errorf("%s ended", exe)
+}
+
+// journalctlVersion is the systemd version journalctl --version names ("systemd 252
+// (252.39-1~deb12u2)"), 0 when it cannot be told.
+func journalctlVersion(ctx context.Context, exe string) int {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, "--version")
+	cmd.Env = []string{"LANG=C.UTF-8"}
+	out, err := cmd.Output()
+	if err != nil {
+		return 0
+	}
+	var v int
+	if _, err := fmt.Sscanf(string(out), "systemd %d", &v); err != nil {
+		return 0
+	}
+	return v
 }
 
 // journalHint adds, to journalctl's complaint of a journal it may not read, what to do.

@@ -133,6 +133,7 @@ bench: build
 	$(GO) test -run '^$$' -bench 'ExtractTarGz' -benchtime 1x -count 3 ./internal/archive/
 	$(GO) test -run '^$$' -bench 'Prepare200MB' -benchtime 1x -count 3 ./internal/release/
 	$(GO) test -run '^$$' -bench 'FleetRollout100' -benchtime 1x -count 1 -timeout 20m ./internal/agent/
+	$(GO) test -run '^$$' -bench 'JournalLinesPerCPUSecond' -benchtime 1x -count 5 -timeout 20m ./internal/logship/
 
 # The CloudWatch agent and stackhand side by side on the cold-start work, against the CPU
 # of compressing the same bodies alone (BenchmarkCWAgentColdStart). Not part of bench: it

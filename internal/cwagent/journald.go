@@ -91,19 +91,10 @@ func (t *translator) journalEntry(path, key string, v *node) (config.Journal, bo
 			e.Matches = matches
 		case "filters":
 			e.Filters = t.journalFilters(p, to, val)
-		case "log_group_name", "log_stream_name":
-			if t.wrongType(p, val, kString, `"{instance_id}"`) || !t.logName(p, val.text) {
-				if k == "log_group_name" {
-					ok = false
-				}
-				continue
-			}
-			if k == "log_group_name" {
-				e.LogGroupName = val.text
-			} else {
-				e.LogStreamName = val.text
-			}
-			t.mapped(p, "%s: %s", to, val.text)
+		case "log_group_name":
+			ok = t.entryLogName(p, to, val, &e.LogGroupName) && ok
+		case "log_stream_name":
+			t.entryLogName(p, to, val, &e.LogStreamName)
 		case "retention_in_days":
 			e.RetentionInDays = t.retention(p, to, val)
 		case "log_group_class":
@@ -238,4 +229,15 @@ func (t *translator) journalFilters(path, to string, v *node) []config.LogFilter
 		}
 	}
 	return out
+}
+
+// entryLogName maps an entry's log_group_name or log_stream_name at path to to, into
+// *dst; it reports false, with the error a finding, when the name cannot be taken.
+func (t *translator) entryLogName(path, to string, v *node, dst *string) bool {
+	if t.wrongType(path, v, kString, `"{instance_id}"`) || !t.logName(path, v.text) {
+		return false
+	}
+	*dst = v.text
+	t.mapped(path, "%s: %s", to, v.text)
+	return true
 }

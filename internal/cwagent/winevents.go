@@ -91,19 +91,10 @@ func (t *translator) winEventsEntry(path, key string, v *node) (config.WinEvents
 			}
 			e.EventFormat = val.text
 			t.mapped(p, "%s: %s", to, val.text)
-		case "log_group_name", "log_stream_name":
-			if t.wrongType(p, val, kString, `"{instance_id}"`) || !t.logName(p, val.text) {
-				if k == "log_group_name" {
-					ok = false
-				}
-				continue
-			}
-			if k == "log_group_name" {
-				e.LogGroupName = val.text
-			} else {
-				e.LogStreamName = val.text
-			}
-			t.mapped(p, "%s: %s", to, val.text)
+		case "log_group_name":
+			ok = t.entryLogName(p, to, val, &e.LogGroupName) && ok
+		case "log_stream_name":
+			t.entryLogName(p, to, val, &e.LogStreamName)
 		case "retention_in_days":
 			e.RetentionInDays = t.retention(p, to, val)
 		case "log_group_class":

@@ -483,6 +483,13 @@ func TestAWSFleetTagsRolloutHoldAndStatus(t *testing.T) {
 	if g, _ := w.aws.GetGroup(awsGroup); g.Tags["stackhand:rollout-hold"] != "true" {
 		t.Fatalf("group tags after hold: %v", g.Tags)
 	}
+	// The agent learns of the hold at its next read of the group: two reads after it
+	// (the first one's answer handed on before the second starts), so that the change
+	// below is not seen first, as a loaded machine showed it could be.
+	groupReads := w.aws.Calls("autoscaling", "DescribeAutoScalingGroups")
+	w.until("the agent to read the held group", a, func() bool {
+		return w.aws.Calls("autoscaling", "DescribeAutoScalingGroups") >= groupReads+2
+	})
 	w.aws.SetTag(peerID, "stackhand:applied:release", "v3")
 	w.aws.SetMetadata(awsStack, "WebServer", fmt.Sprintf(`{"release": "v3", "config": "c1", "handle": %q}`, handle.URL+"/wch"))
 	w.until("v3 wanted", a, func() bool { return tag("stackhand:want:release") == "v3" })

@@ -37,7 +37,9 @@ func TestToolKilledAsAGroup(t *testing.T) {
 			dir := t.TempDir()
 			pidFile := filepath.Join(dir, "child.pid")
 			script := filepath.Join(dir, "stuck")
-			body := "#!/bin/sh\necho working\n/bin/sleep 300 &\necho $! > " + pidFile + "\nwait\n"
+			// The pid is written whole before the file appears under its name: a cancel
+			// as soon as the file exists must not find it empty.
+			body := "#!/bin/sh\necho working\n/bin/sleep 300 &\necho $! > " + pidFile + ".tmp\nmv " + pidFile + ".tmp " + pidFile + "\nwait\n"
 			if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
 				t.Fatal(err)
 			}
